@@ -1,0 +1,70 @@
+"""The ``hft`` command: ``run``, ``config show``, ``config validate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from hft.config import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hft", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_env(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--env", help="environment: dev, prod, … (default: $HFT_ENV or dev)")
+        p.add_argument("--settings-dir", help="folder with base.yaml and <env>.yaml")
+        return p
+
+    run = with_env(commands.add_parser("run", help="run the application"))
+    run.add_argument("--duration", type=float, default=5.0, help="seconds to run (default 5)")
+
+    config = commands.add_parser("config", help="inspect the settings")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    with_env(config_commands.add_parser("show", help="effective settings and where each came from"))
+    with_env(config_commands.add_parser("validate", help="check the settings"))
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hft.app.main_job import run_main_job
+    from hft.app.summary import format_summary
+    from hft.containers import create_application
+
+    application = create_application(args.env, args.settings_dir)
+    started = time.monotonic()
+    metrics = run_main_job(application, args.duration)
+    print(format_summary(metrics, time.monotonic() - started))
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from hft.config import LoggingConfigManager
+    from hft.config._render import describe_sources, render_config_show
+
+    manager = LoggingConfigManager(args.env, args.settings_dir)
+    if args.config_command == "show":
+        print(render_config_show(manager))
+    else:
+        print(describe_sources(manager))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hft`` console script."""
+    args = _parser().parse_args(argv)
+    handlers = {"run": _run, "config": _config}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"hft: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The ``hft`` logger: a ring buffer at the call site, a dispatcher thread behind it."""
+
+from hft.logging._emit import nop
+from hft.logging._factory import (
+    create_backend_from_config,
+    create_backends_from_config,
+    create_hft_logger_from_config,
+    create_pipeline_from_config,
+    get_exchange_logger_with_config,
+    get_strategy_logger_with_config,
+)
+from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, METRIC, WARNING
+from hft.logging._logger import HFTLogger, HFTLoggerInterface
+from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
+from hft.logging._pipeline import LoggingPipeline
+from hft.logging._timer import LoggingTimer
+from hft.logging.backends import BaseBackend, ConsoleBackend, FileBackend, LoggingBackend
+
+__all__ = [
+    "AUDIT",
+    "CRITICAL",
+    "DEBUG",
+    "ERROR",
+    "INFO",
+    "METRIC",
+    "WARNING",
+    "BackendStats",
+    "BaseBackend",
+    "ConsoleBackend",
+    "FileBackend",
+    "HFTLogger",
+    "HFTLoggerInterface",
+    "LatencySummary",
+    "LoggingBackend",
+    "LoggingMetrics",
+    "LoggingPipeline",
+    "LoggingTimer",
+    "create_backend_from_config",
+    "create_backends_from_config",
+    "create_hft_logger_from_config",
+    "create_pipeline_from_config",
+    "get_exchange_logger_with_config",
+    "get_strategy_logger_with_config",
+    "nop",
+]

@@ -1,0 +1,128 @@
+"""The call sites: closures chosen once per logger, level and overflow policy.
+
+This is the hot path. Each function here builds its closure once, so that a call does no
+configuration branching: it takes a sequence number and a timestamp, builds one tuple and
+appends it to the ring. Formatting, dict merging and I/O all happen on the dispatcher thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hft.logging._levels import AUDIT, METRIC
+from hft.logging._record import Record, Source
+
+if TYPE_CHECKING:
+    from hft.logging._pipeline import LoggingPipeline
+
+
+class Emit(Protocol):
+    """A logging method: ``logger.info("message", key=value, ...)``."""
+
+    def __call__(self, msg: str, /, **fields: Any) -> None:
+        """Log *msg* with *fields*."""
+
+
+class EmitMetric(Protocol):
+    """``logger.metric(name, value, tags=None)``."""
+
+    def __call__(self, name: str, value: float, tags: dict[str, str] | None = None) -> None:
+        """Record one sample of the metric *name*."""
+
+
+def nop(*_args: Any, **_fields: Any) -> None:
+    """What a disabled level is: a call that does nothing at all."""
+
+
+def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) -> Emit:
+    """The logging method for *level* under the pipeline's overflow policy.
+
+    With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
+    exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
+    """
+    ring = pipeline.ring
+    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    if pipeline.overflow_policy != "drop_oldest":
+        append = _bounded_append(pipeline, ring)
+    if exc:
+
+        def emit_exc(msg: str, /, **fields: Any) -> None:
+            if "exc_info" in fields and fields["exc_info"] is True:
+                fields["exc_info"] = sys.exc_info()
+            append((next_seq(), now(), level, source, msg, fields))
+
+        return emit_exc
+
+    def emit(msg: str, /, **fields: Any) -> None:
+        append((next_seq(), now(), level, source, msg, fields))
+
+    return emit
+
+
+def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[[Record], None]:
+    """``append`` for ``drop_newest`` and ``block``: a full ring refuses (after a bounded wait).
+
+    A refused record has taken its sequence number, so the dispatcher counts it as dropped.
+    """
+    capacity, append, refused = pipeline.capacity, ring.append, pipeline.note_refused
+    if pipeline.overflow_policy == "block":
+        wait = pipeline.wait_for_space
+
+        def append_blocking(record: Record) -> None:
+            if len(ring) < capacity or wait(ring, capacity, pipeline.block_timeout_s):
+                append(record)
+            else:
+                refused(record[0])
+
+        return append_blocking
+
+    def append_or_drop(record: Record) -> None:
+        if len(ring) < capacity:
+            append(record)
+        else:
+            refused(record[0])
+
+    return append_or_drop
+
+
+def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
+    """``metric(name, value, tags)``: a metric sample on the same ring as the logs."""
+    append, next_seq, now = pipeline.ring.append, pipeline.next_seq, time.time_ns
+
+    def metric(name: str, value: float, tags: dict[str, str] | None = None) -> None:
+        append((next_seq(), now(), METRIC, source, name, {"value": value, "tags": tags or {}}))
+
+    return metric
+
+
+def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
+    """``audit(event, **fields)``: the lossless path. A full audit ring waits, never drops."""
+    ring = pipeline.audit_ring
+    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    capacity, wait = pipeline.capacity, pipeline.wait_for_space
+
+    def audit(event: str, /, **fields: Any) -> None:
+        if len(ring) >= capacity:
+            wait(ring, capacity, None)
+        append((next_seq(), now(), AUDIT, source, event, fields))
+
+    return audit
+
+
+def make_sampler(
+    set_method: Callable[[Emit], None], fast: Emit, samples: deque[int]
+) -> Emit:
+    """A one-shot wrapper that times one call of *fast*, then puts *fast* back in its place."""
+    clock = time.perf_counter_ns
+
+    def sample(msg: str, /, **fields: Any) -> None:
+        set_method(fast)
+        start = clock()
+        fast(msg, **fields)
+        samples.append(clock() - start)
+
+    return sample

@@ -1,0 +1,115 @@
+"""The pipeline's own health: latencies, throughput, drops, backend counts."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+_WINDOW_S: Final = 10.0
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list (0.0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    """Mean and percentiles of a set of latency samples, in microseconds."""
+
+    count: int = 0
+    avg_us: float = 0.0
+    p50_us: float = 0.0
+    p99_us: float = 0.0
+    max_us: float = 0.0
+
+    @classmethod
+    def of_ns(cls, samples_ns: Iterable[int]) -> LatencySummary:
+        """Summarise samples given in nanoseconds."""
+        values = sorted(s / 1000.0 for s in samples_ns)
+        if not values:
+            return cls()
+        return cls(
+            count=len(values),
+            avg_us=sum(values) / len(values),
+            p50_us=percentile(values, 0.50),
+            p99_us=percentile(values, 0.99),
+            max_us=values[-1],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BackendStats:
+    """What happened to one backend's share of the records."""
+
+    name: str
+    written: int = 0
+    write_errors: int = 0
+    retries: int = 0
+    failed_over: int = 0
+    lost: int = 0
+    healthy: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingMetrics:
+    """A snapshot of a pipeline's performance (the spec's ``LoggingMetrics``).
+
+    Call-site latency is sampled (a few calls per second are timed, never every call);
+    delivery latency is the time from a record's timestamp to its hand-over to the backends.
+    """
+
+    avg_latency_us: float = 0.0
+    p50_latency_us: float = 0.0
+    p99_latency_us: float = 0.0
+    max_latency_us: float = 0.0
+    latency_samples: int = 0
+    delivery_avg_us: float = 0.0
+    delivery_p99_us: float = 0.0
+    throughput_msgs_per_sec: float = 0.0
+    records_logged: int = 0
+    records_processed: int = 0
+    dropped: int = 0
+    queue_depth: int = 0
+    queue_capacity: int = 0
+    backend_errors: int = 0
+    failovers: int = 0
+    backends: Mapping[str, BackendStats] = field(default_factory=dict)
+
+    @property
+    def queue_utilization(self) -> float:
+        """Fill ratio of the ring (0.0 to 1.0)."""
+        return self.queue_depth / self.queue_capacity if self.queue_capacity else 0.0
+
+
+class RateMeter:
+    """Events per second over the last ten seconds, fed from one thread."""
+
+    __slots__ = ("_marks",)
+
+    def __init__(self) -> None:
+        self._marks: deque[tuple[float, int]] = deque()
+
+    def add(self, total: int, now: float | None = None) -> None:
+        """Record that *total* events had happened by *now* (monotonic seconds)."""
+        now = time.monotonic() if now is None else now
+        marks = self._marks
+        if marks and now - marks[-1][0] < 0.1:
+            marks[-1] = (marks[-1][0], total)
+            return
+        marks.append((now, total))
+        while len(marks) > 2 and now - marks[1][0] > _WINDOW_S:
+            marks.popleft()
+
+    def rate(self) -> float:
+        """Events per second between the oldest and newest mark kept."""
+        if len(self._marks) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = self._marks[0], self._marks[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0

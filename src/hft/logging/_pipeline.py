@@ -1,0 +1,378 @@
+"""The ring, the dispatcher thread and the router: one pipeline per application.
+
+Call sites only build a tuple and append it to the ring (see :mod:`hft.logging._emit`). The
+dispatcher thread takes records out in slices of ``batch_size``, prepares them (bound context,
+redaction, exceptions), routes them to each backend by level and kind, and releases the GIL
+between slices so that no call site waits long behind it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Literal
+
+from hft.logging._levels import AUDIT, DEBUG, MARKER, METRIC, WARNING
+from hft.logging._metrics import LatencySummary, LoggingMetrics, RateMeter
+from hft.logging._prepare import Preparer
+from hft.logging._record import Record, Source
+from hft.logging._slots import BackendSlot, StderrFallback
+from hft.logging.backends._base import LoggingBackend
+
+OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
+INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
+#: The fastest a CPython call site can produce records (about one per microsecond); the
+#: dispatcher looks at the ring often enough that such a producer cannot fill it past
+#: ``gc_threshold`` between two looks.
+_FASTEST_CALL_S: Final = 1e-6
+_DROP_REPORT_EVERY_S: Final = 1.0
+_SAMPLES: Final = 4096
+
+
+class LoggingPipeline:
+    """A bounded ring drained by one dispatcher thread into a set of backends."""
+
+    def __init__(
+        self,
+        backends: Iterable[LoggingBackend],
+        *,
+        ring_buffer_size: int = 10_000,
+        batch_size: int = 50,
+        flush_interval_ms: float = 10,
+        gc_threshold: float = 0.8,
+        overflow_policy: OverflowPolicy = "block",
+        block_timeout_ms: float = 100,
+        enable_failover: bool = True,
+        max_retry_attempts: int = 3,
+        max_field_chars: int = 4096,
+        redact_fields: Iterable[str] = ("api_key", "secret", "passphrase", "token", "signature"),
+        fallback: StderrFallback | None = None,
+    ) -> None:
+        self.capacity = ring_buffer_size
+        self.batch_size = max(1, batch_size)
+        self.overflow_policy: OverflowPolicy = overflow_policy
+        self.block_timeout_s = block_timeout_ms / 1000
+        self.flush_interval_s = flush_interval_ms / 1000
+        fill_time = gc_threshold * ring_buffer_size * _FASTEST_CALL_S
+        self._poll_s = max(0.0005, min(self.flush_interval_s, fill_time))
+        self._fallback = fallback or StderrFallback()
+        self._max_retry_attempts = max_retry_attempts
+        self._enable_failover = enable_failover
+        self._slots = [self._slot(b) for b in backends]
+        self._prepare = Preparer(redact_fields, max_field_chars)
+        self._reset_state()
+        self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._closed = False
+        _live_pipelines.add(self)
+
+    def _slot(self, backend: LoggingBackend) -> BackendSlot:
+        return BackendSlot(
+            backend,
+            max_retry_attempts=self._max_retry_attempts,
+            enable_failover=self._enable_failover,
+            fallback=self._fallback,
+            warn=self._warn,
+        )
+
+    def _reset_state(self) -> None:
+        maxlen = self.capacity if self.overflow_policy == "drop_oldest" else None
+        self.ring: deque[Record] = deque(maxlen=maxlen)
+        self._retired: list[deque[Record]] = []
+        self.audit_ring: deque[Record] = deque()
+        self.next_seq: Callable[[], int] = itertools.count().__next__
+        self.call_latency_ns: deque[int] = deque(maxlen=_SAMPLES)
+        self._delivery_ns: deque[int] = deque(maxlen=_SAMPLES)
+        self._wake = threading.Event()
+        self._space = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._pending_internal: list[Record] = []
+        self._consumed = 0
+        self._max_seq = -1
+        self._max_refused = -1
+        self._refused_lock = threading.Lock()
+        self._dropped_reported = 0
+        self._last_drop_report = 0.0
+        self._rate = RateMeter()
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True while the dispatcher thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> LoggingPipeline:
+        """Start the dispatcher thread (idempotent)."""
+        if self._closed:
+            raise RuntimeError("this logging pipeline was shut down; build a new one")
+        if not self.running:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="hft-dispatcher", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Drain every record logged so far, flush the backends and stop the dispatcher.
+
+        The backends are not closed: their owner (the container, or :meth:`close`) does that.
+        """
+        if self.running:
+            self._stopping = True
+            self._wake.set()
+            assert self._thread is not None
+            self._thread.join(timeout)
+        else:
+            self._drain()
+            self._flush_backends()
+
+    def close(self, *, close_backends: bool = True) -> None:
+        """Stop for good, then close every backend unless their owner closes them."""
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        _live_pipelines.discard(self)
+        if not close_backends:
+            return
+        for slot in self._slots:
+            try:
+                slot.backend.close()
+            except Exception:  # noqa: BLE001 - one backend failing to close must not stop the rest
+                slot.write_errors += 1
+
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Block until every record logged before the call has reached the backends."""
+        if not self.running:
+            self._drain()
+            self._flush_backends()
+            return True
+        done = threading.Event()
+        self.ring.append((self.next_seq(), time.time_ns(), MARKER, INTERNAL_SOURCE, "", done))
+        self._wake.set()
+        return done.wait(timeout)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child must not wait on the parent's thread or write the parent's records."""
+        was_running = self.running or (self._thread is not None)
+        self._reset_state()
+        if was_running and not self._closed:
+            self.start()
+
+    # -- call-site helpers (cold paths only) ----------------------------------------------------
+
+    def wait_for_space(self, ring: deque[Record], capacity: int, timeout_s: float | None) -> bool:
+        """Block until *ring* holds fewer than *capacity* records.
+
+        Returns False when *timeout_s* passed first. With no dispatcher running nobody would
+        make room: a bounded wait gives up at once, an unbounded one (audit) lets the ring grow.
+        """
+        if not self.running:
+            return timeout_s is None
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._wake.set()
+        with self._space:
+            while len(ring) >= capacity and self.running:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._space.wait(0.05 if left is None else min(left, 0.05))
+        return True
+
+    def note_refused(self, seq: int) -> None:
+        """A call site could not enqueue record *seq* (ring full); it counts as dropped."""
+        with self._refused_lock:
+            self._max_refused = max(self._max_refused, seq)
+
+    def register_logger(self, logger: Any) -> None:
+        """Remember *logger* (weakly) to sample its calls and rebind it after changes."""
+        self._loggers.add(logger)
+
+    @property
+    def min_level(self) -> int:
+        """The lowest level any backend takes; methods below it are no-ops."""
+        levels = [s.backend.level for s in self._slots if s.backend.level < AUDIT]
+        return min(levels, default=AUDIT)
+
+    def add_backend(self, backend: LoggingBackend) -> None:
+        """Route records to one more backend from the next batch on."""
+        self._slots.append(self._slot(backend))
+        self._rebind_loggers()
+
+    def resize(self, ring_buffer_size: int) -> None:
+        """Give the ring a new capacity; records in the old one are still delivered."""
+        self.capacity = ring_buffer_size
+        self._retired.append(self.ring)
+        self.ring = deque(maxlen=ring_buffer_size if self.overflow_policy == "drop_oldest" else None)
+        self._rebind_loggers()
+
+    def _rebind_loggers(self) -> None:
+        for logger in list(self._loggers):
+            logger.rebind()
+
+    # -- dispatcher -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        wait, clear = self._wake.wait, self._wake.clear
+        while True:
+            self._drain()
+            self._flush_backends()
+            self._sample_call_sites()
+            if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
+                break
+            wait(self._poll_s)
+            clear()
+        self._drain()
+        self._flush_backends()
+
+    def _drain(self) -> None:
+        """Dispatch everything in the rings, one bounded slice at a time."""
+        while self.ring or self.audit_ring or self._pending_internal or any(self._retired):
+            self._dispatch(self._take(self.batch_size))
+            os.sched_yield()  # hand call sites the GIL between slices (sleep(0) costs ~80 µs)
+
+    def _take(self, limit: int) -> list[Record]:
+        batch: list[Record] = []
+        for ring in (self.audit_ring, *self._retired, self.ring):
+            pop = ring.popleft
+            try:
+                for _ in range(limit - len(batch)):
+                    batch.append(pop())
+            except IndexError:
+                continue
+        if self.overflow_policy != "drop_oldest" or self.audit_ring:
+            with self._space:
+                self._space.notify_all()
+        return batch
+
+    def _dispatch(self, batch: list[Record]) -> None:
+        if batch:
+            self._account(batch)
+        logs, metrics, markers = self._prepare(batch)
+        if self._pending_internal:
+            logs.extend(self._pending_internal)
+            self._pending_internal.clear()
+        for slot in self._slots:
+            self._route(slot, logs, metrics)
+        for marker in markers:
+            marker[-1].set()
+
+    def _account(self, batch: list[Record]) -> None:
+        self._consumed += len(batch)
+        self._max_seq = max(self._max_seq, max(r[0] for r in batch))
+        now_ns = time.time_ns()
+        self._delivery_ns.append(now_ns - batch[0][1])
+        self._rate.add(self._consumed)
+        self._report_drops()
+
+    @staticmethod
+    def _route(slot: BackendSlot, logs: list[Record], metrics: list[Record]) -> None:
+        backend = slot.backend
+        level = backend.level
+        if level <= DEBUG and backend.takes_audit:
+            chosen = logs
+        else:
+            ok_audit = backend.takes_audit
+            chosen = [r for r in logs if r[2] >= level and (ok_audit or r[2] != AUDIT)]
+        if metrics and backend.takes_metrics:
+            chosen = chosen + metrics
+        if chosen:
+            slot.deliver(chosen)
+
+    def _flush_backends(self) -> None:
+        for slot in self._slots:
+            slot.flush()
+
+    def _warn(self, msg: str, **fields: Any) -> None:
+        """Queue a warning from the pipeline itself; it goes out with the next batch."""
+        record = (-1, time.time_ns(), WARNING, INTERNAL_SOURCE, msg, fields)
+        self._pending_internal.append(record)
+
+    def _report_drops(self) -> None:
+        dropped = self.dropped
+        now = time.monotonic()
+        if dropped > self._dropped_reported and now - self._last_drop_report >= _DROP_REPORT_EVERY_S:
+            self._warn(
+                "log records dropped: ring buffer full",
+                dropped=dropped - self._dropped_reported,
+                dropped_total=dropped,
+                overflow_policy=self.overflow_policy,
+                ring_buffer_size=self.capacity,
+            )
+            self._dropped_reported = dropped
+            self._last_drop_report = now
+
+    def _sample_call_sites(self) -> None:
+        for logger in list(self._loggers):
+            logger._arm_sampling()
+
+    # -- metrics ------------------------------------------------------------------------------
+
+    def _issued(self) -> int:
+        """Sequence numbers handed out so far (the newest record still waiting tells)."""
+        seen = max(self._max_seq, self._max_refused)
+        try:
+            return max(seen, self.ring[-1][0]) + 1
+        except IndexError:
+            return seen + 1
+
+    @property
+    def dropped(self) -> int:
+        """Records given a sequence number that will never reach the backends."""
+        return max(0, self._issued() - self._consumed - len(self.ring))
+
+    @property
+    def slots(self) -> Sequence[BackendSlot]:
+        """The backends with their delivery counts."""
+        return tuple(self._slots)
+
+    def metrics(self) -> LoggingMetrics:
+        """A snapshot of latencies, throughput, drops and backend counts."""
+        calls = LatencySummary.of_ns(list(self.call_latency_ns))
+        delivery = LatencySummary.of_ns(list(self._delivery_ns))
+        stats = {s.backend.name: s.stats() for s in self._slots}
+        return LoggingMetrics(
+            avg_latency_us=calls.avg_us,
+            p50_latency_us=calls.p50_us,
+            p99_latency_us=calls.p99_us,
+            max_latency_us=calls.max_us,
+            latency_samples=calls.count,
+            delivery_avg_us=delivery.avg_us,
+            delivery_p99_us=delivery.p99_us,
+            throughput_msgs_per_sec=self._rate.rate(),
+            records_logged=self._issued(),
+            records_processed=self._consumed,
+            dropped=self.dropped,
+            queue_depth=len(self.ring),
+            queue_capacity=self.capacity,
+            backend_errors=sum(s.write_errors for s in stats.values()),
+            failovers=sum(s.failed_over for s in stats.values()),
+            backends=stats,
+        )
+
+
+_live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
+
+
+def _drain_all_at_exit() -> None:
+    """Interpreter exit without an explicit shutdown still writes every record."""
+    for pipeline in list(_live_pipelines):
+        if not pipeline._closed:
+            pipeline.close()
+
+
+def _after_fork_in_child() -> None:
+    for pipeline in list(_live_pipelines):
+        pipeline._after_fork_in_child()
+
+
+atexit.register(_drain_all_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+__all__ = ["METRIC", "LoggingPipeline", "OverflowPolicy"]

@@ -1,0 +1,71 @@
+"""The dispatcher's first step: sort a slice by kind and finish each log record.
+
+Finishing means merging the logger's bound context under the call's fields, masking sensitive
+fields and turning captured exceptions into structured data, so that every backend sees the
+same, safe record. Records that need none of it pass through untouched (no copy).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from hft.logging._levels import DEBUG, METRIC
+from hft.logging._record import Record
+from hft.logging._render import Redactor, safe_repr, truncate
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+class Preparer:
+    """Splits a batch into log records, metric records and flush markers."""
+
+    def __init__(self, redact_fields: Iterable[str], max_field_chars: int) -> None:
+        self._redact = Redactor(redact_fields)
+        self._limit = max_field_chars
+
+    def __call__(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+        """Return ``(logs, metrics, markers)`` for *batch*, logs finished."""
+        logs: list[Record] = []
+        metrics: list[Record] = []
+        markers: list[Record] = []
+        redact = self._redact
+        for record in batch:
+            level = record[2]
+            if level < DEBUG:
+                (metrics if level == METRIC else markers).append(record)
+                continue
+            fields = record[5]
+            context = record[3].context
+            finished = redact({**context, **fields} if context else fields)
+            if "exc_info" in finished:
+                finished = self._exception(finished)
+            logs.append(record if finished is fields else (*record[:5], finished))
+        return logs, metrics, markers
+
+    def _exception(self, fields: dict[str, Any]) -> dict[str, Any]:
+        fields = dict(fields)
+        fields["exc_info"] = structured_exception(fields["exc_info"], self._limit)
+        return fields
+
+
+def structured_exception(exc_info: Any, limit: int) -> Any:
+    """Turn an exception (or ``sys.exc_info()`` tuple) into a JSON-friendly dict."""
+    exc: BaseException | None = None
+    if isinstance(exc_info, BaseException):
+        exc = exc_info
+    elif isinstance(exc_info, tuple) and len(exc_info) == 3:
+        exc = exc_info[1]
+    if exc is None:
+        return exc_info if exc_info in (True, False, None) else safe_repr(exc_info, limit)
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {
+        "type": type(exc).__qualname__,
+        "message": truncate(str(exc), limit),
+        "frames": [
+            {"file": f.filename, "line": f.lineno, "function": f.name} for f in frames
+        ],
+        "traceback": truncate("".join(traceback.format_exception(exc)), limit * 4),
+    }

@@ -1,0 +1,18 @@
+"""Backends: where records end up. One module per backend; all share ``LoggingBackend``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from hft.logging.backends._base import BaseBackend, LoggingBackend
+from hft.logging.backends.console import ConsoleBackend
+from hft.logging.backends.file import FileBackend
+
+#: Backend classes by their name in the ``backends`` settings section.
+BACKENDS: Final[dict[str, Callable[..., LoggingBackend]]] = {
+    "console": ConsoleBackend,
+    "file": FileBackend,
+}
+
+__all__ = ["BACKENDS", "BaseBackend", "ConsoleBackend", "FileBackend", "LoggingBackend"]

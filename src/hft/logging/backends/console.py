@@ -1,0 +1,112 @@
+"""Human-readable, coloured (on a terminal), structured ``key=value`` output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TextIO
+
+import orjson
+
+from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name, parse_level
+from hft.logging._record import Record
+from hft.logging._render import TimestampFormatter, safe_repr, truncate
+from hft.logging.backends._base import BaseBackend
+
+_RESET: Final = "\x1b[0m"
+_DIM: Final = "\x1b[2m"
+_COLOURS: Final = {
+    0: _DIM,
+    DEBUG: "\x1b[2;36m",
+    INFO: "\x1b[32m",
+    WARNING: "\x1b[33m",
+    ERROR: "\x1b[31m",
+    CRITICAL: "\x1b[1;41;97m",
+    AUDIT: "\x1b[35m",
+}
+# Control characters from data are shown escaped, so a value cannot move the cursor, recolour
+# or clear the terminal, or start a new line that looks like a record of its own.
+_CONTROL: Final = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def escape(text: str) -> str:
+    """Escape control characters (ANSI escapes included) in text that came from data."""
+    return text.translate(_CONTROL)
+
+
+def _value_text(value: Any, limit: int) -> str:
+    if isinstance(value, str):
+        text = truncate(value, limit)
+        plain = text and not any(c in text for c in ' ="\'') and text.isprintable()
+        return text if plain else escape(orjson.dumps(text).decode())
+    if isinstance(value, bool | int | float) or value is None:
+        return str(value)
+    return escape(safe_repr(value, limit))
+
+
+class ConsoleBackend(BaseBackend):
+    """Writes one line per record: time, level, logger, tags, message, then ``key=value``."""
+
+    name = "console"
+    takes_metrics = False
+
+    def __init__(
+        self,
+        level: int | str = "INFO",
+        colored_output: bool = True,
+        structured: bool = True,
+        stream: TextIO | str | None = None,
+        max_field_chars: int = 4096,
+    ) -> None:
+        self.level = parse_level(level)
+        self._colored_output = colored_output
+        self._structured = structured
+        self._stream_spec = stream
+        self._limit = max_field_chars
+        self._timestamp = TimestampFormatter()
+
+    @property
+    def stream(self) -> TextIO:
+        """The stream written to, looked up at each write so redirections are honoured."""
+        spec = self._stream_spec
+        if spec is None or spec == "stderr":
+            return sys.stderr
+        if spec == "stdout":
+            return sys.stdout
+        assert not isinstance(spec, str)
+        return spec
+
+    def _colour(self, stream: TextIO) -> Callable[[int, str], str]:
+        if self._colored_output and stream.isatty():
+            return lambda level, text: f"{_COLOURS.get(level, '')}{text}{_RESET}"
+        return lambda _level, text: text
+
+    def format(self, record: Record, colour: Callable[[int, str], str]) -> str:
+        """Render one record as a line (without the newline)."""
+        _seq, ts_ns, level, source, msg, fields = record
+        parts = [
+            colour(0, self._ts(ts_ns)),
+            colour(level, f"{level_name(level):<8}"),
+            escape(source.name),
+        ]
+        if source.tags:
+            parts.append("[" + ",".join(map(escape, source.tags)) + "]")
+        parts.append(escape(msg if isinstance(msg, str) else safe_repr(msg, self._limit)))
+        if self._structured and fields:
+            parts.extend(f"{escape(str(k))}={_value_text(v, self._limit)}" for k, v in fields.items())
+        return " ".join(parts)
+
+    def _ts(self, ts_ns: int) -> str:
+        """Microseconds are enough for a person reading a terminal."""
+        return self._timestamp(ts_ns)[:-4] + "Z"
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Format *records* and write them in one call."""
+        stream = self.stream
+        colour = self._colour(stream)
+        stream.write("".join(self.format(r, colour) + "\n" for r in records))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self.stream.flush()

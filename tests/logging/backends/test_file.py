@@ -1,0 +1,128 @@
+"""FileBackend: JSON lines read back from disk, rotation, retention."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from hft.logging import FileBackend, HFTLogger, LoggingPipeline
+
+_ISO_NS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+
+
+def _log(backend: FileBackend, *messages: str, **fields: object) -> None:
+    pipeline = LoggingPipeline([backend]).start()
+    logger = HFTLogger(pipeline, "exchange.mexc.ws", ["mexc", "ws"])
+    for message in messages:
+        logger.info(message, **fields)
+    pipeline.close()
+
+
+class TestFormat:
+    def test_one_json_object_per_line(self, tmp_path: Path) -> None:
+        """Each record is a JSON object with ts, level, logger, tags, seq, msg and fields."""
+        path = tmp_path / "deep" / "folder" / "hft.log"
+        _log(FileBackend(file_path=path), "order placed", symbol="BTCUSDT", price=123.45)
+        (line,) = path.read_bytes().splitlines()
+        record = orjson.loads(line)
+        assert _ISO_NS.match(record.pop("ts"))
+        assert record == {
+            "level": "INFO",
+            "logger": "exchange.mexc.ws",
+            "tags": ["mexc", "ws"],
+            "seq": 0,
+            "msg": "order placed",
+            "fields": {"symbol": "BTCUSDT", "price": 123.45},
+        }
+
+    def test_timestamp_is_utc_with_nanoseconds(self, tmp_path: Path) -> None:
+        """The timestamp is the call's ``time_ns`` rendered in UTC with all nine digits."""
+        path = tmp_path / "hft.log"
+        before = time.time_ns()
+        _log(FileBackend(file_path=path), "m")
+        ts = orjson.loads(path.read_bytes())["ts"]
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(before // 10**9))
+        assert ts[:19] == seconds or int(ts[20:29]) < 10**9
+
+    def test_newline_in_message_cannot_forge_a_line(self, tmp_path: Path) -> None:
+        """A message with newlines and JSON inside stays one line."""
+        path = tmp_path / "hft.log"
+        _log(FileBackend(file_path=path), 'a\n{"level":"CRITICAL","msg":"forged"}')
+        assert len(path.read_bytes().splitlines()) == 1
+
+    def test_reserved_field_names_do_not_overwrite(self, tmp_path: Path) -> None:
+        """Fields named ``level`` or ``msg`` live under ``fields`` and leave the record alone."""
+        path = tmp_path / "hft.log"
+        _log(FileBackend(file_path=path), "real", level="CRITICAL", ts="forged")
+        record = orjson.loads(path.read_bytes())
+        assert (record["level"], record["msg"]) == ("INFO", "real")
+        assert record["fields"] == {"level": "CRITICAL", "ts": "forged"}
+
+    def test_unserialisable_values_are_rendered(self, tmp_path: Path) -> None:
+        """Objects, sets, bytes, NaN and cycles become text instead of failing the batch."""
+        path = tmp_path / "hft.log"
+        cyclic: list[object] = []
+        cyclic.append(cyclic)
+        _log(FileBackend(file_path=path), "odd", obj=object(), s={1}, b=b"x", nan=float("nan"), c=cyclic)
+        fields = orjson.loads(path.read_bytes())["fields"]
+        assert fields["obj"].startswith("<object object")
+        assert fields["s"] == [1]
+        assert fields["nan"] == "nan"
+        assert fields["c"] == ["<cycle>"]
+
+    def test_level_filter(self, tmp_path: Path) -> None:
+        """Records below the backend's level are not written."""
+        path = tmp_path / "hft.log"
+        pipeline = LoggingPipeline([FileBackend(level="WARNING", file_path=path)]).start()
+        logger = HFTLogger(pipeline, "x")
+        logger.info("no")
+        logger.warning("yes")
+        pipeline.close()
+        assert [orjson.loads(x)["msg"] for x in path.read_bytes().splitlines()] == ["yes"]
+
+
+class TestRotation:
+    def test_size_rotation_keeps_retention_files(self, tmp_path: Path) -> None:
+        """Size rotation starts new files and keeps only ``retention`` rotated ones; nothing is lost."""
+        path = tmp_path / "hft.log"
+        backend = FileBackend(file_path=path, rotation="size", max_bytes=600, retention=3)
+        pipeline = LoggingPipeline([backend], batch_size=5).start()
+        logger = HFTLogger(pipeline, "x")
+        for i in range(40):
+            logger.info("m", i=i)
+            if i % 5 == 4:
+                pipeline.flush()
+        pipeline.close()
+        rotated = sorted(tmp_path.glob("hft.log.*"))
+        assert len(rotated) == 3
+        kept = [orjson.loads(x)["fields"]["i"] for p in [*backend.rotated_files(), path] for x in p.read_bytes().splitlines()]
+        assert kept == sorted(kept)
+        assert kept[-1] == 39
+
+    def test_daily_rotation_at_utc_midnight(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A write on a new UTC day moves yesterday's file aside under its date."""
+        path = tmp_path / "hft.log"
+        backend = FileBackend(file_path=path, rotation="daily")
+        _log_one = LoggingPipeline([backend])
+        HFTLogger(_log_one, "x").info("day one")
+        _log_one.flush()
+        yesterday = time.strftime("%Y-%m-%d", time.gmtime())
+        tomorrow = time.time() + 86_400
+        monkeypatch.setattr(time, "time", lambda: tomorrow)
+        HFTLogger(_log_one, "x").info("day two")
+        _log_one.close()
+        assert orjson.loads((tmp_path / f"hft.log.{yesterday}").read_bytes())["msg"] == "day one"
+        assert orjson.loads(path.read_bytes())["msg"] == "day two"
+
+    def test_appends_to_an_existing_file(self, tmp_path: Path) -> None:
+        """A restart appends to the log it finds instead of truncating it."""
+        path = tmp_path / "hft.log"
+        _log(FileBackend(file_path=path), "first run")
+        _log(FileBackend(file_path=path), "second run")
+        assert len(path.read_bytes().splitlines()) == 2
+        assert os.stat(path).st_size > 0

@@ -1,0 +1,115 @@
+"""HFTLogger: methods chosen once, context, exceptions, metrics, audit."""
+
+from __future__ import annotations
+
+from hft.logging import INFO, HFTLogger, LoggingPipeline, nop
+from hft.logging.testing import CapturingBackend, capture_logs
+
+
+class TestLevels:
+    def test_filtered_level_is_the_module_nop(self) -> None:
+        """A level below every backend's level is the shared no-op function, not a check."""
+        pipeline = LoggingPipeline([CapturingBackend(level=INFO)])
+        logger = HFTLogger(pipeline, "x")
+        assert logger.debug is nop
+        assert logger.info is not nop
+
+    def test_adding_a_lower_backend_enables_the_level(self) -> None:
+        """Loggers are rebound when a backend with a lower level joins the pipeline."""
+        pipeline = LoggingPipeline([CapturingBackend(level=INFO)])
+        logger = HFTLogger(pipeline, "x")
+        pipeline.add_backend(CapturingBackend(level="DEBUG", name="debug"))
+        assert logger.debug is not nop
+
+    def test_backends_get_only_their_levels(self) -> None:
+        """Each backend receives the records at or above its own level."""
+        low, high = CapturingBackend("DEBUG", "low"), CapturingBackend("ERROR", "high")
+        pipeline = LoggingPipeline([low, high]).start()
+        logger = HFTLogger(pipeline, "x")
+        for method in ("debug", "info", "warning", "error", "critical"):
+            getattr(logger, method)(method)
+        pipeline.close()
+        assert low.messages() == ["debug", "info", "warning", "error", "critical"]
+        assert high.messages() == ["error", "critical"]
+
+
+class TestRecords:
+    def test_record_carries_name_tags_and_fields(self) -> None:
+        """A record keeps the logger's name and tags and the call's fields as given."""
+        with capture_logs("exchange.mexc.ws", ["mexc", "ws"]) as (logger, captured):
+            logger.info("order placed", symbol="BTCUSDT", price=123.45, qty=0.5)
+        (record,) = captured.logs()
+        assert (record.logger, record.tags, record.level) == ("exchange.mexc.ws", ("mexc", "ws"), "INFO")
+        assert record.fields == {"symbol": "BTCUSDT", "price": 123.45, "qty": 0.5}
+
+    def test_bind_adds_context_and_call_fields_win(self) -> None:
+        """Bound fields appear on every record; a call field of the same name overrides it."""
+        with capture_logs() as (logger, captured):
+            bound = logger.bind(strategy="arb", symbol="ETHUSDT")
+            bound.info("a", symbol="BTCUSDT")
+            logger.info("b")
+        first, second = captured.logs()
+        assert first.fields == {"strategy": "arb", "symbol": "BTCUSDT"}
+        assert second.fields == {}
+
+    def test_sequence_numbers_increase(self) -> None:
+        """Records carry increasing sequence numbers in logging order."""
+        with capture_logs() as (logger, captured):
+            for i in range(100):
+                logger.info("m", i=i)
+        seqs = [r.seq for r in captured.logs()]
+        assert seqs == sorted(seqs)
+        assert len(set(seqs)) == 100
+
+    def test_exception_is_structured(self) -> None:
+        """``exception`` and ``exc_info=True`` capture the exception as type, message, frames."""
+        with capture_logs() as (logger, captured):
+            try:
+                raise ValueError("bad price")
+            except ValueError:
+                logger.exception("failed")
+                logger.error("failed again", exc_info=True)
+        for record in captured.logs():
+            info = record.fields["exc_info"]
+            assert info["type"] == "ValueError"
+            assert info["message"] == "bad price"
+            assert info["frames"][-1]["function"] == "test_exception_is_structured"
+
+    def test_secrets_are_redacted(self) -> None:
+        """Fields named like secrets are masked before any backend sees them."""
+        with capture_logs() as (logger, captured):
+            logger.bind(api_key="k").info("login", api_secret="s", user="bob")
+        (record,) = captured.logs()
+        assert record.fields == {"api_key": "**********", "api_secret": "**********", "user": "bob"}
+
+    def test_metric_and_audit_records(self) -> None:
+        """``metric`` sends a sample to metric backends; ``audit`` an AUDIT record."""
+        with capture_logs() as (logger, captured):
+            logger.metric("ws_connection_success", 1, tags={"exchange": "mexc"})
+            logger.audit("order_placed", order_id="42")
+        (metric,) = captured.metrics()
+        assert (metric.msg, metric.fields) == ("ws_connection_success", {"value": 1, "tags": {"exchange": "mexc"}})
+        (audit,) = captured.logs()
+        assert (audit.level, audit.msg, audit.fields) == ("AUDIT", "order_placed", {"order_id": "42"})
+
+
+class TestPerformanceApi:
+    def test_configure_performance_grows_the_ring(self) -> None:
+        """Asking for a larger ring grows the shared one; records logged before are kept."""
+        with capture_logs(ring_buffer_size=1000) as (logger, captured):
+            logger.info("before")
+            logger.configure_performance(max_latency_us=800, ring_buffer_size=5000)
+            logger.info("after")
+            assert logger.pipeline.capacity == 5000
+            assert logger.max_latency_us == 800
+        assert captured.messages() == ["before", "after"]
+
+    def test_call_latency_is_sampled(self) -> None:
+        """After the dispatcher has armed sampling, the next call is timed and reported."""
+        with capture_logs() as (logger, _captured):
+            logger.pipeline._sample_call_sites()
+            logger.info("timed")
+            logger.info("not timed")
+            metrics = logger.get_performance_metrics()
+        assert metrics.latency_samples == 1
+        assert metrics.avg_latency_us > 0

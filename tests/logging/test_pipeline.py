@@ -1,0 +1,94 @@
+"""LoggingPipeline: lossless delivery, exact drop counts, flush, failover basics."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from hft.logging import FileBackend, HFTLogger, LoggingPipeline
+from hft.logging.testing import CapturingBackend, FailingBackend
+
+
+def _lines(path: object) -> list[dict[str, object]]:
+    with open(str(path), "rb") as f:
+        return [orjson.loads(line) for line in f]
+
+
+class TestDelivery:
+    def test_hundred_thousand_records_all_reach_the_file(self, tmp_path: pytest.TempPathFactory) -> None:
+        """With the default (block) policy, 100,000 records logged in a tight loop are all on disk."""
+        path = tmp_path / "hft.log"  # type: ignore[operator]
+        pipeline = LoggingPipeline([FileBackend(file_path=path)]).start()
+        logger = HFTLogger(pipeline, "bulk")
+        for i in range(100_000):
+            logger.info("order placed", i=i)
+        pipeline.close()
+        lines = _lines(path)
+        assert len(lines) == 100_000
+        assert [line["fields"]["i"] for line in lines] == list(range(100_000))  # type: ignore[index]
+        assert pipeline.metrics().dropped == 0
+
+    def test_flush_waits_for_delivery(self) -> None:
+        """``flush`` returns once every earlier record has reached the backends."""
+        captured = CapturingBackend()
+        pipeline = LoggingPipeline([captured]).start()
+        logger = HFTLogger(pipeline, "x")
+        for i in range(500):
+            logger.info("m", i=i)
+        assert pipeline.flush()
+        assert len(captured.logs()) == 500
+        pipeline.close()
+
+    def test_records_logged_before_start_are_delivered(self) -> None:
+        """A pipeline not yet started keeps records and delivers them once it drains."""
+        captured = CapturingBackend()
+        pipeline = LoggingPipeline([captured], overflow_policy="drop_oldest")
+        HFTLogger(pipeline, "x").info("early")
+        pipeline.start()
+        pipeline.close()
+        assert captured.messages() == ["early"]
+
+
+class TestDrops:
+    @pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest"])
+    def test_overflow_is_counted_exactly(self, policy: str) -> None:
+        """When the ring overflows, the dispatcher knows exactly how many records were lost."""
+        captured = CapturingBackend()
+        pipeline = LoggingPipeline([captured], ring_buffer_size=1000, overflow_policy=policy)  # type: ignore[arg-type]
+        logger = HFTLogger(pipeline, "x")
+        for i in range(2500):
+            logger.info("m", i=i)
+        pipeline.close()
+        kept = [r.fields["i"] for r in captured.logs() if r.logger == "x"]
+        assert len(kept) == 1000
+        assert kept == (list(range(1500, 2500)) if policy == "drop_oldest" else list(range(1000)))
+        assert pipeline.metrics().dropped == 1500
+        warning = [r for r in captured.logs() if r.logger == "hft.logging"]
+        assert warning[0].fields["dropped"] == 1500
+
+
+class TestFailover:
+    def test_failing_backend_fails_over_and_recovers(self) -> None:
+        """Retries, then the fallback; one warning on failure and one on recovery."""
+        failing = FailingBackend(failures=4)  # 1 try + 3 retries fail, then recovers
+        healthy = CapturingBackend(name="healthy")
+        lines: list[str] = []
+
+        class Fallback:
+            def write(self, records: object) -> None:
+                lines.append(str(records))
+
+        pipeline = LoggingPipeline([failing, healthy], batch_size=10, fallback=Fallback())  # type: ignore[arg-type]
+        logger = HFTLogger(pipeline, "x")
+        for i in range(10):
+            logger.info("first", i=i)
+        pipeline.flush()
+        for i in range(10):
+            logger.info("second", i=i)
+        pipeline.close()
+        stats = pipeline.metrics().backends["failing"]
+        assert (stats.failed_over, stats.written, stats.write_errors, stats.retries) == (10, 10 + 2, 4, 3)
+        assert stats.healthy
+        warnings = [r.msg for r in healthy.logs() if r.logger == "hft.logging"]
+        assert warnings == ["logging backend failed", "logging backend recovered"]
+        assert len(lines) == 1

@@ -16,10 +16,14 @@ REPO_SETTINGS = Path(__file__).resolve().parents[2] / "settings"
 
 
 @pytest.fixture
-def settings_dir(tmp_path: Path) -> Path:
-    """A copy of the repository's settings/ that a test may break."""
+def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's settings/ that a test may break, as ./settings.
+
+    The working directory is its parent, so errors name files as ``settings/dev.yaml``.
+    """
     target = tmp_path / "settings"
     shutil.copytree(REPO_SETTINGS, target)
+    monkeypatch.chdir(tmp_path)
     return target
 
 
@@ -36,7 +40,7 @@ def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def load(
-    settings_dir: Path, environment: str = "dev", env: Mapping[str, str] | None = None
+    settings_dir: Path, environment: str | None = "dev", env: Mapping[str, str] | None = None
 ) -> LoggingConfigManager:
     """A manager over ``settings_dir`` that sees only the variables in ``env``."""
     return LoggingConfigManager(environment, settings_dir, env={} if env is None else env)

@@ -1,0 +1,168 @@
+"""The spec's HFT rules over the ``logging`` section, and readable pydantic errors."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import typing
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from hft.config._errors import ConfigError
+from hft.config._models import SECRET_FIELDS, LoggingSettings, Settings
+
+#: Highest allowed ``hft_settings.max_latency_us`` (the spec's 5 ms HFT ceiling).
+MAX_LATENCY_US_LIMIT = 5000
+#: Smallest allowed ``hft_settings.ring_buffer_size``.
+MIN_RING_BUFFER_SIZE = 1000
+#: Memory one ring slot is assumed to hold: the record tuple, its fields dict and a few short
+#: strings. An estimate, deliberately generous; ``max_memory_mb`` must cover
+#: ``ring_buffer_size * BYTES_PER_RING_SLOT``.
+BYTES_PER_RING_SLOT = 1024
+
+_HFT = "logging.hft_settings"
+_GOT_MAX_CHARS = 60
+
+
+class RuleViolation(NamedTuple):
+    """A broken rule: the keys involved (the first is reported) and what is wrong."""
+
+    paths: tuple[str, ...]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.paths[0]}: {self.message}"
+
+
+def check_rules(config: LoggingSettings) -> list[RuleViolation]:
+    """Every rule ``config`` breaks; empty when it is valid."""
+    return [
+        *_latency_rules(config),
+        *_ring_rules(config),
+        *_backend_rules(config),
+    ]
+
+
+def validate_logging_configuration(config: LoggingSettings | Settings | Mapping[str, Any]) -> bool:
+    """Check the ``logging`` section against the HFT rules; return ``True`` or raise.
+
+    ``config`` is a :class:`LoggingSettings`, a whole :class:`Settings`, or the ``logging``
+    section as a plain dict (as the spec passes it; missing keys take base.yaml's defaults).
+    Raises :class:`ConfigError` naming every offending key path, one per line.
+    """
+    if isinstance(config, Settings):
+        config = config.logging
+    if not isinstance(config, LoggingSettings):
+        config = _logging_from_mapping(config)
+    violations = check_rules(config)
+    if violations:
+        raise ConfigError(str(violation) for violation in violations)
+    return True
+
+
+def _logging_from_mapping(config: Mapping[str, Any]) -> LoggingSettings:
+    try:
+        return LoggingSettings.model_validate(config)
+    except ValidationError as exc:
+        problems = explain_errors(exc, LoggingSettings)
+        raise ConfigError(f"logging.{path}: {message}" for path, message in problems) from None
+
+
+def _latency_rules(config: LoggingSettings) -> list[RuleViolation]:
+    hft = config.hft_settings
+    found = []
+    if hft.max_latency_us > MAX_LATENCY_US_LIMIT:
+        found.append(
+            RuleViolation(
+                (f"{_HFT}.max_latency_us",),
+                f"{hft.max_latency_us} exceeds the HFT limit of {MAX_LATENCY_US_LIMIT} us",
+            )
+        )
+    if hft.warning_threshold_us > hft.max_latency_us:
+        found.append(
+            RuleViolation(
+                (f"{_HFT}.warning_threshold_us", f"{_HFT}.max_latency_us"),
+                f"{hft.warning_threshold_us} is above max_latency_us ({hft.max_latency_us})",
+            )
+        )
+    return found
+
+
+def _ring_rules(config: LoggingSettings) -> list[RuleViolation]:
+    hft = config.hft_settings
+    if hft.ring_buffer_size < MIN_RING_BUFFER_SIZE:
+        return [
+            RuleViolation(
+                (f"{_HFT}.ring_buffer_size",),
+                f"{hft.ring_buffer_size} is too small for HFT operations "
+                f"(at least {MIN_RING_BUFFER_SIZE})",
+            )
+        ]
+    needed_mb = math.ceil(hft.ring_buffer_size * BYTES_PER_RING_SLOT / 2**20)
+    if hft.max_memory_mb < needed_mb:
+        return [
+            RuleViolation(
+                (f"{_HFT}.max_memory_mb", f"{_HFT}.ring_buffer_size"),
+                f"{hft.max_memory_mb} MiB cannot hold ring_buffer_size {hft.ring_buffer_size} "
+                f"(needs at least {needed_mb} MiB at {BYTES_PER_RING_SLOT} bytes per slot)",
+            )
+        ]
+    return []
+
+
+def _backend_rules(config: LoggingSettings) -> list[RuleViolation]:
+    if config.backends.enabled_names():
+        return []
+    paths = tuple(f"logging.backends.{name}.enabled" for name in type(config.backends).model_fields)
+    return [RuleViolation(("logging.backends", *paths), "at least one backend must be enabled")]
+
+
+# Pydantic errors
+
+
+def explain_errors(exc: ValidationError, root: type[BaseModel]) -> list[tuple[str, str]]:
+    """``(dotted.path, message)`` for each error of ``exc``, raised validating ``root``."""
+    return [(".".join(map(str, error["loc"])), _explain(error, root)) for error in exc.errors()]
+
+
+def _explain(error: ErrorDetails, root: type[BaseModel]) -> str:
+    loc = error["loc"]
+    if error["type"] == "extra_forbidden":
+        return "unknown key" + _suggestion(str(loc[-1]), model_at(root, loc[:-1]))
+    if error["type"] == "missing":
+        return "missing value"
+    return error["msg"] + _got(error, loc)
+
+
+def _suggestion(key: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _got(error: ErrorDetails, loc: tuple[int | str, ...]) -> str:
+    value = error.get("input")
+    if isinstance(value, Mapping | list | tuple) or (loc and loc[-1] in SECRET_FIELDS):
+        return ""  # containers may hold secrets, and secrets are never echoed
+    text = repr(value)
+    if len(text) > _GOT_MAX_CHARS:
+        text = text[: _GOT_MAX_CHARS - 3] + "..."
+    return f" (got {text})"
+
+
+def model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class found at ``loc`` below ``root`` (``dict[str, M]`` values count)."""
+    current: Any = root
+    for key in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(key))
+            current = field.annotation if field else None
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[-1]
+        else:
+            current = None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None

@@ -39,7 +39,11 @@ class TestRecords:
         with capture_logs("exchange.mexc.ws", ["mexc", "ws"]) as (logger, captured):
             logger.info("order placed", symbol="BTCUSDT", price=123.45, qty=0.5)
         (record,) = captured.logs()
-        assert (record.logger, record.tags, record.level) == ("exchange.mexc.ws", ("mexc", "ws"), "INFO")
+        assert (record.logger, record.tags, record.level) == (
+            "exchange.mexc.ws",
+            ("mexc", "ws"),
+            "INFO",
+        )
         assert record.fields == {"symbol": "BTCUSDT", "price": 123.45, "qty": 0.5}
 
     def test_bind_adds_context_and_call_fields_win(self) -> None:
@@ -78,9 +82,10 @@ class TestRecords:
     def test_secrets_are_redacted(self) -> None:
         """Fields named like secrets are masked before any backend sees them."""
         with capture_logs() as (logger, captured):
-            logger.bind(api_key="k").info("login", api_secret="s", user="bob")
+            secret = {"api_secret": "s"}
+            logger.bind(api_key="k").info("login", user="bob", **secret)
         (record,) = captured.logs()
-        assert record.fields == {"api_key": "**********", "api_secret": "**********", "user": "bob"}
+        assert record.fields == {"api_key": "**********", "user": "bob", "api_secret": "**********"}
 
     def test_metric_and_audit_records(self) -> None:
         """``metric`` sends a sample to metric backends; ``audit`` an AUDIT record."""
@@ -88,9 +93,16 @@ class TestRecords:
             logger.metric("ws_connection_success", 1, tags={"exchange": "mexc"})
             logger.audit("order_placed", order_id="42")
         (metric,) = captured.metrics()
-        assert (metric.msg, metric.fields) == ("ws_connection_success", {"value": 1, "tags": {"exchange": "mexc"}})
+        assert (metric.msg, metric.fields) == (
+            "ws_connection_success",
+            {"value": 1, "tags": {"exchange": "mexc"}},
+        )
         (audit,) = captured.logs()
-        assert (audit.level, audit.msg, audit.fields) == ("AUDIT", "order_placed", {"order_id": "42"})
+        assert (audit.level, audit.msg, audit.fields) == (
+            "AUDIT",
+            "order_placed",
+            {"order_id": "42"},
+        )
 
 
 class TestPerformanceApi:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import pytest
 
@@ -15,9 +17,9 @@ def _lines(path: object) -> list[dict[str, object]]:
 
 
 class TestDelivery:
-    def test_hundred_thousand_records_all_reach_the_file(self, tmp_path: pytest.TempPathFactory) -> None:
-        """With the default (block) policy, 100,000 records logged in a tight loop are all on disk."""
-        path = tmp_path / "hft.log"  # type: ignore[operator]
+    def test_hundred_thousand_records_all_reach_the_file(self, tmp_path: Path) -> None:
+        """Under the default block policy, 100,000 records logged in a loop all reach the disk."""
+        path = tmp_path / "hft.log"
         pipeline = LoggingPipeline([FileBackend(file_path=path)]).start()
         logger = HFTLogger(pipeline, "bulk")
         for i in range(100_000):
@@ -87,7 +89,12 @@ class TestFailover:
             logger.info("second", i=i)
         pipeline.close()
         stats = pipeline.metrics().backends["failing"]
-        assert (stats.failed_over, stats.written, stats.write_errors, stats.retries) == (10, 10 + 2, 4, 3)
+        assert (stats.failed_over, stats.written, stats.write_errors, stats.retries) == (
+            10,
+            10 + 2,
+            4,
+            3,
+        )
         assert stats.healthy
         warnings = [r.msg for r in healthy.logs() if r.logger == "hft.logging"]
         assert warnings == ["logging backend failed", "logging backend recovered"]

@@ -7,7 +7,7 @@ import random
 import time
 
 from hft.containers import Application
-from hft.logging import HFTLoggerInterface, LoggingMetrics
+from hft.logging import HFTLoggerInterface, LoggingMetrics, LoggingPipeline
 
 _TICK_S = 0.02
 
@@ -31,7 +31,9 @@ class MarketTicker:
         for name, logger in self._exchanges.items():
             self._mid[name] *= math.exp(self._random.gauss(0, 2e-4))
             mid = self._mid[name]
-            logger.debug("book update", symbol="BTCUSDT", bid=round(mid - 0.5, 2), ask=round(mid + 0.5, 2))
+            logger.debug(
+                "book update", symbol="BTCUSDT", bid=round(mid - 0.5, 2), ask=round(mid + 0.5, 2)
+            )
         if n % 5 == 0:
             mexc, gateio = self._mid.get("mexc", 0.0), self._mid.get("gateio", 0.0)
             spread_bps = (gateio - mexc) / mexc * 1e4 if mexc else 0.0
@@ -42,16 +44,20 @@ class MarketTicker:
 def run_main_job(application: Application, duration_s: float) -> LoggingMetrics:
     """Start the application, log for *duration_s*, shut down, return the pipeline's metrics."""
     application.init_resources()
-    pipeline = application.logging.pipeline()
+    pipeline: LoggingPipeline = application.logging.pipeline()
     try:
-        system = application.logging.exchange_logger(exchange_name="system", component_type="startup")
+        system = application.logging.exchange_logger(
+            exchange_name="system", component_type="startup"
+        )
         system.info("hft started", environment=application.settings().environment)
         ticker = MarketTicker(
             {
                 name: application.logging.exchange_logger(exchange_name=name, component_type="ws")
                 for name in ("mexc", "gateio")
             },
-            application.logging.strategy_logger(strategy_path="arbitrage.spread", tags=["arbitrage"]),
+            application.logging.strategy_logger(
+                strategy_path="arbitrage.spread", tags=["arbitrage"]
+            ),
         )
         deadline = time.monotonic() + duration_s
         n = 0

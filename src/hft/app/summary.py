@@ -11,10 +11,14 @@ def format_summary(metrics: LoggingMetrics, duration_s: float) -> str:
         f"run finished after {duration_s:.1f} s",
         f"  records logged      {metrics.records_logged:>12,}",
         f"  records dropped     {metrics.dropped:>12,}",
-        f"  call latency avg    {metrics.avg_latency_us:>12.2f} µs"
-        f"   p99 {metrics.p99_latency_us:.2f} µs   ({metrics.latency_samples} sampled calls)",
-        f"  delivery latency    {metrics.delivery_avg_us:>12.0f} µs avg"
-        f"   p99 {metrics.delivery_p99_us:.0f} µs",
+        (
+            f"  call latency avg    {metrics.avg_latency_us:>12.2f} µs"
+            f"   p99 {metrics.p99_latency_us:.2f} µs   ({metrics.latency_samples} sampled calls)"
+        ),
+        (
+            f"  delivery latency    {metrics.delivery_avg_us:>12.0f} µs avg"
+            f"   p99 {metrics.delivery_p99_us:.0f} µs"
+        ),
         "  backends:",
     ]
     for stats in metrics.backends.values():

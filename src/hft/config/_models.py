@@ -60,7 +60,7 @@ class HftSettings(_Model):
     gc_threshold: Ratio = 0.8
     enable_failover: bool = True
     max_retry_attempts: NonNegativeInt = 3
-    overflow_policy: Literal["drop_oldest", "drop_newest", "block"] = "drop_oldest"
+    overflow_policy: Literal["drop_oldest", "drop_newest", "block"] = "block"
     block_timeout_ms: NonNegativeInt = 100
     max_field_chars: PositiveInt = 4096
     redact_fields: tuple[str, ...] = (

@@ -113,9 +113,7 @@ def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
     return audit
 
 
-def make_sampler(
-    set_method: Callable[[Emit], None], fast: Emit, samples: deque[int]
-) -> Emit:
+def make_sampler(set_method: Callable[[Emit], None], fast: Emit, samples: deque[int]) -> Emit:
     """A one-shot wrapper that times one call of *fast*, then puts *fast* back in its place."""
     clock = time.perf_counter_ns
 

@@ -16,8 +16,6 @@ import orjson
 from hft.logging._logger import HFTLogger
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging.backends._base import LoggingBackend
-from hft.logging.backends.console import ConsoleBackend
-from hft.logging.backends.file import FileBackend
 
 BackendFactory = Callable[..., LoggingBackend]
 
@@ -132,13 +130,17 @@ def get_strategy_logger_with_config(
     return create_hft_logger_from_config(f"strategy.{strategy_path}", tags, config)
 
 
-def exchange_logger(pipeline: LoggingPipeline, exchange_name: str, component_type: str) -> HFTLogger:
+def exchange_logger(
+    pipeline: LoggingPipeline, exchange_name: str, component_type: str
+) -> HFTLogger:
     """The container's form of :func:`get_exchange_logger_with_config`."""
     return HFTLogger(
         pipeline, f"exchange.{exchange_name}.{component_type}", [exchange_name, component_type]
     )
 
 
-def strategy_logger(pipeline: LoggingPipeline, strategy_path: str, tags: Iterable[str]) -> HFTLogger:
+def strategy_logger(
+    pipeline: LoggingPipeline, strategy_path: str, tags: Iterable[str]
+) -> HFTLogger:
     """The container's form of :func:`get_strategy_logger_with_config`."""
     return HFTLogger(pipeline, f"strategy.{strategy_path}", tags)

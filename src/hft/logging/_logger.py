@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
-from hft.logging._emit import Emit, EmitMetric, make_audit, make_emit, make_metric, make_sampler, nop
+from hft.logging._emit import (
+    Emit,
+    EmitMetric,
+    make_audit,
+    make_emit,
+    make_metric,
+    make_sampler,
+    nop,
+)
 from hft.logging._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
 from hft.logging._metrics import LoggingMetrics
 from hft.logging._pipeline import LoggingPipeline
@@ -111,9 +119,13 @@ class HFTLogger:
                 continue
             fast = make_emit(pipeline, level, source, exc=level >= WARNING)
             setattr(self, method, fast)
-            self._samplers[method] = make_sampler(self._setter(method), fast, pipeline.call_latency_ns)
+            self._samplers[method] = make_sampler(
+                self._setter(method), fast, pipeline.call_latency_ns
+            )
         error = make_emit(pipeline, ERROR, source, exc=True)
-        self.exception = (lambda msg, /, **f: error(msg, exc_info=True, **f)) if ERROR >= enabled else nop
+        self.exception = (
+            (lambda msg, /, **f: error(msg, exc_info=True, **f)) if enabled <= ERROR else nop
+        )
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)
 

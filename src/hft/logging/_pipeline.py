@@ -209,7 +209,9 @@ class LoggingPipeline:
         """Give the ring a new capacity; records in the old one are still delivered."""
         self.capacity = ring_buffer_size
         self._retired.append(self.ring)
-        self.ring = deque(maxlen=ring_buffer_size if self.overflow_policy == "drop_oldest" else None)
+        self.ring = deque(
+            maxlen=ring_buffer_size if self.overflow_policy == "drop_oldest" else None
+        )
         self._rebind_loggers()
 
     def _rebind_loggers(self) -> None:
@@ -238,14 +240,12 @@ class LoggingPipeline:
             os.sched_yield()  # hand call sites the GIL between slices (sleep(0) costs ~80 µs)
 
     def _take(self, limit: int) -> list[Record]:
+        """Pop up to *limit* records, audit first. Only this thread pops, and call sites only
+        add (a full drop_oldest ring discards as it adds), so ``len`` records are there."""
         batch: list[Record] = []
         for ring in (self.audit_ring, *self._retired, self.ring):
             pop = ring.popleft
-            try:
-                for _ in range(limit - len(batch)):
-                    batch.append(pop())
-            except IndexError:
-                continue
+            batch.extend([pop() for _ in range(min(limit - len(batch), len(ring)))])
         if self.overflow_policy != "drop_oldest" or self.audit_ring:
             with self._space:
                 self._space.notify_all()
@@ -265,7 +265,7 @@ class LoggingPipeline:
 
     def _account(self, batch: list[Record]) -> None:
         self._consumed += len(batch)
-        self._max_seq = max(self._max_seq, max(r[0] for r in batch))
+        self._max_seq = max(self._max_seq, *(r[0] for r in batch))
         now_ns = time.time_ns()
         self._delivery_ns.append(now_ns - batch[0][1])
         self._rate.add(self._consumed)
@@ -297,7 +297,10 @@ class LoggingPipeline:
     def _report_drops(self) -> None:
         dropped = self.dropped
         now = time.monotonic()
-        if dropped > self._dropped_reported and now - self._last_drop_report >= _DROP_REPORT_EVERY_S:
+        if (
+            dropped > self._dropped_reported
+            and now - self._last_drop_report >= _DROP_REPORT_EVERY_S
+        ):
             self._warn(
                 "log records dropped: ring buffer full",
                 dropped=dropped - self._dropped_reported,

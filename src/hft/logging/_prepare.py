@@ -64,8 +64,6 @@ def structured_exception(exc_info: Any, limit: int) -> Any:
     return {
         "type": type(exc).__qualname__,
         "message": truncate(str(exc), limit),
-        "frames": [
-            {"file": f.filename, "line": f.lineno, "function": f.name} for f in frames
-        ],
+        "frames": [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames],
         "traceback": truncate("".join(traceback.format_exception(exc)), limit * 4),
     }

@@ -25,7 +25,9 @@ class TestConsole:
         _log(ConsoleBackend(stream=stream), "spread", symbol="BTCUSDT", bps=1.5, note="two words")
         line = stream.getvalue()
         assert "\x1b" not in line
-        assert line.rstrip("\n").endswith('WARNING  strategy.arb [arb] spread symbol=BTCUSDT bps=1.5 note="two words"')
+        assert line.rstrip("\n").endswith(
+            'WARNING  strategy.arb [arb] spread symbol=BTCUSDT bps=1.5 note="two words"'
+        )
 
     def test_coloured_on_a_terminal(self) -> None:
         """A terminal gets the level coloured."""

@@ -68,7 +68,15 @@ class TestFormat:
         path = tmp_path / "hft.log"
         cyclic: list[object] = []
         cyclic.append(cyclic)
-        _log(FileBackend(file_path=path), "odd", obj=object(), s={1}, b=b"x", nan=float("nan"), c=cyclic)
+        _log(
+            FileBackend(file_path=path),
+            "odd",
+            obj=object(),
+            s={1},
+            b=b"x",
+            nan=float("nan"),
+            c=cyclic,
+        )
         fields = orjson.loads(path.read_bytes())["fields"]
         assert fields["obj"].startswith("<object object")
         assert fields["s"] == [1]
@@ -88,7 +96,7 @@ class TestFormat:
 
 class TestRotation:
     def test_size_rotation_keeps_retention_files(self, tmp_path: Path) -> None:
-        """Size rotation starts new files and keeps only ``retention`` rotated ones; nothing is lost."""
+        """Size rotation starts new files and keeps the newest ``retention`` rotated ones."""
         path = tmp_path / "hft.log"
         backend = FileBackend(file_path=path, rotation="size", max_bytes=600, retention=3)
         pipeline = LoggingPipeline([backend], batch_size=5).start()
@@ -100,11 +108,17 @@ class TestRotation:
         pipeline.close()
         rotated = sorted(tmp_path.glob("hft.log.*"))
         assert len(rotated) == 3
-        kept = [orjson.loads(x)["fields"]["i"] for p in [*backend.rotated_files(), path] for x in p.read_bytes().splitlines()]
+        kept = [
+            orjson.loads(x)["fields"]["i"]
+            for p in [*backend.rotated_files(), path]
+            for x in p.read_bytes().splitlines()
+        ]
         assert kept == sorted(kept)
         assert kept[-1] == 39
 
-    def test_daily_rotation_at_utc_midnight(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_daily_rotation_at_utc_midnight(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A write on a new UTC day moves yesterday's file aside under its date."""
         path = tmp_path / "hft.log"
         backend = FileBackend(file_path=path, rotation="daily")

@@ -8,7 +8,16 @@ from typing import Any, Final, TextIO
 
 import orjson
 
-from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name, parse_level
+from hft.logging._levels import (
+    AUDIT,
+    CRITICAL,
+    DEBUG,
+    ERROR,
+    INFO,
+    WARNING,
+    level_name,
+    parse_level,
+)
 from hft.logging._record import Record
 from hft.logging._render import TimestampFormatter, safe_repr, truncate
 from hft.logging.backends._base import BaseBackend
@@ -38,7 +47,7 @@ def escape(text: str) -> str:
 def _value_text(value: Any, limit: int) -> str:
     if isinstance(value, str):
         text = truncate(value, limit)
-        plain = text and not any(c in text for c in ' ="\'') and text.isprintable()
+        plain = text and not any(c in text for c in " =\"'") and text.isprintable()
         return text if plain else escape(orjson.dumps(text).decode())
     if isinstance(value, bool | int | float) or value is None:
         return str(value)
@@ -53,6 +62,7 @@ class ConsoleBackend(BaseBackend):
 
     def __init__(
         self,
+        *,
         level: int | str = "INFO",
         colored_output: bool = True,
         structured: bool = True,
@@ -94,7 +104,9 @@ class ConsoleBackend(BaseBackend):
             parts.append("[" + ",".join(map(escape, source.tags)) + "]")
         parts.append(escape(msg if isinstance(msg, str) else safe_repr(msg, self._limit)))
         if self._structured and fields:
-            parts.extend(f"{escape(str(k))}={_value_text(v, self._limit)}" for k, v in fields.items())
+            parts.extend(
+                f"{escape(str(k))}={_value_text(v, self._limit)}" for k, v in fields.items()
+            )
         return " ".join(parts)
 
     def _ts(self, ts_ns: int) -> str:

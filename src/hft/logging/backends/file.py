@@ -23,13 +23,15 @@ class FileBackend(BaseBackend):
     backend reports written is in the kernel, and a crash of the process loses none of them.
     ``rotation="daily"`` starts a new file at UTC midnight (the old one gets the date as a
     suffix); ``rotation="size"`` starts one when ``max_bytes`` is reached (a UTC timestamp
-    suffix with microseconds, so names sort in time order). Only the newest ``retention`` rotated files are kept.
+    suffix with microseconds, so names sort in time order). Only the newest ``retention``
+    rotated files are kept.
     """
 
     name = "file"
 
     def __init__(
         self,
+        *,
         level: int | str = "INFO",
         file_path: str | os.PathLike[str] = "logs/hft.log",
         format: Literal["json"] = "json",  # noqa: A002 - the spec's parameter name
@@ -55,7 +57,8 @@ class FileBackend(BaseBackend):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self._fd = os.open(self.path, flags, 0o644)
         stat = os.fstat(self._fd)
         self._size = stat.st_size
         self._day = _utc_day(stat.st_mtime if stat.st_size else time.time())

@@ -64,14 +64,17 @@ class LoggingPipeline:
         self._fallback = fallback or StderrFallback()
         self._max_retry_attempts = max_retry_attempts
         self._enable_failover = enable_failover
-        self._slots = [self._slot(b) for b in backends]
         self._prepare = Preparer(redact_fields, max_field_chars)
         self._reset_state()
         self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._slots = [self._slot(b) for b in backends]
         self._closed = False
         _live_pipelines.add(self)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
+        attach = getattr(backend, "attach", None)
+        if attach is not None:
+            attach(self)  # a backend that reports on the pipeline itself (metrics) gets it here
         return BackendSlot(
             backend,
             max_retry_attempts=self._max_retry_attempts,

@@ -32,6 +32,10 @@ class LoggingBackend(Protocol):
         """Flush and release resources; later writes may raise."""
 
 
+# A backend may also define ``attach(pipeline)``: the pipeline calls it once when the backend
+# joins, so a metrics backend can export the pipeline's own health (queue depth, drops, …).
+
+
 class BaseBackend:
     """Defaults for the protocol's attributes and no-op ``flush``/``close``."""
 

@@ -49,7 +49,7 @@ def _config(args: argparse.Namespace) -> int:
     if args.config_command == "show":
         print(render_config_show(manager))
     else:
-        print(describe_sources(manager))
+        print(f"OK: {describe_sources(manager)}")
     return 0
 
 

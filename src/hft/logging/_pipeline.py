@@ -16,6 +16,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any, Final, Literal
 
 from hft.logging._levels import AUDIT, DEBUG, MARKER, METRIC, WARNING
@@ -93,6 +94,7 @@ class LoggingPipeline:
         self._delivery_ns: deque[int] = deque(maxlen=_SAMPLES)
         self._wake = threading.Event()
         self._space = threading.Condition(threading.Lock())
+        self._waiters = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._pending_internal: list[Record] = []
@@ -171,22 +173,29 @@ class LoggingPipeline:
     # -- call-site helpers (cold paths only) ----------------------------------------------------
 
     def wait_for_space(self, ring: deque[Record], capacity: int, timeout_s: float | None) -> bool:
-        """Block until *ring* holds fewer than *capacity* records.
+        """Block until *ring* has drained to half its *capacity* (or at least has room).
 
-        Returns False when *timeout_s* passed first. With no dispatcher running nobody would
+        Waiting for half, not for one slot, lets the dispatcher work through a long stretch
+        instead of handing the GIL back and forth for every batch. Returns False when
+        *timeout_s* passed with the ring still full. With no dispatcher running nobody would
         make room: a bounded wait gives up at once, an unbounded one (audit) lets the ring grow.
         """
         if not self.running:
             return timeout_s is None
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        self._wake.set()
+        low_water = capacity // 2
         with self._space:
-            while len(ring) >= capacity and self.running:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._space.wait(0.05 if left is None else min(left, 0.05))
-        return True
+            self._waiters += 1
+            self._wake.set()
+            try:
+                while len(ring) > low_water and self.running:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    self._space.wait(0.01 if left is None else min(left, 0.01))
+            finally:
+                self._waiters -= 1
+        return len(ring) < capacity or not self.running
 
     def note_refused(self, seq: int) -> None:
         """A call site could not enqueue record *seq* (ring full); it counts as dropped."""
@@ -249,7 +258,7 @@ class LoggingPipeline:
         for ring in (self.audit_ring, *self._retired, self.ring):
             pop = ring.popleft
             batch.extend([pop() for _ in range(min(limit - len(batch), len(ring)))])
-        if self.overflow_policy != "drop_oldest" or self.audit_ring:
+        if self._waiters and max(len(self.ring), len(self.audit_ring)) <= self.capacity // 2:
             with self._space:
                 self._space.notify_all()
         return batch
@@ -268,7 +277,7 @@ class LoggingPipeline:
 
     def _account(self, batch: list[Record]) -> None:
         self._consumed += len(batch)
-        self._max_seq = max(self._max_seq, *(r[0] for r in batch))
+        self._max_seq = max(self._max_seq, *map(_seq_of, batch))
         now_ns = time.time_ns()
         self._delivery_ns.append(now_ns - batch[0][1])
         self._rate.add(self._consumed)
@@ -363,6 +372,7 @@ class LoggingPipeline:
         )
 
 
+_seq_of = itemgetter(0)
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 

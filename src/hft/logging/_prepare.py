@@ -31,19 +31,23 @@ class Preparer:
         logs: list[Record] = []
         metrics: list[Record] = []
         markers: list[Record] = []
-        redact = self._redact
+        harmless = self._redact.harmless
         for record in batch:
-            level = record[2]
-            if level < DEBUG:
-                (metrics if level == METRIC else markers).append(record)
-                continue
-            fields = record[5]
-            context = record[3].context
-            finished = redact({**context, **fields} if context else fields)
-            if "exc_info" in finished:
-                finished = self._exception(finished)
-            logs.append(record if finished is fields else (*record[:5], finished))
+            if record[2] < DEBUG:
+                (metrics if record[2] == METRIC else markers).append(record)
+            elif record[3].context or not harmless.issuperset(record[5]):
+                logs.append(self._finish(record))
+            else:  # the common case: nothing to merge, mask or convert
+                logs.append(record)
         return logs, metrics, markers
+
+    def _finish(self, record: Record) -> Record:
+        fields = record[5]
+        context = record[3].context
+        finished = self._redact({**context, **fields} if context else fields)
+        if "exc_info" in finished:
+            finished = self._exception(finished)
+        return record if finished is fields else (*record[:5], finished)
 
     def _exception(self, fields: dict[str, Any]) -> dict[str, Any]:
         fields = dict(fields)

@@ -8,8 +8,8 @@ advance (name, tags, bound context) lives in its :class:`Source`, shared by all 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeAlias
 
 import orjson
 
@@ -18,15 +18,21 @@ import orjson
 Record: TypeAlias = tuple[int, int, int, "Source", str, Any]
 
 SEQ, TS_NS, LEVEL, SOURCE, MSG, FIELDS = range(6)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Source:
-    """A logger's identity: its name, tags and bound context, rendered once."""
+class Source(NamedTuple):
+    """A logger's identity: its name, tags and bound context, rendered once.
+
+    A named tuple rather than a class, for the garbage collector: a tuple holding only
+    strings, bytes and plain dicts is untracked at its first collection, and so is every
+    record tuple that holds it. Records waiting in a full ring then cost the collector
+    nothing, where tracked records would be rescanned by every full collection.
+    """
 
     name: str
     tags: tuple[str, ...] = ()
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = _EMPTY
     #: ``"logger":…,"tags":[…],`` pre-rendered for JSON backends.
     json_prefix: bytes = b""
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import orjson
 
-from hft.logging._levels import level_name
+from hft.logging._levels import LEVEL_NAMES, level_name
 from hft.logging._record import Record
 
 TRUNCATED_MARK: Final = "…[truncated]"
@@ -100,21 +100,70 @@ def dumps_safe(obj: Any, limit: int) -> bytes:
 
 
 class JsonLineRenderer:
-    """Renders a record as one JSON object on one line.
+    """Renders records as JSON objects, one per line.
 
     Layout: ``{"ts","level","logger","tags","seq","msg","fields"}``. The caller's fields sit in
     their own object, so a field called ``level`` or ``msg`` can never overwrite the record's own
-    keys, and orjson escapes every newline inside strings, so a message cannot forge a line.
+    keys, and JSON escapes every newline inside strings, so a message cannot forge a line.
+
+    This runs once per record on the dispatcher, so it is written for speed: the logger's part
+    is pre-rendered in its ``Source``, the date-and-seconds part of the timestamp is cached per
+    second, and a line is one ``bytes`` formatting of pieces. Anything unusual (a field orjson
+    refuses, a message that is not a string) takes the careful path, :meth:`render_safe`.
     """
 
-    __slots__ = ("_limit", "_timestamp")
+    __slots__ = ("_levels", "_limit", "_messages", "_second", "_second_prefix", "_timestamp")
 
     def __init__(self, max_field_chars: int = 4096) -> None:
         self._limit = max_field_chars
         self._timestamp = TimestampFormatter()
+        self._levels = {n: name.encode() for n, name in LEVEL_NAMES.items()}
+        self._second = -1
+        self._second_prefix = b""
+        #: Messages are mostly literals in code: their JSON form is cached (bounded).
+        self._messages: dict[object, bytes] = {}
 
     def __call__(self, record: Record) -> bytes:
         """Return the JSON line (newline included) for *record*."""
+        return self.many((record,))
+
+    def many(self, records: Iterable[Record]) -> bytes:
+        """Render *records* as consecutive lines."""
+        dumps, levels, limit, line = orjson.dumps, self._levels, self._limit, _LINE
+        current, prefix, messages = self._second, self._second_prefix, self._messages
+        if len(messages) > _MESSAGE_CACHE:
+            messages.clear()
+        lines: list[bytes] = []
+        append = lines.append
+        for record in records:
+            seq, ts_ns, level, source, msg, fields = record
+            second, nanos = divmod(ts_ns, _NS)
+            if second != current:
+                current, prefix = second, self._set_second(second)
+            try:
+                level_bytes = levels[level]
+                if type(msg) is str:
+                    text = messages.get(msg)
+                    if text is None:
+                        text = messages[msg] = dumps(msg)
+                else:
+                    text = dumps(safe_repr(msg, limit))
+                append(
+                    line
+                    % (prefix, nanos, level_bytes, source.json_prefix, seq, text, dumps(fields))
+                )
+            except (KeyError, TypeError, orjson.JSONEncodeError):
+                append(self.render_safe(record))
+        return b"".join(lines)
+
+    def _set_second(self, second: int) -> bytes:
+        self._second = second
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        self._second_prefix = stamp.encode()
+        return self._second_prefix
+
+    def render_safe(self, record: Record) -> bytes:
+        """The careful path: every part sanitised, so this cannot fail."""
         seq, ts_ns, level, source, msg, fields = record
         obj = {
             "ts": self._timestamp(ts_ns),
@@ -127,9 +176,9 @@ class JsonLineRenderer:
         }
         return dumps_safe(obj, self._limit)
 
-    def many(self, records: Iterable[Record]) -> bytes:
-        """Render *records* as consecutive lines."""
-        return b"".join(map(self, records))
+
+_MESSAGE_CACHE: Final = 4096
+_LINE: Final = b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\n'
 
 
 class Redactor:
@@ -139,12 +188,15 @@ class Redactor:
     memo without limit); a record whose names are all known to be harmless costs one set test.
     """
 
-    __slots__ = ("_harmless", "_patterns")
+    __slots__ = ("_patterns", "harmless")
     _MEMO_LIMIT = 10_000
+    #: Never remembered as harmless, so a record carrying it always takes the careful path.
+    SPECIAL: Final = frozenset({"exc_info"})
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self._patterns = tuple(p.lower() for p in patterns)
-        self._harmless: set[object] = set()
+        #: Field names known to need nothing; ``issuperset`` on it is the fast-path test.
+        self.harmless: set[object] = set()
 
     def is_sensitive(self, name: object) -> bool:
         """True when the field *name* matches a pattern."""
@@ -153,11 +205,11 @@ class Redactor:
 
     def __call__(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Return *fields* with sensitive values masked (the same dict when none are)."""
-        if self._harmless.issuperset(fields) or not self._patterns:
+        if self.harmless.issuperset(fields):
             return fields
         sensitive = [k for k in fields if self.is_sensitive(k)]
         if not sensitive:
-            if len(self._harmless) < self._MEMO_LIMIT:
-                self._harmless.update(fields)
+            if len(self.harmless) < self._MEMO_LIMIT:
+                self.harmless.update(k for k in fields if k not in self.SPECIAL)
             return fields
         return {k: REDACTED if k in sensitive else v for k, v in fields.items()}

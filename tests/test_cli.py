@@ -64,12 +64,12 @@ class TestConfigCommands:
 
     def test_show_masks_secrets_and_names_sources(self, workdir: Path) -> None:
         """``config show`` masks a secret set by a variable and says which layer set each key."""
-        secret = "sk-live-123"
+        leaked = "sk-live-123"
         result = hft(
-            workdir, "config", "show", "--env", "prod", HFT_EXCHANGES__MEXC__API_KEY=secret
+            workdir, "config", "show", "--env", "prod", HFT_EXCHANGES__MEXC__API_KEY=leaked
         )
         assert result.returncode == 0, result.stderr
-        assert secret not in result.stdout
+        assert leaked not in result.stdout
         line = next(x for x in result.stdout.splitlines() if x.startswith("exchanges.mexc.api_key"))
         assert "**********" in line
         assert "HFT_EXCHANGES__MEXC__API_KEY" in line

@@ -73,6 +73,11 @@ class UnifiedCompositeExchange(ABC):
 
     name: str
 
+    @property
+    @abstractmethod
+    def symbols(self) -> tuple[str, ...]:
+        """The symbols this exchange trades."""
+
     @abstractmethod
     async def connect(self) -> None:
         """Open the public and private connections."""

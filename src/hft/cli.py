@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hft: cannot start: {exc}", file=sys.stderr)
         return 2
     print(format_run_report(report, time.monotonic() - started))
-    return 0
+    return 130 if report.interrupted else 0
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -144,3 +144,13 @@ class TestOverrides:
             exchange = await factory.create_exchange("mexc")
         assert isinstance(exchange, MexcUnifiedExchange)
         assert logger.max_latency_us == 250
+
+
+class TestExports:
+    def test_all_is_sorted_and_importable(self) -> None:
+        """``hft.exchanges.__all__`` is sorted and every name in it exists."""
+        import hft.exchanges
+
+        assert hft.exchanges.__all__ == sorted(hft.exchanges.__all__)
+        for name in hft.exchanges.__all__:
+            assert hasattr(hft.exchanges, name)

@@ -45,7 +45,7 @@ def run_trading_app(
         application.init_resources()
         pipeline: LoggingPipeline = application.logging.pipeline()
         try:
-            stats = anyio.run(partial(trading.trade, duration_s))
+            anyio.run(partial(trading.trade, duration_s, stats=stats))
         except KeyboardInterrupt:
             interrupted = True
         finally:

@@ -81,9 +81,10 @@ class Trader:
         exchanges: dict[str, UnifiedCompositeExchange],
         strategy: SpreadStrategy,
         quantity: float = 0.001,
+        stats: TradingStats | None = None,
     ) -> None:
         self.exchanges, self.strategy, self.quantity = exchanges, strategy, quantity
-        self.stats = TradingStats()
+        self.stats = TradingStats() if stats is None else stats
         self._busy: set[str] = set()
 
     async def stream(self, exchange: UnifiedCompositeExchange, symbol: str) -> None:
@@ -121,7 +122,9 @@ class Trader:
 @inject
 async def trade(
     duration_s: float,
+    *,
     exchange_names: Sequence[str] = ("mexc", "gateio"),
+    stats: TradingStats | None = None,
     factory: ExchangeFactory = Provide[Application.exchanges.factory],
     strategy_logger: Callable[..., HFTLoggerInterface] = Provider[
         Application.logging.strategy_logger
@@ -130,7 +133,10 @@ async def trade(
         Application.logging.exchange_logger
     ],
 ) -> TradingStats:
-    """Connect the exchanges, trade their spreads for *duration_s* seconds, close them."""
+    """Connect the exchanges, trade their spreads for *duration_s* seconds, close them.
+
+    Counts go to *stats* as they happen, so a caller interrupted half-way still has them.
+    """
     ensure_wired(
         "trade", factory=factory, strategy_logger=strategy_logger, system_logger=system_logger
     )
@@ -141,7 +147,7 @@ async def trade(
         for name in exchange_names:
             exchanges[name] = await stack.enter_async_context(await factory.create_exchange(name))
         system.info("trading started", exchanges=list(exchanges), duration_s=duration_s)
-        trader = Trader(exchanges, strategy)
+        trader = Trader(exchanges, strategy, stats=stats)
         with anyio.move_on_after(duration_s):
             async with anyio.create_task_group() as tasks:
                 # PERFORMANCE MONITOR: start monitor_hft_logging_performance here once it lands,

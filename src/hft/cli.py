@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--settings-dir", help="folder with base.yaml and <env>.yaml")
         return p
 
-    run = with_env(commands.add_parser("run", help="run the application"))
+    run = with_env(commands.add_parser("run", help="run the trading app (simulated exchanges)"))
     run.add_argument("--duration", type=float, default=5.0, help="seconds to run (default 5)")
 
     config = commands.add_parser("config", help="inspect the settings")
@@ -30,15 +30,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hft.app.main_job import run_main_job
-    from hft.app.summary import format_summary
+    from hft.app.main_job import run_trading_app
+    from hft.app.summary import format_run_report
     from hft.containers import create_application
 
     application = create_application(args.env, args.settings_dir)
     started = time.monotonic()
-    metrics = run_main_job(application, args.duration)
-    print(format_summary(metrics, time.monotonic() - started))
-    return 0
+    try:
+        report = run_trading_app(application, args.duration)
+    except ValueError as exc:  # a backend the settings enable but this build cannot make
+        print(f"hft: cannot start: {exc}", file=sys.stderr)
+        return 2
+    print(format_run_report(report, time.monotonic() - started))
+    return 130 if report.interrupted else 0
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -13,7 +13,14 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from hft.config import LoggingConfigManager
-from hft.logging import HFTLogger, LoggingBackend, LoggingPipeline
+from hft.exchanges import (
+    ExchangeFactory,
+    GateioUnifiedExchange,
+    MexcUnifiedExchange,
+    SimulatedTransport,
+    build_connection_strategy,
+)
+from hft.logging import HFTLogger, LoggingBackend, LoggingPipeline, install_stdlib_bridge
 from hft.logging._factory import (
     create_backends_from_config,
     exchange_logger,
@@ -60,12 +67,39 @@ class LoggingContainer(containers.DeclarativeContainer):
     exchange_logger = providers.Factory(exchange_logger, pipeline=pipeline)
     strategy_logger = providers.Factory(strategy_logger, pipeline=pipeline)
 
+    # Third-party libraries' stdlib logging, routed into the pipeline until shutdown (it
+    # depends on the pipeline directly, so it is removed before the pipeline drains)
+    stdlib_bridge = providers.Resource(install_stdlib_bridge, pipeline=pipeline, level="INFO")
+
 
 class ExchangesContainer(containers.DeclarativeContainer):
     """Exchanges and their connection strategies, given the logging container."""
 
-    config = providers.Configuration(strict=True)
+    config = providers.Configuration(strict=True)  # the ``exchanges`` section
+    hft_settings = providers.Dependency(instance_of=dict)  # ``logging.hft_settings``
     logging = providers.DependenciesContainer()
+
+    # Connections: a simulated socket under each strategy (override ``transport`` in tests)
+    transport = providers.Factory(SimulatedTransport)
+    connection = providers.Factory(
+        build_connection_strategy,
+        logger_factory=logging.strategy_logger.provider,
+        transport_factory=transport.provider,
+        hft_settings=hft_settings,
+    )
+
+    # Exchanges: one provider each, handed to the factory as providers so an override of
+    # one (a fake exchange in a test) is what the factory builds
+    mexc = providers.Factory(MexcUnifiedExchange)
+    gateio = providers.Factory(GateioUnifiedExchange)
+    factory = providers.Singleton(
+        ExchangeFactory,
+        config=config,
+        logger_factory=logging.exchange_logger.provider,
+        hft_settings=hft_settings,
+        builders=providers.Dict(mexc=mexc.provider, gateio=gateio.provider),
+        connection_factory=connection.provider,
+    )
 
 
 class Application(containers.DeclarativeContainer):
@@ -75,7 +109,12 @@ class Application(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=LoggingConfigManager)
 
     logging = providers.Container(LoggingContainer, config=config.logging)
-    exchanges = providers.Container(ExchangesContainer, config=config.exchanges, logging=logging)
+    exchanges = providers.Container(
+        ExchangesContainer,
+        config=config.exchanges,
+        hft_settings=config.logging.hft_settings,
+        logging=logging,
+    )
 
 
 def create_application(

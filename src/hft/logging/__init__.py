@@ -15,6 +15,7 @@ from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._timer import LoggingTimer
 from hft.logging.backends import BaseBackend, ConsoleBackend, FileBackend, LoggingBackend
+from hft.logging.stdlib import HFTBridgeHandler, install_stdlib_bridge
 
 __all__ = [
     "AUDIT",
@@ -28,6 +29,7 @@ __all__ = [
     "BaseBackend",
     "ConsoleBackend",
     "FileBackend",
+    "HFTBridgeHandler",
     "HFTLogger",
     "HFTLoggerInterface",
     "LatencySummary",
@@ -41,5 +43,6 @@ __all__ = [
     "create_pipeline_from_config",
     "get_exchange_logger_with_config",
     "get_strategy_logger_with_config",
+    "install_stdlib_bridge",
     "nop",
 ]

@@ -30,7 +30,11 @@ from hft.logging._factory import (
 
 
 def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
-    """Resource: the enabled backends of a ``logging`` section, closed at shutdown."""
+    """Resource: the enabled backends of a ``logging`` section, closed at shutdown.
+
+    The pipeline closes them first, after its drain (closing is idempotent); this teardown
+    is the safety net for backends built but never handed to a pipeline.
+    """
     backends = create_backends_from_config(config)
     try:
         yield backends
@@ -42,12 +46,18 @@ def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
 def run_pipeline(
     backends: list[LoggingBackend], config: Mapping[str, Any]
 ) -> Iterator[LoggingPipeline]:
-    """Resource: the started pipeline; shutdown drains it (the backends close after)."""
+    """Resource: the started pipeline; shutdown drains it, then closes its backends.
+
+    The pipeline closes the backends itself rather than trusting the order of resource
+    teardown: dependency-injector orders shutdown by the *original* providers, so a test
+    that overrides ``backends`` with another Resource would otherwise see its backends
+    closed before the drain.
+    """
     pipeline = LoggingPipeline(backends, **pipeline_settings(config)).start()
     try:
         yield pipeline
     finally:
-        pipeline.close(close_backends=False)
+        pipeline.close()
 
 
 class LoggingContainer(containers.DeclarativeContainer):

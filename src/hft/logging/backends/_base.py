@@ -29,7 +29,7 @@ class LoggingBackend(Protocol):
         """Push anything buffered to its destination."""
 
     def close(self) -> None:
-        """Flush and release resources; later writes may raise."""
+        """Flush and release resources; closing twice is harmless, later writes may raise."""
 
 
 # A backend may also define ``attach(pipeline)``: the pipeline calls it once when the backend

@@ -14,7 +14,14 @@ from hft.logging._logger import HFTLogger, HFTLoggerInterface
 from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._timer import LoggingTimer
-from hft.logging.backends import BaseBackend, ConsoleBackend, FileBackend, LoggingBackend
+from hft.logging.audit_verify import AuditProblem, AuditReport, verify_audit_files
+from hft.logging.backends import (
+    AuditBackend,
+    BaseBackend,
+    ConsoleBackend,
+    FileBackend,
+    LoggingBackend,
+)
 
 __all__ = [
     "AUDIT",
@@ -24,6 +31,9 @@ __all__ = [
     "INFO",
     "METRIC",
     "WARNING",
+    "AuditBackend",
+    "AuditProblem",
+    "AuditReport",
     "BackendStats",
     "BaseBackend",
     "ConsoleBackend",
@@ -42,4 +52,5 @@ __all__ = [
     "get_exchange_logger_with_config",
     "get_strategy_logger_with_config",
     "nop",
+    "verify_audit_files",
 ]

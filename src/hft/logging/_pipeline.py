@@ -9,6 +9,7 @@ between slices so that no call site waits long behind it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import threading
@@ -165,6 +166,7 @@ class LoggingPipeline:
         """A forked child must not wait on the parent's thread or write the parent's records."""
         was_running = self.running or (self._thread is not None)
         self._reset_state()
+        self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         if was_running and not self._closed:
             self.start()
 
@@ -246,10 +248,11 @@ class LoggingPipeline:
         """Pop up to *limit* records, audit first. Only this thread pops, and call sites only
         add (a full drop_oldest ring discards as it adds), so ``len`` records are there."""
         batch: list[Record] = []
+        took_audit = bool(self.audit_ring)  # before popping: an audit call site may be waiting
         for ring in (self.audit_ring, *self._retired, self.ring):
             pop = ring.popleft
             batch.extend([pop() for _ in range(min(limit - len(batch), len(ring)))])
-        if self.overflow_policy != "drop_oldest" or self.audit_ring:
+        if self.overflow_policy != "drop_oldest" or took_audit:
             with self._space:
                 self._space.notify_all()
         return batch
@@ -323,15 +326,16 @@ class LoggingPipeline:
     def _issued(self) -> int:
         """Sequence numbers handed out so far (the newest record still waiting tells)."""
         seen = max(self._max_seq, self._max_refused)
-        try:
-            return max(seen, self.ring[-1][0]) + 1
-        except IndexError:
-            return seen + 1
+        for ring in (self.ring, self.audit_ring):
+            with contextlib.suppress(IndexError):
+                seen = max(seen, ring[-1][0])
+        return seen + 1
 
     @property
     def dropped(self) -> int:
         """Records given a sequence number that will never reach the backends."""
-        return max(0, self._issued() - self._consumed - len(self.ring))
+        pending = len(self.ring) + len(self.audit_ring) + sum(map(len, self._retired))
+        return max(0, self._issued() - self._consumed - pending)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:

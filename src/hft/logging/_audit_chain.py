@@ -32,7 +32,7 @@ HMAC_SHA256: Final = "hmac-sha256"
 _HEAD: Final = b',"digest":"'
 _TAIL: Final = b'"}'
 _SUFFIX_LEN: Final = len(_HEAD) + 64 + len(_TAIL)
-_HEX: Final = frozenset(b"0123456789abcdef")
+_HEX: Final = re.compile(rb"[0-9a-f]{64}")
 _STAMP: Final = r"\d{8}T\d{6}\.\d{6}Z"
 TORN_MARK: Final = ".torn-"
 
@@ -83,22 +83,21 @@ def parse_line(raw: bytes, line: int, key: bytes | None) -> Entry:
     if len(raw) < _SUFFIX_LEN + 2 or raw[-_SUFFIX_LEN:][: len(_HEAD)] != _HEAD:
         raise LineError("no digest at the end of the line")
     stored = raw[-64 - len(_TAIL) : -len(_TAIL)]
-    if not raw.endswith(_TAIL) or not _HEX.issuperset(stored):
+    if not raw.endswith(_TAIL) or _HEX.fullmatch(stored) is None:
         raise LineError("malformed digest")
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise LineError(f"not JSON ({exc})") from None
-    seq, prev, alg, ts_ns = (obj.get(k) if isinstance(obj, dict) else None for k in _KEYS)
+    if not isinstance(obj, dict):
+        raise LineError("not a JSON object")
+    seq, prev, alg, ts_ns = obj.get("seq"), obj.get("prev"), obj.get("alg"), obj.get("ts_ns")
     if not (_is_int(seq) and isinstance(prev, str) and alg in (SHA256, HMAC_SHA256)):
         raise LineError("missing or mistyped seq, prev or alg")
     canonical = raw[:-_SUFFIX_LEN] + b"}"
     computed = None if alg == HMAC_SHA256 and key is None else digest_of(canonical, _key(alg, key))
     ts = ts_ns if _is_int(ts_ns) else 0
     return Entry(line, seq, prev, stored.decode(), computed, alg, ts)
-
-
-_KEYS: Final = ("seq", "prev", "alg", "ts_ns")
 
 
 def _is_int(value: object) -> TypeGuard[int]:

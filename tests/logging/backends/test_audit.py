@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import os
@@ -107,9 +108,6 @@ class TestFile:
         """The descriptor is O_APPEND, so every write lands at the end of the file."""
         backend = AuditBackend(file_path=tmp_path / "audit.log")
         try:
-            assert os.get_blocking(backend._fd)
-            import fcntl
-
             assert fcntl.fcntl(backend._fd, fcntl.F_GETFL) & os.O_APPEND
         finally:
             backend.close()

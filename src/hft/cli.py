@@ -1,4 +1,4 @@
-"""The ``hft`` command: ``run``, ``config show``, ``config validate``."""
+"""The ``hft`` command: ``run``, ``config show``, ``config validate``, ``audit verify``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,21 @@ def _parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     with_env(config_commands.add_parser("show", help="effective settings and where each came from"))
     with_env(config_commands.add_parser("validate", help="check the settings"))
+    _audit_parser(commands)
     return parser
+
+
+def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="check the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="verify hash chains; exit 0 intact, 1 tampered or gap, 2 usage error, 3 torn tail",
+    )
+    verify.add_argument("paths", nargs="+", metavar="PATH", help="audit files of one chain")
+    verify.add_argument(
+        "--hmac-key-env", metavar="NAME", help="variable holding the HMAC key of a keyed chain"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -57,10 +71,26 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    import os
+
+    from hft.logging import verify_audit_files
+
+    key = None
+    if args.hmac_key_env:
+        key = os.environ.get(args.hmac_key_env)
+        if not key:
+            print(f"hft: audit: variable {args.hmac_key_env} is not set", file=sys.stderr)
+            return 2
+    report = verify_audit_files(args.paths, key)
+    print(report.render())
+    return report.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hft`` console script."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "config": _config}
+    handlers = {"run": _run, "config": _config, "audit": _audit}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

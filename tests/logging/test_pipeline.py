@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import orjson
@@ -99,3 +101,48 @@ class TestFailover:
         warnings = [r.msg for r in healthy.logs() if r.logger == "hft.logging"]
         assert warnings == ["logging backend failed", "logging backend recovered"]
         assert len(lines) == 1
+
+
+class TestAuditPath:
+    def test_pending_audit_records_are_not_counted_dropped(self) -> None:
+        """Audit records waiting in their own ring are pending, not dropped."""
+        pipeline = LoggingPipeline([CapturingBackend()])
+        logger = HFTLogger(pipeline, "ops")
+        logger.audit("a")
+        logger.info("b")
+        assert pipeline.dropped == 0
+        pipeline.close()
+        assert pipeline.dropped == 0
+
+    def test_taking_audit_records_wakes_waiters_under_drop_oldest(self) -> None:
+        """A call site blocked on a full audit ring is woken as soon as audit records are taken."""
+        pipeline = LoggingPipeline([CapturingBackend()], overflow_policy="drop_oldest")
+        notified: list[bool] = []
+
+        class Spy(threading.Condition):
+            def notify_all(self) -> None:
+                notified.append(True)
+                super().notify_all()
+
+        pipeline._audit_gate.cond = Spy(threading.Lock())
+        HFTLogger(pipeline, "ops").audit("a")
+        pipeline._audit_gate.waiters = 1  # as if an audit call site were waiting for room
+        pipeline._take(10)
+        pipeline._audit_gate.waiters = 0
+        assert notified == [True]
+        pipeline.close()
+
+    @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+    def test_forked_child_loggers_reach_the_backends(self, tmp_path: Path) -> None:
+        """After fork, existing loggers write to the child's new ring, which is drained."""
+        path = tmp_path / "hft.log"
+        pipeline = LoggingPipeline([FileBackend(file_path=path, level="DEBUG")]).start()
+        logger = HFTLogger(pipeline, "ops")
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            logger.audit("from the child")
+            pipeline.close()
+            os._exit(0)
+        assert os.waitpid(pid, 0)[1] == 0
+        pipeline.close()
+        assert b"from the child" in path.read_bytes()

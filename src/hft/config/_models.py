@@ -113,7 +113,7 @@ class PrometheusBackendSettings(_Model):
 
 
 class AuditBackendSettings(_Model):
-    """Append-only, HMAC-chained audit trail."""
+    """Append-only, hash-chained (HMAC when keyed) audit trail: one chain across rotations."""
 
     enabled: bool = False
     level: Level = "INFO"
@@ -122,6 +122,8 @@ class AuditBackendSettings(_Model):
     fsync_policy: Literal["every_batch", "interval_ms"] = "every_batch"
     fsync_interval_ms: PositiveInt = 50
     hmac_key_env: Annotated[str, Field(min_length=1)] = "HFT_AUDIT_HMAC_KEY"
+    rotation: Literal["none", "daily", "size"] = "none"
+    max_bytes: PositiveInt = 104857600
 
 
 class SyslogBackendSettings(_Model):

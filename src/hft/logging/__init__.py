@@ -14,7 +14,14 @@ from hft.logging._logger import HFTLogger, HFTLoggerInterface
 from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._timer import LoggingTimer
-from hft.logging.backends import BaseBackend, ConsoleBackend, FileBackend, LoggingBackend
+from hft.logging.audit_verify import AuditProblem, AuditReport, verify_audit_files
+from hft.logging.backends import (
+    AuditBackend,
+    BaseBackend,
+    ConsoleBackend,
+    FileBackend,
+    LoggingBackend,
+)
 from hft.logging.stdlib import HFTBridgeHandler, install_stdlib_bridge
 
 __all__ = [
@@ -25,6 +32,9 @@ __all__ = [
     "INFO",
     "METRIC",
     "WARNING",
+    "AuditBackend",
+    "AuditProblem",
+    "AuditReport",
     "BackendStats",
     "BaseBackend",
     "ConsoleBackend",
@@ -45,4 +55,5 @@ __all__ = [
     "get_strategy_logger_with_config",
     "install_stdlib_bridge",
     "nop",
+    "verify_audit_files",
 ]

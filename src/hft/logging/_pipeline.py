@@ -9,6 +9,7 @@ between slices so that no call site waits long behind it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import threading
@@ -93,8 +94,8 @@ class LoggingPipeline:
         self.call_latency_ns: deque[int] = deque(maxlen=_SAMPLES)
         self._delivery_ns: deque[int] = deque(maxlen=_SAMPLES)
         self._wake = threading.Event()
-        self._space = threading.Condition(threading.Lock())
-        self._waiters = 0
+        self._ring_gate = _Gate()
+        self._audit_gate = _Gate()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._pending_internal: list[Record] = []
@@ -167,6 +168,7 @@ class LoggingPipeline:
         """A forked child must not wait on the parent's thread or write the parent's records."""
         was_running = self.running or (self._thread is not None)
         self._reset_state()
+        self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         if was_running and not self._closed:
             self.start()
 
@@ -184,17 +186,18 @@ class LoggingPipeline:
             return timeout_s is None
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         low_water = capacity // 2
-        with self._space:
-            self._waiters += 1
+        gate = self._audit_gate if ring is self.audit_ring else self._ring_gate
+        with gate.cond:
+            gate.waiters += 1
             self._wake.set()
             try:
                 while len(ring) > low_water and self.running:
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         break
-                    self._space.wait(0.01 if left is None else min(left, 0.01))
+                    gate.cond.wait(0.01 if left is None else min(left, 0.01))
             finally:
-                self._waiters -= 1
+                gate.waiters -= 1
         return len(ring) < capacity or not self.running
 
     def note_refused(self, seq: int) -> None:
@@ -258,9 +261,11 @@ class LoggingPipeline:
         for ring in (self.audit_ring, *self._retired, self.ring):
             pop = ring.popleft
             batch.extend([pop() for _ in range(min(limit - len(batch), len(ring)))])
-        if self._waiters and max(len(self.ring), len(self.audit_ring)) <= self.capacity // 2:
-            with self._space:
-                self._space.notify_all()
+        half = self.capacity // 2
+        for gate, ring in ((self._ring_gate, self.ring), (self._audit_gate, self.audit_ring)):
+            if gate.waiters and len(ring) <= half:
+                with gate.cond:
+                    gate.cond.notify_all()
         return batch
 
     def _dispatch(self, batch: list[Record]) -> None:
@@ -332,15 +337,16 @@ class LoggingPipeline:
     def _issued(self) -> int:
         """Sequence numbers handed out so far (the newest record still waiting tells)."""
         seen = max(self._max_seq, self._max_refused)
-        try:
-            return max(seen, self.ring[-1][0]) + 1
-        except IndexError:
-            return seen + 1
+        for ring in (self.ring, self.audit_ring):
+            with contextlib.suppress(IndexError):
+                seen = max(seen, ring[-1][0])
+        return seen + 1
 
     @property
     def dropped(self) -> int:
         """Records given a sequence number that will never reach the backends."""
-        return max(0, self._issued() - self._consumed - len(self.ring))
+        pending = len(self.ring) + len(self.audit_ring) + sum(map(len, self._retired))
+        return max(0, self._issued() - self._consumed - pending)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:
@@ -370,6 +376,16 @@ class LoggingPipeline:
             failovers=sum(s.failed_over for s in stats.values()),
             backends=stats,
         )
+
+
+class _Gate:
+    """Where call sites wait for room in one ring, and how many are waiting."""
+
+    __slots__ = ("cond", "waiters")
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.waiters = 0
 
 
 _seq_of = itemgetter(0)

@@ -6,13 +6,22 @@ from collections.abc import Callable
 from typing import Final
 
 from hft.logging.backends._base import BaseBackend, LoggingBackend
+from hft.logging.backends.audit import AuditBackend
 from hft.logging.backends.console import ConsoleBackend
 from hft.logging.backends.file import FileBackend
 
 #: Backend classes by their name in the ``backends`` settings section.
 BACKENDS: Final[dict[str, Callable[..., LoggingBackend]]] = {
+    "audit": AuditBackend,
     "console": ConsoleBackend,
     "file": FileBackend,
 }
 
-__all__ = ["BACKENDS", "BaseBackend", "ConsoleBackend", "FileBackend", "LoggingBackend"]
+__all__ = [
+    "BACKENDS",
+    "AuditBackend",
+    "BaseBackend",
+    "ConsoleBackend",
+    "FileBackend",
+    "LoggingBackend",
+]

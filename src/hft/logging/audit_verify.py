@@ -1,0 +1,296 @@
+"""Checking an audit trail: every record sealed, linked, present and in order.
+
+``verify_audit_files(paths)`` reads the files of one chain (in any order: they are sorted by
+their first sequence number), checks each line's digest, each record's link to its
+predecessor and the sequence numbers, and returns an :class:`AuditReport`. Side files of torn
+tails set aside at a restart (``<file>.torn-<stamp>``) are reported when seen.
+
+Exit codes (:attr:`AuditReport.exit_code`, used by ``hft audit verify``):
+
+- 0 intact: every record verifies, links to its predecessor, no sequence number is missing;
+- 1 tampered: a record altered, deleted, duplicated, reordered, unparsable or unkeyed where a
+  key was given;
+- 2 usage or configuration error: a file unreadable, or a keyed chain and no key;
+- 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash.
+
+Deleting whole records from the *end* of the last file leaves a valid, shorter chain: compare
+``last_seq`` with an independent copy (the syslog backend) to detect it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from hft.logging._audit_chain import (
+    GENESIS,
+    HMAC_SHA256,
+    SHA256,
+    Entry,
+    LineError,
+    is_side_file,
+    parse_line,
+    side_files,
+)
+
+USAGE_KINDS: Final = frozenset({"unreadable", "key_required"})
+TORN_KINDS: Final = frozenset({"torn_tail", "side_file"})
+#: Kinds that mean the chain was altered (exit code 1).
+TAMPER_KINDS: Final = frozenset(
+    {
+        "digest_mismatch",
+        "chain_break",
+        "gap",
+        "reordered",
+        "duplicate",
+        "unparsable",
+        "alg_mismatch",
+    }
+)
+_SHOWN: Final = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    """One finding: its kind, where it is (file, 1-based line) and what is wrong."""
+
+    kind: str
+    path: str
+    line: int
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        at = f" at seq {self.seq}" if self.seq is not None else ""
+        return f"{self.path}:{self.line}: {self.kind}{at}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """What :func:`verify_audit_files` found."""
+
+    files: tuple[str, ...]
+    records: int
+    first_seq: int | None
+    last_seq: int | None
+    first_ts_ns: int | None
+    last_ts_ns: int | None
+    problems: tuple[AuditProblem, ...] = field(default=())
+
+    @property
+    def exit_code(self) -> int:
+        """0 intact, 1 tampered or gap, 2 usage or configuration error, 3 torn tail only."""
+        kinds = {p.kind for p in self.problems}
+        if kinds & USAGE_KINDS:
+            return 2
+        if kinds & TAMPER_KINDS:
+            return 1
+        return 3 if kinds else 0
+
+    @property
+    def intact(self) -> bool:
+        """True when nothing at all was found."""
+        return not self.problems
+
+    def of_kind(self, kind: str) -> list[AuditProblem]:
+        """The problems of one kind."""
+        return [p for p in self.problems if p.kind == kind]
+
+    def render(self) -> str:
+        """The report as text: a verdict, a summary line, then one line per problem."""
+        verdict = {0: "INTACT", 1: "TAMPERED", 2: "ERROR", 3: "TORN TAIL"}[self.exit_code]
+        lines = [f"{verdict}: {self._summary()}"]
+        lines.extend(f"  {p}" for p in self.problems[:_SHOWN])
+        if len(self.problems) > _SHOWN:
+            lines.append(f"  … and {len(self.problems) - _SHOWN} more")
+        return "\n".join(lines)
+
+    def _summary(self) -> str:
+        head = f"{self.records} records in {len(self.files)} file(s)"
+        if self.first_seq is None or self.first_ts_ns is None or self.last_ts_ns is None:
+            return head
+        span = (self.last_ts_ns - self.first_ts_ns) / 1e9
+        return (
+            f"{head}, seq {self.first_seq}..{self.last_seq},"
+            f" {_iso(self.first_ts_ns)} .. {_iso(self.last_ts_ns)} ({span:.3f} s)"
+        )
+
+
+def _iso(ts_ns: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_ns // 10**9)) + "Z"
+
+
+@dataclass(slots=True)
+class _File:
+    path: str
+    entries: list[Entry]
+
+
+def verify_audit_files(
+    paths: Iterable[str | Path], hmac_key: bytes | str | None = None
+) -> AuditReport:
+    """Verify the files of one audit chain; *hmac_key* is needed for a keyed chain."""
+    key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
+    given = [Path(p) for p in paths]
+    if not given:
+        raise ValueError("no audit files given")
+    chain_paths = [p for p in given if not is_side_file(p)]
+    problems: list[AuditProblem] = []
+    files = [f for p in chain_paths if (f := _read(p, key, problems)) is not None]
+    files.sort(key=lambda f: f.entries[0].seq if f.entries else -1)
+    entries = [(f.path, e) for f in files for e in f.entries]
+    problems += _check_keys(entries, key)
+    problems += _check_digests(entries)
+    problems += _check_order(entries)
+    problems += _check_links(entries)
+    problems += _side_files(given, chain_paths)
+    order = {f.path: i for i, f in enumerate(files)}
+    problems.sort(key=lambda p: (order.get(p.path, len(order)), p.line))
+    return _report(tuple(f.path for f in files), [e for _, e in entries], problems)
+
+
+def _report(
+    files: tuple[str, ...], entries: list[Entry], problems: list[AuditProblem]
+) -> AuditReport:
+    seqs = [e.seq for e in entries]
+    stamps = [e.ts_ns for e in entries]
+    return AuditReport(
+        files=files,
+        records=len(entries),
+        first_seq=min(seqs, default=None),
+        last_seq=max(seqs, default=None),
+        first_ts_ns=min(stamps, default=None),
+        last_ts_ns=max(stamps, default=None),
+        problems=tuple(problems),
+    )
+
+
+def _read(path: Path, key: bytes | None, problems: list[AuditProblem]) -> _File | None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(AuditProblem("unreadable", str(path), 0, None, exc.strerror or str(exc)))
+        return None
+    *lines, torn = data.split(b"\n")
+    result = _File(str(path), [])
+    for number, raw in enumerate(lines, 1):
+        try:
+            result.entries.append(parse_line(raw, number, key))
+        except LineError as exc:
+            problems.append(AuditProblem("unparsable", str(path), number, None, str(exc)))
+    if torn:
+        problems.append(_torn(result, len(lines) + 1, len(torn)))
+    return result
+
+
+def _torn(file: _File, line: int, size: int) -> AuditProblem:
+    last = file.entries[-1].seq if file.entries else None
+    after = f"after seq {last}" if last is not None else "with no record before it"
+    detail = f"{size} bytes without a newline {after}: a write cut short (crash)"
+    return AuditProblem("torn_tail", file.path, line, None, detail)
+
+
+def _check_keys(entries: Sequence[tuple[str, Entry]], key: bytes | None) -> list[AuditProblem]:
+    """One finding per file at most: a keyed chain needs the key, a key wants a keyed chain."""
+    found: dict[tuple[str, str], AuditProblem] = {}
+    for path, entry in entries:
+        if key is None and entry.alg == HMAC_SHA256:
+            detail = "records are sealed with HMAC-SHA256: give the key (--hmac-key-env)"
+            found.setdefault((path, "key_required"), _at("key_required", path, entry, detail))
+        elif key is not None and entry.alg == SHA256:
+            detail = "record sealed with plain SHA-256 although a key was given (re-sealed?)"
+            found.setdefault((path, "alg_mismatch"), _at("alg_mismatch", path, entry, detail))
+    return list(found.values())
+
+
+def _at(kind: str, path: str, entry: Entry, detail: str) -> AuditProblem:
+    return AuditProblem(kind, path, entry.line, entry.seq, detail)
+
+
+def _check_digests(entries: Sequence[tuple[str, Entry]]) -> list[AuditProblem]:
+    """Records whose bytes do not hash to their stored digest, and what was altered."""
+    next_prev = {e.seq - 1: e.prev for _, e in entries}
+    problems = []
+    for path, entry in entries:
+        if entry.computed is None or entry.valid:
+            continue
+        successor = next_prev.get(entry.seq)
+        if successor == entry.computed:
+            what = "the stored digest was altered (the next record links to the true one)"
+        elif successor == entry.digest:
+            what = "the record's content was altered after it was written"
+        else:
+            what = "the record was altered"
+        problems.append(_at("digest_mismatch", path, entry, f"digest mismatch: {what}"))
+    return problems
+
+
+def _check_order(entries: Sequence[tuple[str, Entry]]) -> list[AuditProblem]:
+    """Missing, repeated and out-of-order sequence numbers."""
+    present = {e.seq for _, e in entries}
+    first_line: dict[int, tuple[str, int]] = {}
+    top = -1
+    problems = []
+    for path, entry in entries:
+        seq = entry.seq
+        if seq in first_line:
+            where = "{}:{}".format(*first_line[seq])
+            problems.append(_at("duplicate", path, entry, f"seq {seq} already at {where}"))
+            continue
+        first_line[seq] = (path, entry.line)
+        if seq > top + 1:
+            problems.append(_jump(path, entry, top, present))
+        elif seq <= top:
+            detail = f"seq {seq} comes after seq {top}"
+            problems.append(_at("reordered", path, entry, detail))
+        top = max(top, seq)
+    return problems
+
+
+def _jump(path: str, entry: Entry, top: int, present: set[int]) -> AuditProblem:
+    missing = range(top + 1, entry.seq)
+    span = f"seq {missing[0]}" if len(missing) == 1 else f"seqs {missing[0]}..{missing[-1]}"
+    if any(s in present for s in missing):
+        return _at("reordered", path, entry, f"seq {entry.seq} comes before {span}")
+    return _at("gap", path, entry, f"{span} missing ({len(missing)} records deleted)")
+
+
+def _check_links(entries: Sequence[tuple[str, Entry]]) -> list[AuditProblem]:
+    """Each record's ``prev`` against its predecessor's stored digest (valid ones only)."""
+    by_seq: dict[int, Entry] = {}
+    for _, entry in entries:
+        by_seq.setdefault(entry.seq, entry)
+    problems = []
+    for path, entry in entries:
+        if entry.seq == 0:
+            if entry.prev != GENESIS:
+                detail = "the first record does not start a chain (prev is not the genesis)"
+                problems.append(_at("chain_break", path, entry, detail))
+            continue
+        before = by_seq.get(entry.seq - 1)
+        if before is None or not before.valid or entry.prev == before.digest:
+            continue
+        detail = f"prev does not match the digest of seq {before.seq}: that record was re-sealed"
+        problems.append(_at("chain_break", path, entry, detail))
+    return problems
+
+
+def _side_files(given: list[Path], chain_paths: list[Path]) -> list[AuditProblem]:
+    found = {p for p in given if is_side_file(p)}
+    for path in chain_paths:
+        found.update(side_files(path))
+    problems = []
+    for side in sorted(found):
+        try:
+            size = side.stat().st_size
+        except OSError:
+            continue
+        detail = f"{size} bytes of a torn tail set aside at a restart (crash before it)"
+        problems.append(AuditProblem("side_file", str(side), 0, None, detail))
+    return problems
+
+
+__all__ = ["AuditProblem", "AuditReport", "verify_audit_files"]

@@ -1,0 +1,312 @@
+"""The audit trail: append-only, hash-chained, fsynced, continued across rotations and crashes.
+
+Only ``logger.audit(...)`` records come here (``level`` is ``AUDIT`` whatever the settings
+say). Each record gets the chain's own sequence number (``seq``: 0, 1, 2, … across files; the
+pipeline's number is kept as ``pipeline_seq``), the digest of the previous record (``prev``)
+and its own ``digest`` (format in :mod:`hft.logging._audit_chain`).
+
+Durability (``fsync_policy``):
+
+- ``every_batch``: a batch is written with one ``write`` and ``fdatasync``-ed before
+  :meth:`AuditBackend.write` returns, so a record the pipeline counts as written (and every
+  record before a ``logger.flush()`` that returned) is on disk.
+- ``interval_ms``: a batch reaches the kernel on each write (a process crash loses nothing),
+  and is synced at most ``fsync_interval_ms`` later; a power loss or kernel crash may lose the
+  records of that last interval (the file then ends early or with a torn line).
+
+Restart after a crash: on open, bytes after the last newline, or a last line that is not a
+valid record, are moved to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated
+to its intact prefix before anything is appended; the chain continues from the last intact
+record. If that record does not verify either (wrong key, tampering), opening fails rather
+than extending a broken chain. The file is opened ``O_APPEND`` with mode 0600; rotated files
+are never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import orjson
+
+from hft.logging._audit_chain import (
+    GENESIS,
+    LineError,
+    alg_for,
+    free_name,
+    fsync_dir,
+    parse_line,
+    read_tail,
+    rotated_files,
+    seal,
+    utc_stamp,
+)
+from hft.logging._levels import AUDIT
+from hft.logging._record import Record
+from hft.logging._render import TimestampFormatter, safe_repr, sanitize
+from hft.logging.backends._base import BaseBackend
+
+FsyncPolicy = Literal["every_batch", "interval_ms"]
+Rotation = Literal["none", "daily", "size"]
+_SORTED: Final = orjson.OPT_SORT_KEYS
+_sync = getattr(os, "fdatasync", os.fsync)
+_UNVERIFIED: Final = (
+    "the last records do not verify (a different HMAC key, or tampering); run hft audit verify"
+)
+
+
+class AuditChainError(RuntimeError):
+    """The existing audit file cannot be continued safely (run ``hft audit verify``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainState:
+    """Where the chain stands: the next sequence number and the last digest."""
+
+    next_seq: int = 0
+    prev: str = GENESIS
+
+
+class AuditBackend(BaseBackend):
+    """Appends sealed audit records to ``file_path``; see the module docstring for guarantees."""
+
+    name = "audit"
+    level = AUDIT
+    takes_metrics = False
+    takes_audit = True
+
+    def __init__(
+        self,
+        *,
+        level: str = "INFO",
+        file_path: str | os.PathLike[str] = "logs/audit.log",
+        format: Literal["json"] = "json",  # noqa: A002 - the spec's parameter name
+        fsync_policy: FsyncPolicy = "every_batch",
+        fsync_interval_ms: float = 50,
+        hmac_key_env: str = "HFT_AUDIT_HMAC_KEY",
+        rotation: Rotation = "none",
+        max_bytes: int = 100 * 1024 * 1024,
+        max_field_chars: int = 4096,
+    ) -> None:
+        _check_choices(format, fsync_policy, rotation)
+        del level  # the section's shape is shared; this backend takes audit records only
+        self.path = Path(file_path)
+        secret = os.environ.get(hmac_key_env, "")
+        self._key = secret.encode() if secret else None
+        self._alg = alg_for(self._key)
+        self._every_batch = fsync_policy == "every_batch"
+        self._interval_s = fsync_interval_ms / 1000
+        self._rotation = rotation
+        self._max_bytes = max_bytes
+        self._limit = max_field_chars
+        self._timestamp = TimestampFormatter()
+        self._fd, self._size, self._day, self._pid = -1, 0, "", os.getpid()
+        self._dirty, self._synced_at = False, time.monotonic()
+        #: The side file the torn tail went to when this backend opened, if there was one.
+        self.set_aside: Path | None = None
+        self.state = self._recover()
+        self._open()
+
+    @property
+    def keyed(self) -> bool:
+        """True when records are sealed with HMAC-SHA256 (a key was found in the variable)."""
+        return self._key is not None
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _recover(self) -> ChainState:
+        """Find the last intact record, setting a torn tail aside first (see module doc)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return self._state_of_predecessors()
+        tail = read_tail(self.path)
+        cut, state = tail.end, self._state_of(tail.line, tail.end)
+        if state is None:  # the last complete line is damaged too: it goes aside with the rest
+            cut = tail.start
+            before = read_tail(self.path, cut)
+            state = self._state_of(before.line, before.end)
+            if state is None:
+                raise AuditChainError(f"{self.path}: {_UNVERIFIED}")
+        if cut < tail.size:
+            self.set_aside = _move_aside(self.path, cut)
+        return state if cut else self._state_of_predecessors()
+
+    def _state_of(self, line: bytes, end: int) -> ChainState | None:
+        """The state after *line*; ``None`` if it is not a valid record (start: empty file)."""
+        if end == 0:
+            return ChainState()
+        try:
+            entry = parse_line(line, 0, self._key)
+        except LineError:
+            return None
+        if entry.alg != self._alg:
+            raise AuditChainError(
+                f"{self.path}: the chain is sealed with {entry.alg}, this backend with"
+                f" {self._alg} (HMAC key variable set or unset since): rotate the file away first"
+            )
+        return ChainState(entry.seq + 1, entry.digest) if entry.valid else None
+
+    def _state_of_predecessors(self) -> ChainState:
+        for older in reversed(rotated_files(self.path)):
+            tail = read_tail(older)
+            if tail.end:
+                state = self._state_of(tail.line, tail.end)
+                if state is None:
+                    raise AuditChainError(f"{older}: {_UNVERIFIED}")
+                return state
+        return ChainState()
+
+    def _open(self) -> None:
+        created = not self.path.exists()
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self._fd = os.open(self.path, flags, 0o600)
+        stat = os.fstat(self._fd)
+        if stat.st_mode & 0o777 != 0o600:
+            os.fchmod(self._fd, 0o600)
+        if created:
+            fsync_dir(self.path.parent)
+        self._size = stat.st_size
+        self._day = _utc_day(stat.st_mtime if stat.st_size else time.time())
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Seal *records*, append them with one write and sync as the policy says.
+
+        On any failure the file is cut back to where it was, so a retry cannot duplicate.
+        """
+        if os.getpid() != self._pid:
+            raise AuditChainError("a forked child must open its own audit backend")
+        self._maybe_rotate()
+        seq, prev = self.state.next_seq, self.state.prev
+        lines = []
+        for record in records:
+            line, prev = self._seal(seq, prev, record)
+            lines.append(line)
+            seq += 1
+        data = b"".join(lines)
+        try:
+            self._append(data)
+        except BaseException:
+            self._undo()
+            raise
+        self.state = ChainState(seq, prev)
+        self._size += len(data)
+
+    def _seal(self, seq: int, prev: str, record: Record) -> tuple[bytes, str]:
+        pipeline_seq, ts_ns, _level, source, msg, fields = record
+        body = {
+            "alg": self._alg,
+            "event": msg if type(msg) is str else safe_repr(msg, self._limit),
+            "fields": fields,
+            "logger": source.name,
+            "pipeline_seq": pipeline_seq,
+            "prev": prev,
+            "seq": seq,
+            "tags": source.tags,
+            "ts": self._timestamp(ts_ns),
+            "ts_ns": ts_ns,
+        }
+        try:
+            canonical = orjson.dumps(body, option=_SORTED)
+        except (TypeError, orjson.JSONEncodeError):
+            body["fields"] = sanitize(fields, self._limit)
+            canonical = orjson.dumps(body, option=_SORTED)
+        return seal(canonical, self._key)
+
+    def _append(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._dirty = True
+        if self._every_batch or time.monotonic() - self._synced_at >= self._interval_s:
+            self._sync()
+
+    def _undo(self) -> None:
+        with contextlib.suppress(OSError):  # the write error is what the caller needs to see
+            os.ftruncate(self._fd, self._size)
+
+    def _sync(self) -> None:
+        _sync(self._fd)
+        self._dirty, self._synced_at = False, time.monotonic()
+
+    def flush(self) -> None:
+        """Under ``interval_ms``, sync once the interval has passed since the last sync."""
+        if self._dirty and time.monotonic() - self._synced_at >= self._interval_s:
+            self._sync()
+
+    def close(self) -> None:
+        """Sync what is pending and close the file; closing twice is harmless."""
+        if self._fd >= 0:
+            if self._dirty:
+                self._sync()
+            os.close(self._fd)
+            self._fd = -1
+
+    # -- rotation -------------------------------------------------------------------------
+
+    def _maybe_rotate(self) -> None:
+        rotation = self._rotation
+        if (rotation == "size" and self._size >= self._max_bytes) or (
+            rotation == "daily" and _utc_day(time.time()) != self._day
+        ):
+            self.rotate()
+
+    def rotate(self) -> Path | None:
+        """Rename the current file to ``<file>.<UTC stamp>`` and start a new one.
+
+        The new file's first record links to the old file's last, so the chain goes on.
+        Returns the rotated file, or ``None`` when the current one is still empty.
+        """
+        if self._size == 0:
+            return None
+        self.close()
+        target = free_name(self.path, utc_stamp())
+        os.rename(self.path, target)
+        fsync_dir(self.path.parent)
+        self._open()
+        return target
+
+    def rotated_files(self) -> list[Path]:
+        """Rotated files of this trail, oldest first (never pruned: they are evidence)."""
+        return rotated_files(self.path)
+
+
+def _move_aside(path: Path, cut: int) -> Path:
+    """Copy the bytes of *path* from *cut* on to a side file, then truncate *path* to *cut*."""
+    with path.open("rb") as source:
+        source.seek(cut)
+        torn = source.read()
+    side = free_name(path, f"torn-{utc_stamp()}")
+    fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, torn)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
+    os.truncate(path, cut)
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return side
+
+
+def _check_choices(fmt: str, fsync_policy: str, rotation: str) -> None:
+    if fmt != "json":
+        raise ValueError(f"audit backend: unsupported format {fmt!r} (only 'json')")
+    if fsync_policy not in ("every_batch", "interval_ms"):
+        raise ValueError(f"audit backend: unknown fsync_policy {fsync_policy!r}")
+    if rotation not in ("none", "daily", "size"):
+        raise ValueError(f"audit backend: unknown rotation {rotation!r}")
+
+
+def _utc_day(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))

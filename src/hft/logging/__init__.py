@@ -14,7 +14,13 @@ from hft.logging._logger import HFTLogger, HFTLoggerInterface
 from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._timer import LoggingTimer
-from hft.logging.backends import BaseBackend, ConsoleBackend, FileBackend, LoggingBackend
+from hft.logging.backends import (
+    BaseBackend,
+    ConsoleBackend,
+    FileBackend,
+    LoggingBackend,
+    PrometheusBackend,
+)
 
 __all__ = [
     "AUDIT",
@@ -35,6 +41,7 @@ __all__ = [
     "LoggingMetrics",
     "LoggingPipeline",
     "LoggingTimer",
+    "PrometheusBackend",
     "create_backend_from_config",
     "create_backends_from_config",
     "create_hft_logger_from_config",

@@ -8,11 +8,20 @@ from typing import Final
 from hft.logging.backends._base import BaseBackend, LoggingBackend
 from hft.logging.backends.console import ConsoleBackend
 from hft.logging.backends.file import FileBackend
+from hft.logging.backends.prometheus import PrometheusBackend
 
 #: Backend classes by their name in the ``backends`` settings section.
 BACKENDS: Final[dict[str, Callable[..., LoggingBackend]]] = {
     "console": ConsoleBackend,
     "file": FileBackend,
+    "prometheus": PrometheusBackend,
 }
 
-__all__ = ["BACKENDS", "BaseBackend", "ConsoleBackend", "FileBackend", "LoggingBackend"]
+__all__ = [
+    "BACKENDS",
+    "BaseBackend",
+    "ConsoleBackend",
+    "FileBackend",
+    "LoggingBackend",
+    "PrometheusBackend",
+]

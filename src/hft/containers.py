@@ -13,7 +13,12 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from hft.config import LoggingConfigManager
-from hft.logging import HFTLogger, LoggingBackend, LoggingPipeline
+from hft.logging import (
+    ConfigurablePerformanceMonitor,
+    HFTLogger,
+    LoggingBackend,
+    LoggingPipeline,
+)
 from hft.logging._factory import (
     create_backends_from_config,
     exchange_logger,
@@ -59,6 +64,15 @@ class LoggingContainer(containers.DeclarativeContainer):
     logger = providers.Factory(HFTLogger, pipeline=pipeline)
     exchange_logger = providers.Factory(exchange_logger, pipeline=pipeline)
     strategy_logger = providers.Factory(strategy_logger, pipeline=pipeline)
+
+    # Monitoring: the spec's performance monitor, logging as exchange.system.performance
+    monitor = providers.Factory(
+        ConfigurablePerformanceMonitor,
+        logging_config=config,
+        logger=providers.Factory(
+            exchange_logger, exchange_name="system", component_type="performance"
+        ),
+    )
 
 
 class ExchangesContainer(containers.DeclarativeContainer):

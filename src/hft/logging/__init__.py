@@ -12,6 +12,13 @@ from hft.logging._factory import (
 from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, METRIC, WARNING
 from hft.logging._logger import HFTLogger, HFTLoggerInterface
 from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
+from hft.logging._monitor import (
+    ConfigurablePerformanceMonitor,
+    PerformanceVerdict,
+    ThresholdViolation,
+    monitor_hft_logging_performance,
+    validate_hft_logging_compliance,
+)
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._timer import LoggingTimer
 from hft.logging.backends import (
@@ -32,6 +39,7 @@ __all__ = [
     "WARNING",
     "BackendStats",
     "BaseBackend",
+    "ConfigurablePerformanceMonitor",
     "ConsoleBackend",
     "FileBackend",
     "HFTLogger",
@@ -41,12 +49,16 @@ __all__ = [
     "LoggingMetrics",
     "LoggingPipeline",
     "LoggingTimer",
+    "PerformanceVerdict",
     "PrometheusBackend",
+    "ThresholdViolation",
     "create_backend_from_config",
     "create_backends_from_config",
     "create_hft_logger_from_config",
     "create_pipeline_from_config",
     "get_exchange_logger_with_config",
     "get_strategy_logger_with_config",
+    "monitor_hft_logging_performance",
     "nop",
+    "validate_hft_logging_compliance",
 ]

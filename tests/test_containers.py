@@ -5,9 +5,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hft.containers import create_application
+from dependency_injector import providers
+
+from hft.config import LoggingSettings
+from hft.containers import LoggingContainer, create_application
 from hft.exchanges import ExchangeFactory
-from hft.logging import HFTBridgeHandler, LoggingPipeline
+from hft.logging import (
+    ConfigurablePerformanceMonitor,
+    HFTBridgeHandler,
+    HFTLogger,
+    LoggingMetrics,
+    LoggingPipeline,
+)
 from hft.logging.testing import CapturingBackend
 from tests._apps import REPO_SETTINGS, dev_app
 
@@ -90,3 +99,20 @@ class TestStdlibBridge:
         assert root.level == level
         [record] = [r for r in capture.logs() if r.logger == "somelib"]
         assert (record.level, record.msg) == ("INFO", "from a library")
+
+
+class TestMonitorProvider:
+    def test_monitor_logs_through_the_pipeline_as_system_performance(self) -> None:
+        """``monitor()`` is configured from the container and logs on its pipeline."""
+        container = LoggingContainer()
+        container.config.from_dict(LoggingSettings().model_dump())
+        capture = CapturingBackend()
+        with container.backends.override(providers.Object([capture])):
+            container.init_resources()
+            monitor = container.monitor()
+            assert isinstance(monitor, ConfigurablePerformanceMonitor)
+            assert isinstance(monitor.logger, HFTLogger)
+            assert not monitor.validate_logging_performance(LoggingMetrics(avg_latency_us=1e6))
+            container.shutdown_resources()
+        sources = {(r.logger, r.tags) for r in capture.logs()}
+        assert sources == {("exchange.system.performance", ("system", "performance"))}

@@ -20,7 +20,13 @@ from hft.exchanges import (
     SimulatedTransport,
     build_connection_strategy,
 )
-from hft.logging import HFTLogger, LoggingBackend, LoggingPipeline, install_stdlib_bridge
+from hft.logging import (
+    ConfigurablePerformanceMonitor,
+    HFTLogger,
+    LoggingBackend,
+    LoggingPipeline,
+    install_stdlib_bridge,
+)
 from hft.logging._factory import (
     create_backends_from_config,
     exchange_logger,
@@ -80,6 +86,15 @@ class LoggingContainer(containers.DeclarativeContainer):
     # Third-party libraries' stdlib logging, routed into the pipeline until shutdown (it
     # depends on the pipeline directly, so it is removed before the pipeline drains)
     stdlib_bridge = providers.Resource(install_stdlib_bridge, pipeline=pipeline, level="INFO")
+
+    # Monitoring: the spec's performance monitor, logging as exchange.system.performance
+    monitor = providers.Factory(
+        ConfigurablePerformanceMonitor,
+        logging_config=config,
+        logger=providers.Factory(
+            exchange_logger, exchange_name="system", component_type="performance"
+        ),
+    )
 
 
 class ExchangesContainer(containers.DeclarativeContainer):

@@ -12,6 +12,13 @@ from hft.logging._factory import (
 from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, METRIC, WARNING
 from hft.logging._logger import HFTLogger, HFTLoggerInterface
 from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
+from hft.logging._monitor import (
+    ConfigurablePerformanceMonitor,
+    PerformanceVerdict,
+    ThresholdViolation,
+    monitor_hft_logging_performance,
+    validate_hft_logging_compliance,
+)
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._timer import LoggingTimer
 from hft.logging.audit_verify import AuditProblem, AuditReport, verify_audit_files
@@ -21,6 +28,7 @@ from hft.logging.backends import (
     ConsoleBackend,
     FileBackend,
     LoggingBackend,
+    PrometheusBackend,
 )
 from hft.logging.stdlib import HFTBridgeHandler, install_stdlib_bridge
 
@@ -37,6 +45,7 @@ __all__ = [
     "AuditReport",
     "BackendStats",
     "BaseBackend",
+    "ConfigurablePerformanceMonitor",
     "ConsoleBackend",
     "FileBackend",
     "HFTBridgeHandler",
@@ -47,6 +56,9 @@ __all__ = [
     "LoggingMetrics",
     "LoggingPipeline",
     "LoggingTimer",
+    "PerformanceVerdict",
+    "PrometheusBackend",
+    "ThresholdViolation",
     "create_backend_from_config",
     "create_backends_from_config",
     "create_hft_logger_from_config",
@@ -54,6 +66,8 @@ __all__ = [
     "get_exchange_logger_with_config",
     "get_strategy_logger_with_config",
     "install_stdlib_bridge",
+    "monitor_hft_logging_performance",
     "nop",
+    "validate_hft_logging_compliance",
     "verify_audit_files",
 ]

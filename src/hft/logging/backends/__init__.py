@@ -9,12 +9,14 @@ from hft.logging.backends._base import BaseBackend, LoggingBackend
 from hft.logging.backends.audit import AuditBackend
 from hft.logging.backends.console import ConsoleBackend
 from hft.logging.backends.file import FileBackend
+from hft.logging.backends.prometheus import PrometheusBackend
 
 #: Backend classes by their name in the ``backends`` settings section.
 BACKENDS: Final[dict[str, Callable[..., LoggingBackend]]] = {
     "audit": AuditBackend,
     "console": ConsoleBackend,
     "file": FileBackend,
+    "prometheus": PrometheusBackend,
 }
 
 __all__ = [
@@ -24,4 +26,5 @@ __all__ = [
     "ConsoleBackend",
     "FileBackend",
     "LoggingBackend",
+    "PrometheusBackend",
 ]

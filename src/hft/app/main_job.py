@@ -12,15 +12,15 @@ import anyio
 from hft.app import trading
 from hft.app.trading import TradingStats
 from hft.containers import Application
-from hft.logging import LoggingMetrics, LoggingPipeline
+from hft.logging import ConfigurablePerformanceMonitor, LoggingMetrics, LoggingPipeline
 
-#: Decides whether a run met the latency budget; swap in the performance monitor's check.
+#: Decides whether a run met the ``logging`` section's performance requirements.
 ComplianceCheck = Callable[[LoggingMetrics, Mapping[str, Any]], bool]
 
 
-def p99_within_budget(metrics: LoggingMetrics, hft_settings: Mapping[str, Any]) -> bool:
-    """Compliant when the sampled p99 call latency is within ``max_latency_us``."""
-    return metrics.p99_latency_us <= float(hft_settings["max_latency_us"])
+def monitor_verdict(metrics: LoggingMetrics, logging_config: Mapping[str, Any]) -> bool:
+    """The performance monitor's verdict on every configured threshold (nothing logged)."""
+    return ConfigurablePerformanceMonitor(logging_config).evaluate(metrics).compliant
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class RunReport:
 def run_trading_app(
     application: Application,
     duration_s: float,
-    compliance: ComplianceCheck = p99_within_budget,
+    compliance: ComplianceCheck = monitor_verdict,
 ) -> RunReport:
     """Wire, start the resources, trade for *duration_s* (or until Ctrl-C), shut down."""
     application.wire(modules=[trading])
@@ -53,7 +53,7 @@ def run_trading_app(
     finally:
         application.unwire()
     metrics = pipeline.metrics()
-    verdict = compliance(metrics, application.config.logging.hft_settings())
+    verdict = compliance(metrics, application.config.logging())
     return RunReport(metrics, stats, verdict, interrupted)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from dependency_injector.wiring import Provide, Provider, inject
@@ -12,7 +13,7 @@ from dependency_injector.wiring import Provide, Provider, inject
 from hft.app._wiring import ensure_wired
 from hft.containers import Application
 from hft.exchanges import ExchangeFactory, OrderBook, Side, UnifiedCompositeExchange
-from hft.logging import HFTLoggerInterface
+from hft.logging import HFTLoggerInterface, LoggingPipeline, monitor_hft_logging_performance
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +133,22 @@ async def trade(
     system_logger: Callable[..., HFTLoggerInterface] = Provider[
         Application.logging.exchange_logger
     ],
+    pipeline: LoggingPipeline = Provide[Application.logging.pipeline],
+    logging_config: dict[str, Any] = Provide[Application.config.logging],
 ) -> TradingStats:
     """Connect the exchanges, trade their spreads for *duration_s* seconds, close them.
 
     Counts go to *stats* as they happen, so a caller interrupted half-way still has them.
     """
     ensure_wired(
-        "trade", factory=factory, strategy_logger=strategy_logger, system_logger=system_logger
+        "trade",
+        factory=factory,
+        strategy_logger=strategy_logger,
+        system_logger=system_logger,
+        pipeline=pipeline,
+        logging_config=logging_config,
     )
+    performance = system_logger(exchange_name="system", component_type="performance")
     system = system_logger(exchange_name="system", component_type="trading")
     strategy = SpreadStrategy(strategy_logger(strategy_path="arbitrage.spread", tags=["arbitrage"]))
     async with AsyncExitStack() as stack:
@@ -150,8 +159,9 @@ async def trade(
         trader = Trader(exchanges, strategy, stats=stats)
         with anyio.move_on_after(duration_s):
             async with anyio.create_task_group() as tasks:
-                # PERFORMANCE MONITOR: start monitor_hft_logging_performance here once it lands,
-                # e.g. tasks.start_soon(monitor_hft_logging_performance, ...) (injected too).
+                tasks.start_soon(
+                    monitor_hft_logging_performance, pipeline, logging_config, performance
+                )
                 for exchange in exchanges.values():
                     for symbol in exchange.symbols:
                         tasks.start_soon(trader.stream, exchange, symbol)

@@ -1,0 +1,31 @@
+"""The call-site floor: append a tuple to a deque that nobody drains.
+
+It is the cost of a Python call that captures a timestamp, a level, the message and the fields;
+no logger can be cheaper at the call site. It writes no file, so it has no throughput figure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from benchmarks.contenders import Contender
+
+INFO = 20
+
+
+def setup(path: Path) -> Contender:
+    """A deque and two plain functions; *path* is unused (nothing is written)."""
+    del path
+    records: deque[tuple[int, int, str, dict[str, Any]]] = deque()
+    append = records.append
+
+    def log(msg: str, /, **kw: Any) -> None:
+        append((time.time_ns(), INFO, msg, kw))
+
+    def log_filtered(msg: str, /, **kw: Any) -> None:
+        return None
+
+    return Contender(log=log, log_filtered=log_filtered, close=records.clear, writes_file=False)

@@ -8,6 +8,9 @@ configuration (loguru and structlog configure module-level state), heap fragment
 caches; and a contender that crashes or hangs costs one row, not the run. The price, an
 interpreter start per measurement, is paid outside every timed region. The child reports one
 JSON object on its last stdout line; exit status 3 means "skipped" with the reason in ``skip``.
+
+The garbage collector stays on: a collection triggered by a contender's own allocations (records
+piling up in a queue, say) is part of what that contender costs at the call site.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def percentile(ordered: list[int], q: float) -> int:
     """Nearest-rank percentile of an ascending list: the smallest value >= q% of the samples."""
     if not ordered:
         raise ValueError("percentile of no samples")
-    rank = math.ceil(q / 100 * len(ordered))
+    rank = math.ceil(round(q * len(ordered) / 100, 9))  # round: 99.9% of 1000 is 999, not 999.0..1
     return ordered[min(max(rank, 1), len(ordered)) - 1]
 
 

@@ -131,6 +131,8 @@ def suite_table(results: dict[str, Any]) -> str:
         f"{meta['records']:,} records, {meta['rounds']} rounds (medians; max is the worst round);"
         f" clock-read overhead {meta['timer_overhead_ns']} ns is included in every call figure."
     )
+    if origin := meta.get("hft_logging"):
+        header += f"\nhft.logging from {origin}"
     parts = [
         header,
         "",

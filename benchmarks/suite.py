@@ -7,6 +7,7 @@ cores lands on everyone alike rather than on whoever happened to run then.
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import statistics
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import WARMUP_CALLS, run_child, timer_overhead_ns
+from benchmarks.harness import WARMUP_CALLS, count_lines, run_child, timer_overhead_ns
 
 __all__ = ["aggregate", "run_exit", "run_memory", "run_suite"]
 
@@ -29,8 +30,17 @@ def _rotated(names: Sequence[str], by: int) -> list[str]:
     return [*names[shift:], *names[:shift]]
 
 
+def _hft_origin() -> str | None:
+    try:
+        spec = importlib.util.find_spec("hft.logging")
+    except Exception:  # noqa: BLE001  # the skip note names the import error; here it is just absent
+        return None
+    return None if spec is None else spec.origin
+
+
 def _meta(**settings: int) -> dict[str, Any]:
     return {
+        "hft_logging": _hft_origin(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "timer_overhead_ns": timer_overhead_ns(),
@@ -131,7 +141,7 @@ def _exit_row(name: str, records: int, workdir: Path) -> dict[str, Any]:
     if "skip" in exited or "error" in exited:
         return exited
     path = workdir / f"{name}-exit.jsonl"
-    lines = sum(1 for _ in path.open("rb")) if path.exists() else 0
+    lines = count_lines(path) if path.exists() else 0
     path.unlink(missing_ok=True)
     steady = run_child("throughput", name, records, workdir)
     return {

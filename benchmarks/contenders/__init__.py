@@ -76,6 +76,8 @@ def unavailable(name: str) -> str | None:
         found = importlib.util.find_spec(entry.requires) is not None
     except ModuleNotFoundError:
         found = False
+    except Exception as error:  # noqa: BLE001  # a half-written parent package may raise anything
+        return f"{entry.requires} failed to import: {type(error).__name__}: {error}"
     return None if found else f"{entry.requires} is not importable"
 
 

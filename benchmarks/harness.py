@@ -229,7 +229,11 @@ def _rss_now_mb() -> float:
 
 
 def measure_memory(setup: Setup, path: Path, records: int, samples: int = 20) -> dict[str, Any]:
-    """Log *records* in *samples* slices, sampling RSS after each; slice 1 is the warm-up."""
+    """Log *records* in *samples* slices, sampling RSS after each; slice 1 is the warm-up.
+
+    The loop logs flat out, so an unbounded queue whose writer is slower than the caller shows its
+    backlog here as growth; a bounded ring should stay flat (and show any drops as LOST).
+    """
     contender = setup(path)
     log, per_slice, rss = contender.log, max(records // samples, 1), []
     for _ in range(samples):

@@ -150,36 +150,48 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _unmeasured(name: str, row: Row, width: int, notes: list[str]) -> list[str]:
+    status, reason = ("skipped", row["skip"]) if "skip" in row else ("error", row.get("error"))
+    notes.append(f"{name}: {status} ({reason})")
+    return [name, *[status] * (width - 1)]
+
+
+def _with_notes(table: str, notes: list[str]) -> str:
+    return "\n".join([table, "", "Notes:", *notes]) if notes else table
+
+
 def exit_table(results: dict[str, Any]) -> str:
     """Records lost when main returns without shutdown, and the exit drain against steady state."""
     header = ["contender", "records", "in file", "lost", "logging s", "exit drain s",
               "first->exit s", "steady first->closed s"]  # fmt: skip
-    body = []
+    body: list[list[str]] = []
+    notes: list[str] = []
     for name, row in results["contenders"].items():
         if "records" not in row:
-            body.append([name, *[str(row.get("skip") or row.get("error"))] + [""] * 6])
+            body.append(_unmeasured(name, row, len(header), notes))
             continue
         lost = "0" if row["lost"] == 0 else f"LOST {row['lost']:,}"
         body.append([name, f"{row['records']:,}", f"{row['lines']:,}", lost,
                      *(_seconds(row[k]) for k in ("logging_s", "exit_drain_s", "exit_total_s",
                                                   "steady_total_s"))])  # fmt: skip
-    return _align([header, *body])
+    return _with_notes(_align([header, *body]), notes)
 
 
 def memory_table(results: dict[str, Any]) -> str:
     """RSS after the warm-up slice, at the end, the growth between, and any loss."""
     header = ["contender", "records", "rss warm MB", "rss end MB", "growth MB", "peak MB", "lost"]
-    body = []
+    body: list[list[str]] = []
+    notes: list[str] = []
     records = results["meta"]["records"]
     for name, row in results["contenders"].items():
         if "rss_mb" not in row:
-            body.append([name, str(row.get("skip") or row.get("error")), *[""] * 5])
+            body.append(_unmeasured(name, row, len(header), notes))
             continue
         lost = (row.get("check") or {}).get("lost", 0)
         body.append([name, f"{records:,}", f"{row['rss_mb'][0]:.1f}", f"{row['rss_mb'][-1]:.1f}",
                      f"{row['growth_mb']:+.1f}", f"{row['peak_mb']:.1f}",
                      "0" if lost == 0 else f"LOST {lost:,}"])  # fmt: skip
-    return _align([header, *body])
+    return _with_notes(_align([header, *body]), notes)
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

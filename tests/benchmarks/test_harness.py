@@ -198,3 +198,12 @@ class TestReport:
         report.plot_latency(self.RESULTS, tmp_path / "l.png")
         assert orjson.loads((tmp_path / "r.json").read_bytes()) == self.RESULTS
         assert (tmp_path / "l.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    def test_exit_and_memory_tables_note_skips(self) -> None:
+        """A skipped contender keeps its row in the exit and memory tables, its reason in a note."""
+        rows = {"hft": {"skip": "hft.logging is not importable"}}
+        exit_table = report.exit_table({"contenders": rows})
+        memory_table = report.memory_table({"meta": {"records": 1}, "contenders": rows})
+        for table in (exit_table, memory_table):
+            assert table.splitlines()[2].startswith("hft ")
+            assert "hft: skipped (hft.logging is not importable)" in table

@@ -60,6 +60,7 @@ REGISTRY: dict[str, _Entry] = {
     "picologging": _Entry("picologging_json:setup", "picologging"),
     "picologging-queue": _Entry("picologging_json:setup_queue", "picologging.handlers"),
     "hft": _Entry("hft_logger:setup", "hft.logging"),
+    "hft-drop": _Entry("hft_logger:setup_drop", "hft.logging"),
     # Fakes for the suite's own tests; never in DEFAULT.
     "lossy": _Entry("testing:setup_lossy", "orjson"),
 }

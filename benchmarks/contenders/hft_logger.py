@@ -1,7 +1,9 @@
-"""The hft contender: an adapter around ``hft.logging`` (written in parallel; fill in below).
+"""The hft contenders: the pipeline with only the JSON file backend on, under two policies.
 
-Everything the harness needs from hft is in :func:`build_hft_logger`. Until it is filled in, or
-while ``hft.logging`` is not importable, the harness skips this contender with a printed note.
+``hft`` uses the shipped defaults (``settings/base.yaml``): the ``block`` overflow policy, so a
+caller that outruns the dispatcher waits and nothing is lost. ``hft-drop`` is the latency-first
+configuration, ``drop_oldest``: a call never waits, and what the ring cannot hold is dropped
+(and counted) — the harness reports that loss as LOST in the throughput columns.
 """
 
 from __future__ import annotations
@@ -13,33 +15,36 @@ from typing import Any
 from benchmarks.contenders import Contender
 
 
-def build_hft_logger(path: Path) -> tuple[Any, Callable[[], None]]:
-    """TO FILL IN: the hft logger writing JSON lines to *path*, and a function that drains it.
+def build_hft_logger(path: Path, **hft_settings: Any) -> tuple[Any, Callable[[], None]]:
+    """An hft logger writing JSON lines to *path* (level INFO), and the function that drains it.
 
-    Return ``(logger, close)`` where
-      - ``logger.info(msg, **fields)`` / ``logger.debug(msg, **fields)`` are the call sites, with
-        the threshold at INFO so ``debug`` is filtered;
-      - the file backend writes one JSON object per line to *path*, and nothing else is on
-        (no console, no Prometheus, no audit), so the figures are the pipeline's own;
-      - ``close()`` flushes, drains every queued record to the file, closes it and returns only
-        when the file is complete (the harness counts its lines right after).
-    Sketch, with the keys of settings/base.yaml::
-
-        from hft.logging import create_hft_logger_from_config
-        config = {"hft_settings": {...defaults...},
-                  "backends": {"console": {"enabled": False},
-                               "file": {"enabled": True, "level": "INFO", "format": "json",
-                                        "file_path": str(path), "rotation": "none"}}}
-        logger = create_hft_logger_from_config(config)
-        def close() -> None:
-            logger.flush()
-            logger.shutdown()   # or whatever the API's shutdown is
-        return logger, close
+    The settings are the defaults of ``settings/base.yaml`` (through the model, whose defaults a
+    test holds equal to that file), with only the file backend enabled.
     """
-    raise NotImplementedError("benchmarks/contenders/hft_logger.py: fill in build_hft_logger")
+    from hft.config import LoggingSettings
+    from hft.logging import HFTLogger, create_pipeline_from_config
+
+    config = LoggingSettings().model_dump()
+    config["hft_settings"].update(hft_settings)
+    for section in config["backends"].values():
+        section["enabled"] = False
+    config["backends"]["file"].update(
+        enabled=True, level="INFO", file_path=str(path), rotation="none"
+    )
+    pipeline = create_pipeline_from_config(config).start()
+    return HFTLogger(pipeline, "exchange.mexc.orders", ["mexc", "orders"]), pipeline.close
+
+
+def _contender(path: Path, **hft_settings: Any) -> Contender:
+    logger, close = build_hft_logger(path, **hft_settings)
+    return Contender(log=logger.info, log_filtered=logger.debug, close=close)
 
 
 def setup(path: Path) -> Contender:
-    """Wrap the hft logger in the harness protocol; its bound methods are the call sites."""
-    logger, close = build_hft_logger(path)
-    return Contender(log=logger.info, log_filtered=logger.debug, close=close)
+    """The shipped defaults: block policy, lossless."""
+    return _contender(path)
+
+
+def setup_drop(path: Path) -> Contender:
+    """Latency first: ``drop_oldest``, the call never waits."""
+    return _contender(path, overflow_policy="drop_oldest")

@@ -89,10 +89,11 @@ class FileBackendSettings(_Model):
     enabled: bool = True
     level: Level = "INFO"
     file_path: Annotated[str, Field(min_length=1)] = "logs/hft.log"
-    format: Literal["json", "text"] = "json"
+    format: Literal["json"] = "json"
     rotation: Literal["daily", "size", "none"] = "daily"
     max_bytes: PositiveInt = 104857600
     retention: NonNegativeInt = 7
+    writer: Literal["thread", "process"] = "process"
 
 
 class PrometheusBackendSettings(_Model):

@@ -55,7 +55,8 @@ def create_backend_from_config(
     """Build the backend called *backend_name* from its settings section.
 
     ``enabled`` is ignored (the caller decides); *extra* keyword arguments (such as
-    ``max_field_chars``) are passed on where the backend takes them.
+    ``max_field_chars``) are passed on where the backend takes them. ``writer: process``
+    runs the backend in a writer process of its own (see ``backends._offload``).
     """
     registry = _registry()
     factory = registry.get(backend_name)
@@ -63,6 +64,10 @@ def create_backend_from_config(
         known = ", ".join(sorted(registry))
         raise ValueError(f"Unknown backend type: {backend_name!r} (known: {known})")
     settings = {k: v for k, v in as_plain_dict(backend_config).items() if k != "enabled"}
+    if settings.pop("writer", "thread") == "process":
+        from hft.logging.backends._offload import ProcessBackend
+
+        return ProcessBackend(backend_name, settings, extra.get("max_field_chars", 4096))
     accepted = getattr(factory, "extra_settings", ())
     settings.update({k: v for k, v in extra.items() if k in accepted})
     try:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any, Final, Literal
 
-from hft.logging._levels import AUDIT, DEBUG, MARKER, METRIC, WARNING
+from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
 from hft.logging._metrics import LatencySummary, LoggingMetrics, RateMeter
 from hft.logging._prepare import Preparer
 from hft.logging._record import Record, Source
@@ -275,10 +275,14 @@ class LoggingPipeline:
         if self._pending_internal:
             logs.extend(self._pending_internal)
             self._pending_internal.clear()
+        levels = list(map(_level_of, logs))
+        lowest, highest = min(levels, default=AUDIT), max(levels, default=0)
         for slot in self._slots:
-            self._route(slot, logs, metrics)
-        for marker in markers:
-            marker[-1].set()
+            self._route(slot, logs, metrics, lowest, highest)
+        if markers:  # flush() promises the records reached the backends *and* left them
+            self._flush_backends()
+            for marker in markers:
+                marker[-1].set()
 
     def _account(self, batch: list[Record]) -> None:
         self._consumed += len(batch)
@@ -289,14 +293,19 @@ class LoggingPipeline:
         self._report_drops()
 
     @staticmethod
-    def _route(slot: BackendSlot, logs: list[Record], metrics: list[Record]) -> None:
+    def _route(
+        slot: BackendSlot, logs: list[Record], metrics: list[Record], lowest: int, highest: int
+    ) -> None:
+        """Hand *slot* its share: the whole batch when every record passes its level (common),
+        nothing when none does (an audit backend and a batch without audit records)."""
         backend = slot.backend
-        level = backend.level
-        if level <= DEBUG and backend.takes_audit:
-            chosen = logs
+        level, with_audit = backend.level, backend.takes_audit
+        if highest < level:
+            chosen = []
+        elif lowest >= level and (with_audit or lowest < AUDIT):
+            chosen = logs if with_audit else [r for r in logs if r[2] != AUDIT]
         else:
-            ok_audit = backend.takes_audit
-            chosen = [r for r in logs if r[2] >= level and (ok_audit or r[2] != AUDIT)]
+            chosen = [r for r in logs if r[2] >= level and (with_audit or r[2] != AUDIT)]
         if metrics and backend.takes_metrics:
             chosen = chosen + metrics
         if chosen:
@@ -389,6 +398,7 @@ class _Gate:
 
 
 _seq_of = itemgetter(0)
+_level_of = itemgetter(2)
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 

@@ -118,7 +118,7 @@ class JsonLineRenderer:
         self._limit = max_field_chars
         self._timestamp = TimestampFormatter()
         self._levels = {n: name.encode() for n, name in LEVEL_NAMES.items()}
-        self._second = -1
+        self._second = -(2 * _NS)  #: start of the cached second, in ns since the epoch
         self._second_prefix = b""
         #: Messages are mostly literals in code: their JSON form is cached (bounded).
         self._messages: dict[object, bytes] = {}
@@ -130,16 +130,17 @@ class JsonLineRenderer:
     def many(self, records: Iterable[Record]) -> bytes:
         """Render *records* as consecutive lines."""
         dumps, levels, limit, line = orjson.dumps, self._levels, self._limit, _LINE
-        current, prefix, messages = self._second, self._second_prefix, self._messages
+        start, prefix, messages = self._second, self._second_prefix, self._messages
+        end = start + _NS
         if len(messages) > _MESSAGE_CACHE:
             messages.clear()
         lines: list[bytes] = []
         append = lines.append
         for record in records:
-            seq, ts_ns, level, source, msg, fields = record
-            second, nanos = divmod(ts_ns, _NS)
-            if second != current:
-                current, prefix = second, self._set_second(second)
+            seq, ts_ns, level, source, msg, fields = record  # source[3] is its json_prefix
+            if not start <= ts_ns < end:  # a new second: cheaper than a divmod per record
+                start, prefix = self._set_second(ts_ns)
+                end = start + _NS
             try:
                 level_bytes = levels[level]
                 if type(msg) is str:
@@ -149,18 +150,18 @@ class JsonLineRenderer:
                 else:
                     text = dumps(safe_repr(msg, limit))
                 append(
-                    line
-                    % (prefix, nanos, level_bytes, source.json_prefix, seq, text, dumps(fields))
+                    line % (prefix, ts_ns - start, level_bytes, source[3], seq, text, dumps(fields))
                 )
             except (KeyError, TypeError, orjson.JSONEncodeError):
                 append(self.render_safe(record))
         return b"".join(lines)
 
-    def _set_second(self, second: int) -> bytes:
-        self._second = second
+    def _set_second(self, ts_ns: int) -> tuple[int, bytes]:
+        """Cache the start (in ns) and the rendered date-and-time of the second of *ts_ns*."""
+        second = ts_ns // _NS
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        self._second_prefix = stamp.encode()
-        return self._second_prefix
+        self._second, self._second_prefix = second * _NS, stamp.encode()
+        return self._second, self._second_prefix
 
     def render_safe(self, record: Record) -> bytes:
         """The careful path: every part sanitised, so this cannot fail."""

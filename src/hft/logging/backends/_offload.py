@@ -1,0 +1,271 @@
+"""Run a backend in a writer process of its own, so formatting and I/O use the second core.
+
+CPython runs one thread at a time per process: in-process, the dispatcher's JSON work competes
+with the strategy's own code for the GIL. :class:`ProcessBackend` hands batches to a child
+interpreter instead. The dispatcher's share shrinks to pickling a batch (records are plain
+tuples; each logger's ``Source`` is pickled once per batch) and one ``write`` on a pipe; the
+child unpickles, renders and writes with the ordinary in-process backend.
+
+Guarantees and their limits:
+- Order is kept: one pipe, one reader.
+- A record the dispatcher handed over is in the pipe or the child. The child reads until the
+  pipe closes and ignores SIGINT and SIGTERM, so neither Ctrl-C nor the parent's death (even by
+  SIGKILL) loses what was handed over. If the *child* is killed, what it had not yet written is
+  lost; the next batch starts a new child (``restarts`` counts them).
+- A value that cannot cross the process boundary as itself (a user's class, a lock, a lambda)
+  crosses as its ``repr``, which is what the JSON renderer would have printed anyway; dates,
+  UUIDs, decimals, enums and dataclasses keep their native JSON forms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import decimal
+import enum
+import fcntl
+import io
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import types
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import IO, Any, Final
+
+import orjson
+
+from hft.logging._record import Record, Source
+from hft.logging._render import safe_repr, sanitize
+from hft.logging.backends._base import LoggingBackend
+
+_HEADER: Final = struct.Struct("<Q")
+#: Records per frame at most: large enough that per-frame costs vanish, small enough that a
+#: frame is written while the dispatcher is still draining a burst.
+_FRAME_RECORDS: Final = 2048
+_PIPE_BYTES: Final = 1 << 20
+_F_SETPIPE_SZ: Final = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
+_READY: Final = b"R"
+#: Pickled as themselves: stdlib values the child can import, and the types and functions
+#: that the pickles of plain-ified values refer to.
+_BY_REFERENCE: Final = (
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    decimal.Decimal,
+    uuid.UUID,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+)
+_PLAIN: Final = (str, bytes, int, float, dict, list, tuple, set, frozenset)
+
+
+def _same(value: Any) -> Any:
+    """Rebuilds a value from itself (what an enum or dataclass crosses the boundary as)."""
+    return value
+
+
+class _RecordPickler(pickle.Pickler):
+    """Pickles records; anything the child might not be able to import becomes its repr."""
+
+    def __init__(self, file: IO[bytes], max_field_chars: int) -> None:
+        super().__init__(file, protocol=5)
+        self._limit = max_field_chars
+
+    def reducer_override(self, obj: Any) -> Any:
+        """Keep sources, stdlib values, types and functions; plain-ify the rest."""
+        if type(obj) is Source or isinstance(obj, _BY_REFERENCE):
+            return NotImplemented
+        if isinstance(obj, enum.Enum):
+            return _same, (obj.value,)
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return _same, (dataclasses.asdict(obj),)
+        for base in _PLAIN:  # subclasses of plain types, which the child may not know
+            if isinstance(obj, base):
+                plain: Any = base
+                return base, (plain(obj),)
+        return _same, (safe_repr(obj, self._limit),)
+
+
+class ProcessBackend:
+    """A backend (by its registry name and settings) running in a writer process.
+
+    It looks like the backend it wraps (``name``, ``level``, routing flags), so the pipeline
+    routes to it as usual. ``write`` queues a batch, ``flush`` (called by the dispatcher after
+    every drain) sends the queue as one frame; ``close`` closes the pipe and waits until the
+    child has written everything. If no writer process can be had, the backend writes in this
+    process instead: slower, never lossy.
+    """
+
+    def __init__(
+        self, backend_name: str, settings: Mapping[str, Any], max_field_chars: int
+    ) -> None:
+        from hft.logging._factory import create_backend_from_config
+
+        probe = create_backend_from_config(backend_name, settings)  # validates; how to route
+        self.name, self.level = probe.name, probe.level
+        self.takes_metrics, self.takes_audit = probe.takes_metrics, probe.takes_audit
+        probe.close()
+        spec = {"backend": backend_name, "settings": dict(settings), "limit": max_field_chars}
+        self._spec = orjson.dumps(spec)
+        self._limit = max_field_chars
+        self._backend_name, self._settings = backend_name, dict(settings)
+        self._pending: list[Record] = []
+        self._local: LoggingBackend | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        self._pid = -1
+        self.restarts = -1
+        self._start()
+
+    def _start(self) -> None:
+        """Start a writer process and wait until its backend is open (or it failed to open)."""
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hft.logging.backends._offload", self._spec.decode()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert child.stdin is not None
+        assert child.stdout is not None
+        ready = child.stdout.read(1)  # the child says b"R" once its backend is open
+        child.stdout.close()
+        if ready != _READY:
+            child.stdin.close()
+            code = child.wait()
+            raise RuntimeError(f"{self.name} writer process failed to start (exit status {code})")
+        with contextlib.suppress(OSError):  # a smaller pipe only makes the dispatcher wait sooner
+            fcntl.fcntl(child.stdin.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+        self._child, self._pid = child, os.getpid()
+        self.restarts += 1
+
+    def _pipe(self) -> int:
+        """The pipe's descriptor, with a new child after a fork or if the old one died."""
+        child = self._child
+        if child is None or self._pid != os.getpid() or child.poll() is not None:
+            self._discard_child()
+            self._start()
+            child = self._child
+        assert child is not None
+        assert child.stdin is not None
+        return child.stdin.fileno()
+
+    def _discard_child(self) -> None:
+        """Forget a dead child (or, after a fork, the parent's child: not ours to reap)."""
+        child, self._child = self._child, None
+        if child is None or child.stdin is None:
+            return
+        with contextlib.suppress(OSError):
+            child.stdin.close()  # after a fork this closes only our copy of the pipe
+        if self._pid == os.getpid():
+            child.wait()
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Queue *records* for the child; a full frame's worth is sent at once."""
+        self._pending.extend(records)
+        if len(self._pending) >= _FRAME_RECORDS:
+            self._send()
+
+    def flush(self) -> None:
+        """Send what is queued (the dispatcher flushes at the end of every drain)."""
+        if self._pending:
+            self._send()
+
+    def _send(self) -> None:
+        records, self._pending = self._pending, []
+        frame = self._frame(records)
+        try:
+            self._write_frame(frame)
+        except OSError:  # the child died: one more try with a new one, then write here
+            self._discard_child()
+            try:
+                self._write_frame(frame)
+            except OSError:
+                self._fallback().write(records)
+
+    def _frame(self, records: list[Record]) -> memoryview:
+        try:
+            return self._pickle(records)
+        except Exception:  # noqa: BLE001 - whatever a value's pickling raised: send it as text
+            limit = self._limit
+            return self._pickle([(*r[:5], sanitize(r[5], limit)) for r in records])
+
+    def _pickle(self, records: list[Record]) -> memoryview:
+        buffer = io.BytesIO()
+        buffer.write(_HEADER.pack(0))
+        _RecordPickler(buffer, self._limit).dump(records)
+        frame = buffer.getbuffer()
+        _HEADER.pack_into(frame, 0, len(frame) - _HEADER.size)
+        return frame
+
+    def _write_frame(self, frame: memoryview) -> None:
+        fd = self._pipe()
+        view = frame
+        while view:
+            view = view[os.write(fd, view) :]
+
+    def _fallback(self) -> LoggingBackend:
+        """The same backend in this process, for when no writer process can be had."""
+        if self._local is None:
+            from hft.logging._factory import create_backend_from_config
+
+            self._local = create_backend_from_config(
+                self._backend_name, self._settings, max_field_chars=self._limit
+            )
+        return self._local
+
+    def close(self) -> None:
+        """Close the pipe and wait until the child has written everything it was handed."""
+        self.flush()
+        if self._local is not None:
+            self._local.close()
+        child, self._child = self._child, None
+        if child is None or self._pid != os.getpid():
+            return
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()
+
+    def stats(self) -> dict[str, float]:
+        """Writer process restarts (0 while the first child lives)."""
+        return {"writer_restarts": float(self.restarts)}
+
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if data is not None and len(data) == size else None
+
+
+def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = None) -> None:
+    """The child's loop: read frames until the pipe closes, write each with the real backend."""
+    from hft.logging._factory import create_backend_from_config
+
+    backend = create_backend_from_config(
+        spec["backend"], spec["settings"], max_field_chars=spec["limit"]
+    )
+    if ready is not None:
+        ready.write(_READY)
+        ready.close()
+    try:
+        while (header := _read_exact(stream, _HEADER.size)) is not None:
+            payload = _read_exact(stream, _HEADER.unpack(header)[0])
+            if payload is None:
+                break  # the parent died mid-frame: that frame was never handed over whole
+            backend.write(pickle.loads(payload))  # noqa: S301 - our own parent's frames
+    finally:
+        backend.close()
+
+
+def main() -> None:
+    """Entry point of the writer process: ``python -m hft.logging.backends._offload SPEC``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent decides when we stop: EOF
+    serve(sys.stdin.buffer, orjson.loads(sys.argv[1]), ready=sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""ProcessBackend: a backend in a writer process; nothing handed over is lost."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import orjson
+
+import hft
+from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
+from hft.logging.backends._offload import ProcessBackend
+
+SRC = str(Path(hft.__file__).resolve().parents[1])
+
+
+def _process_file(path: Path, **settings: object) -> ProcessBackend:
+    backend = create_backend_from_config(
+        "file", {"file_path": str(path), "writer": "process", "rotation": "none", **settings}
+    )
+    assert isinstance(backend, ProcessBackend)
+    return backend
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+class _Side(enum.Enum):
+    BUY = "buy"
+
+
+@dataclasses.dataclass
+class _Fill:
+    qty: float
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+class TestDelivery:
+    def test_every_record_reaches_the_file_in_order(self, tmp_path: Path) -> None:
+        """100,000 records through the writer process are all on disk, in order, after close."""
+        path = tmp_path / "hft.log"
+        pipeline = LoggingPipeline([_process_file(path)]).start()
+        logger = HFTLogger(pipeline, "bulk", ["t"])
+        for i in range(100_000):
+            logger.info("order placed", i=i)
+        pipeline.close()
+        assert [line["fields"]["i"] for line in _lines(path)] == list(range(100_000))  # type: ignore[index]
+
+    def test_routes_like_the_backend_it_wraps(self, tmp_path: Path) -> None:
+        """The wrapper takes its name and level from the wrapped backend's settings."""
+        backend = _process_file(tmp_path / "hft.log", level="WARNING")
+        assert (backend.name, backend.level) == ("file", 30)
+        backend.close()
+
+    def test_values_that_cannot_cross_become_text(self, tmp_path: Path) -> None:
+        """Enums and dataclasses keep their JSON forms; a user's opaque object crosses as repr."""
+        path = tmp_path / "hft.log"
+        pipeline = LoggingPipeline([_process_file(path)]).start()
+        lock = threading.Lock()
+        HFTLogger(pipeline, "x").info(
+            "odd", side=_Side.BUY, fill=_Fill(0.5), obj=_Opaque(), lock=lock
+        )
+        pipeline.close()
+        fields = _lines(path)[0]["fields"]
+        assert fields["side"] == "buy"  # type: ignore[index]
+        assert fields["fill"] == {"qty": 0.5}  # type: ignore[index]
+        assert fields["obj"] == "<opaque>"  # type: ignore[index]
+        assert str(fields["lock"]).startswith("<unlocked _thread.lock")  # type: ignore[index]
+
+
+class TestFailures:
+    def test_a_killed_writer_is_replaced(self, tmp_path: Path) -> None:
+        """If the writer process dies, the next batch starts a new one and is written."""
+        path = tmp_path / "hft.log"
+        backend = _process_file(path)
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        logger.info("before")
+        pipeline.flush()
+        assert backend._child is not None
+        backend._child.kill()
+        backend._child.wait()
+        logger.info("after")
+        pipeline.close()
+        assert backend.restarts == 1
+        assert [line["msg"] for line in _lines(path)][-1] == "after"
+
+    def test_a_writer_that_cannot_start_is_an_error(self, tmp_path: Path) -> None:
+        """A writer that fails to open its backend fails the constructor with a clear error."""
+        blocker = tmp_path / "not-a-dir"
+        blocker.write_text("")
+        backend_error = None
+        try:
+            ProcessBackend("file", {"file_path": str(blocker / "hft.log")}, 4096)
+        except (OSError, RuntimeError) as exc:
+            backend_error = exc
+        assert backend_error is not None
+
+    def test_parent_killed_loses_nothing_handed_over(self, tmp_path: Path) -> None:
+        """SIGKILL of the logging process: the writer still writes every handed-over record."""
+        path = tmp_path / "hft.log"
+        script = textwrap.dedent(
+            f"""
+            import os, sys
+            from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
+            backend = create_backend_from_config(
+                "file", {{"file_path": {str(path)!r}, "writer": "process", "rotation": "none"}})
+            pipeline = LoggingPipeline([backend]).start()
+            logger = HFTLogger(pipeline, "x")
+            for i in range(50_000):
+                logger.info("m", i=i)
+            pipeline.flush()
+            print(backend._child.pid, flush=True)
+            os.kill(os.getpid(), 9)
+            """
+        )
+        env = {**os.environ, "PYTHONPATH": SRC}
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == -signal.SIGKILL
+        writer_pid = int(proc.stdout.strip())
+        _wait_gone(writer_pid)
+        assert len(path.read_bytes().splitlines()) == 50_000
+
+
+def _wait_gone(pid: int) -> None:
+    """Wait until process *pid* has exited (it was re-parented; poll /proc)."""
+    import time
+
+    for _ in range(600):
+        if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"writer {pid} still running")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except (FileNotFoundError, IndexError):
+        return "Z"

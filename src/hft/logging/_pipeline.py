@@ -80,6 +80,8 @@ class LoggingPipeline:
         self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._slots = [self._slot(b) for b in backends]
         self._closed = False
+        #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
+        self.dispatch_errors = 0
         _live_pipelines.add(self)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
@@ -257,7 +259,10 @@ class LoggingPipeline:
         wait, clear = self._wake.wait, self._wake.clear
         while True:
             self._tick_slots()
-            self._drain()
+            try:
+                self._drain()
+            except Exception as exc:  # noqa: BLE001 - the dispatcher must outlive any bug
+                self._dispatch_failed(exc)
             self._flush_backends()
             self._sample_call_sites()
             if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
@@ -266,6 +271,12 @@ class LoggingPipeline:
             clear()
         self._drain()
         self._settle_slots()
+
+    def _dispatch_failed(self, exc: Exception) -> None:
+        """A slice could not be dispatched (a bug, never expected): count it, say so, go on."""
+        self.dispatch_errors += 1
+        if self.dispatch_errors == 1:
+            self._warn("log dispatch failed", error=f"{type(exc).__name__}: {exc}")
 
     def _tick_slots(self) -> None:
         """Let failing backends retry or be probed, even when no new records arrive."""

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
-from hft.logging.testing import CapturingBackend, FailingBackend
+from hft.logging.testing import CapturingBackend
 
 
 def _lines(path: object) -> list[dict[str, object]]:
@@ -69,38 +69,6 @@ class TestDrops:
         assert pipeline.metrics().dropped == 1500
         warning = [r for r in captured.logs() if r.logger == "hft.logging"]
         assert warning[0].fields["dropped"] == 1500
-
-
-class TestFailover:
-    def test_failing_backend_fails_over_and_recovers(self) -> None:
-        """Retries, then the fallback; one warning on failure and one on recovery."""
-        failing = FailingBackend(failures=4)  # 1 try + 3 retries fail, then recovers
-        healthy = CapturingBackend(name="healthy")
-        lines: list[str] = []
-
-        class Fallback:
-            def write(self, records: object) -> None:
-                lines.append(str(records))
-
-        pipeline = LoggingPipeline([failing, healthy], batch_size=10, fallback=Fallback())  # type: ignore[arg-type]
-        logger = HFTLogger(pipeline, "x")
-        for i in range(10):
-            logger.info("first", i=i)
-        pipeline.flush()
-        for i in range(10):
-            logger.info("second", i=i)
-        pipeline.close()
-        stats = pipeline.metrics().backends["failing"]
-        assert (stats.failed_over, stats.written, stats.write_errors, stats.retries) == (
-            10,
-            10 + 2,
-            4,
-            3,
-        )
-        assert stats.healthy
-        warnings = [r.msg for r in healthy.logs() if r.logger == "hft.logging"]
-        assert warnings == ["logging backend failed", "logging backend recovered"]
-        assert len(lines) == 1
 
 
 class TestAuditPath:

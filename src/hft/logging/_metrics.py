@@ -46,7 +46,12 @@ class LatencySummary:
 
 @dataclass(frozen=True, slots=True)
 class BackendStats:
-    """What happened to one backend's share of the records."""
+    """What happened to one backend's share of the records.
+
+    ``written + failed_over + lost + pending == routed``: every record routed to the backend
+    was written, sent to the fallback, lost (no fallback, or the fallback failed too), or is
+    still held for a retry. ``state`` is ``healthy``, ``retrying`` or ``unhealthy``.
+    """
 
     name: str
     written: int = 0
@@ -54,7 +59,24 @@ class BackendStats:
     retries: int = 0
     failed_over: int = 0
     lost: int = 0
-    healthy: bool = True
+    routed: int = 0
+    pending: int = 0
+    state: str = "healthy"
+
+    @property
+    def healthy(self) -> bool:
+        """True while batches go straight to the backend."""
+        return self.state == "healthy"
+
+    @property
+    def retrying(self) -> bool:
+        """True while a failed batch waits in the slot for its next retry."""
+        return self.state == "retrying"
+
+    @property
+    def unhealthy(self) -> bool:
+        """True while records go to the fallback (the backend is probed now and then)."""
+        return self.state == "unhealthy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +102,7 @@ class LoggingMetrics:
     queue_capacity: int = 0
     backend_errors: int = 0
     failovers: int = 0
+    lost: int = 0
     backends: Mapping[str, BackendStats] = field(default_factory=dict)
 
     @property

@@ -24,7 +24,9 @@ from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
 from hft.logging._metrics import LatencySummary, LoggingMetrics, RateMeter
 from hft.logging._prepare import Preparer
 from hft.logging._record import Record, Source
-from hft.logging._slots import BackendSlot, StderrFallback
+from hft.logging._signals import install_sigterm_exit, restore_sigterm
+from hft.logging._slots import BackendSlot
+from hft.logging._spill import Fallback, fallback_for
 from hft.logging.backends._base import LoggingBackend
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
@@ -54,7 +56,10 @@ class LoggingPipeline:
         max_retry_attempts: int = 3,
         max_field_chars: int = 4096,
         redact_fields: Iterable[str] = ("api_key", "secret", "passphrase", "token", "signature"),
-        fallback: StderrFallback | None = None,
+        fallback: Fallback | None = None,
+        spill_dir: str | os.PathLike[str] = "logs/spill",
+        retry_backoff_ms: float = 5,
+        probe_interval_ms: float = 1000,
     ) -> None:
         self.capacity = ring_buffer_size
         self.batch_size = max(1, batch_size)
@@ -63,7 +68,11 @@ class LoggingPipeline:
         self.flush_interval_s = flush_interval_ms / 1000
         fill_time = gc_threshold * ring_buffer_size * _FASTEST_CALL_S
         self._poll_s = max(0.0005, min(self.flush_interval_s, fill_time))
-        self._fallback = fallback or StderrFallback()
+        self._fallback = fallback
+        self._spill_dir = spill_dir
+        self._max_field_chars = max_field_chars
+        self._retry_backoff_s = retry_backoff_ms / 1000
+        self._probe_interval_s = probe_interval_ms / 1000
         self._max_retry_attempts = max_retry_attempts
         self._enable_failover = enable_failover
         self._prepare = Preparer(redact_fields, max_field_chars)
@@ -71,6 +80,8 @@ class LoggingPipeline:
         self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._slots = [self._slot(b) for b in backends]
         self._closed = False
+        #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
+        self.dispatch_errors = 0
         _live_pipelines.add(self)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
@@ -81,8 +92,12 @@ class LoggingPipeline:
             backend,
             max_retry_attempts=self._max_retry_attempts,
             enable_failover=self._enable_failover,
-            fallback=self._fallback,
+            fallback=self._fallback
+            or fallback_for(backend.name, self._spill_dir, self._max_field_chars),
             warn=self._warn,
+            backoff_s=self._retry_backoff_s,
+            probe_interval_s=self._probe_interval_s,
+            max_pending=self.capacity,
         )
 
     def _reset_state(self) -> None:
@@ -105,6 +120,8 @@ class LoggingPipeline:
         self._refused_lock = threading.Lock()
         self._dropped_reported = 0
         self._last_drop_report = 0.0
+        self._first_drop_ns = self._last_drop_ns = 0
+        self._drops_seen = 0
         self._rate = RateMeter()
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -122,6 +139,7 @@ class LoggingPipeline:
             self._stopping = False
             self._thread = threading.Thread(target=self._run, name="hft-dispatcher", daemon=True)
             self._thread.start()
+            install_sigterm_exit(self)
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -136,7 +154,7 @@ class LoggingPipeline:
             self._thread.join(timeout)
         else:
             self._drain()
-            self._flush_backends()
+            self._settle_slots()
 
     def close(self, *, close_backends: bool = True) -> None:
         """Stop for good, then close every backend unless their owner closes them."""
@@ -145,9 +163,11 @@ class LoggingPipeline:
         self.stop()
         self._closed = True
         _live_pipelines.discard(self)
-        if not close_backends:
-            return
+        restore_sigterm(self)
         for slot in self._slots:
+            slot.close()
+            if not close_backends:
+                continue
             try:
                 slot.backend.close()
             except Exception:  # noqa: BLE001 - one backend failing to close must not stop the rest
@@ -238,7 +258,11 @@ class LoggingPipeline:
     def _run(self) -> None:
         wait, clear = self._wake.wait, self._wake.clear
         while True:
-            self._drain()
+            self._tick_slots()
+            try:
+                self._drain()
+            except Exception as exc:  # noqa: BLE001 - the dispatcher must outlive any bug
+                self._dispatch_failed(exc)
             self._flush_backends()
             self._sample_call_sites()
             if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
@@ -246,6 +270,26 @@ class LoggingPipeline:
             wait(self._poll_s)
             clear()
         self._drain()
+        self._settle_slots()
+
+    def _dispatch_failed(self, exc: Exception) -> None:
+        """A slice could not be dispatched (a bug, never expected): count it, say so, go on."""
+        self.dispatch_errors += 1
+        if self.dispatch_errors == 1:
+            self._warn("log dispatch failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _tick_slots(self) -> None:
+        """Let failing backends retry or be probed, even when no new records arrive."""
+        now = time.monotonic()
+        for slot in self._slots:
+            slot.tick(now)
+
+    def _settle_slots(self) -> None:
+        """Shutdown: nothing stays held in a slot; the drop summary and warnings go out."""
+        self._report_drops(final=True)
+        for slot in self._slots:
+            slot.settle()
+        self._drain()  # the warnings settling queued
         self._flush_backends()
 
     def _drain(self) -> None:
@@ -320,17 +364,28 @@ class LoggingPipeline:
         record = (-1, time.time_ns(), WARNING, INTERNAL_SOURCE, msg, fields)
         self._pending_internal.append(record)
 
-    def _report_drops(self) -> None:
+    def _report_drops(self, *, final: bool = False) -> None:
+        """At most one warning a second summarising how many records were dropped, and when.
+
+        The dispatcher sees drops as it takes records, so ``first_drop``/``last_drop`` are the
+        times it first and last saw the count grow since the previous warning.
+        """
         dropped = self.dropped
+        if dropped > self._drops_seen:
+            self._last_drop_ns = time.time_ns()
+            if self._drops_seen == self._dropped_reported:
+                self._first_drop_ns = self._last_drop_ns
+            self._drops_seen = dropped
         now = time.monotonic()
-        if (
-            dropped > self._dropped_reported
-            and now - self._last_drop_report >= _DROP_REPORT_EVERY_S
+        if dropped > self._dropped_reported and (
+            final or now - self._last_drop_report >= _DROP_REPORT_EVERY_S
         ):
             self._warn(
                 "log records dropped: ring buffer full",
                 dropped=dropped - self._dropped_reported,
                 dropped_total=dropped,
+                first_drop=_iso(self._first_drop_ns),
+                last_drop=_iso(self._last_drop_ns),
                 overflow_policy=self.overflow_policy,
                 ring_buffer_size=self.capacity,
             )
@@ -383,6 +438,7 @@ class LoggingPipeline:
             queue_capacity=self.capacity,
             backend_errors=sum(s.write_errors for s in stats.values()),
             failovers=sum(s.failed_over for s in stats.values()),
+            lost=sum(s.lost for s in stats.values()),
             backends=stats,
         )
 
@@ -399,6 +455,13 @@ class _Gate:
 
 _seq_of = itemgetter(0)
 _level_of = itemgetter(2)
+
+
+def _iso(ts_ns: int) -> str:
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
+
+
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 

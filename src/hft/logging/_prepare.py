@@ -14,7 +14,7 @@ from typing import Any
 
 from hft.logging._levels import DEBUG, METRIC
 from hft.logging._record import Record
-from hft.logging._render import Redactor, safe_repr, truncate
+from hft.logging._render import Redactor, safe_repr, safe_str, truncate
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -67,7 +67,7 @@ def structured_exception(exc_info: Any, limit: int) -> Any:
     frames = traceback.extract_tb(exc.__traceback__)
     return {
         "type": type(exc).__qualname__,
-        "message": truncate(str(exc), limit),
+        "message": safe_str(exc, limit),
         "frames": [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames],
         "traceback": truncate("".join(traceback.format_exception(exc)), limit * 4),
     }

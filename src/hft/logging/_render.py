@@ -7,6 +7,7 @@ and marked), so a strange field never stops the dispatcher.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -49,31 +50,70 @@ def truncate(text: str, limit: int) -> str:
     return text[:limit] + TRUNCATED_MARK
 
 
+def encodable(text: str) -> str:
+    """*text* with lone surrogates (which UTF-8 and orjson refuse) written as ``\\udXXX``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def safe_text(value: str, limit: int) -> str:
+    """A string field as the careful path writes it: a plain ``str``, encodable, truncated."""
+    return encodable(truncate(str.__str__(value), limit))
+
+
 def safe_repr(value: object, limit: int) -> str:
     """``repr`` that never raises and never returns more than *limit* characters (plus a mark)."""
     try:
         text = repr(value)
     except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not reach the dispatcher
         text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
-    return truncate(text, limit)
+    return safe_text(text, limit)
+
+
+def safe_str(value: object, limit: int) -> str:
+    """``str`` that never raises (falls back to :func:`safe_repr`), truncated and encodable."""
+    try:
+        return safe_text(str(value), limit)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not reach the dispatcher
+        return safe_repr(value, limit)
+
+
+def _int(value: int, limit: int) -> int | str:
+    if -(2**63) <= value < 2**64:
+        return int(value)
+    try:
+        return truncate(str(value), limit)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        return f"<int of {value.bit_length()} bits>"
 
 
 def sanitize(value: Any, limit: int, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:
     """Return a copy of *value* that orjson can always serialise.
 
-    Containers are walked (cycles and excessive depth are cut and marked), strings are
-    truncated, non-finite floats become strings, anything else becomes its ``repr``.
+    Containers are walked (cycles, excessive depth and more than *limit* items are cut and
+    marked), strings are truncated (lone surrogates escaped), integers beyond 64 bits and
+    non-finite floats become strings, anything else becomes its ``repr``.
     """
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, bool):  # bool cannot be subclassed
         return value
     if isinstance(value, str):
-        return truncate(value, limit)
+        return safe_text(value, limit)
     if isinstance(value, int):
-        return value if -(2**63) <= value < 2**64 else str(value)
+        return _int(value, limit)
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        return float(value) if math.isfinite(value) else str(float(value))
+    return _sanitize_other(value, limit, depth, seen)
+
+
+def _sanitize_other(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
     if isinstance(value, Mapping | list | tuple | set | frozenset):
-        return _sanitize_container(value, limit, depth, seen)
+        try:
+            return _sanitize_container(value, limit, depth, seen)
+        except Exception:  # noqa: BLE001 - a container that breaks while walked: its repr
+            return safe_repr(value, limit)
     return safe_repr(value, limit)
 
 
@@ -84,11 +124,18 @@ def _sanitize_container(value: Any, limit: int, depth: int, seen: frozenset[int]
         return "<too deep>"
     inner = seen | {id(value)}
     if isinstance(value, Mapping):
-        return {
-            truncate(str(k), limit): sanitize(v, limit, depth + 1, inner) for k, v in value.items()
-        }
-    items: Iterable[Any] = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-    return [sanitize(v, limit, depth + 1, inner) for v in items]
+        pairs = list(itertools.islice(value.items(), limit + 1))
+        out = {safe_str(k, limit): sanitize(v, limit, depth + 1, inner) for k, v in pairs[:limit]}
+        if len(pairs) > limit:
+            out[TRUNCATED_MARK] = len(value)
+        return out
+    items: Iterable[Any] = value
+    if isinstance(value, set | frozenset):
+        items = sorted(value, key=lambda v: safe_repr(v, limit))
+    kept = [sanitize(v, limit, depth + 1, inner) for v in itertools.islice(items, limit + 1)]
+    if len(kept) > limit:
+        kept[limit:] = [TRUNCATED_MARK]
+    return kept
 
 
 def dumps_safe(obj: Any, limit: int) -> bytes:
@@ -112,10 +159,20 @@ class JsonLineRenderer:
     refuses, a message that is not a string) takes the careful path, :meth:`render_safe`.
     """
 
-    __slots__ = ("_levels", "_limit", "_messages", "_second", "_second_prefix", "_timestamp")
+    __slots__ = (
+        "_levels",
+        "_limit",
+        "_long_line",
+        "_messages",
+        "_second",
+        "_second_prefix",
+        "_timestamp",
+    )
 
     def __init__(self, max_field_chars: int = 4096) -> None:
         self._limit = max_field_chars
+        #: A line longer than this may hold a string beyond ``max_field_chars``: re-rendered.
+        self._long_line = max_field_chars + _LONG_LINE_SLACK
         self._timestamp = TimestampFormatter()
         self._levels = {n: name.encode() for n, name in LEVEL_NAMES.items()}
         self._second = -(2 * _NS)  #: start of the cached second, in ns since the epoch
@@ -130,6 +187,7 @@ class JsonLineRenderer:
     def many(self, records: Iterable[Record]) -> bytes:
         """Render *records* as consecutive lines."""
         dumps, levels, limit, line = orjson.dumps, self._levels, self._limit, _LINE
+        long_line = self._long_line
         start, prefix, messages = self._second, self._second_prefix, self._messages
         end = start + _NS
         if len(messages) > _MESSAGE_CACHE:
@@ -149,9 +207,16 @@ class JsonLineRenderer:
                         text = messages[msg] = dumps(msg)
                 else:
                     text = dumps(safe_repr(msg, limit))
-                append(
-                    line % (prefix, ts_ns - start, level_bytes, source[3], seq, text, dumps(fields))
+                rendered = line % (
+                    prefix,
+                    ts_ns - start,
+                    level_bytes,
+                    source[3],
+                    seq,
+                    text,
+                    dumps(fields),
                 )
+                append(rendered if len(rendered) <= long_line else self.render_long(record))
             except (KeyError, TypeError, orjson.JSONEncodeError):
                 append(self.render_safe(record))
         return b"".join(lines)
@@ -165,8 +230,22 @@ class JsonLineRenderer:
 
     def render_safe(self, record: Record) -> bytes:
         """The careful path: every part sanitised, so this cannot fail."""
+        return dumps_safe(self._as_dict(record), self._limit)
+
+    def render_long(self, record: Record) -> bytes:
+        """A line the fast path made long: strings truncated to ``max_field_chars``, marked.
+
+        Only lines longer than ``max_field_chars`` plus some slack come here, so the common
+        case pays one ``len`` per line. The layout is the fast path's, byte for byte.
+        """
+        obj = self._as_dict(record)
+        obj["msg"] = sanitize(obj["msg"], self._limit)
+        obj["fields"] = sanitize(obj["fields"], self._limit)
+        return dumps_safe(obj, self._limit)
+
+    def _as_dict(self, record: Record) -> dict[str, Any]:
         seq, ts_ns, level, source, msg, fields = record
-        obj = {
+        return {
             "ts": self._timestamp(ts_ns),
             "level": level_name(level),
             "logger": source.name,
@@ -175,10 +254,11 @@ class JsonLineRenderer:
             "msg": msg if type(msg) is str else safe_repr(msg, self._limit),
             "fields": fields,
         }
-        return dumps_safe(obj, self._limit)
 
 
 _MESSAGE_CACHE: Final = 4096
+#: Room for the record's own keys, the logger's name and tags, and short fields.
+_LONG_LINE_SLACK: Final = 2048
 _LINE: Final = b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\n'
 
 

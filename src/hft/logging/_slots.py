@@ -1,39 +1,44 @@
-"""One backend as the dispatcher sees it: retries, fallback and the counts of both."""
+"""One backend as the dispatcher sees it: a small state machine of retries and failover.
+
+::
+
+    HEALTHY ──write raises──► RETRYING ──max_retry_attempts retries fail──► UNHEALTHY
+       ▲                         │ retry works                                │ probe works
+       └─────────────────────────┴────────────────────────────────────────────┘
+
+- **HEALTHY**: each batch is written at once; this is the only state the common case sees.
+- **RETRYING**: the failed batch, and the newer ones behind it (up to ``max_pending``
+  records), wait in the slot and are retried on later dispatcher cycles with exponential
+  backoff. The dispatcher never sleeps for it, so the other backends keep flowing.
+- **UNHEALTHY**: held and new records go to the fallback (stderr, a spill file, or nowhere
+  with failover disabled: then they are counted as lost). Every ``probe_interval_s`` the next
+  batch is tried on the backend itself; when that works the backend is healthy again.
+
+A failure is reported once, as one warning when the backend goes unhealthy, and once more when
+it recovers; a transient failure that a retry cures is only counted. For every backend,
+``written + failed_over + lost + pending == routed`` at all times.
+"""
 
 from __future__ import annotations
 
-import sys
+import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Final, Literal
 
 from hft.logging._metrics import BackendStats
 from hft.logging._record import Record
-from hft.logging._render import JsonLineRenderer
+from hft.logging._spill import Fallback, NoFallback, SpillFile, StderrFallback
 from hft.logging.backends._base import LoggingBackend
 
 Warn = Callable[..., None]
-
-
-class StderrFallback:
-    """Where a failed backend's records go by default: JSON lines on standard error."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream
-        self._render = JsonLineRenderer()
-
-    def write(self, records: Sequence[Record]) -> None:
-        """Write *records* as JSON lines."""
-        stream = self._stream or sys.stderr
-        stream.write(self._render.many(records).decode("utf-8", "replace"))
-        stream.flush()
+State = Literal["healthy", "retrying", "unhealthy"]
+HEALTHY: Final = "healthy"
+RETRYING: Final = "retrying"
+UNHEALTHY: Final = "unhealthy"
 
 
 class BackendSlot:
-    """Delivers batches to one backend, retrying, then failing over, and counting each step.
-
-    A failure is reported once through ``warn`` when the backend goes unhealthy and once when
-    it recovers, never once per record.
-    """
+    """Delivers batches to one backend, retrying, then failing over, and counting each step."""
 
     def __init__(
         self,
@@ -41,73 +46,193 @@ class BackendSlot:
         *,
         max_retry_attempts: int,
         enable_failover: bool,
-        fallback: StderrFallback,
+        fallback: Fallback,
         warn: Warn,
+        backoff_s: float = 0.005,
+        max_backoff_s: float = 1.0,
+        probe_interval_s: float = 1.0,
+        max_pending: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backend = backend
-        self._attempts = 1 + max(0, max_retry_attempts)
-        self._failover = enable_failover
-        self._fallback = fallback
+        self._clock = clock
+        self._max_retries = max(0, max_retry_attempts)
+        self.fallback: Fallback = fallback if enable_failover else NoFallback()
         self._warn = warn
-        self.written = self.write_errors = self.retries = self.failed_over = self.lost = 0
-        self.healthy = True
+        self._backoff_s, self._max_backoff_s = backoff_s, max_backoff_s
+        self._probe_interval_s = probe_interval_s
+        self._max_pending = max(1, max_pending)
+        self.state: State = HEALTHY
+        self._held: list[Record] = []
+        self._failed_retries = 0
+        self._next_try = 0.0
+        self._error = ""
+        self.routed = self.written = self.write_errors = self.retries = 0
+        self.failed_over = self.lost = self._outage_failed_over = 0
+
+    @property
+    def healthy(self) -> bool:
+        """True while batches go straight to the backend."""
+        return self.state == HEALTHY
+
+    @property
+    def pending(self) -> int:
+        """Records held in the slot, waiting for a retry."""
+        return len(self._held)
+
+    # -- the dispatcher's calls -----------------------------------------------------------
 
     def deliver(self, records: Sequence[Record]) -> None:
-        """Write *records*, retrying up to the configured attempts, then fail over."""
-        error: Exception | None = None
-        for attempt in range(self._attempts):
-            try:
-                self.backend.write(records)
-            except Exception as exc:  # noqa: BLE001 - any backend failure is handled alike
-                error = exc
-                self.write_errors += 1
-                self.retries += attempt > 0
-                continue
-            self.written += len(records)
-            if not self.healthy:
-                self._recovered()
-            return
-        assert error is not None
-        self._give_up(records, error)
-
-    def _give_up(self, records: Sequence[Record], error: Exception) -> None:
-        if self.healthy:
-            self.healthy = False
-            self._warn(
-                "logging backend failed",
-                backend=self.backend.name,
-                error=f"{type(error).__name__}: {error}",
-                failover=self._failover,
-            )
-        if self._failover:
-            try:
-                self._fallback.write(records)
-            except Exception:  # noqa: BLE001 - the fallback failing too is counted as loss
-                self.lost += len(records)
-            else:
-                self.failed_over += len(records)
+        """Take *records* for this backend: write, hold for a retry, or fail over."""
+        self.routed += len(records)
+        if self.state == HEALTHY:
+            if self._write(records):
+                return
+            self._hold(records)
+            self._enter_retrying(self._clock())
+        elif self.state == RETRYING:
+            self._hold(records)
+            if len(self._held) > self._max_pending:
+                self._give_up()
         else:
-            self.lost += len(records)
+            self._probe_or_fail_over(records, self._clock())
 
-    def _recovered(self) -> None:
-        self.healthy = True
-        self._warn("logging backend recovered", backend=self.backend.name)
+    def tick(self, now: float) -> None:
+        """Called on every dispatcher cycle: retry held records once their backoff is over."""
+        if self.state == RETRYING and now >= self._next_try:
+            self._retry(now)
+
+    def settle(self) -> None:
+        """At shutdown: one last try for held records, then the fallback; nothing stays held."""
+        if self._held:
+            self.retries += 1
+            held = self._take_held()
+            if self._write(held):
+                self._back_to_healthy()
+            else:
+                self._held = held
+                self._give_up()
 
     def flush(self) -> None:
-        """Flush the backend; a failure counts as a write error."""
+        """Flush a healthy backend; a failure counts as a write error."""
+        if self.state != HEALTHY:
+            return
         try:
             self.backend.flush()
         except Exception:  # noqa: BLE001 - reported through the counts
             self.write_errors += 1
 
+    # -- transitions ----------------------------------------------------------------------
+
+    def _write(self, records: Sequence[Record]) -> bool:
+        try:
+            self.backend.write(records)
+        except Exception as exc:  # noqa: BLE001 - any backend failure is handled alike
+            self.write_errors += 1
+            self._error = _describe(exc)
+            return False
+        self.written += len(records)
+        return True
+
+    def _hold(self, records: Sequence[Record]) -> None:
+        self._held.extend(records)
+
+    def _take_held(self) -> list[Record]:
+        held, self._held = self._held, []
+        return held
+
+    def _enter_retrying(self, now: float) -> None:
+        self.state = RETRYING
+        self._failed_retries = 0
+        self._schedule(now)
+        if self._max_retries == 0:
+            self._give_up()
+
+    def _schedule(self, now: float) -> None:
+        delay = self._backoff_s * (2**self._failed_retries)
+        self._next_try = now + min(delay, self._max_backoff_s)
+
+    def _retry(self, now: float) -> None:
+        self.retries += 1
+        held = self._take_held()
+        if self._write(held):
+            self.state = HEALTHY
+            return
+        self._held = held
+        self._failed_retries += 1
+        if self._failed_retries >= self._max_retries:
+            self._give_up()
+        else:
+            self._schedule(now)
+
+    def _give_up(self) -> None:
+        """Retries are exhausted (or too much is held): go unhealthy, warn once, fail over."""
+        self.state = UNHEALTHY
+        self._next_try = self._clock() + self._probe_interval_s
+        self._outage_failed_over = 0
+        self._warn(
+            "logging backend failed",
+            backend=self.backend.name,
+            error=self._error,
+            retries=self._failed_retries,
+            fallback=repr(self.fallback),
+        )
+        self._fail_over(self._take_held())
+
+    def _probe_or_fail_over(self, records: Sequence[Record], now: float) -> None:
+        if now >= self._next_try:
+            self.retries += 1
+            if self._write(records):
+                self._back_to_healthy()
+                return
+            self._next_try = now + self._probe_interval_s
+        self._fail_over(records)
+
+    def _fail_over(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        try:
+            self.fallback.write(records)
+        except Exception:  # noqa: BLE001 - no fallback, or the fallback failing too: loss
+            self.lost += len(records)
+        else:
+            self.failed_over += len(records)
+            self._outage_failed_over += len(records)
+
+    def _back_to_healthy(self) -> None:
+        was = self.state
+        self.state = HEALTHY
+        if was == UNHEALTHY:
+            self._warn(
+                "logging backend recovered",
+                backend=self.backend.name,
+                failed_over=self._outage_failed_over,
+            )
+
+    # -- reporting ------------------------------------------------------------------------
+
     def stats(self) -> BackendStats:
         """A snapshot of this slot's counts."""
         return BackendStats(
             name=self.backend.name,
+            routed=self.routed,
             written=self.written,
             write_errors=self.write_errors,
             retries=self.retries,
             failed_over=self.failed_over,
             lost=self.lost,
-            healthy=self.healthy,
+            pending=self.pending,
+            state=self.state,
         )
+
+    def close(self) -> None:
+        """Close the fallback if it holds a file."""
+        if isinstance(self.fallback, SpillFile):
+            self.fallback.close()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+__all__ = ["HEALTHY", "RETRYING", "UNHEALTHY", "BackendSlot", "State", "StderrFallback"]

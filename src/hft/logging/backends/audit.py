@@ -216,7 +216,10 @@ class AuditBackend(BaseBackend):
             canonical = orjson.dumps(body, option=_SORTED)
         except (TypeError, orjson.JSONEncodeError):
             body["fields"] = sanitize(fields, self._limit)
-            canonical = orjson.dumps(body, option=_SORTED)
+            try:
+                canonical = orjson.dumps(body, option=_SORTED)
+            except (TypeError, orjson.JSONEncodeError):  # a lone surrogate in event or logger
+                canonical = orjson.dumps(sanitize(body, self._limit), option=_SORTED)
         return seal(canonical, self._key)
 
     def _append(self, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TextIO
@@ -19,7 +20,7 @@ from hft.logging._levels import (
     parse_level,
 )
 from hft.logging._record import Record
-from hft.logging._render import TimestampFormatter, safe_repr, truncate
+from hft.logging._render import TimestampFormatter, safe_repr, safe_str, truncate
 from hft.logging.backends._base import BaseBackend
 
 _RESET: Final = "\x1b[0m"
@@ -34,9 +35,15 @@ _COLOURS: Final = {
     AUDIT: "\x1b[35m",
 }
 # Control characters from data are shown escaped, so a value cannot move the cursor, recolour
-# or clear the terminal, or start a new line that looks like a record of its own.
+# or clear the terminal, or start a new line that looks like a record of its own. Also escaped:
+# Unicode line and paragraph separators, the bidirectional overrides (which can make a line
+# read differently from what it holds), and lone surrogates (which a UTF-8 stream refuses).
 _CONTROL: Final = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_CONTROL.update(
+    {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+)
+_CONTROL.update({c: f"\\u{c:04x}" for c in range(0xD800, 0xE000)})
 
 
 def escape(text: str) -> str:
@@ -44,13 +51,22 @@ def escape(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+def _quoted(text: str) -> str:
+    try:
+        return orjson.dumps(text).decode()
+    except orjson.JSONEncodeError:  # lone surrogates: the stdlib quotes them, escape() shows them
+        return json.dumps(text, ensure_ascii=False)
+
+
 def _value_text(value: Any, limit: int) -> str:
     if isinstance(value, str):
         text = truncate(value, limit)
         plain = text and not any(c in text for c in " =\"'") and text.isprintable()
-        return text if plain else escape(orjson.dumps(text).decode())
-    if isinstance(value, bool | int | float) or value is None:
+        return text if plain else escape(_quoted(text))
+    if isinstance(value, bool) or value is None:
         return str(value)
+    if isinstance(value, int | float):
+        return truncate(safe_repr(value, limit), limit)
     return escape(safe_repr(value, limit))
 
 
@@ -102,10 +118,13 @@ class ConsoleBackend(BaseBackend):
         ]
         if source.tags:
             parts.append("[" + ",".join(map(escape, source.tags)) + "]")
-        parts.append(escape(msg if isinstance(msg, str) else safe_repr(msg, self._limit)))
+        limit = self._limit
+        parts.append(
+            escape(truncate(msg, limit) if isinstance(msg, str) else safe_repr(msg, limit))
+        )
         if self._structured and fields:
             parts.extend(
-                f"{escape(str(k))}={_value_text(v, self._limit)}" for k, v in fields.items()
+                f"{escape(safe_str(k, limit))}={_value_text(v, limit)}" for k, v in fields.items()
             )
         return " ".join(parts)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import time
 from collections.abc import Sequence
@@ -64,16 +66,34 @@ class FileBackend(BaseBackend):
         self._day = _utc_day(stat.st_mtime if stat.st_size else time.time())
 
     def write(self, records: Sequence[Record]) -> None:
-        """Render *records* and append them with one write."""
+        """Render *records* and append them with one write.
+
+        A failed write leaves no torn line behind (the file is cut back to where the batch
+        began), so the pipeline can retry the whole batch; a descriptor closed under the
+        backend is reopened on the next write.
+        """
+        if self._fd < 0:
+            self._open()
         self._maybe_rotate()
         self._write_all(self._render.many(records))
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            self._undo(exc)
+            raise
         self._size += len(data)
+
+    def _undo(self, exc: OSError) -> None:
+        if exc.errno == errno.EBADF:
+            self._fd = -1  # closed under us: reopen on the next write
+            return
+        with contextlib.suppress(OSError):  # the write error is what the caller needs to see
+            os.ftruncate(self._fd, self._size)
 
     def _maybe_rotate(self) -> None:
         if self._rotation == "daily":

@@ -1,0 +1,40 @@
+"""A child process for tests/logging/test_exit.py: logs, then leaves in the way argv says.
+
+Usage: ``python exit_child.py <log file> <records> <exit|sigterm|sigint|raise|fork>``.
+No explicit close or flush anywhere: the records must reach the file on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from hft.logging import FileBackend, HFTLogger, LoggingPipeline
+
+
+def main() -> None:
+    """Log the records, then exit, wait for a signal, raise, or fork a child that logs too."""
+    path, count, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    backend = FileBackend(file_path=path, rotation="none", level="DEBUG")
+    pipeline = LoggingPipeline([backend], ring_buffer_size=count + 10).start()
+    logger = HFTLogger(pipeline, "child")
+    if how == "fork":
+        pid = os.fork()
+        logger = HFTLogger(pipeline, "forked" if pid == 0 else "parent")
+        for i in range(count):
+            logger.info("m", i=i)
+        if pid:
+            os.waitpid(pid, 0)
+        return
+    for i in range(count):
+        logger.info("m", i=i)
+    if how in ("sigterm", "sigint"):
+        print("ready", flush=True)
+        time.sleep(60)
+    elif how == "raise":
+        raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    main()

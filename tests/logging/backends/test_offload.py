@@ -13,10 +13,14 @@ import threading
 from pathlib import Path
 
 import orjson
+import pytest
 
 import hft
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
 from hft.logging.backends._offload import ProcessBackend
+from tests.logging.test_failover import fill, json_lines, tiny_tmpfs
+
+__all__ = ["tiny_tmpfs"]  # a fixture, imported to be used here
 
 SRC = str(Path(hft.__file__).resolve().parents[1])
 
@@ -96,6 +100,27 @@ class TestFailures:
         pipeline.close()
         assert backend.restarts == 1
         assert [line["msg"] for line in _lines(path)][-1] == "after"
+
+    def test_full_disk_in_the_writer_fails_over_to_stderr(
+        self, tiny_tmpfs: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A full disk under the writer process: its records go to stderr, none is lost."""
+        backend = _process_file(tiny_tmpfs / "hft.log")
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        for i in range(50):
+            logger.info("before", i=i)
+        pipeline.flush()
+        filler = fill(tiny_tmpfs)
+        for i in range(2000):
+            logger.info("during", i=i)
+        pipeline.close()
+        filler.unlink()
+        in_file = json_lines((tiny_tmpfs / "hft.log").read_bytes())
+        on_stderr = [x for x in json_lines(capfd.readouterr().err) if x["logger"] == "x"]
+        seqs = sorted(x["seq"] for x in in_file + on_stderr if x["logger"] == "x")
+        assert seqs == [*range(50), *range(51, 2051)]  # seq 50 was flush()'s marker
+        assert on_stderr
 
     def test_a_writer_that_cannot_start_is_an_error(self, tmp_path: Path) -> None:
         """A writer that fails to open its backend fails the constructor with a clear error."""

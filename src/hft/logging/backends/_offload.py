@@ -32,6 +32,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import types
 import uuid
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,8 @@ _FRAME_RECORDS: Final = 2048
 _PIPE_BYTES: Final = 1 << 20
 _F_SETPIPE_SZ: Final = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
 _READY: Final = b"R"
+_CHILD_RETRIES: Final = 3
+_CHILD_SPILL_DIR: Final = "logs/spill"
 #: Pickled as themselves: stdlib values the child can import, and the types and functions
 #: that the pickles of plain-ified values refer to.
 _BY_REFERENCE: Final = (
@@ -241,11 +244,24 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
 
 
 def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = None) -> None:
-    """The child's loop: read frames until the pipe closes, write each with the real backend."""
-    from hft.logging._factory import create_backend_from_config
+    """The child's loop: read frames until the pipe closes, deliver each to the real backend.
 
-    backend = create_backend_from_config(
-        spec["backend"], spec["settings"], max_field_chars=spec["limit"]
+    Delivery goes through the same :class:`BackendSlot` as in-process, so a failing write in
+    the child is retried, then failed over (stderr or a spill file), and reported once on the
+    child's standard error — the child never dies of a full disk and takes records with it.
+    """
+    from hft.logging._factory import create_backend_from_config
+    from hft.logging._slots import BackendSlot
+    from hft.logging._spill import fallback_for
+
+    limit = spec["limit"]
+    backend = create_backend_from_config(spec["backend"], spec["settings"], max_field_chars=limit)
+    slot = BackendSlot(
+        backend,
+        max_retry_attempts=_CHILD_RETRIES,
+        enable_failover=True,
+        fallback=fallback_for(backend.name, _CHILD_SPILL_DIR, limit),
+        warn=_warn_on_stderr,
     )
     if ready is not None:
         ready.write(_READY)
@@ -255,9 +271,18 @@ def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = 
             payload = _read_exact(stream, _HEADER.unpack(header)[0])
             if payload is None:
                 break  # the parent died mid-frame: that frame was never handed over whole
-            backend.write(pickle.loads(payload))  # noqa: S301 - our own parent's frames
+            slot.deliver(pickle.loads(payload))  # noqa: S301 - our own parent's frames
+            slot.tick(time.monotonic())
     finally:
+        slot.settle()
         backend.close()
+
+
+def _warn_on_stderr(msg: str, **fields: Any) -> None:
+    """The child's warnings: one JSON line each on its standard error (the parent's)."""
+    line = {"level": "WARNING", "logger": "hft.logging.writer", "msg": msg, "fields": fields}
+    sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
+    sys.stderr.flush()
 
 
 def main() -> None:

@@ -55,6 +55,8 @@ class BackendStats:
     failed_over: int = 0
     lost: int = 0
     healthy: bool = True
+    #: The backend's own numbers (its optional ``stats()``), e.g. a syslog connection's state.
+    extra: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,4 +110,5 @@ class BackendSlot:
             failed_over=self.failed_over,
             lost=self.lost,
             healthy=self.healthy,
+            extra=dict(stats()) if (stats := getattr(self.backend, "stats", None)) else {},
         )

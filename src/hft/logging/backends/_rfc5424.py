@@ -190,8 +190,8 @@ def _value_text(value: Any, limit: int) -> str:
     """A field value as text: strings as they are, numbers and the rest as JSON."""
     if type(value) is str:
         return truncate(value, limit)
-    if type(value) is int or type(value) is float or value is None or type(value) is bool:
-        return orjson.dumps(value).decode()
+    if type(value) is int or type(value) is float:
+        return repr(value)  # any size of int; nan and inf as Python writes them
     try:
         return truncate(orjson.dumps(value).decode(), limit)
     except (TypeError, orjson.JSONEncodeError):

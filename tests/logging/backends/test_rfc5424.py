@@ -92,7 +92,7 @@ class TestStructuredData:
 class TestMessage:
     def test_newlines_and_unicode_kept(self) -> None:
         """MSG is the message as UTF-8, newlines included (framing, not LF, ends it)."""
-        assert _parts(_format(msg="a\nb ] \"é\""))[7] == 'a\nb ] "é"'
+        assert _parts(_format(msg='a\nb ] "é"'))[7] == 'a\nb ] "é"'
 
     def test_fields_as_json_when_configured(self) -> None:
         """With include_fields_json, MSG ends with the fields as a JSON object."""

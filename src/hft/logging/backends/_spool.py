@@ -66,7 +66,8 @@ class Spool:
     @property
     def size(self) -> int:
         """Bytes spooled and not yet confirmed."""
-        return sum(self._sizes.values()) - sum(self._done.values())
+        with self._lock:  # the other thread may be changing the tables
+            return sum(self._sizes.values()) - sum(self._done.values())
 
     def __bool__(self) -> bool:
         return self.size > 0

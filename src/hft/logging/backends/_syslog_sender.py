@@ -129,6 +129,8 @@ class Sender:
                 self._step()
             except OSError as exc:  # ssl.SSLError, RelpError and timeouts are OSErrors
                 self._broken(exc)
+            except Exception as exc:  # noqa: BLE001 - the sender thread must never die
+                self._broken(OSError(f"{type(exc).__name__}: {exc}"))
 
     def _connect(self) -> bool:
         try:
@@ -138,6 +140,9 @@ class Sender:
             self.last_error = f"{type(exc).__name__}: {exc}"
             with contextlib.suppress(OSError):
                 self._transport.close(0)
+            with self._lock:  # queued records wait on disk, not in memory, until it is back
+                self.spooling = True
+                self._spool_leftovers([])
             return False
         self.connected = True
         self.connects += 1
@@ -208,9 +213,9 @@ class Sender:
         self.connected = False
         self.disconnects += 1
         self.last_error = f"{type(error).__name__}: {error}"
+        tail = self._transport.take_tail()
         with contextlib.suppress(OSError):
             self._transport.close(0)
-        tail = self._transport.take_tail()
         with self._lock:
             self.spooling = True
             self._spool_leftovers(tail)

@@ -71,7 +71,8 @@ def open_socket(
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SNDBUF)
         if context is not None:
-            sock = context.wrap_socket(sock, server_hostname=host)
+            sock = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            sock.do_handshake()  # after wrapping, so a refused handshake closes the TLS socket
     except BaseException:
         sock.close()
         raise
@@ -179,5 +180,4 @@ class StreamTransport:
                 pass
             finally:
                 sock.close()
-        self.take_tail()
         return self.poll()

@@ -86,6 +86,7 @@ class SyslogBackend(BaseBackend):
         self._pipeline: LoggingPipeline | None = None
         self._outage_reported = False
         self._dropped_reported = 0
+        self._overflow_reported = False
         self._closed = False
         self.sender.start()
 
@@ -107,9 +108,10 @@ class SyslogBackend(BaseBackend):
             self._outage_reported = True
             self._warn("syslog collector unreachable; spooling records", error=sender.last_error)
         elif sender.connected and self._outage_reported:
-            self._outage_reported = False
+            self._outage_reported = self._overflow_reported = False
             self._warn("syslog collector reachable again; replaying the spool")
-        if sender.dropped > self._dropped_reported and down:
+        if sender.dropped > self._dropped_reported and not self._overflow_reported:
+            self._overflow_reported = True
             self._warn("syslog spool full; records dropped", dropped=sender.dropped)
             self._dropped_reported = sender.dropped
 

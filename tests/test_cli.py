@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-import hft
+import hft as hft_package
 
 REPO = Path(__file__).resolve().parents[1]
 #: The tree under test, so a child runs this code, not whatever ``hft`` is installed.
-SRC = str(Path(hft.__file__).resolve().parents[1])
+SRC = str(Path(hft_package.__file__).resolve().parents[1])
 
 
 @pytest.fixture

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.servers import Pushgateway, run_pushgateway
+from tests.servers import Pushgateway, Rsyslog, TlsFiles, make_tls_files, run_pushgateway
 
 
 @pytest.fixture
 def pushgateway() -> Iterator[Pushgateway]:
     """A real ``prometheus-pushgateway`` on a free loopback port (fails if not installed)."""
     yield from run_pushgateway()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A test CA and a certificate for 127.0.0.1 signed by it (openssl)."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def rsyslog(tmp_path: Path) -> Iterator[Callable[..., Rsyslog]]:
+    """Makes real ``rsyslogd`` collectors on free loopback ports; all stopped after the test."""
+    servers: list[Rsyslog] = []
+
+    def make(transport: str = "tcp", tls: TlsFiles | None = None, *, start: bool = True) -> Rsyslog:
+        server = Rsyslog(tmp_path / f"rsyslog-{len(servers)}", transport, tls)
+        servers.append(server)
+        return server.start() if start else server
+
+    yield make
+    for server in servers:
+        server.stop()

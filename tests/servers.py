@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -112,3 +119,227 @@ def run_pushgateway() -> Iterator[Pushgateway]:
         yield gateway
     finally:
         gateway.stop()
+
+
+# -- rsyslog ------------------------------------------------------------------------------------
+
+RSYSLOGD = "/usr/sbin/rsyslogd"
+PROMETHEUS = "prometheus"
+#: What rsyslog writes per message: its own parse of our RFC 5424 fields, as one JSON object.
+_RSYSLOG_TEMPLATE = """
+template(name="hftjson" type="list") {
+  constant(value="{\\"hostname\\":\\"") property(name="hostname" format="json")
+  constant(value="\\",\\"app\\":\\"") property(name="app-name" format="json")
+  constant(value="\\",\\"procid\\":\\"") property(name="procid" format="json")
+  constant(value="\\",\\"msgid\\":\\"") property(name="msgid" format="json")
+  constant(value="\\",\\"severity\\":\\"") property(name="syslogseverity" format="json")
+  constant(value="\\",\\"facility\\":\\"") property(name="syslogfacility" format="json")
+  constant(value="\\",\\"sd\\":\\"") property(name="structured-data" format="json")
+  constant(value="\\",\\"msg\\":\\"") property(name="msg" format="json")
+  constant(value="\\"}\\n")
+}
+"""
+_SD_PARAM = re.compile(r'([^ =\]"]+)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A CA and a server certificate for 127.0.0.1/localhost signed by it."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(folder: Path) -> TlsFiles:
+    """Generate a CA and a loopback server certificate with openssl."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.pem", folder / "ca-key.pem"
+    cert, key, csr = folder / "server.pem", folder / "server-key.pem", folder / "server.csr"
+    ext = folder / "san.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def openssl(*args: str | Path) -> None:
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+            "-days", "2", "-subj", "/CN=hft test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+            "-subj", "/CN=localhost")  # fmt: skip
+    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", cert, "-days", "2", "-extfile", ext)  # fmt: skip
+    return TlsFiles(ca, cert, key)
+
+
+def parse_sd(sd: str) -> tuple[str, dict[str, str]]:
+    """SD-ID and unescaped params of one SD-ELEMENT as rsyslog kept it."""
+    sd_id = sd[1:].split(" ", 1)[0].rstrip("]")
+    params = {k: re.sub(r"\\(.)", r"\1", v) for k, v in _SD_PARAM.findall(sd)}
+    return sd_id, params
+
+
+class Rsyslog:
+    """Debian's rsyslogd with a generated configuration: imtcp (optionally TLS) or imrelp on
+    one loopback port, every message written by a JSON template of rsyslog's own properties."""
+
+    def __init__(self, folder: Path, transport: str = "tcp", tls: TlsFiles | None = None) -> None:
+        if shutil.which(RSYSLOGD) is None:
+            pytest.fail(
+                f"{RSYSLOGD} is missing: apt-get install rsyslog rsyslog-relp rsyslog-gnutls"
+            )
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.transport, self.tls = transport, tls
+        self.port = free_port()
+        self.output = folder / "received.jsonl"
+        self.conf = folder / "rsyslog.conf"
+        self.pidfile = folder / "rsyslogd.pid"
+        self.conf.write_text(self._config())
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _config(self) -> str:
+        work = self.folder / "work"
+        work.mkdir(exist_ok=True)
+        tls = self.tls
+        glob = f'workDirectory="{work}" maxMessageSize="256k" '
+        glob += 'parser.escapeControlCharactersOnReceive="off"'
+        if tls is not None:
+            glob += (f' defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="{tls.ca}"'
+                     f' defaultNetstreamDriverCertFile="{tls.cert}"'
+                     f' defaultNetstreamDriverKeyFile="{tls.key}"')  # fmt: skip
+        return (
+            f"global({glob})\n"
+            'main_queue(queue.type="Direct")\n'  # written before acknowledged (RELP)
+            + self._input()
+            + _RSYSLOG_TEMPLATE
+            + f'action(type="omfile" file="{self.output}" template="hftjson")\n'
+        )
+
+    def _input(self) -> str:
+        if self.transport == "relp":
+            return (
+                'module(load="imrelp")\n'
+                f'input(type="imrelp" port="{self.port}" address="127.0.0.1")\n'
+            )
+        driver = ""
+        if self.tls is not None:
+            driver = ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"'
+        return (
+            f'module(load="imtcp"{driver} maxSessions="10")\n'
+            f'input(type="imtcp" port="{self.port}" address="127.0.0.1")\n'
+        )
+
+    def start(self) -> Rsyslog:
+        """Start rsyslogd in the foreground and wait until its port takes connections."""
+        self.pidfile.unlink(missing_ok=True)
+        with (self.folder / "rsyslogd.err").open("ab") as err:
+            self._process = subprocess.Popen(
+                [RSYSLOGD, "-n", "-f", str(self.conf), "-i", str(self.pidfile)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        wait_until(self._listening, what=f"rsyslogd on port {self.port}")
+        return self
+
+    def _listening(self) -> bool:
+        assert self._process is not None
+        if self._process.poll() is not None:
+            err = (self.folder / "rsyslogd.err").read_text()
+            pytest.fail(f"rsyslogd exited with {self._process.returncode}: {err}")
+        if not self.pidfile.exists():
+            return False
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Signal rsyslogd by its pid (SIGTERM: clean stop; SIGKILL: a crash) and wait."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, sig)
+            self._process.wait(timeout=20)
+        self._process = None
+
+    def records(self) -> list[dict[str, str]]:
+        """Every message rsyslog wrote so far, as parsed by rsyslog."""
+        if not self.output.exists():
+            return []
+        data = self.output.read_bytes()
+        lines = data[: data.rfind(b"\n") + 1].splitlines()
+        return [json.loads(line) for line in lines]
+
+    def seqs(self) -> list[int]:
+        """The ``seq`` of every message received, in arrival order."""
+        return [int(parse_sd(r["sd"])[1]["seq"]) for r in self.records()]
+
+    def count(self) -> int:
+        """Messages written so far (cheap: counts lines)."""
+        if not self.output.exists():
+            return 0
+        return self.output.read_bytes().count(b"\n")
+
+
+def run_rsyslog(
+    folder: Path, transport: str = "tcp", tls: TlsFiles | None = None
+) -> Iterator[Rsyslog]:
+    """A started rsyslogd for a fixture; stopped at teardown."""
+    server = Rsyslog(folder, transport, tls).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# -- Prometheus server --------------------------------------------------------------------------
+
+
+class PrometheusServer:
+    """Debian's Prometheus scraping *targets* every 200 ms, on a loopback port."""
+
+    def __init__(self, folder: Path, targets: list[str]) -> None:
+        binary = shutil.which(PROMETHEUS)
+        if binary is None:
+            pytest.fail(f"{PROMETHEUS} is not on PATH: apt-get install prometheus")
+        self.binary, self.folder = binary, folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.conf = folder / "prometheus.yml"
+        self.conf.write_text(
+            "global: {scrape_interval: 200ms, scrape_timeout: 150ms}\n"
+            "scrape_configs:\n"
+            "  - job_name: hft\n"
+            f"    static_configs: [{{targets: {json.dumps(targets)}}}]\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PrometheusServer:
+        """Start Prometheus and wait until ``/-/ready`` answers."""
+        self._process = subprocess.Popen(
+            [self.binary, f"--config.file={self.conf}",
+             f"--web.listen-address=127.0.0.1:{self.port}",
+             f"--storage.tsdb.path={self.folder / 'tsdb'}", "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self._ready, timeout=30, what=f"prometheus on port {self.port}")
+        return self
+
+    def _ready(self) -> bool:
+        assert self._process is not None
+        if self._process.poll() is not None:
+            pytest.fail(f"prometheus exited with {self._process.returncode}")
+        try:
+            http_get(f"{self.url}/-/ready", timeout=0.5)
+        except (urllib.error.URLError, OSError):
+            return False
+        return True
+
+    def query(self, promql: str) -> list[tuple[dict[str, str], float]]:
+        """``(labels, value)`` of an instant query's result vector."""
+        url = f"{self.url}/api/v1/query?query={urllib.parse.quote(promql)}"
+        body = json.loads(http_get(url))
+        return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+
+    def stop(self) -> None:
+        """Terminate Prometheus by its pid and wait."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=20)
+        self._process = None

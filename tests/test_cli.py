@@ -11,7 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+import hft as hft_package
+
 REPO = Path(__file__).resolve().parents[1]
+#: The tree under test, so a child runs this code, not whatever ``hft`` is installed.
+SRC = str(Path(hft_package.__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ def workdir(tmp_path: Path) -> Path:
 def hft(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``hft ARGS`` in *workdir* as a separate process, as a user would."""
     variables = {k: v for k, v in os.environ.items() if not k.startswith("HFT_")}
-    variables.update(env)
+    variables.update(env, PYTHONPATH=SRC)
     return subprocess.run(
         [sys.executable, "-m", "hft.cli", *args],
         cwd=workdir,

@@ -139,9 +139,13 @@ class SyslogBackendSettings(_Model):
     facility: SyslogFacility = "local0"
     hostname: str | None = None
     sd_id: Annotated[str, Field(min_length=1, max_length=32)] = "hft@32473"
+    instance_id: str | None = None
+    include_fields_json: bool = False
     tls_ca_file: str | None = None
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    tls_verify: bool = True
+    relp_window: Annotated[int, Field(ge=1, le=100_000)] = 1024
     spool_dir: Annotated[str, Field(min_length=1)] = "logs/spool"
     spool_max_mb: PositiveInt = 256
 

@@ -29,6 +29,7 @@ from hft.logging.backends import (
     FileBackend,
     LoggingBackend,
     PrometheusBackend,
+    SyslogBackend,
 )
 from hft.logging.stdlib import HFTBridgeHandler, install_stdlib_bridge
 
@@ -58,6 +59,7 @@ __all__ = [
     "LoggingTimer",
     "PerformanceVerdict",
     "PrometheusBackend",
+    "SyslogBackend",
     "ThresholdViolation",
     "create_backend_from_config",
     "create_backends_from_config",

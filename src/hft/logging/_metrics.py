@@ -62,6 +62,8 @@ class BackendStats:
     routed: int = 0
     pending: int = 0
     state: str = "healthy"
+    #: The backend's own numbers (its optional ``stats()``), e.g. a syslog connection's state.
+    extra: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:

@@ -223,6 +223,7 @@ class BackendSlot:
             lost=self.lost,
             pending=self.pending,
             state=self.state,
+            extra=dict(stats()) if (stats := getattr(self.backend, "stats", None)) else {},
         )
 
     def close(self) -> None:

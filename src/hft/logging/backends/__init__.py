@@ -10,6 +10,7 @@ from hft.logging.backends.audit import AuditBackend
 from hft.logging.backends.console import ConsoleBackend
 from hft.logging.backends.file import FileBackend
 from hft.logging.backends.prometheus import PrometheusBackend
+from hft.logging.backends.syslog import SyslogBackend
 
 #: Backend classes by their name in the ``backends`` settings section.
 BACKENDS: Final[dict[str, Callable[..., LoggingBackend]]] = {
@@ -17,6 +18,7 @@ BACKENDS: Final[dict[str, Callable[..., LoggingBackend]]] = {
     "console": ConsoleBackend,
     "file": FileBackend,
     "prometheus": PrometheusBackend,
+    "syslog": SyslogBackend,
 }
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "FileBackend",
     "LoggingBackend",
     "PrometheusBackend",
+    "SyslogBackend",
 ]

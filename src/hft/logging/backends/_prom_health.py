@@ -66,6 +66,7 @@ class HealthCollector(Collector):
         for attr, (name, doc) in _COUNTERS.items():
             yield CounterMetricFamily(_PREFIX + name, doc, value=getattr(metrics, attr))
         yield from self._per_backend(metrics)
+        yield from _backend_extras(metrics)
         yield from self._push_counts()
 
     @staticmethod
@@ -94,3 +95,12 @@ class HealthCollector(Collector):
             "Failed pushes to the gateway (retried on the next interval).",
             value=pusher.failures,
         )
+
+
+def _backend_extras(metrics: LoggingMetrics) -> Iterator[Metric]:
+    """A backend's own numbers (``BackendStats.extra``) as ``hft_<backend>_<name>`` gauges."""
+    for backend, stats in metrics.backends.items():
+        for key, value in stats.extra.items():
+            yield GaugeMetricFamily(
+                f"hft_{backend}_{key}", f"{backend} backend: {key.replace('_', ' ')}.", value=value
+            )

@@ -1,0 +1,198 @@
+"""Records as RFC 5424 syslog messages, and RFC 6587 octet-counted frames of them.
+
+One message per record::
+
+    <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD-ID seq=".." instance=".." ...] MSG
+
+The header fields are restricted to printable US-ASCII and cut to the RFC's lengths; the
+structured data carries what a collector needs to find a record again (the sequence number,
+this process's instance id, the logger, its tags, the level) and the call's fields, with
+``"``, ``\\`` and ``]`` escaped. MSG is the message as UTF-8 (no BOM; rsyslog takes both), so
+a newline inside it is just a byte: octet counting, not a delimiter, ends the frame.
+
+This runs on the dispatcher thread for every record, so it is written for speed: the header
+part that only changes once a second is cached, and so are logger names and field names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import orjson
+
+from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name
+from hft.logging._record import Record
+from hft.logging._render import safe_repr, sanitize, truncate
+
+_CODED: Final = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
+                  "cron", "authpriv", "ftp")  # fmt: skip
+FACILITIES: Final = {name: code for code, name in enumerate(_CODED)} | {
+    f"local{n}": 16 + n for n in range(8)
+}
+#: hft level → syslog severity (RFC 5424 table 2). Audit events are "notice".
+SEVERITIES: Final = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITICAL: 2, AUDIT: 5}
+#: SD-PARAM names the record itself uses; a field with one of these names gets a ``_`` prefix.
+RESERVED: Final = frozenset({"seq", "instance", "logger", "tags", "level"})
+_NOT_PRINTABLE: Final = re.compile(r"[^\x21-\x7e]")
+_NOT_SD_NAME: Final = re.compile(r'[^\x21-\x7e]|[= \]"]')
+_SD_ID: Final = re.compile(r"[!#-<>-?A-\\^-~]+@[0-9]+(\.[0-9]+)*")  # printable, no = ] " @
+_CACHE_LIMIT: Final = 4096
+_NS: Final = 1_000_000_000
+
+
+def printable(text: str, limit: int) -> str:
+    """*text* as RFC 5424 header text: printable US-ASCII only (others become ``_``), cut to
+    *limit*, and ``-`` (the nil value) when nothing is left."""
+    return _NOT_PRINTABLE.sub("_", text)[:limit] or "-"
+
+
+def sd_name(name: str) -> str:
+    """A field name as an SD-PARAM name: 1 to 32 printable characters, no ``= ]"``."""
+    clean = _NOT_SD_NAME.sub("_", name)[:32] or "_"
+    return "_" + clean[:31] if clean in RESERVED else clean
+
+
+def escape(value: str) -> str:
+    """An SD-PARAM value with ``\\``, ``"`` and ``]`` escaped (RFC 5424 section 6.3.3)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if '"' in value:
+        value = value.replace('"', '\\"')
+    if "]" in value:
+        value = value.replace("]", "\\]")
+    return value
+
+
+def check_sd_id(sd_id: str) -> str:
+    """*sd_id* if it is a valid SD-ID (``name@PEN``, or a registered name), else ValueError."""
+    if len(sd_id) > 32 or not _SD_ID.fullmatch(sd_id):
+        raise ValueError(f"syslog sd_id {sd_id!r} is not of the form name@PEN (RFC 5424 7.2.2)")
+    return sd_id
+
+
+def octet_frame(message: bytes) -> bytes:
+    """One RFC 6587 octet-counted frame: ``LEN SP MESSAGE``."""
+    return b"%d %s" % (len(message), message)
+
+
+def split_frames(data: bytes) -> tuple[list[bytes], int]:
+    """The messages of consecutive octet-counted frames, and the bytes they took (a cut or
+    garbled last frame is left out)."""
+    messages: list[bytes] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        space = data.find(b" ", pos)
+        try:
+            stop = space + 1 + int(data[pos:space])
+        except ValueError:
+            break
+        if space < 0 or stop > end:
+            break
+        messages.append(data[space + 1 : stop])
+        pos = stop
+    return messages, pos
+
+
+class Rfc5424Formatter:
+    """Renders records as RFC 5424 messages (bytes, without framing)."""
+
+    __slots__ = (
+        "_fields_json",
+        "_header",
+        "_limit",
+        "_loggers",
+        "_names",
+        "_prefix",
+        "_pri",
+        "_sd_open",
+        "_second",
+    )
+
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        facility: str,
+        hostname: str,
+        sd_id: str,
+        instance_id: str,
+        include_fields_json: bool = False,
+        max_field_chars: int = 4096,
+    ) -> None:
+        code = FACILITIES[facility] * 8
+        self._pri = {level: f"<{code + sev}>1 " for level, sev in SEVERITIES.items()}
+        host, app = printable(hostname, 255), printable(app_name, 48)
+        self._header = f" {host} {app} {printable(str(os.getpid()), 128)} "
+        self._sd_open = f'[{check_sd_id(sd_id)} instance="{escape(instance_id)}"'
+        self._fields_json = include_fields_json
+        self._limit = max_field_chars
+        self._loggers: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._names: dict[str, str] = {}
+        self._second = -1
+        self._prefix = ""
+
+    def many(self, records: Iterable[Record]) -> list[bytes]:
+        """One message per record, in order."""
+        return [self.one(record) for record in records]
+
+    def one(self, record: Record) -> bytes:
+        """The RFC 5424 message for *record*."""
+        seq, ts_ns, level, source, msg, fields = record
+        second, nanos = divmod(ts_ns, _NS)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        pri = self._pri.get(level) or self._pri[min(SEVERITIES, key=lambda n: abs(n - level))]
+        logger = self._logger(source.name, source.tags)
+        text = msg if type(msg) is str else safe_repr(msg, self._limit)
+        params = self._params(fields) if fields else ""
+        body = f"{text} {self._json(fields)}" if self._fields_json and fields else text
+        return (
+            f"{pri}{self._prefix}.{nanos // 1000:06d}Z{self._header}{logger}"
+            f'{seq}" level="{level_name(level)}"{params}] {body}'
+        ).encode("utf-8", "replace")  # "replace": a lone surrogate must not stop the batch
+
+    def _logger(self, name: str, tags: tuple[str, ...]) -> str:
+        """``MSGID [SD-ID ... seq="`` up to the sequence number, cached per logger."""
+        key = (name, tags)
+        cached = self._loggers.get(key)
+        if cached is None:
+            if len(self._loggers) > _CACHE_LIMIT:
+                self._loggers.clear()
+            sd = f'logger="{escape(name)}" tags="{escape(",".join(tags))}" seq="'
+            cached = self._loggers[key] = f"{printable(name, 32)} {self._sd_open} {sd}"
+        return cached
+
+    def _params(self, fields: Mapping[str, Any]) -> str:
+        names, limit = self._names, self._limit
+        parts = []
+        for key, value in fields.items():
+            name = names.get(key) if type(key) is str else None
+            if name is None:
+                name = sd_name(str(key))
+                if len(names) < _CACHE_LIMIT:
+                    names[key] = name
+            parts.append(f' {name}="{escape(_value_text(value, limit))}"')
+        return "".join(parts)
+
+    def _json(self, fields: Mapping[str, Any]) -> str:
+        try:
+            return orjson.dumps(fields).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            return orjson.dumps(sanitize(fields, self._limit)).decode()
+
+
+def _value_text(value: Any, limit: int) -> str:
+    """A field value as text: strings as they are, numbers and the rest as JSON."""
+    if type(value) is str:
+        return truncate(value, limit)
+    if type(value) is int or type(value) is float:
+        return repr(value)  # any size of int; nan and inf as Python writes them
+    try:
+        return truncate(orjson.dumps(value).decode(), limit)
+    except (TypeError, orjson.JSONEncodeError):
+        return truncate(orjson.dumps(sanitize(value, limit)).decode(), limit)

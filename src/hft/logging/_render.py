@@ -51,7 +51,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def encodable(text: str) -> str:
-    """*text* with lone surrogates (which UTF-8 and orjson refuse) written as ``\\udXXX``."""
+    """*text* with lone surrogates (which UTF-8 and orjson refuse) as ``\\ud800`` escapes."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -36,7 +37,7 @@ class LoggingBackend(Protocol):
 # joins, so a metrics backend can export the pipeline's own health (queue depth, drops, …).
 
 
-class BaseBackend:
+class BaseBackend(ABC):
     """Defaults for the protocol's attributes and no-op ``flush``/``close``."""
 
     name: str = "backend"
@@ -46,11 +47,11 @@ class BaseBackend:
     #: Pipeline-wide settings (from ``hft_settings``) the constructor also accepts.
     extra_settings: tuple[str, ...] = ("max_field_chars",)
 
-    def write(self, records: Sequence[Record]) -> None:  # pragma: no cover - abstract
+    @abstractmethod
+    def write(self, records: Sequence[Record]) -> None:
         """Deliver *records*."""
-        raise NotImplementedError
 
-    def flush(self) -> None:
+    def flush(self) -> None:  # noqa: B027 - a deliberate no-op default, not abstract
         """Nothing is buffered by default."""
 
     def close(self) -> None:

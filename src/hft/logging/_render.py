@@ -7,9 +7,13 @@ and marked), so a strange field never stops the dispatcher.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import enum
 import itertools
 import math
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -109,12 +113,31 @@ def sanitize(value: Any, limit: int, depth: int = 0, seen: frozenset[int] = froz
 
 
 def _sanitize_other(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:
+    native = _native_form(value)  # what orjson itself would have written for these
+    if native is not value:
+        return sanitize(native, limit, depth + 1, seen)
     if isinstance(value, Mapping | list | tuple | set | frozenset):
         try:
             return _sanitize_container(value, limit, depth, seen)
         except Exception:  # noqa: BLE001 - a container that breaks while walked: its repr
             return safe_repr(value, limit)
     return safe_repr(value, limit)
+
+
+def _native_form(value: Any) -> Any:
+    """orjson's own form of an enum, dataclass, date/time or UUID (else *value* itself)."""
+    try:
+        if isinstance(value, enum.Enum):
+            return value.value
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        if isinstance(value, datetime.date | datetime.time):
+            return value.isoformat()
+        if isinstance(value, uuid.UUID):
+            return str(value)
+    except Exception:  # noqa: BLE001 - a broken value: its repr, on the caller's path
+        return value
+    return value
 
 
 def _sanitize_container(value: Any, limit: int, depth: int, seen: frozenset[int]) -> Any:

@@ -13,7 +13,7 @@ from hft.logging import (
     LoggingPipeline,
 )
 from hft.logging._render import REDACTED
-from hft.logging.testing import CapturingBackend
+from hft.logging.testing import CapturingBackend, capture_logs
 
 SECRETS = {
     "api_key": "AK-1111",
@@ -62,3 +62,33 @@ class TestRedaction:
         HFTLogger(pipeline, "x").info("m", account_id="A1", api_key="shown")
         pipeline.close()
         assert capture.logs()[0].fields == {"account_id": REDACTED, "api_key": "shown"}
+
+
+class TestRedactionReach:
+    def test_nested_camel_case_and_header_names(self) -> None:
+        """Secrets inside dicts and lists, in camelCase or header form, are masked too."""
+        with capture_logs() as (logger, captured):
+            logger.info(
+                "req",
+                request={"api_key": "AK-1", "headers": {"X-MEXC-APIKEY": "AK-2"}},
+                creds={"apiKey": "AK-3", "apiSecret": "S-4"},
+                batch=[{"password": "P-5"}, {"qty": 1}],
+            )
+        (record,) = captured.logs()
+        text = repr(record.fields)
+        assert not any(secret in text for secret in ("AK-1", "AK-2", "AK-3", "S-4", "P-5"))
+        assert record.fields["batch"][1] == {"qty": 1}
+
+    def test_metric_tags_are_masked(self) -> None:
+        """A metric tag named like a secret does not reach metric backends."""
+        with capture_logs() as (logger, captured):
+            logger.metric("m", 1, tags={"token": "T-5", "exchange": "mexc"})
+        (metric,) = captured.metrics()
+        assert metric.fields["tags"] == {"token": REDACTED, "exchange": "mexc"}
+
+    def test_pipeline_default_matches_the_settings_default(self) -> None:
+        """A pipeline built without settings masks the same names as settings/base.yaml."""
+        from hft.config import HftSettings
+        from hft.logging._pipeline import DEFAULT_REDACT_FIELDS
+
+        assert list(DEFAULT_REDACT_FIELDS) == list(HftSettings().redact_fields)

@@ -36,6 +36,8 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: ``gc_threshold`` between two looks.
 _FASTEST_CALL_S: Final = 1e-6
 _DROP_REPORT_EVERY_S: Final = 1.0
+#: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
+DEFAULT_REDACT_FIELDS: Final = ("api_key", "secret", "passphrase", "token", "signature", "password")
 _SAMPLES: Final = 4096
 
 
@@ -55,7 +57,7 @@ class LoggingPipeline:
         enable_failover: bool = True,
         max_retry_attempts: int = 3,
         max_field_chars: int = 4096,
-        redact_fields: Iterable[str] = ("api_key", "secret", "passphrase", "token", "signature"),
+        redact_fields: Iterable[str] = DEFAULT_REDACT_FIELDS,
         fallback: Fallback | None = None,
         spill_dir: str | os.PathLike[str] = "logs/spill",
         retry_backoff_ms: float = 5,
@@ -189,6 +191,11 @@ class LoggingPipeline:
         was_running = self.running or (self._thread is not None)
         self._reset_state()
         self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
+        for slot in self._slots:  # the parent delivers what it held and queued, not us
+            slot.forget_held()
+            hook = getattr(slot.backend, "after_fork_in_child", None)
+            if hook is not None:
+                hook()
         if was_running and not self._closed:
             self.start()
 
@@ -325,6 +332,7 @@ class LoggingPipeline:
             self._route(slot, logs, metrics, lowest, highest)
         if markers:  # flush() promises the records reached the backends *and* left them
             self._flush_backends()
+            self._sync_backends()
             for marker in markers:
                 marker[-1].set()
 
@@ -354,6 +362,16 @@ class LoggingPipeline:
             chosen = chosen + metrics
         if chosen:
             slot.deliver(chosen)
+
+    def _sync_backends(self) -> None:
+        """Backends that hand records on (a writer process) wait until they are written."""
+        for slot in self._slots:
+            sync = getattr(slot.backend, "sync", None)
+            if sync is not None:
+                try:
+                    sync()
+                except Exception:  # noqa: BLE001 - counted like a failed flush
+                    slot.write_errors += 1
 
     def _flush_backends(self) -> None:
         for slot in self._slots:

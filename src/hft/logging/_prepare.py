@@ -31,15 +31,27 @@ class Preparer:
         logs: list[Record] = []
         metrics: list[Record] = []
         markers: list[Record] = []
-        harmless = self._redact.harmless
+        plain = self._redact.is_plain
         for record in batch:
             if record[2] < DEBUG:
-                (metrics if record[2] == METRIC else markers).append(record)
-            elif record[3].context or not harmless.issuperset(record[5]):
+                if record[2] == METRIC:
+                    metrics.append(self._metric(record))
+                else:
+                    markers.append(record)
+            elif record[3].context or not plain(record[5]):
                 logs.append(self._finish(record))
             else:  # the common case: nothing to merge, mask or convert
                 logs.append(record)
         return logs, metrics, markers
+
+    def _metric(self, record: Record) -> Record:
+        """Metric tags are masked like fields (a tag called ``token`` must not leak)."""
+        sample = record[5]
+        tags = sample.get("tags") if isinstance(sample, dict) else None
+        if not tags or not isinstance(tags, dict):
+            return record
+        masked = self._redact(tags)
+        return record if masked is tags else (*record[:5], {**sample, "tags": masked})
 
     def _finish(self, record: Record) -> Record:
         fields = record[5]

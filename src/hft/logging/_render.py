@@ -286,10 +286,13 @@ _LINE: Final = b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\
 
 
 class Redactor:
-    """Replaces the values of sensitive fields (by name, case-insensitive substring).
+    """Replaces the values of sensitive fields, at any depth of dicts, lists and tuples.
 
+    A name matches when a pattern is a substring of it once both are lower-cased and stripped
+    of ``_`` and ``-``: ``api_key`` catches ``apiKey``, ``API-KEY`` and ``X-MEXC-APIKEY``.
     Field names already seen are remembered (up to a bound, so hostile input cannot grow the
-    memo without limit); a record whose names are all known to be harmless costs one set test.
+    memo without limit); a record whose names are all known to be harmless and whose values
+    hold no containers costs two C-level set tests (:meth:`is_plain`).
     """
 
     __slots__ = ("_patterns", "harmless")
@@ -298,22 +301,51 @@ class Redactor:
     SPECIAL: Final = frozenset({"exc_info"})
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self._patterns = tuple(p.lower() for p in patterns)
+        self._patterns = tuple(filter(None, map(_normalise, patterns)))
         #: Field names known to need nothing; ``issuperset`` on it is the fast-path test.
         self.harmless: set[object] = set()
 
+    def is_plain(self, fields: Mapping[str, Any]) -> bool:
+        """True when *fields* certainly needs no masking (the common case, tested fast)."""
+        return self.harmless.issuperset(fields) and _CONTAINERS.isdisjoint(
+            map(type, fields.values())
+        )
+
     def is_sensitive(self, name: object) -> bool:
         """True when the field *name* matches a pattern."""
-        lowered = (name if isinstance(name, str) else str(name)).lower()
-        return any(p in lowered for p in self._patterns)
+        normal = _normalise(name if isinstance(name, str) else safe_repr(name, 256))
+        return any(p in normal for p in self._patterns)
 
     def __call__(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Return *fields* with sensitive values masked (the same dict when none are)."""
-        if self.harmless.issuperset(fields):
+        if not self._patterns or self.is_plain(fields):
             return fields
-        sensitive = [k for k in fields if self.is_sensitive(k)]
-        if not sensitive:
-            if len(self.harmless) < self._MEMO_LIMIT:
-                self.harmless.update(k for k in fields if k not in self.SPECIAL)
-            return fields
-        return {k: REDACTED if k in sensitive else v for k, v in fields.items()}
+        masked = self._mask(fields, 0)
+        if masked is fields and len(self.harmless) < self._MEMO_LIMIT:
+            self.harmless.update(k for k in fields if k not in self.SPECIAL)
+        return masked  # type: ignore[no-any-return]
+
+    def _mask(self, value: Any, depth: int) -> Any:
+        """*value* with sensitive entries masked; the same object when nothing changed."""
+        if depth > _MAX_DEPTH:
+            return value
+        if isinstance(value, dict):
+            changed = {
+                k: REDACTED if self.is_sensitive(k) else self._mask(v, depth + 1)
+                for k, v in value.items()
+            }
+            same = all(changed[k] is v for k, v in value.items())
+            return value if same else changed
+        if isinstance(value, list | tuple):
+            items = [self._mask(v, depth + 1) for v in value]
+            if all(a is b for a, b in zip(items, value, strict=True)):
+                return value
+            return type(value)(items) if isinstance(value, list) else tuple(items)
+        return value
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+_CONTAINERS: Final = frozenset({dict, list, tuple})

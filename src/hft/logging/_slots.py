@@ -137,6 +137,11 @@ class BackendSlot:
     def _hold(self, records: Sequence[Record]) -> None:
         self._held.extend(records)
 
+    def forget_held(self) -> None:
+        """After a fork, in the child: the parent owns the records held here."""
+        self.routed -= len(self._held)
+        self._held.clear()
+
     def _take_held(self) -> list[Record]:
         held, self._held = self._held, []
         return held

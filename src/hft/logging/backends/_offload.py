@@ -28,6 +28,7 @@ import fcntl
 import io
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -42,6 +43,7 @@ import orjson
 
 from hft.logging._record import Record, Source
 from hft.logging._render import safe_repr, sanitize
+from hft.logging._spill import StderrFallback
 from hft.logging.backends._base import LoggingBackend
 
 _HEADER: Final = struct.Struct("<Q")
@@ -51,6 +53,10 @@ _FRAME_RECORDS: Final = 2048
 _PIPE_BYTES: Final = 1 << 20
 _F_SETPIPE_SZ: Final = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
 _READY: Final = b"R"
+_SYNCED: Final = b"S"
+_START_TIMEOUT_S: Final = 30.0
+_SYNC_TIMEOUT_S: Final = 10.0
+_CLOSE_TIMEOUT_S: Final = 60.0
 _CHILD_RETRIES: Final = 3
 _CHILD_SPILL_DIR: Final = "logs/spill"
 #: Pickled as themselves: stdlib values the child can import, and the types and functions
@@ -61,16 +67,23 @@ _BY_REFERENCE: Final = (
     datetime.timedelta,
     decimal.Decimal,
     uuid.UUID,
-    type,
-    types.FunctionType,
-    types.BuiltinFunctionType,
 )
 _PLAIN: Final = (str, bytes, int, float, dict, list, tuple, set, frozenset)
+#: Modules the writer process surely imports: types and functions from these cross by name.
+_IMPORTABLE: Final = frozenset(
+    {"builtins", "datetime", "decimal", "uuid", __name__, "hft.logging._record"}
+)
 
 
 def _same(value: Any) -> Any:
     """Rebuilds a value from itself (what an enum or dataclass crosses the boundary as)."""
     return value
+
+
+def _importable(obj: Any) -> bool:
+    """A type or function the writer can find by name (a user's callback or class cannot)."""
+    callable_kinds = type | types.FunctionType | types.BuiltinFunctionType
+    return isinstance(obj, callable_kinds) and getattr(obj, "__module__", None) in _IMPORTABLE
 
 
 class _RecordPickler(pickle.Pickler):
@@ -82,7 +95,7 @@ class _RecordPickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         """Keep sources, stdlib values, types and functions; plain-ify the rest."""
-        if type(obj) is Source or isinstance(obj, _BY_REFERENCE):
+        if type(obj) is Source or isinstance(obj, _BY_REFERENCE) or _importable(obj):
             return NotImplemented
         if isinstance(obj, enum.Enum):
             return _same, (obj.value,)
@@ -123,6 +136,7 @@ class ProcessBackend:
         self._child: subprocess.Popen[bytes] | None = None
         self._pid = -1
         self.restarts = -1
+        self.lost = self.failed_over = 0
         self._start()
 
     def _start(self) -> None:
@@ -135,10 +149,10 @@ class ProcessBackend:
         )
         assert child.stdin is not None
         assert child.stdout is not None
-        ready = child.stdout.read(1)  # the child says b"R" once its backend is open
-        child.stdout.close()
-        if ready != _READY:
+        if _read_byte(child.stdout, _START_TIMEOUT_S) != _READY:  # b"R": its backend is open
+            child.kill()
             child.stdin.close()
+            child.stdout.close()
             code = child.wait()
             raise RuntimeError(f"{self.name} writer process failed to start (exit status {code})")
         with contextlib.suppress(OSError):  # a smaller pipe only makes the dispatcher wait sooner
@@ -164,11 +178,26 @@ class ProcessBackend:
             return
         with contextlib.suppress(OSError):
             child.stdin.close()  # after a fork this closes only our copy of the pipe
+        if child.stdout is not None:
+            child.stdout.close()
         if self._pid == os.getpid():
-            child.wait()
+            _reap(child)
+
+    def after_fork_in_child(self) -> None:
+        """A forked process must neither resend the parent's queue nor hold its pipe open."""
+        self._pending = []
+        self._pid = os.getpid()  # the next frame starts a writer of our own
+        child, self._child = self._child, None
+        if child is not None:
+            for stream in (child.stdin, child.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
 
     def write(self, records: Sequence[Record]) -> None:
         """Queue *records* for the child; a full frame's worth is sent at once."""
+        if self._pid != os.getpid():  # forked (the pipeline's fork hook normally did this)
+            self.after_fork_in_child()
         self._pending.extend(records)
         if len(self._pending) >= _FRAME_RECORDS:
             self._send()
@@ -178,17 +207,36 @@ class ProcessBackend:
         if self._pending:
             self._send()
 
+    def sync(self, timeout: float = _SYNC_TIMEOUT_S) -> bool:
+        """Send what is queued and wait until the writer has written it (``pipeline.flush``)."""
+        self.flush()
+        child = self._child
+        if child is None or child.stdout is None:
+            return True  # nothing sent since the last writer went away: all was written here
+        try:
+            self._write_frame(memoryview(_HEADER.pack(0)))  # an empty frame asks for a reply
+        except OSError:
+            return False
+        return _read_byte(child.stdout, timeout) == _SYNCED
+
     def _send(self) -> None:
+        """Send the queue as one frame; a dead writer is replaced once, then we write here.
+
+        Every record handed to :meth:`write` ends in the writer, in this process's own copy of
+        the backend, or (if that raises too) in :attr:`lost`, and the error propagates so the
+        pipeline counts it: none disappears without a count.
+        """
         records, self._pending = self._pending, []
         frame = self._frame(records)
         try:
             self._write_frame(frame)
-        except OSError:  # the child died: one more try with a new one, then write here
+            return
+        except (OSError, RuntimeError):  # the child died: one more try with a new one
             self._discard_child()
-            try:
-                self._write_frame(frame)
-            except OSError:
-                self._fallback().write(records)
+        try:
+            self._write_frame(frame)
+        except (OSError, RuntimeError):
+            self._last_resort(records)
 
     def _frame(self, records: list[Record]) -> memoryview:
         try:
@@ -211,6 +259,18 @@ class ProcessBackend:
         while view:
             view = view[os.write(fd, view) :]
 
+    def _last_resort(self, records: list[Any]) -> None:
+        """No writer process: this process's own copy of the backend, else standard error."""
+        try:
+            self._fallback().write(records)
+        except Exception:  # noqa: BLE001 - the backend cannot write here either
+            try:
+                StderrFallback(max_field_chars=self._limit).write(records)
+            except Exception:
+                self.lost += len(records)
+                raise
+            self.failed_over += len(records)
+
     def _fallback(self) -> LoggingBackend:
         """The same backend in this process, for when no writer process can be had."""
         if self._local is None:
@@ -226,16 +286,31 @@ class ProcessBackend:
         self.flush()
         if self._local is not None:
             self._local.close()
-        child, self._child = self._child, None
-        if child is None or self._pid != os.getpid():
-            return
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait()
+        if self._pid == os.getpid():
+            self._discard_child()  # EOF: the writer writes what it holds, then exits
 
     def stats(self) -> dict[str, float]:
-        """Writer process restarts (0 while the first child lives)."""
-        return {"writer_restarts": float(self.restarts)}
+        """Writer process restarts (0 while the first child lives), records lost here."""
+        return {
+            "writer_restarts": float(self.restarts),
+            "writer_failed_over": float(self.failed_over),
+            "writer_lost": float(self.lost),
+        }
+
+
+def _read_byte(stream: IO[bytes], timeout: float) -> bytes:
+    """One byte from the writer's reply pipe, or b"" if none came within *timeout*."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    return stream.read(1) if ready else b""
+
+
+def _reap(child: subprocess.Popen[bytes]) -> None:
+    """Wait for a writer whose pipe is closed; one that hangs is killed after a bound."""
+    try:
+        child.wait(_CLOSE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
@@ -265,17 +340,33 @@ def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = 
     )
     if ready is not None:
         ready.write(_READY)
-        ready.close()
+        ready.flush()
     try:
         while (header := _read_exact(stream, _HEADER.size)) is not None:
-            payload = _read_exact(stream, _HEADER.unpack(header)[0])
+            size = _HEADER.unpack(header)[0]
+            if size == 0:  # the parent's sync(): say when everything before it is written
+                slot.settle()
+                if ready is not None:
+                    ready.write(_SYNCED)
+                    ready.flush()
+                continue
+            payload = _read_exact(stream, size)
             if payload is None:
                 break  # the parent died mid-frame: that frame was never handed over whole
-            slot.deliver(pickle.loads(payload))  # noqa: S301 - our own parent's frames
+            _deliver(slot, payload)
             slot.tick(time.monotonic())
     finally:
         slot.settle()
         backend.close()
+
+
+def _deliver(slot: Any, payload: bytes) -> None:
+    try:
+        records = pickle.loads(payload)  # noqa: S301 - our own parent's frames
+    except Exception as exc:  # noqa: BLE001 - a frame that cannot be read is reported, not fatal
+        _warn_on_stderr("writer could not read a frame", error=repr(exc), size=len(payload))
+        return
+    slot.deliver(records)
 
 
 def _warn_on_stderr(msg: str, **fields: Any) -> None:

@@ -114,3 +114,39 @@ class TestAuditPath:
         assert os.waitpid(pid, 0)[1] == 0
         pipeline.close()
         assert b"from the child" in path.read_bytes()
+
+
+class TestFlushUnderOverflow:
+    def test_flush_completes_while_drop_oldest_evicts(self) -> None:
+        """flush() under drop_oldest returns once everything logged before it is taken or
+        evicted, even while another thread keeps the ring full."""
+        pipeline = LoggingPipeline(
+            [CapturingBackend()], ring_buffer_size=1000, overflow_policy="drop_oldest"
+        ).start()
+        logger = HFTLogger(pipeline, "x")
+        stop = threading.Event()
+
+        def burst() -> None:
+            while not stop.is_set():
+                logger.info("b")
+
+        thread = threading.Thread(target=burst)
+        thread.start()
+        try:
+            assert pipeline.flush(timeout=30)
+        finally:
+            stop.set()
+            thread.join()
+            pipeline.close()
+
+    def test_metrics_obey_the_ring_bound(self) -> None:
+        """Under drop_newest a flood of metric samples cannot grow the ring past its size."""
+        pipeline = LoggingPipeline(
+            [CapturingBackend()], ring_buffer_size=1000, overflow_policy="drop_newest"
+        )
+        logger = HFTLogger(pipeline, "x")
+        for i in range(5000):
+            logger.metric("m", i)
+        assert len(pipeline.ring) == 1000
+        pipeline.close()
+        assert pipeline.metrics().dropped == 4000

@@ -91,7 +91,10 @@ def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[
 
 def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
     """``metric(name, value, tags)``: a metric sample on the same ring as the logs."""
-    append, next_seq, now = pipeline.ring.append, pipeline.next_seq, time.time_ns
+    ring = pipeline.ring
+    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    if pipeline.overflow_policy != "drop_oldest":  # metrics obey the ring's bound too
+        append = _bounded_append(pipeline, ring)
 
     def metric(name: str, value: float, tags: dict[str, str] | None = None) -> None:
         append((next_seq(), now(), METRIC, source, name, {"value": value, "tags": tags or {}}))

@@ -36,6 +36,8 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: ``gc_threshold`` between two looks.
 _FASTEST_CALL_S: Final = 1e-6
 _DROP_REPORT_EVERY_S: Final = 1.0
+#: A drop count must persist this long to be reported (see ``_confirmed_drops``).
+_DROP_CONFIRM_S: Final = 1.0
 #: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
 DEFAULT_REDACT_FIELDS: Final = ("api_key", "secret", "passphrase", "token", "signature", "password")
 _SAMPLES: Final = 4096
@@ -116,6 +118,9 @@ class LoggingPipeline:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._pending_internal: list[Record] = []
+        self._deferred_markers: list[Record] = []
+        self._drop_samples: deque[tuple[float, int]] = deque()
+        self._main_front = -1  #: sequence number of the last record taken from the main ring
         self._consumed = 0
         self._max_seq = -1
         self._max_refused = -1
@@ -182,7 +187,13 @@ class LoggingPipeline:
             self._flush_backends()
             return True
         done = threading.Event()
-        self.ring.append((self.next_seq(), time.time_ns(), MARKER, INTERNAL_SOURCE, "", done))
+        marker = (self.next_seq(), time.time_ns(), MARKER, INTERNAL_SOURCE, "", done)
+        if self.overflow_policy == "drop_oldest":
+            # A full drop_oldest ring would evict the marker: it waits on the audit ring,
+            # which never drops, and is honoured once a drain has emptied the main ring.
+            self.audit_ring.append(marker)
+        else:
+            self.ring.append(marker)
         self._wake.set()
         return done.wait(timeout)
 
@@ -304,6 +315,7 @@ class LoggingPipeline:
         while self.ring or self.audit_ring or self._pending_internal or any(self._retired):
             self._dispatch(self._take(self.batch_size))
             os.sched_yield()  # hand call sites the GIL between slices (sleep(0) costs ~80 µs)
+        self._honour_markers()
 
     def _take(self, limit: int) -> list[Record]:
         """Pop up to *limit* records, audit first. Only this thread pops, and call sites only
@@ -312,6 +324,8 @@ class LoggingPipeline:
         for ring in (self.audit_ring, *self._retired, self.ring):
             pop = ring.popleft
             batch.extend([pop() for _ in range(min(limit - len(batch), len(ring)))])
+        if batch and batch[-1][2] != MARKER:
+            self._main_front = batch[-1][0]
         half = self.capacity // 2
         for gate, ring in ((self._ring_gate, self.ring), (self._audit_gate, self.audit_ring)):
             if gate.waiters and len(ring) <= half:
@@ -330,7 +344,11 @@ class LoggingPipeline:
         lowest, highest = min(levels, default=AUDIT), max(levels, default=0)
         for slot in self._slots:
             self._route(slot, logs, metrics, lowest, highest)
-        if markers:  # flush() promises the records reached the backends *and* left them
+        if self.overflow_policy == "drop_oldest":
+            self._deferred_markers.extend(markers)
+            if self._deferred_markers:
+                self._honour_markers()
+        elif markers:  # flush() promises the records reached the backends *and* left them
             self._flush_backends()
             self._sync_backends()
             for marker in markers:
@@ -363,6 +381,23 @@ class LoggingPipeline:
         if chosen:
             slot.deliver(chosen)
 
+    def _honour_markers(self) -> None:
+        """Set the deferred flush markers whose records are all taken (or evicted).
+
+        A marker is done once the main ring is empty, or once a record logged after it
+        (a larger sequence number) has been taken from the main ring: everything older was
+        taken or evicted before it.
+        """
+        front, empty = self._main_front, not self.ring
+        done = [m for m in self._deferred_markers if empty or m[0] < front]
+        if not done:
+            return
+        self._flush_backends()
+        self._sync_backends()
+        for marker in done:
+            marker[-1].set()
+        self._deferred_markers = [m for m in self._deferred_markers if m not in done]
+
     def _sync_backends(self) -> None:
         """Backends that hand records on (a writer process) wait until they are written."""
         for slot in self._slots:
@@ -388,7 +423,7 @@ class LoggingPipeline:
         The dispatcher sees drops as it takes records, so ``first_drop``/``last_drop`` are the
         times it first and last saw the count grow since the previous warning.
         """
-        dropped = self.dropped
+        dropped = self.dropped if final else self._confirmed_drops()
         if dropped > self._drops_seen:
             self._last_drop_ns = time.time_ns()
             if self._drops_seen == self._dropped_reported:
@@ -426,9 +461,23 @@ class LoggingPipeline:
 
     @property
     def dropped(self) -> int:
-        """Records given a sequence number that will never reach the backends."""
+        """Records given a sequence number that will never reach the backends.
+
+        Exact once the call sites are quiet. While threads log, a record whose caller has
+        taken its number but not yet appended it looks dropped for a moment; the dispatcher
+        therefore reports only drops that last (:meth:`_confirmed_drops`).
+        """
         pending = len(self.ring) + len(self.audit_ring) + sum(map(len, self._retired))
         return max(0, self._issued() - self._consumed - pending)
+
+    def _confirmed_drops(self) -> int:
+        """The smallest drop count seen over the last window: real drops never go away,
+        a caller caught between taking its number and appending does within microseconds."""
+        now, samples = time.monotonic(), self._drop_samples
+        samples.append((now, self.dropped))
+        while now - samples[0][0] > _DROP_CONFIRM_S:
+            samples.popleft()
+        return min(value for _, value in samples)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:
@@ -451,7 +500,7 @@ class LoggingPipeline:
             throughput_msgs_per_sec=self._rate.rate(),
             records_logged=self._issued(),
             records_processed=self._consumed,
-            dropped=self.dropped,
+            dropped=self._confirmed_drops() if self.running else self.dropped,
             queue_depth=len(self.ring),
             queue_capacity=self.capacity,
             backend_errors=sum(s.write_errors for s in stats.values()),

@@ -36,6 +36,8 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: ``gc_threshold`` between two looks.
 _FASTEST_CALL_S: Final = 1e-6
 _DROP_REPORT_EVERY_S: Final = 1.0
+#: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
+_EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 #: A drop count must persist this long to be reported (see ``_confirmed_drops``).
 _DROP_CONFIRM_S: Final = 1.0
 #: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
@@ -163,11 +165,15 @@ class LoggingPipeline:
             self._drain()
             self._settle_slots()
 
-    def close(self, *, close_backends: bool = True) -> None:
-        """Stop for good, then close every backend unless their owner closes them."""
+    def close(self, *, close_backends: bool = True, timeout: float | None = None) -> None:
+        """Stop for good, then close every backend unless their owner closes them.
+
+        *timeout* bounds the wait for the dispatcher's drain (None: as long as it takes).
+        Records logged after ``close`` are not delivered.
+        """
         if self._closed:
             return
-        self.stop()
+        self.stop(timeout)
         self._closed = True
         _live_pipelines.discard(self)
         restore_sigterm(self)
@@ -181,7 +187,12 @@ class LoggingPipeline:
                 slot.write_errors += 1
 
     def flush(self, timeout: float | None = 5.0) -> bool:
-        """Block until every record logged before the call has reached the backends."""
+        """Block until every record logged before the call has reached the backends.
+
+        False if *timeout* passed first, or if the pipeline is closed.
+        """
+        if self._closed:
+            return False
         if not self.running:
             self._drain()
             self._flush_backends()
@@ -536,7 +547,7 @@ def _drain_all_at_exit() -> None:
     """Interpreter exit without an explicit shutdown still writes every record."""
     for pipeline in list(_live_pipelines):
         if not pipeline._closed:
-            pipeline.close()
+            pipeline.close(timeout=_EXIT_DRAIN_TIMEOUT_S)
 
 
 def _after_fork_in_child() -> None:

@@ -153,6 +153,17 @@ class TestVariables:
         assert manager.variables == ()
 
 
+class TestVariableErrors:
+    def test_a_list_not_given_as_json_names_the_variable_and_key(self, settings_dir: Path) -> None:
+        """A list-valued variable that is not JSON is one error naming it and its key path."""
+        name = "HFT_LOGGING__HFT_SETTINGS__REDACT_FIELDS"
+        with pytest.raises(ConfigError) as caught:
+            load(settings_dir, env={name: "api_key"})
+        assert f"{name}: logging.hft_settings.redact_fields: cannot read 'api_key'" in str(
+            caught.value
+        )
+
+
 class TestProvenance:
     def test_each_layer(self) -> None:
         """Every leaf names the layer that set it last."""

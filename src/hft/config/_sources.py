@@ -147,11 +147,25 @@ def variables_layer(env: Mapping[str, str]) -> tuple[Layer, list[str]]:
     try:
         data = _InjectedEnvSource(env)()
     except SettingsError as exc:
-        raise ConfigError(f"variables {ENV_PREFIX}*: {exc}") from None
+        raise ConfigError(_unparsable_variables(env) or f"variables {ENV_PREFIX}*: {exc}") from None
     paths = _variable_paths(env)
     sources = {leaf: _variable_source(leaf, paths) for leaf, _ in iter_leaves(data)}
     whole = Source(f"{ENV_PREFIX}* variables", f"variables {ENV_PREFIX}*")
     return Layer("variables", data, sources, whole), _unknown_variables(paths)
+
+
+def _unparsable_variables(env: Mapping[str, str]) -> str:
+    """One line per variable whose value cannot be read (a list or mapping that is not JSON)."""
+    problems = []
+    for name, path in _variable_paths(env).items():
+        try:
+            _InjectedEnvSource({name: env[name]})()
+        except SettingsError:
+            problems.append(
+                f"{name}: {'.'.join(path)}: cannot read {env[name]!r}"
+                ' (lists and mappings are given as JSON, e.g. \'["a", "b"]\')'
+            )
+    return "\n".join(problems)
 
 
 def _variable_paths(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import hft.config
 from hft.config import describe_sources, render_config_show
@@ -71,3 +72,12 @@ class TestExports:
         public = {name for name in vars(hft.config) if not name.startswith("_")}
         assert hft.config.__all__ == sorted(hft.config.__all__)
         assert set(hft.config.__all__) == public - {"annotations"}
+
+
+class TestUrlPasswords:
+    def test_password_in_a_url_is_masked(self, settings_dir: Path) -> None:
+        """A push gateway URL with credentials shows its user but never its password."""
+        name = "HFT_LOGGING__BACKENDS__PROMETHEUS__PUSH_GATEWAY_URL"
+        text = render_config_show(load(settings_dir, env={name: "https://ops:hunter2@gw:9091"}))
+        assert "hunter2" not in text
+        assert "https://ops:**********@gw:9091" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hft.config._loader import LoggingConfigManager
@@ -39,5 +40,13 @@ def describe_sources(manager: LoggingConfigManager) -> str:
 
 
 def _format(value: Any) -> str:
-    """Plain text for non-empty strings, JSON for the rest (``true``, ``null``, ``[...]``)."""
-    return value if isinstance(value, str) and value else json.dumps(value)
+    """Plain text for non-empty strings, JSON for the rest (``true``, ``null``, ``[...]``).
+
+    A password inside a URL (``https://user:password@host``) is masked like a secret.
+    """
+    if isinstance(value, str) and value:
+        return _URL_PASSWORD.sub(r"\1**********@", value)
+    return json.dumps(value)
+
+
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^/@\s]+@")

@@ -290,9 +290,11 @@ class Redactor:
 
     A name matches when a pattern is a substring of it once both are lower-cased and stripped
     of ``_`` and ``-``: ``api_key`` catches ``apiKey``, ``API-KEY`` and ``X-MEXC-APIKEY``.
-    Field names already seen are remembered (up to a bound, so hostile input cannot grow the
-    memo without limit); a record whose names are all known to be harmless and whose values
-    hold no containers costs two C-level set tests (:meth:`is_plain`).
+    Field names already seen holding a plain value are remembered as harmless (up to a
+    bound, so hostile input cannot grow the memo without limit); a record whose names are all
+    harmless costs one C-level set test. A name first seen holding a dict, list or tuple is
+    never remembered, so its values are always searched. (A name that held a plain value
+    first and a container later is not searched: keep a field's kind stable.)
     """
 
     __slots__ = ("_patterns", "harmless")
@@ -306,10 +308,8 @@ class Redactor:
         self.harmless: set[object] = set()
 
     def is_plain(self, fields: Mapping[str, Any]) -> bool:
-        """True when *fields* certainly needs no masking (the common case, tested fast)."""
-        return self.harmless.issuperset(fields) and _CONTAINERS.isdisjoint(
-            map(type, fields.values())
-        )
+        """True when *fields* needs no masking (the common case, tested fast)."""
+        return self.harmless.issuperset(fields)
 
     def is_sensitive(self, name: object) -> bool:
         """True when the field *name* matches a pattern."""
@@ -322,7 +322,9 @@ class Redactor:
             return fields
         masked = self._mask(fields, 0)
         if masked is fields and len(self.harmless) < self._MEMO_LIMIT:
-            self.harmless.update(k for k in fields if k not in self.SPECIAL)
+            self.harmless.update(
+                k for k, v in fields.items() if k not in self.SPECIAL and type(v) not in _CONTAINERS
+            )
         return masked  # type: ignore[no-any-return]
 
     def _mask(self, value: Any, depth: int) -> Any:

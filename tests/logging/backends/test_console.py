@@ -50,3 +50,14 @@ class TestConsole:
         stream = io.StringIO()
         _log(ConsoleBackend(stream=stream, structured=False), "spread", symbol="BTCUSDT")
         assert "symbol" not in stream.getvalue()
+
+    def test_escapes_number_subclasses_reprs(self) -> None:
+        """An int subclass whose repr carries an escape sequence is shown escaped."""
+
+        class Evil(int):
+            def __repr__(self) -> str:
+                return "\x1b[2J1"
+
+        stream = _Terminal()
+        _log(ConsoleBackend(stream=stream), "n", qty=Evil(1))
+        assert "\x1b[2J" not in stream.getvalue()

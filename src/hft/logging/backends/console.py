@@ -65,7 +65,7 @@ def _value_text(value: Any, limit: int) -> str:
         return text if plain else escape(_quoted(text))
     if isinstance(value, bool) or value is None:
         return str(value)
-    if isinstance(value, int | float):
+    if type(value) is int or type(value) is float:  # a subclass's repr is its author's text
         return truncate(safe_repr(value, limit), limit)
     return escape(safe_repr(value, limit))
 

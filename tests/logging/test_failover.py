@@ -60,13 +60,22 @@ def _run(*argv: str) -> bool:
     return subprocess.run(argv, capture_output=True, check=False).returncode == 0
 
 
+def _cannot(what: str) -> None:
+    """Without mount rights: skip on a developer's machine, fail in CI (which runs as root),
+    so a real full disk and a real read-only filesystem are never silently left untested."""
+    message = f"cannot {what} here (needs root with mount rights)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture
 def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs (needs root and mount rights; skipped without them)."""
     mount = tmp_path / "tmpfs"
     mount.mkdir()
     if not _run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)):
-        pytest.skip("cannot mount a tmpfs here")
+        _cannot("mount a tmpfs")
     yield mount
     _run("umount", "-l", str(mount))
 
@@ -77,7 +86,7 @@ def bind_mount(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "ro"
     target.mkdir()
     if not _run("mount", "--bind", str(target), str(target)):
-        pytest.skip("cannot bind-mount here")
+        _cannot("bind-mount a directory")
     yield target
     _run("umount", "-l", str(target))
 

@@ -71,6 +71,9 @@ class HftSettings(_Model):
         "signature",
         "password",
     )
+    spill_dir: Annotated[str, Field(min_length=1)] = "logs/spill"
+    retry_backoff_ms: PositiveFloat = 5.0
+    probe_interval_ms: PositiveFloat = 1000.0
 
 
 class ConsoleBackendSettings(_Model):

@@ -31,6 +31,9 @@ PIPELINE_SETTINGS: Final = (
     "max_retry_attempts",
     "max_field_chars",
     "redact_fields",
+    "spill_dir",
+    "retry_backoff_ms",
+    "probe_interval_ms",
 )
 
 
@@ -67,7 +70,12 @@ def create_backend_from_config(
     if settings.pop("writer", "thread") == "process":
         from hft.logging.backends._offload import ProcessBackend
 
-        return ProcessBackend(backend_name, settings, extra.get("max_field_chars", 4096))
+        return ProcessBackend(
+            backend_name,
+            settings,
+            extra.get("max_field_chars", 4096),
+            spill_dir=extra.get("spill_dir", "logs/spill"),
+        )
     accepted = getattr(factory, "extra_settings", ())
     settings.update({k: v for k, v in extra.items() if k in accepted})
     try:
@@ -79,9 +87,10 @@ def create_backend_from_config(
 def create_backends_from_config(config: Any) -> list[LoggingBackend]:
     """Every enabled backend of a ``logging`` section, in the order they are listed."""
     logging_config = as_plain_dict(config)
-    max_chars = logging_config.get("hft_settings", {}).get("max_field_chars", 4096)
+    hft_settings = as_plain_dict(logging_config.get("hft_settings", {}))
+    extra = {k: hft_settings[k] for k in ("max_field_chars", "spill_dir") if k in hft_settings}
     return [
-        create_backend_from_config(name, section, max_field_chars=max_chars)
+        create_backend_from_config(name, section, **extra)
         for name, section in logging_config.get("backends", {}).items()
         if section and as_plain_dict(section).get("enabled", False)
     ]

@@ -58,7 +58,6 @@ _START_TIMEOUT_S: Final = 30.0
 _SYNC_TIMEOUT_S: Final = 10.0
 _CLOSE_TIMEOUT_S: Final = 60.0
 _CHILD_RETRIES: Final = 3
-_CHILD_SPILL_DIR: Final = "logs/spill"
 #: Pickled as themselves: stdlib values the child can import, and the types and functions
 #: that the pickles of plain-ified values refer to.
 _BY_REFERENCE: Final = (
@@ -119,7 +118,12 @@ class ProcessBackend:
     """
 
     def __init__(
-        self, backend_name: str, settings: Mapping[str, Any], max_field_chars: int
+        self,
+        backend_name: str,
+        settings: Mapping[str, Any],
+        max_field_chars: int,
+        *,
+        spill_dir: str = "logs/spill",
     ) -> None:
         from hft.logging._factory import create_backend_from_config
 
@@ -127,7 +131,12 @@ class ProcessBackend:
         self.name, self.level = probe.name, probe.level
         self.takes_metrics, self.takes_audit = probe.takes_metrics, probe.takes_audit
         probe.close()
-        spec = {"backend": backend_name, "settings": dict(settings), "limit": max_field_chars}
+        spec = {
+            "backend": backend_name,
+            "settings": dict(settings),
+            "limit": max_field_chars,
+            "spill_dir": str(spill_dir),
+        }
         self._spec = orjson.dumps(spec)
         self._limit = max_field_chars
         self._backend_name, self._settings = backend_name, dict(settings)
@@ -335,7 +344,7 @@ def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = 
         backend,
         max_retry_attempts=_CHILD_RETRIES,
         enable_failover=True,
-        fallback=fallback_for(backend.name, _CHILD_SPILL_DIR, limit),
+        fallback=fallback_for(backend.name, spec.get("spill_dir", "logs/spill"), limit),
         warn=_warn_on_stderr,
     )
     if ready is not None:

@@ -44,10 +44,9 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
     """
-    ring = pipeline.ring
-    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
     if pipeline.overflow_policy != "drop_oldest":
-        append = _bounded_append(pipeline, ring)
+        return _make_bounded_emit(pipeline, level, source, exc)
+    append, next_seq, now = pipeline.ring.append, pipeline.next_seq, time.time_ns
     if exc:
 
         def emit_exc(msg: str, /, **fields: Any) -> None:
@@ -59,6 +58,35 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
 
     def emit(msg: str, /, **fields: Any) -> None:
         append((next_seq(), now(), level, source, msg, fields))
+
+    return emit
+
+
+def _make_bounded_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) -> Emit:
+    """``block`` and ``drop_newest``: the room check is inlined (one ``len`` per call); only
+    a full ring calls out to wait or refuse (see :func:`_bounded_append`)."""
+    ring = pipeline.ring
+    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    capacity, full = pipeline.capacity, _bounded_append(pipeline, ring)
+    if exc:
+
+        def emit_exc(msg: str, /, **fields: Any) -> None:
+            if "exc_info" in fields and fields["exc_info"] is True:
+                fields["exc_info"] = sys.exc_info()
+            record = (next_seq(), now(), level, source, msg, fields)
+            if len(ring) < capacity:
+                append(record)
+            else:
+                full(record)
+
+        return emit_exc
+
+    def emit(msg: str, /, **fields: Any) -> None:
+        record = (next_seq(), now(), level, source, msg, fields)
+        if len(ring) < capacity:
+            append(record)
+        else:
+            full(record)
 
     return emit
 

@@ -36,6 +36,8 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: ``gc_threshold`` between two looks.
 _FASTEST_CALL_S: Final = 1e-6
 _DROP_REPORT_EVERY_S: Final = 1.0
+_SAMPLE_EVERY_S: Final = 0.05  #: how often call sites are armed for a timed call
+_SAMPLE_LOGGERS: Final = 64  #: loggers armed each time, round-robin
 #: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 #: A drop count must persist this long to be reported (see ``_confirmed_drops``).
@@ -121,6 +123,7 @@ class LoggingPipeline:
         self._stopping = False
         self._pending_internal: list[Record] = []
         self._deferred_markers: list[Record] = []
+        self._last_sampling, self._sample_cursor = 0.0, 0
         self._drops_confirmed = 0
         self._window_start, self._window_min = time.monotonic(), 0
         self._main_front = -1  #: sequence number of the last record taken from the main ring
@@ -457,8 +460,21 @@ class LoggingPipeline:
             self._dropped_reported = dropped
             self._last_drop_report = now
 
-    def _sample_call_sites(self) -> None:
-        for logger in list(self._loggers):
+    def _sample_call_sites(self, force: bool = False) -> None:
+        """Arm the next call of some loggers to be timed: every ``_SAMPLE_EVERY_S``, up to
+        ``_SAMPLE_LOGGERS`` loggers at a time, round-robin, so a process with thousands of
+        (bound) loggers does not pay for re-arming them all on every dispatcher cycle."""
+        now = time.monotonic()
+        if not force and now - self._last_sampling < _SAMPLE_EVERY_S:
+            return
+        self._last_sampling = now
+        loggers = list(self._loggers)
+        if not loggers:
+            return
+        start = self._sample_cursor % len(loggers)
+        chosen = (loggers + loggers)[start : start + min(_SAMPLE_LOGGERS, len(loggers))]
+        self._sample_cursor = start + len(chosen)
+        for logger in chosen:
             logger._arm_sampling()
 
     # -- metrics ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable
+from operator import itemgetter
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +18,8 @@ from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, truncate
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+_level_of, _source_of, _fields_of = itemgetter(2), itemgetter(3), itemgetter(5)
+_context_of = itemgetter(2)  # Source.context
 
 
 class Preparer:
@@ -28,6 +31,24 @@ class Preparer:
 
     def __call__(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
         """Return ``(logs, metrics, markers)`` for *batch*, logs finished."""
+        if self._all_plain(batch):
+            return batch, [], []
+        return self._sort(batch)
+
+    def _all_plain(self, batch: list[Record]) -> bool:
+        """The common slice: only log records, no bound context, only harmless field names.
+
+        Tested with C-level iteration (``map``/``min``/``any``/``all``) instead of a Python
+        loop over the records: the dispatcher's cheapest path for a whole slice.
+        """
+        return (
+            bool(batch)
+            and min(map(_level_of, batch)) >= DEBUG
+            and not any(map(_context_of, map(_source_of, batch)))
+            and all(map(self._redact.harmless.issuperset, map(_fields_of, batch)))
+        )
+
+    def _sort(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
         logs: list[Record] = []
         metrics: list[Record] = []
         markers: list[Record] = []

@@ -150,3 +150,18 @@ class TestFlushUnderOverflow:
         assert len(pipeline.ring) == 1000
         pipeline.close()
         assert pipeline.metrics().dropped == 4000
+
+
+class TestAfterClose:
+    def test_calls_after_close_are_counted_not_queued(self) -> None:
+        """After close, logging (audit too) queues nothing where nobody drains; it is counted."""
+        pipeline = LoggingPipeline([CapturingBackend()]).start()
+        logger = HFTLogger(pipeline, "x")
+        pipeline.close()
+        for _ in range(1000):
+            logger.info("late")
+            logger.audit("late")
+        HFTLogger(pipeline, "made-late").warning("late")
+        assert (len(pipeline.ring), len(pipeline.audit_ring)) == (0, 0)
+        assert pipeline.calls_after_close == 2001
+        assert not pipeline.flush()

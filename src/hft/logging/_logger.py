@@ -111,8 +111,13 @@ class HFTLogger:
     def rebind(self) -> None:
         """Choose the methods again (after the pipeline's levels or ring changed)."""
         pipeline, source = self._pipeline, self._source
-        enabled = pipeline.min_level
         self._samplers = {}
+        if pipeline.closed:  # nothing would deliver: count the calls instead of queueing them
+            closed = pipeline.count_after_close
+            for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
+                setattr(self, method, closed)
+            return
+        enabled = pipeline.min_level
         for method, level in _METHODS:
             if level < enabled:
                 setattr(self, method, nop)

@@ -88,6 +88,8 @@ class LoggingPipeline:
         self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._slots = [self._slot(b) for b in backends]
         self._closed = False
+        #: Logger calls made after close (not delivered; counted so they are not silent).
+        self.calls_after_close = 0
         #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
         self.dispatch_errors = 0
         _live_pipelines.add(self)
@@ -179,6 +181,7 @@ class LoggingPipeline:
             return
         self.stop(timeout)
         self._closed = True
+        self._rebind_loggers()  # later calls are counted, never queued where nobody drains
         _live_pipelines.discard(self)
         restore_sigterm(self)
         for slot in self._slots:
@@ -252,6 +255,15 @@ class LoggingPipeline:
             finally:
                 gate.waiters -= 1
         return len(ring) < capacity or not self.running
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run: records are no longer delivered."""
+        return self._closed
+
+    def count_after_close(self, *_args: Any, **_fields: Any) -> None:
+        """What every logger method becomes after :meth:`close`: a count, no record."""
+        self.calls_after_close += 1
 
     def note_refused(self, seq: int) -> None:
         """A call site could not enqueue record *seq* (ring full); it counts as dropped."""

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import os
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeGuard
@@ -110,12 +109,6 @@ def _key(alg: str, key: bytes | None) -> bytes | None:
 
 
 # -- files of one chain -------------------------------------------------------------------
-
-
-def utc_stamp(now: float | None = None) -> str:
-    """``YYYYmmddTHHMMSS.ffffffZ``: sorts in time order as text."""
-    now = time.time() if now is None else now
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{now % 1:.6f}"[1:] + "Z"
 
 
 def free_name(path: Path, suffix: str) -> Path:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any, Final, Literal
 
+from hft.logging._clock import iso_us
 from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
 from hft.logging._metrics import LatencySummary, LoggingMetrics, RateMeter
 from hft.logging._prepare import Preparer
@@ -464,8 +465,8 @@ class LoggingPipeline:
                 "log records dropped: ring buffer full",
                 dropped=dropped - self._dropped_reported,
                 dropped_total=dropped,
-                first_drop=_iso(self._first_drop_ns),
-                last_drop=_iso(self._last_drop_ns),
+                first_drop=iso_us(self._first_drop_ns),
+                last_drop=iso_us(self._last_drop_ns),
                 overflow_policy=self.overflow_policy,
                 ring_buffer_size=self.capacity,
             )
@@ -567,11 +568,6 @@ class _Gate:
 
 _seq_of = itemgetter(0)
 _level_of = itemgetter(2)
-
-
-def _iso(ts_ns: int) -> str:
-    seconds, nanos = divmod(ts_ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
 
 
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()

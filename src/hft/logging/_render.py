@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import orjson
 
+from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import LEVEL_NAMES, level_name
 from hft.logging._record import Record
 
@@ -27,24 +28,6 @@ REDACTED: Final = "**********"
 _MAX_DEPTH: Final = 32
 _NS: Final = 1_000_000_000
 _JSON_OPTIONS: Final = orjson.OPT_APPEND_NEWLINE  # non-str keys take the sanitize path
-
-
-class TimestampFormatter:
-    """ISO 8601 UTC with nanoseconds; the date-and-seconds part is cached per second."""
-
-    __slots__ = ("_prefix", "_second")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
-
-    def __call__(self, ts_ns: int) -> str:
-        """Return ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` for *ts_ns* nanoseconds since the epoch."""
-        second, nanos = divmod(ts_ns, _NS)
-        if second != self._second:
-            self._second = second
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{nanos:09d}Z"
 
 
 def truncate(text: str, limit: int) -> str:

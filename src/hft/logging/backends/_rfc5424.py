@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import orjson
 
+from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name
 from hft.logging._record import Record
 from hft.logging._render import safe_repr, sanitize, truncate
@@ -41,7 +41,6 @@ _NOT_PRINTABLE: Final = re.compile(r"[^\x21-\x7e]")
 _NOT_SD_NAME: Final = re.compile(r'[^\x21-\x7e]|[= \]"]')
 _SD_ID: Final = re.compile(r"[!#-<>-?A-\\^-~]+@[0-9]+(\.[0-9]+)*")  # printable, no = ] " @
 _CACHE_LIMIT: Final = 4096
-_NS: Final = 1_000_000_000
 
 
 def printable(text: str, limit: int) -> str:
@@ -101,15 +100,14 @@ class Rfc5424Formatter:
     """Renders records as RFC 5424 messages (bytes, without framing)."""
 
     __slots__ = (
+        "_clock",
         "_fields_json",
         "_header",
         "_limit",
         "_loggers",
         "_names",
-        "_prefix",
         "_pri",
         "_sd_open",
-        "_second",
     )
 
     def __init__(
@@ -132,8 +130,7 @@ class Rfc5424Formatter:
         self._limit = max_field_chars
         self._loggers: dict[tuple[str, tuple[str, ...]], str] = {}
         self._names: dict[str, str] = {}
-        self._second = -1
-        self._prefix = ""
+        self._clock = TimestampFormatter()
 
     def many(self, records: Iterable[Record]) -> list[bytes]:
         """One message per record, in order."""
@@ -142,17 +139,14 @@ class Rfc5424Formatter:
     def one(self, record: Record) -> bytes:
         """The RFC 5424 message for *record*."""
         seq, ts_ns, level, source, msg, fields = record
-        second, nanos = divmod(ts_ns, _NS)
-        if second != self._second:
-            self._second = second
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        stamp, nanos = self._clock.parts(ts_ns)
         pri = self._pri.get(level) or self._pri[min(SEVERITIES, key=lambda n: abs(n - level))]
         logger = self._logger(source.name, source.tags)
         text = msg if type(msg) is str else safe_repr(msg, self._limit)
         params = self._params(fields) if fields else ""
         body = f"{text} {self._json(fields)}" if self._fields_json and fields else text
         return (
-            f"{pri}{self._prefix}.{nanos // 1000:06d}Z{self._header}{logger}"
+            f"{pri}{stamp}.{nanos // 1000:06d}Z{self._header}{logger}"
             f'{seq}" level="{level_name(level)}"{params}] {body}'
         ).encode("utf-8", "replace")  # "replace": a lone surrogate must not stop the batch
 

@@ -44,11 +44,11 @@ from hft.logging._audit_chain import (
     read_tail,
     rotated_files,
     seal,
-    utc_stamp,
 )
+from hft.logging._clock import TimestampFormatter, utc_day, utc_stamp
 from hft.logging._levels import AUDIT
 from hft.logging._record import Record
-from hft.logging._render import TimestampFormatter, safe_repr, sanitize
+from hft.logging._render import safe_repr, sanitize
 from hft.logging.backends._base import BaseBackend
 
 FsyncPolicy = Literal["every_batch", "interval_ms"]
@@ -171,7 +171,7 @@ class AuditBackend(BaseBackend):
         if created:
             fsync_dir(self.path.parent)
         self._size = stat.st_size
-        self._day = _utc_day(stat.st_mtime if stat.st_size else time.time())
+        self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
 
     # -- writing --------------------------------------------------------------------------
 
@@ -256,7 +256,7 @@ class AuditBackend(BaseBackend):
     def _maybe_rotate(self) -> None:
         rotation = self._rotation
         if (rotation == "size" and self._size >= self._max_bytes) or (
-            rotation == "daily" and _utc_day(time.time()) != self._day
+            rotation == "daily" and utc_day(time.time()) != self._day
         ):
             self.rotate()
 
@@ -309,7 +309,3 @@ def _check_choices(fmt: str, fsync_policy: str, rotation: str) -> None:
         raise ValueError(f"audit backend: unknown fsync_policy {fsync_policy!r}")
     if rotation not in ("none", "daily", "size"):
         raise ValueError(f"audit backend: unknown rotation {rotation!r}")
-
-
-def _utc_day(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))

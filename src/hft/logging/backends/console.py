@@ -9,6 +9,7 @@ from typing import Any, Final, TextIO
 
 import orjson
 
+from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import (
     AUDIT,
     CRITICAL,
@@ -20,7 +21,7 @@ from hft.logging._levels import (
     parse_level,
 )
 from hft.logging._record import Record
-from hft.logging._render import TimestampFormatter, safe_repr, safe_str, truncate
+from hft.logging._render import safe_repr, safe_str, truncate
 from hft.logging.backends._base import BaseBackend
 
 _RESET: Final = "\x1b[0m"

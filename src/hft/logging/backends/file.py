@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from hft.logging._clock import utc_day, utc_stamp
 from hft.logging._levels import parse_level
 from hft.logging._record import Record
 from hft.logging._render import JsonLineRenderer
@@ -63,7 +64,7 @@ class FileBackend(BaseBackend):
         self._fd = os.open(self.path, flags, 0o644)
         stat = os.fstat(self._fd)
         self._size = stat.st_size
-        self._day = _utc_day(stat.st_mtime if stat.st_size else time.time())
+        self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
 
     def write(self, records: Sequence[Record]) -> None:
         """Render *records* and append them with one write.
@@ -97,12 +98,11 @@ class FileBackend(BaseBackend):
 
     def _maybe_rotate(self) -> None:
         if self._rotation == "daily":
-            today = _utc_day(time.time())
+            today = utc_day(time.time())
             if today != self._day:
                 self._rotate(self._day)
         elif self._rotation == "size" and self._size >= self._max_bytes:
-            now = time.time()
-            self._rotate(time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{now % 1:.6f}"[1:])
+            self._rotate(utc_stamp())
 
     def _rotate(self, suffix: str) -> None:
         os.close(self._fd)
@@ -130,7 +130,3 @@ class FileBackend(BaseBackend):
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-
-
-def _utc_day(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any, Final, Literal
 
-from hft.logging._clock import iso_us
+from hft.logging._drops import DropLedger
+from hft.logging._gate import Gate
 from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
 from hft.logging._metrics import LatencySummary, LoggingMetrics, RateMeter
 from hft.logging._prepare import Preparer
@@ -36,13 +37,10 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: dispatcher looks at the ring often enough that such a producer cannot fill it past
 #: ``gc_threshold`` between two looks.
 _FASTEST_CALL_S: Final = 1e-6
-_DROP_REPORT_EVERY_S: Final = 1.0
 _SAMPLE_EVERY_S: Final = 0.05  #: how often call sites are armed for a timed call
 _SAMPLE_LOGGERS: Final = 64  #: loggers armed each time, round-robin
 #: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
-#: A drop count must persist this long to be reported (see ``_confirmed_drops``).
-_DROP_CONFIRM_S: Final = 1.0
 #: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
 DEFAULT_REDACT_FIELDS: Final = ("api_key", "secret", "passphrase", "token", "signature", "password")
 _SAMPLES: Final = 4096
@@ -120,24 +118,15 @@ class LoggingPipeline:
         self.call_latency_ns: deque[int] = deque(maxlen=_SAMPLES)
         self._delivery_ns: deque[int] = deque(maxlen=_SAMPLES)
         self._wake = threading.Event()
-        self._ring_gate = _Gate()
-        self._audit_gate = _Gate()
+        self._ring_gate = Gate()
+        self._audit_gate = Gate()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._pending_internal: list[Record] = []
         self._deferred_markers: list[Record] = []
         self._last_sampling, self._sample_cursor = 0.0, 0
-        self._drops_confirmed = 0
-        self._window_start, self._window_min = time.monotonic(), 0
         self._main_front = -1  #: sequence number of the last record taken from the main ring
-        self._consumed = 0
-        self._max_seq = -1
-        self._max_refused = -1
-        self._refused_lock = threading.Lock()
-        self._dropped_reported = 0
-        self._last_drop_report = 0.0
-        self._first_drop_ns = self._last_drop_ns = 0
-        self._drops_seen = 0
+        self._drops = DropLedger()
         self._rate = RateMeter()
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -232,30 +221,16 @@ class LoggingPipeline:
     # -- call-site helpers (cold paths only) ----------------------------------------------------
 
     def wait_for_space(self, ring: deque[Record], capacity: int, timeout_s: float | None) -> bool:
-        """Block until *ring* has drained to half its *capacity* (or at least has room).
+        """Block until *ring* has drained to half its *capacity* (see :class:`Gate`).
 
-        Waiting for half, not for one slot, lets the dispatcher work through a long stretch
-        instead of handing the GIL back and forth for every batch. Returns False when
-        *timeout_s* passed with the ring still full. With no dispatcher running nobody would
-        make room: a bounded wait gives up at once, an unbounded one (audit) lets the ring grow.
+        Returns False when *timeout_s* passed with the ring still full. With no dispatcher
+        running nobody would make room: a bounded wait gives up at once, an unbounded one
+        (audit) lets the ring grow.
         """
         if not self.running:
             return timeout_s is None
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        low_water = capacity // 2
         gate = self._audit_gate if ring is self.audit_ring else self._ring_gate
-        with gate.cond:
-            gate.waiters += 1
-            self._wake.set()
-            try:
-                while len(ring) > low_water and self.running:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        break
-                    gate.cond.wait(0.01 if left is None else min(left, 0.01))
-            finally:
-                gate.waiters -= 1
-        return len(ring) < capacity or not self.running
+        return gate.wait(ring, capacity, timeout_s, lambda: self.running, self._wake)
 
     @property
     def closed(self) -> bool:
@@ -268,8 +243,7 @@ class LoggingPipeline:
 
     def note_refused(self, seq: int) -> None:
         """A call site could not enqueue record *seq* (ring full); it counts as dropped."""
-        with self._refused_lock:
-            self._max_refused = max(self._max_refused, seq)
+        self._drops.refused(seq)
 
     def register_logger(self, logger: Any) -> None:
         """Remember *logger* (weakly) to sample its calls and rebind it after changes."""
@@ -355,10 +329,8 @@ class LoggingPipeline:
         if batch and batch[-1][2] != MARKER:
             self._main_front = batch[-1][0]
         half = self.capacity // 2
-        for gate, ring in ((self._ring_gate, self.ring), (self._audit_gate, self.audit_ring)):
-            if gate.waiters and len(ring) <= half:
-                with gate.cond:
-                    gate.cond.notify_all()
+        self._ring_gate.open_if_drained(self.ring, half)
+        self._audit_gate.open_if_drained(self.audit_ring, half)
         return batch
 
     def _dispatch(self, batch: list[Record]) -> None:
@@ -371,7 +343,7 @@ class LoggingPipeline:
         levels = list(map(_level_of, logs))
         lowest, highest = min(levels, default=AUDIT), max(levels, default=0)
         for slot in self._slots:
-            self._route(slot, logs, metrics, lowest, highest)
+            slot.route(logs, metrics, lowest, highest)
         if self.overflow_policy == "drop_oldest":
             self._deferred_markers.extend(markers)
             if self._deferred_markers:
@@ -383,31 +355,10 @@ class LoggingPipeline:
                 marker[-1].set()
 
     def _account(self, batch: list[Record]) -> None:
-        self._consumed += len(batch)
-        self._max_seq = max(self._max_seq, *map(_seq_of, batch))
-        now_ns = time.time_ns()
-        self._delivery_ns.append(now_ns - batch[0][1])
-        self._rate.add(self._consumed)
+        self._drops.take(batch)
+        self._delivery_ns.append(time.time_ns() - batch[0][1])
+        self._rate.add(self._drops.taken)
         self._report_drops()
-
-    @staticmethod
-    def _route(
-        slot: BackendSlot, logs: list[Record], metrics: list[Record], lowest: int, highest: int
-    ) -> None:
-        """Hand *slot* its share: the whole batch when every record passes its level (common),
-        nothing when none does (an audit backend and a batch without audit records)."""
-        backend = slot.backend
-        level, with_audit = backend.level, backend.takes_audit
-        if highest < level:
-            chosen = []
-        elif lowest >= level and (with_audit or lowest < AUDIT):
-            chosen = logs if with_audit else [r for r in logs if r[2] != AUDIT]
-        else:
-            chosen = [r for r in logs if r[2] >= level and (with_audit or r[2] != AUDIT)]
-        if metrics and backend.takes_metrics:
-            chosen = chosen + metrics
-        if chosen:
-            slot.deliver(chosen)
 
     def _honour_markers(self) -> None:
         """Set the deferred flush markers whose records are all taken (or evicted).
@@ -446,32 +397,16 @@ class LoggingPipeline:
         self._pending_internal.append(record)
 
     def _report_drops(self, *, final: bool = False) -> None:
-        """At most one warning a second summarising how many records were dropped, and when.
-
-        The dispatcher sees drops as it takes records, so ``first_drop``/``last_drop`` are the
-        times it first and last saw the count grow since the previous warning.
-        """
-        dropped = self.dropped if final else self._confirmed_drops()
-        if dropped > self._drops_seen:
-            self._last_drop_ns = time.time_ns()
-            if self._drops_seen == self._dropped_reported:
-                self._first_drop_ns = self._last_drop_ns
-            self._drops_seen = dropped
-        now = time.monotonic()
-        if dropped > self._dropped_reported and (
-            final or now - self._last_drop_report >= _DROP_REPORT_EVERY_S
-        ):
+        """At most one warning a second summarising how many records were dropped, and when."""
+        dropped = self.dropped if final else self._drops.confirmed(self.dropped)
+        fields = self._drops.report(dropped, final=final)
+        if fields is not None:
             self._warn(
                 "log records dropped: ring buffer full",
-                dropped=dropped - self._dropped_reported,
-                dropped_total=dropped,
-                first_drop=iso_us(self._first_drop_ns),
-                last_drop=iso_us(self._last_drop_ns),
+                **fields,
                 overflow_policy=self.overflow_policy,
                 ring_buffer_size=self.capacity,
             )
-            self._dropped_reported = dropped
-            self._last_drop_report = now
 
     def _sample_call_sites(self, force: bool = False) -> None:
         """Arm the next call of some loggers to be timed: every ``_SAMPLE_EVERY_S``, up to
@@ -492,13 +427,13 @@ class LoggingPipeline:
 
     # -- metrics ------------------------------------------------------------------------------
 
-    def _issued(self) -> int:
-        """Sequence numbers handed out so far (the newest record still waiting tells)."""
-        seen = max(self._max_seq, self._max_refused)
+    def _newest_waiting(self) -> list[int]:
+        """The sequence number of the newest record in each ring that holds one."""
+        newest = []
         for ring in (self.ring, self.audit_ring):
             with contextlib.suppress(IndexError):
-                seen = max(seen, ring[-1][0])
-        return seen + 1
+                newest.append(ring[-1][0])
+        return newest
 
     @property
     def dropped(self) -> int:
@@ -506,24 +441,10 @@ class LoggingPipeline:
 
         Exact once the call sites are quiet. While threads log, a record whose caller has
         taken its number but not yet appended it looks dropped for a moment; the dispatcher
-        therefore reports only drops that last (:meth:`_confirmed_drops`).
+        therefore reports only drops that last (:meth:`DropLedger.confirmed`).
         """
-        pending = len(self.ring) + len(self.audit_ring) + sum(map(len, self._retired))
-        return max(0, self._issued() - self._consumed - pending)
-
-    def _confirmed_drops(self) -> int:
-        """Drops that lasted: the smallest count seen over a whole window (O(1) per call).
-
-        Real drops never go away; a caller caught between taking its number and appending
-        does within microseconds, so a window's minimum leaves such blips out.
-        """
-        now, dropped = time.monotonic(), self.dropped
-        if now - self._window_start >= _DROP_CONFIRM_S:
-            self._drops_confirmed = max(self._drops_confirmed, self._window_min)
-            self._window_start, self._window_min = now, dropped
-        else:
-            self._window_min = min(self._window_min, dropped)
-        return self._drops_confirmed
+        waiting = len(self.ring) + len(self.audit_ring) + sum(map(len, self._retired))
+        return self._drops.dropped(self._newest_waiting(), waiting)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:
@@ -544,9 +465,9 @@ class LoggingPipeline:
             delivery_avg_us=delivery.avg_us,
             delivery_p99_us=delivery.p99_us,
             throughput_msgs_per_sec=self._rate.rate(),
-            records_logged=self._issued(),
-            records_processed=self._consumed,
-            dropped=self._confirmed_drops() if self.running else self.dropped,
+            records_logged=self._drops.issued(self._newest_waiting()),
+            records_processed=self._drops.taken,
+            dropped=self._drops.confirmed(self.dropped) if self.running else self.dropped,
             queue_depth=len(self.ring),
             queue_capacity=self.capacity,
             backend_errors=sum(s.write_errors for s in stats.values()),
@@ -556,20 +477,7 @@ class LoggingPipeline:
         )
 
 
-class _Gate:
-    """Where call sites wait for room in one ring, and how many are waiting."""
-
-    __slots__ = ("cond", "waiters")
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition(threading.Lock())
-        self.waiters = 0
-
-
-_seq_of = itemgetter(0)
 _level_of = itemgetter(2)
-
-
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
+from hft.logging._levels import AUDIT
 from hft.logging._metrics import BackendStats
 from hft.logging._record import Record
 from hft.logging._spill import Fallback, NoFallback, SpillFile, StderrFallback
@@ -81,6 +82,22 @@ class BackendSlot:
         return len(self._held)
 
     # -- the dispatcher's calls -----------------------------------------------------------
+
+    def route(self, logs: list[Record], metrics: list[Record], lowest: int, highest: int) -> None:
+        """Deliver this backend's share of a slice: all of it when every record passes its
+        level (common), none when none does (an audit backend, a slice without audit)."""
+        backend = self.backend
+        level, with_audit = backend.level, backend.takes_audit
+        if highest < level:
+            chosen = []
+        elif lowest >= level and (with_audit or lowest < AUDIT):
+            chosen = logs if with_audit else [r for r in logs if r[2] != AUDIT]
+        else:
+            chosen = [r for r in logs if r[2] >= level and (with_audit or r[2] != AUDIT)]
+        if metrics and backend.takes_metrics:
+            chosen = chosen + metrics
+        if chosen:
+            self.deliver(chosen)
 
     def deliver(self, records: Sequence[Record]) -> None:
         """Take *records* for this backend: write, hold for a retry, or fail over."""

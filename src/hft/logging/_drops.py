@@ -1,0 +1,94 @@
+"""Counting drops from sequence numbers: what was issued, taken and refused.
+
+Every record takes a sequence number at its call site, so the dispatcher knows exactly how
+many never arrived: issued - taken - still waiting. This ledger keeps those numbers and
+decides when a drop count is worth a warning.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from operator import itemgetter
+from typing import Any, Final
+
+from hft.logging._clock import iso_us
+from hft.logging._record import Record
+
+#: At most one drop warning this often.
+REPORT_EVERY_S: Final = 1.0
+#: A drop count must persist this long to be reported (see :meth:`DropLedger.confirmed`).
+CONFIRM_S: Final = 1.0
+_seq_of = itemgetter(0)
+
+
+class DropLedger:
+    """Sequence numbers taken by the dispatcher or refused at call sites, and drop reports."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self._max_seq = -1
+        self._max_refused = -1
+        self._refused_lock = threading.Lock()
+        self._confirmed = 0
+        self._window_start, self._window_min = time.monotonic(), 0
+        self._reported = 0
+        self._last_report = 0.0
+        self._seen = 0
+        self._first_drop_ns = self._last_drop_ns = 0
+
+    def refused(self, seq: int) -> None:
+        """A call site could not enqueue record *seq* (from call-site threads: locked)."""
+        with self._refused_lock:
+            self._max_refused = max(self._max_refused, seq)
+
+    def take(self, batch: list[Record]) -> None:
+        """The dispatcher took *batch* (non-empty) from the rings."""
+        self.taken += len(batch)
+        self._max_seq = max(self._max_seq, *map(_seq_of, batch))
+
+    def issued(self, newest_waiting: Iterable[int]) -> int:
+        """Sequence numbers handed out so far, given the newest number in each ring."""
+        return max(self._max_seq, self._max_refused, *newest_waiting) + 1
+
+    def dropped(self, newest_waiting: Iterable[int], waiting: int) -> int:
+        """Issued, but neither taken nor still waiting."""
+        return max(0, self.issued(newest_waiting) - self.taken - waiting)
+
+    def confirmed(self, dropped: int) -> int:
+        """Drops that lasted: the smallest count seen over a whole window (O(1) per call).
+
+        Real drops never go away; a caller caught between taking its number and appending
+        does within microseconds, so a window's minimum leaves such blips out.
+        """
+        now = time.monotonic()
+        if now - self._window_start >= CONFIRM_S:
+            self._confirmed = max(self._confirmed, self._window_min)
+            self._window_start, self._window_min = now, dropped
+        else:
+            self._window_min = min(self._window_min, dropped)
+        return self._confirmed
+
+    def report(self, dropped: int, *, final: bool) -> dict[str, Any] | None:
+        """The fields of a drop warning when one is due (at most one a second), else None.
+
+        ``first_drop``/``last_drop`` are when the dispatcher first and last saw the count
+        grow since the previous warning.
+        """
+        if dropped > self._seen:
+            self._last_drop_ns = time.time_ns()
+            if self._seen == self._reported:
+                self._first_drop_ns = self._last_drop_ns
+            self._seen = dropped
+        now = time.monotonic()
+        if dropped <= self._reported or not (final or now - self._last_report >= REPORT_EVERY_S):
+            return None
+        fields = {
+            "dropped": dropped - self._reported,
+            "dropped_total": dropped,
+            "first_drop": iso_us(self._first_drop_ns),
+            "last_drop": iso_us(self._last_drop_ns),
+        }
+        self._reported, self._last_report = dropped, now
+        return fields

@@ -46,7 +46,8 @@ class DropLedger:
     def take(self, batch: list[Record]) -> None:
         """The dispatcher took *batch* (non-empty) from the rings."""
         self.taken += len(batch)
-        self._max_seq = max(self._max_seq, *map(_seq_of, batch))
+        newest = max(map(_seq_of, batch))  # one C-level pass, no argument tuple
+        self._max_seq = max(self._max_seq, newest)
 
     def issued(self, newest_waiting: Iterable[int]) -> int:
         """Sequence numbers handed out so far, given the newest number in each ring."""

@@ -17,7 +17,8 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from operator import itemgetter
+from itertools import repeat
+from operator import call, itemgetter
 from typing import Any, Final, Literal
 
 from hft.logging._drops import DropLedger
@@ -44,6 +45,7 @@ _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 #: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
 DEFAULT_REDACT_FIELDS: Final = ("api_key", "secret", "passphrase", "token", "signature", "password")
 _SAMPLES: Final = 4096
+_BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
 
 
 class LoggingPipeline:
@@ -284,6 +286,7 @@ class LoggingPipeline:
             except Exception as exc:  # noqa: BLE001 - the dispatcher must outlive any bug
                 self._dispatch_failed(exc)
             self._flush_backends()
+            self._bookkeep()
             self._sample_call_sites()
             if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
                 break
@@ -314,7 +317,11 @@ class LoggingPipeline:
 
     def _drain(self) -> None:
         """Dispatch everything in the rings, one bounded slice at a time."""
+        slices = 0
         while self.ring or self.audit_ring or self._pending_internal or any(self._retired):
+            slices += 1
+            if not slices % _BOOKKEEP_EVERY:
+                self._bookkeep()
             self._dispatch(self._take(self.batch_size))
             os.sched_yield()  # hand call sites the GIL between slices (sleep(0) costs ~80 µs)
         self._honour_markers()
@@ -322,28 +329,44 @@ class LoggingPipeline:
     def _take(self, limit: int) -> list[Record]:
         """Pop up to *limit* records, audit first. Only this thread pops, and call sites only
         add (a full drop_oldest ring discards as it adds), so ``len`` records are there."""
+        ring = self.ring
+        if self.audit_ring or self._retired:
+            batch = self._take_in_order(limit)
+        else:  # the common slice: the main ring only, popped at C level
+            batch = list(map(call, repeat(ring.popleft, min(limit, len(ring)))))
+        if batch and batch[-1][2] != MARKER:
+            self._main_front = batch[-1][0]
+        if self._ring_gate.waiters or self._audit_gate.waiters:
+            half = self.capacity // 2
+            self._ring_gate.open_if_drained(ring, half)
+            self._audit_gate.open_if_drained(self.audit_ring, half)
+        return batch
+
+    def _take_in_order(self, limit: int) -> list[Record]:
+        """Audit records first, then rings retired by :meth:`resize` (dropped once empty)."""
         batch: list[Record] = []
         for ring in (self.audit_ring, *self._retired, self.ring):
             pop = ring.popleft
             batch.extend([pop() for _ in range(min(limit - len(batch), len(ring)))])
-        if batch and batch[-1][2] != MARKER:
-            self._main_front = batch[-1][0]
-        half = self.capacity // 2
-        self._ring_gate.open_if_drained(self.ring, half)
-        self._audit_gate.open_if_drained(self.audit_ring, half)
+        self._retired = [r for r in self._retired if r]
         return batch
 
     def _dispatch(self, batch: list[Record]) -> None:
         if batch:
-            self._account(batch)
-        logs, metrics, markers = self._prepare(batch)
+            self._drops.take(batch)
+            self._delivery_ns.append(time.time_ns() - batch[0][1])
+        levels = set(map(_level_of, batch))  # one pass serves the preparer and the routing
+        logs, metrics, markers = self._prepare(batch, levels)
+        if logs is not batch:
+            levels = set(map(_level_of, logs))
         if self._pending_internal:
-            logs.extend(self._pending_internal)
+            logs = logs + self._pending_internal
+            levels.update(map(_level_of, self._pending_internal))
             self._pending_internal.clear()
-        levels = list(map(_level_of, logs))
-        lowest, highest = min(levels, default=AUDIT), max(levels, default=0)
-        for slot in self._slots:
-            slot.route(logs, metrics, lowest, highest)
+        if logs or metrics:
+            lowest, highest = (min(levels), max(levels)) if logs else (AUDIT, 0)
+            for slot in self._slots:
+                slot.route(logs, metrics, lowest, highest)
         if self.overflow_policy == "drop_oldest":
             self._deferred_markers.extend(markers)
             if self._deferred_markers:
@@ -354,9 +377,8 @@ class LoggingPipeline:
             for marker in markers:
                 marker[-1].set()
 
-    def _account(self, batch: list[Record]) -> None:
-        self._drops.take(batch)
-        self._delivery_ns.append(time.time_ns() - batch[0][1])
+    def _bookkeep(self) -> None:
+        """Throughput and drop reports: every few slices, not on every one."""
         self._rate.add(self._drops.taken)
         self._report_drops()
 

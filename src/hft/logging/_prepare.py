@@ -18,7 +18,7 @@ from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, truncate
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-_level_of, _source_of, _fields_of = itemgetter(2), itemgetter(3), itemgetter(5)
+_source_of, _fields_of = itemgetter(3), itemgetter(5)
 _context_of = itemgetter(2)  # Source.context
 
 
@@ -29,23 +29,25 @@ class Preparer:
         self._redact = Redactor(redact_fields)
         self._limit = max_field_chars
 
-    def __call__(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
-        """Return ``(logs, metrics, markers)`` for *batch*, logs finished."""
-        if self._all_plain(batch):
+    def __call__(
+        self, batch: list[Record], levels: set[int]
+    ) -> tuple[list[Record], list[Record], list[Record]]:
+        """Return ``(logs, metrics, markers)`` for *batch*, logs finished.
+
+        *levels* is the set of the batch's levels, which the dispatcher needs anyway.
+        """
+        if levels and min(levels) >= DEBUG and self._all_plain(batch):
             return batch, [], []
         return self._sort(batch)
 
     def _all_plain(self, batch: list[Record]) -> bool:
-        """The common slice: only log records, no bound context, only harmless field names.
+        """The common slice: no bound context, only harmless field names.
 
-        Tested with C-level iteration (``map``/``min``/``any``/``all``) instead of a Python
-        loop over the records: the dispatcher's cheapest path for a whole slice.
+        Tested with C-level iteration (``map``/``any``/``all``) instead of a Python loop over
+        the records: the dispatcher's cheapest path for a whole slice.
         """
-        return (
-            bool(batch)
-            and min(map(_level_of, batch)) >= DEBUG
-            and not any(map(_context_of, map(_source_of, batch)))
-            and all(map(self._redact.harmless.issuperset, map(_fields_of, batch)))
+        return not any(map(_context_of, map(_source_of, batch))) and all(
+            map(self._redact.harmless.issuperset, map(_fields_of, batch))
         )
 
     def _sort(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:

@@ -91,7 +91,7 @@ class BackendSlot:
         if highest < level:
             chosen = []
         elif lowest >= level and (with_audit or lowest < AUDIT):
-            chosen = logs if with_audit else [r for r in logs if r[2] != AUDIT]
+            chosen = logs if with_audit or highest < AUDIT else [r for r in logs if r[2] != AUDIT]
         else:
             chosen = [r for r in logs if r[2] >= level and (with_audit or r[2] != AUDIT)]
         if metrics and backend.takes_metrics:

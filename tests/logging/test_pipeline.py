@@ -165,3 +165,24 @@ class TestAfterClose:
         assert (len(pipeline.ring), len(pipeline.audit_ring)) == (0, 0)
         assert pipeline.calls_after_close == 2001
         assert not pipeline.flush()
+
+
+class _WarnsOnLastFlush(CapturingBackend):
+    """Like the syslog backend: its flush reports an outage through the pipeline."""
+
+    def attach(self, pipeline: LoggingPipeline) -> None:
+        self.pipeline = pipeline
+
+    def flush(self) -> None:
+        if self.records and not any(r.msg == "outage" for r in self.records):
+            self.pipeline._warn("outage")
+
+
+class TestShutdown:
+    def test_warnings_queued_by_the_final_flush_are_delivered(self) -> None:
+        """A warning a backend queues while the pipeline flushes at close still reaches it."""
+        backend = _WarnsOnLastFlush()
+        pipeline = LoggingPipeline([backend])  # not started: close drains and flushes once
+        HFTLogger(pipeline, "x").info("one")
+        pipeline.close()
+        assert backend.messages() == ["one", "outage"]

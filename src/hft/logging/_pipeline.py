@@ -45,6 +45,7 @@ _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 #: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
 DEFAULT_REDACT_FIELDS: Final = ("api_key", "secret", "passphrase", "token", "signature", "password")
 _SAMPLES: Final = 4096
+_SETTLE_ROUNDS: Final = 3  #: a backend's flush may warn (outage), and that warning be flushed
 _BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
 
 
@@ -312,8 +313,11 @@ class LoggingPipeline:
         self._report_drops(final=True)
         for slot in self._slots:
             slot.settle()
-        self._drain()  # the warnings settling queued
-        self._flush_backends()
+        for _ in range(_SETTLE_ROUNDS):  # warnings that settling or flushing queued go out too
+            self._drain()
+            self._flush_backends()
+            if not self._pending_internal:
+                break
 
     def _drain(self) -> None:
         """Dispatch everything in the rings, one bounded slice at a time."""

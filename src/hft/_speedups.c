@@ -23,10 +23,17 @@
 #define NS_PER_S 1000000000LL
 
 typedef struct {
-    PyObject *bytes; /* the growing result */
+    char *data; /* the lines so far */
     Py_ssize_t len;
     Py_ssize_t cap;
 } Buf;
+
+/* One buffer kept across calls: its pages stay mapped, so a call does not fault them in again
+ * (a fresh 300 kB block per call is an mmap of untouched pages). A call that finds it in use
+ * (another thread, while dumps released the GIL) works in a buffer of its own. */
+static char *scratch = NULL;
+static Py_ssize_t scratch_cap = 0;
+static int scratch_busy = 0;
 
 static int
 buf_reserve(Buf *b, Py_ssize_t extra)
@@ -38,9 +45,12 @@ buf_reserve(Buf *b, Py_ssize_t extra)
     if (cap < b->len + extra) {
         cap = b->len + extra;
     }
-    if (_PyBytes_Resize(&b->bytes, cap) < 0) {
+    char *data = PyMem_RawRealloc(b->data, (size_t)cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
         return -1;
     }
+    b->data = data;
     b->cap = cap;
     return 0;
 }
@@ -258,7 +268,7 @@ render_one(Buf *b, PyObject *record, PyObject *levels, PyObject *messages, PyObj
         rc = -1;
         goto done;
     }
-    char *p = PyBytes_AS_STRING(b->bytes) + b->len;
+    char *p = b->data + b->len;
     PUT(p, P_TS, LIT(P_TS));
     PUT(p, stamp->prefix, stamp->prefix_len);
     *p++ = '.';
@@ -334,6 +344,24 @@ stamp_store(const Stamp *s, PyObject *state)
     return rc;
 }
 
+/* Gives the shared buffer back (kept, up to 16 MB), or frees a buffer of the call's own. */
+static void
+buf_release(Buf *b, int own)
+{
+    if (own) {
+        PyMem_RawFree(b->data);
+        return;
+    }
+    if (b->cap > (16 << 20)) {
+        PyMem_RawFree(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+    scratch = b->data;
+    scratch_cap = b->cap;
+    scratch_busy = 0;
+}
+
 static PyObject *
 render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -378,12 +406,13 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(seq);
-    Buf b;
-    b.len = 0;
-    b.cap = n * 192 + 256;
-    b.bytes = PyBytes_FromStringAndSize(NULL, b.cap);
-    if (b.bytes == NULL) {
-        goto error;
+    PyObject *data = NULL;
+    int own = scratch_busy;
+    Buf b = {NULL, 0, 0};
+    if (!own) {
+        scratch_busy = 1;
+        b.data = scratch;
+        b.cap = scratch_cap;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
@@ -403,21 +432,25 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
         }
     }
-    if (_PyBytes_Resize(&b.bytes, b.len) < 0) {
+    data = PyBytes_FromStringAndSize(b.data, b.len);
+    if (data == NULL || stamp_store(&stamp, state) < 0) {
         goto error;
     }
-    if (stamp_store(&stamp, state) < 0) {
+    PyObject *result = PyTuple_Pack(2, data, slow);
+    Py_DECREF(data);
+    data = NULL;
+    if (result == NULL) {
         goto error;
     }
     Py_DECREF(seq);
-    PyObject *result = PyTuple_Pack(2, b.bytes, slow);
-    Py_DECREF(b.bytes);
     Py_DECREF(slow);
+    buf_release(&b, own);
     return result;
 error:
-    Py_XDECREF(b.bytes);
+    Py_XDECREF(data);
     Py_DECREF(seq);
     Py_DECREF(slow);
+    buf_release(&b, own);
     return NULL;
 }
 

@@ -23,6 +23,11 @@ from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import LEVEL_NAMES, level_name
 from hft.logging._record import Record
 
+try:  # the optional C fast path (src/hft/_speedups.c); pure Python without a compiler
+    from hft import _speedups
+except ImportError:  # pragma: no cover - depends on how hft was installed
+    _speedups = None  # type: ignore[assignment]
+
 TRUNCATED_MARK: Final = "…[truncated]"
 REDACTED: Final = "**********"
 _MAX_DEPTH: Final = 32
@@ -172,11 +177,17 @@ class JsonLineRenderer:
         "_messages",
         "_second",
         "_second_prefix",
+        "_stamp",
         "_timestamp",
+        "_use_speedups",
     )
 
-    def __init__(self, max_field_chars: int = 4096) -> None:
+    def __init__(self, max_field_chars: int = 4096, *, use_speedups: bool = True) -> None:
         self._limit = max_field_chars
+        #: Render with ``hft._speedups`` when it was built (same bytes; False forces Python).
+        self._use_speedups = use_speedups and _speedups is not None
+        #: The C path's cache of the current second: ``[start_ns, b"YYYY-MM-DDTHH:MM:SS"]``.
+        self._stamp: list[Any] = []
         #: A line longer than this may hold a string beyond ``max_field_chars``: re-rendered.
         self._long_line = max_field_chars + _LONG_LINE_SLACK
         self._timestamp = TimestampFormatter()
@@ -192,6 +203,30 @@ class JsonLineRenderer:
 
     def many(self, records: Iterable[Record]) -> bytes:
         """Render *records* as consecutive lines."""
+        if not self._use_speedups:
+            return self._many(records)
+        if type(records) is not list and type(records) is not tuple:
+            records = list(records)
+        messages = self._messages
+        if len(messages) > _MESSAGE_CACHE:
+            messages.clear()
+        data, slow = _speedups.render_lines(
+            records, self._levels, messages, orjson.dumps, self._long_line, self._stamp
+        )
+        if not slow:
+            return data
+        # The records C left alone (odd types, errors, long lines): Python's path, spliced in.
+        parts: list[bytes] = []
+        done = 0
+        for index, offset in slow:
+            parts.append(data[done:offset])
+            parts.append(self._many((records[index],)))
+            done = offset
+        parts.append(data[done:])
+        return b"".join(parts)
+
+    def _many(self, records: Iterable[Record]) -> bytes:
+        """The pure-Python :meth:`many`; the C path leaves the unusual records to it."""
         dumps, levels, limit, line = orjson.dumps, self._levels, self._limit, _LINE
         long_line = self._long_line
         start, prefix, messages = self._second, self._second_prefix, self._messages

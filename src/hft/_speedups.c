@@ -1,0 +1,473 @@
+/* Optional C fast path for hft.logging._render.JsonLineRenderer.many.
+ *
+ * render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)
+ *
+ * Renders every record that the Python fast path would render without an exception and
+ * without a long line, byte for byte as
+ *     b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\n'
+ * and returns them joined. Every other record (not an exact 6-tuple, a timestamp or seq that is
+ * not an int64, an unknown level, a message that is not a str, dumps raising, a long line...)
+ * is left out; its (index, byte offset in the joined bytes) is appended to `slow`, so the
+ * caller re-renders it with the Python path and splices it in. Only MemoryError and
+ * KeyboardInterrupt propagate.
+ *
+ * state is a list [second_start_ns: int, prefix: bytes] caching the rendered second.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#define NS_PER_S 1000000000LL
+
+typedef struct {
+    char *data; /* the lines so far */
+    Py_ssize_t len;
+    Py_ssize_t cap;
+} Buf;
+
+/* One buffer kept across calls: its pages stay mapped, so a call does not fault them in again
+ * (a fresh 300 kB block per call is an mmap of untouched pages). A call that finds it in use
+ * (another thread, while dumps released the GIL) works in a buffer of its own. */
+static char *scratch = NULL;
+static Py_ssize_t scratch_cap = 0;
+static int scratch_busy = 0;
+
+static int
+buf_reserve(Buf *b, Py_ssize_t extra)
+{
+    if (b->len + extra <= b->cap) {
+        return 0;
+    }
+    Py_ssize_t cap = b->cap * 2;
+    if (cap < b->len + extra) {
+        cap = b->len + extra;
+    }
+    char *data = PyMem_RawRealloc(b->data, (size_t)cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+/* Writes v in decimal at p; returns the number of characters. */
+static Py_ssize_t
+write_int64(char *p, long long v)
+{
+    char tmp[24];
+    int n = 0;
+    Py_ssize_t len = 0;
+    unsigned long long u;
+    if (v < 0) {
+        p[len++] = '-';
+        u = 0ULL - (unsigned long long)v;
+    }
+    else {
+        u = (unsigned long long)v;
+    }
+    do {
+        tmp[n++] = (char)('0' + (u % 10));
+        u /= 10;
+    } while (u);
+    while (n) {
+        p[len++] = tmp[--n];
+    }
+    return len;
+}
+
+static void
+write_nanos(char *p, long long nanos)
+{
+    for (int i = 8; i >= 0; i--) {
+        p[i] = (char)('0' + (nanos % 10));
+        nanos /= 10;
+    }
+}
+
+/* An error that means "this record takes the slow path" (cleared), or one to propagate (-1). */
+static int
+soft_error(void)
+{
+    if (PyErr_ExceptionMatches(PyExc_MemoryError) ||
+        PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        return -1;
+    }
+    PyErr_Clear();
+    return 0;
+}
+
+typedef struct {
+    long long start; /* start of the cached second, ns since the epoch */
+    int valid;
+    char prefix[64];
+    Py_ssize_t prefix_len;
+} Stamp;
+
+/* Caches the second of ts; returns 0, or 1 when the second cannot be rendered here. */
+static int
+stamp_set(Stamp *s, long long ts)
+{
+    if (ts < LLONG_MIN + NS_PER_S) {
+        return 1; /* its second's start would not fit in an int64 */
+    }
+    long long second = ts / NS_PER_S;
+    if (ts % NS_PER_S < 0) {
+        second -= 1; /* floor division, as Python's // */
+    }
+    time_t t = (time_t)second;
+    if ((long long)t != second) {
+        return 1;
+    }
+    struct tm tm;
+#ifdef _WIN32
+    if (gmtime_s(&tm, &t) != 0) {
+        return 1;
+    }
+#else
+    if (gmtime_r(&t, &tm) == NULL) {
+        return 1;
+    }
+#endif
+    size_t n = strftime(s->prefix, sizeof(s->prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (n == 0) {
+        return 1;
+    }
+    s->prefix_len = (Py_ssize_t)n;
+    s->start = second * NS_PER_S;
+    s->valid = 1;
+    return 0;
+}
+
+static const char P_TS[] = "{\"ts\":\"";
+static const char P_LEVEL[] = "Z\",\"level\":\"";
+static const char P_SOURCE[] = "\",";
+static const char P_SEQ[] = "\"seq\":";
+static const char P_MSG[] = ",\"msg\":";
+static const char P_FIELDS[] = ",\"fields\":";
+static const char P_END[] = "}\n";
+#define LIT(s) (sizeof(s) - 1)
+/* All fixed parts, the '.' and the 9 digits of nanoseconds. */
+#define FIXED                                                                                   \
+    (LIT(P_TS) + 1 + 9 + LIT(P_LEVEL) + LIT(P_SOURCE) + LIT(P_SEQ) + LIT(P_MSG) + LIT(P_FIELDS) + \
+     LIT(P_END))
+
+#define PUT(p, s, n)          \
+    do {                      \
+        memcpy((p), (s), (n)); \
+        (p) += (n);           \
+    } while (0)
+
+/* Renders one record into b. Returns 0 when written, 1 for the slow path, -1 on error. */
+static int
+render_one(Buf *b, PyObject *record, PyObject *levels, PyObject *messages, PyObject *dumps,
+           Py_ssize_t long_line, Stamp *stamp)
+{
+    if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6) {
+        return 1;
+    }
+    PyObject *seq = PyTuple_GET_ITEM(record, 0);
+    PyObject *ts_obj = PyTuple_GET_ITEM(record, 1);
+    PyObject *level = PyTuple_GET_ITEM(record, 2);
+    PyObject *source = PyTuple_GET_ITEM(record, 3);
+    PyObject *msg = PyTuple_GET_ITEM(record, 4);
+    PyObject *fields = PyTuple_GET_ITEM(record, 5);
+
+    if (!PyLong_CheckExact(ts_obj) || !PyLong_CheckExact(seq) || !PyUnicode_CheckExact(msg)) {
+        return 1;
+    }
+    int overflow = 0;
+    long long ts = PyLong_AsLongLongAndOverflow(ts_obj, &overflow);
+    if (overflow || (ts == -1 && PyErr_Occurred())) {
+        return PyErr_Occurred() ? (soft_error() < 0 ? -1 : 1) : 1;
+    }
+    long long seq_v = PyLong_AsLongLongAndOverflow(seq, &overflow);
+    if (overflow || (seq_v == -1 && PyErr_Occurred())) {
+        return PyErr_Occurred() ? (soft_error() < 0 ? -1 : 1) : 1;
+    }
+    /* source[3]: its json_prefix; a tuple (NamedTuple) whose indexing is tuple's own. */
+    if (!PyTuple_Check(source) || PyTuple_GET_SIZE(source) <= 3) {
+        return 1;
+    }
+    if (!PyTuple_CheckExact(source) &&
+        (Py_TYPE(source)->tp_as_mapping == NULL ||
+         Py_TYPE(source)->tp_as_mapping->mp_subscript !=
+             PyTuple_Type.tp_as_mapping->mp_subscript)) {
+        return 1;
+    }
+    PyObject *json_prefix = PyTuple_GET_ITEM(source, 3);
+    if (!PyBytes_CheckExact(json_prefix)) {
+        return 1;
+    }
+    if (!stamp->valid || ts < stamp->start ||
+        (unsigned long long)ts - (unsigned long long)stamp->start >= (unsigned long long)NS_PER_S) {
+        if (stamp_set(stamp, ts)) {
+            return 1;
+        }
+    }
+    long long nanos = ts - stamp->start;
+
+    PyObject *level_bytes = PyDict_GetItemWithError(levels, level); /* borrowed */
+    if (level_bytes == NULL) {
+        if (PyErr_Occurred()) {
+            return soft_error() < 0 ? -1 : 1;
+        }
+        return 1;
+    }
+    if (!PyBytes_CheckExact(level_bytes)) {
+        return 1;
+    }
+    Py_INCREF(level_bytes); /* the dumps calls below may run arbitrary code */
+
+    PyObject *text = PyDict_GetItemWithError(messages, msg); /* borrowed */
+    if (text != NULL) {
+        Py_INCREF(text);
+    }
+    else {
+        if (PyErr_Occurred()) {
+            Py_DECREF(level_bytes);
+            return soft_error() < 0 ? -1 : 1;
+        }
+        text = PyObject_CallOneArg(dumps, msg);
+        if (text == NULL) {
+            Py_DECREF(level_bytes);
+            return soft_error() < 0 ? -1 : 1;
+        }
+        if (PyDict_SetItem(messages, msg, text) < 0) {
+            Py_DECREF(text);
+            Py_DECREF(level_bytes);
+            return soft_error() < 0 ? -1 : 1;
+        }
+    }
+    PyObject *fields_json = PyObject_CallOneArg(dumps, fields);
+    if (fields_json == NULL) {
+        Py_DECREF(text);
+        Py_DECREF(level_bytes);
+        return soft_error() < 0 ? -1 : 1;
+    }
+    int rc = 1;
+    if (!PyBytes_CheckExact(text) || !PyBytes_CheckExact(fields_json)) {
+        goto done;
+    }
+    char seq_buf[24];
+    Py_ssize_t seq_len = write_int64(seq_buf, seq_v);
+    Py_ssize_t level_len = PyBytes_GET_SIZE(level_bytes);
+    Py_ssize_t prefix_len = PyBytes_GET_SIZE(json_prefix);
+    Py_ssize_t text_len = PyBytes_GET_SIZE(text);
+    Py_ssize_t fields_len = PyBytes_GET_SIZE(fields_json);
+    Py_ssize_t total = (Py_ssize_t)FIXED + stamp->prefix_len + level_len + prefix_len + seq_len +
+                       text_len + fields_len;
+    if (total > long_line) {
+        goto done; /* render_long, in Python */
+    }
+    if (buf_reserve(b, total) < 0) {
+        rc = -1;
+        goto done;
+    }
+    char *p = b->data + b->len;
+    PUT(p, P_TS, LIT(P_TS));
+    PUT(p, stamp->prefix, stamp->prefix_len);
+    *p++ = '.';
+    write_nanos(p, nanos);
+    p += 9;
+    PUT(p, P_LEVEL, LIT(P_LEVEL));
+    PUT(p, PyBytes_AS_STRING(level_bytes), level_len);
+    PUT(p, P_SOURCE, LIT(P_SOURCE));
+    PUT(p, PyBytes_AS_STRING(json_prefix), prefix_len);
+    PUT(p, P_SEQ, LIT(P_SEQ));
+    PUT(p, seq_buf, seq_len);
+    PUT(p, P_MSG, LIT(P_MSG));
+    PUT(p, PyBytes_AS_STRING(text), text_len);
+    PUT(p, P_FIELDS, LIT(P_FIELDS));
+    PUT(p, PyBytes_AS_STRING(fields_json), fields_len);
+    PUT(p, P_END, LIT(P_END));
+    b->len += total;
+    rc = 0;
+done:
+    Py_DECREF(fields_json);
+    Py_DECREF(text);
+    Py_DECREF(level_bytes);
+    return rc;
+}
+
+static int
+stamp_load(Stamp *s, PyObject *state)
+{
+    s->valid = 0;
+    if (PyList_GET_SIZE(state) != 2) {
+        return 0;
+    }
+    PyObject *start = PyList_GET_ITEM(state, 0);
+    PyObject *prefix = PyList_GET_ITEM(state, 1);
+    if (!PyLong_CheckExact(start) || !PyBytes_CheckExact(prefix) ||
+        PyBytes_GET_SIZE(prefix) >= (Py_ssize_t)sizeof(s->prefix)) {
+        return 0;
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(start, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        return PyErr_Occurred() ? soft_error() : 0;
+    }
+    s->start = v;
+    s->prefix_len = PyBytes_GET_SIZE(prefix);
+    memcpy(s->prefix, PyBytes_AS_STRING(prefix), (size_t)s->prefix_len);
+    s->valid = 1;
+    return 0;
+}
+
+static int
+stamp_store(const Stamp *s, PyObject *state)
+{
+    if (!s->valid) {
+        return 0;
+    }
+    PyObject *start = PyLong_FromLongLong(s->start);
+    if (start == NULL) {
+        return -1;
+    }
+    PyObject *prefix = PyBytes_FromStringAndSize(s->prefix, s->prefix_len);
+    if (prefix == NULL) {
+        Py_DECREF(start);
+        return -1;
+    }
+    PyObject *pair[2] = {start, prefix};
+    int rc = PyList_SetSlice(state, 0, PyList_GET_SIZE(state), NULL);
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        rc = PyList_Append(state, pair[i]);
+    }
+    Py_DECREF(start);
+    Py_DECREF(prefix);
+    return rc;
+}
+
+/* Gives the shared buffer back (kept, up to 16 MB), or frees a buffer of the call's own. */
+static void
+buf_release(Buf *b, int own)
+{
+    if (own) {
+        PyMem_RawFree(b->data);
+        return;
+    }
+    if (b->cap > (16 << 20)) {
+        PyMem_RawFree(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+    scratch = b->data;
+    scratch_cap = b->cap;
+    scratch_busy = 0;
+}
+
+static PyObject *
+render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "render_lines() takes exactly 6 arguments");
+        return NULL;
+    }
+    PyObject *records = args[0];
+    PyObject *levels = args[1];
+    PyObject *messages = args[2];
+    PyObject *dumps = args[3];
+    Py_ssize_t long_line = PyNumber_AsSsize_t(args[4], PyExc_OverflowError);
+    PyObject *state = args[5];
+    if (long_line == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!PyList_Check(records) && !PyTuple_Check(records)) {
+        PyErr_SetString(PyExc_TypeError, "records must be a list or a tuple");
+        return NULL;
+    }
+    if (!PyDict_Check(levels) || !PyDict_Check(messages)) {
+        PyErr_SetString(PyExc_TypeError, "levels and messages must be dicts");
+        return NULL;
+    }
+    if (!PyList_Check(state)) {
+        PyErr_SetString(PyExc_TypeError, "state must be a list");
+        return NULL;
+    }
+    Stamp stamp;
+    if (stamp_load(&stamp, state) < 0) {
+        return NULL;
+    }
+    PyObject *slow = PyList_New(0);
+    if (slow == NULL) {
+        return NULL;
+    }
+    /* A fast sequence of the records: the list itself may change while dumps runs. */
+    PyObject *seq = PySequence_Tuple(records);
+    if (seq == NULL) {
+        Py_DECREF(slow);
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(seq);
+    PyObject *data = NULL;
+    int own = scratch_busy;
+    Buf b = {NULL, 0, 0};
+    if (!own) {
+        scratch_busy = 1;
+        b.data = scratch;
+        b.cap = scratch_cap;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
+                            &stamp);
+        if (rc < 0) {
+            goto error;
+        }
+        if (rc > 0) {
+            PyObject *item = Py_BuildValue("(nn)", i, b.len);
+            if (item == NULL) {
+                goto error;
+            }
+            int err = PyList_Append(slow, item);
+            Py_DECREF(item);
+            if (err < 0) {
+                goto error;
+            }
+        }
+    }
+    data = PyBytes_FromStringAndSize(b.data, b.len);
+    if (data == NULL || stamp_store(&stamp, state) < 0) {
+        goto error;
+    }
+    PyObject *result = PyTuple_Pack(2, data, slow);
+    Py_DECREF(data);
+    data = NULL;
+    if (result == NULL) {
+        goto error;
+    }
+    Py_DECREF(seq);
+    Py_DECREF(slow);
+    buf_release(&b, own);
+    return result;
+error:
+    Py_XDECREF(data);
+    Py_DECREF(seq);
+    Py_DECREF(slow);
+    buf_release(&b, own);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
+     "render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)\n\n"
+     "The fast path of JsonLineRenderer.many; slow is a list of (index, offset) of the records\n"
+     "left for the Python path to render and splice in at that byte offset."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "hft._speedups", "C fast path for JSON line rendering.", 0, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModule_Create(&module_def);
+}

@@ -1,0 +1,15 @@
+"""Types of the optional C fast path (``src/hft/_speedups.c``)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+def render_lines(
+    records: Sequence[Any],
+    levels: dict[int, bytes],
+    messages: dict[object, bytes],
+    dumps: Callable[[Any], bytes],
+    long_line: int,
+    state: list[Any],
+    /,
+) -> tuple[bytes, list[tuple[int, int]]]:
+    """Render the fast-path records; return them joined and ``(index, offset)`` of the rest."""

@@ -1,0 +1,192 @@
+"""The optional C fast path (``hft._speedups``) renders exactly what the Python path renders."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+import tracemalloc
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hft.logging._record import Record, Source
+from hft.logging._render import JsonLineRenderer
+
+_NS = 1_000_000_000
+SOURCE = Source.create("bench", ("a", "b"), {"k": 1})
+BENCH_FIELDS = {"symbol": "BTCUSDT", "price": 123.45, "qty": 0.5}
+
+
+def bench_records(count: int, ts: int = 1_700_000_000 * _NS) -> list[Record]:
+    """The benchmark's records: one logger, one message, three fields, 1 µs apart."""
+    return [
+        (i, ts + i * 1000, 20, SOURCE, "order placed", dict(BENCH_FIELDS)) for i in range(count)
+    ]
+
+
+def both(records: list[Any], max_field_chars: int = 4096) -> tuple[bytes, bytes]:
+    """The C path's output (Python's when the extension is not built) and the Python path's."""
+    fast = JsonLineRenderer(max_field_chars).many(records)
+    slow = JsonLineRenderer(max_field_chars, use_speedups=False).many(records)
+    return fast, slow
+
+
+class TestBuilt:
+    def test_extension_is_built_when_required(self) -> None:
+        """With HFT_REQUIRE_SPEEDUPS=1 the C extension must import (unset: nothing to check)."""
+        if os.environ.get("HFT_REQUIRE_SPEEDUPS") == "1":
+            importlib.import_module("hft._speedups")
+            assert JsonLineRenderer()._use_speedups
+
+    def test_use_speedups_false_forces_python(self) -> None:
+        """``use_speedups=False`` never takes the C path."""
+        assert not JsonLineRenderer(use_speedups=False)._use_speedups
+
+
+class TestIdentity:
+    def test_benchmark_records(self) -> None:
+        """The benchmark's records render byte for byte as the Python path renders them."""
+        fast, slow = both(bench_records(2048))
+        assert fast == slow
+        assert fast.count(b"\n") == 2048
+
+    def test_second_boundaries_and_before_1970(self) -> None:
+        """Timestamps across second boundaries, at the epoch and before it, render the same."""
+        stamps = [
+            -1,
+            0,
+            -_NS,
+            -_NS - 1,
+            _NS - 1,
+            _NS,
+            -(2**63),
+            -(2**63) + _NS,
+            2**63 - 1,
+            -86_400 * 365 * 100 * _NS + 123,
+            1_700_000_000 * _NS + 999_999_999,
+            1_700_000_001 * _NS,
+            1_700_000_000 * _NS,
+        ]
+        records: list[Record] = [(i, ts, 20, SOURCE, "m", {}) for i, ts in enumerate(stamps)]
+        fast, slow = both(records)
+        assert fast == slow
+
+    def test_same_renderer_across_calls(self) -> None:
+        """One renderer over many calls (caches carried over) matches a fresh Python renderer."""
+        fast_r, slow_r = JsonLineRenderer(), JsonLineRenderer(use_speedups=False)
+        for start in (0, 5 * _NS, 4 * _NS, -3 * _NS, 5 * _NS + 7):
+            batch = bench_records(50, start)
+            assert fast_r.many(batch) == slow_r.many(batch)
+
+    def test_odd_records_take_the_python_path(self) -> None:
+        """Non-tuples, big ints, bools, odd prefixes, levels and messages: rendered the same."""
+        odd_source = SOURCE._replace(json_prefix=bytearray(b'"logger":"x",'))  # type: ignore[arg-type]
+        records: list[Any] = [
+            [1, 2, 20, SOURCE, "list record", {}],
+            (2**64, 3, 20, SOURCE, "big seq", {}),
+            (True, 4, 20, SOURCE, "bool seq", {}),
+            (5, True, 20, SOURCE, "bool ts", {}),
+            (6, 6, 20, odd_source, "bytearray prefix", {}),
+            (7, 7, 99, SOURCE, "unknown level", {}),
+            (9, 9, 20, SOURCE, 12345, {}),
+            (10, 10, 20, SOURCE, "bad \ud800 surrogate", {}),
+            (11, 11, 20, SOURCE, "bad field", {"x": object()}),
+            (12, 12, 20, SOURCE, "long", {"x": "y" * 10_000}),
+            (13, 13, 20, SOURCE, "y" * 10_000, {}),
+            (14, 14, 20, SOURCE, "non-str key", {1: 2}),
+            (15, 15, 20, SOURCE, "fine", {"a": [1, 2.5, None, True]}),
+            (-(2**63), 16, 20, SOURCE, "min seq", {}),
+            (2**63 - 1, 17, 20, SOURCE, "max seq", {}),
+        ]
+        fast, slow = both(records)
+        assert fast == slow
+        assert fast.count(b"\n") == len(records)
+
+    def test_generator_input(self) -> None:
+        """An iterator of records renders as the list does."""
+        records = bench_records(10)
+        assert JsonLineRenderer().many(iter(records)) == JsonLineRenderer().many(records)
+
+    def test_bad_record_shape_raises_as_python_does(self) -> None:
+        """A record that is not six items raises the Python path's own error."""
+        records: list[Any] = [*bench_records(3), (1, 2, 3)]
+        with pytest.raises(ValueError, match="not enough values"):
+            JsonLineRenderer(use_speedups=False).many(records)
+        with pytest.raises(ValueError, match="not enough values"):
+            JsonLineRenderer().many(records)
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_messages = (
+    st.text(max_size=60)
+    | st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1)
+    | st.text(min_size=5000, max_size=5000, alphabet="ab")
+    | st.integers()
+    | st.none()
+    | st.binary(max_size=8)
+)
+_timestamps = (
+    st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.integers(min_value=-3 * _NS, max_value=3 * _NS)
+    | st.sampled_from([-1, 0, _NS - 1, _NS, -_NS, 1_700_000_000 * _NS - 1])
+)
+_records = st.tuples(
+    st.integers(min_value=-(2**64), max_value=2**64),
+    _timestamps,
+    st.sampled_from([5, 10, 20, 30, 40, 50, 7, 99]),
+    st.just(SOURCE),
+    _messages,
+    st.dictionaries(st.text(max_size=10), _values, max_size=5)
+    | st.just({"big": "z" * 4200})
+    | st.just({"key": "v" * 2000, "other": "w" * 2000}),
+)
+
+
+class TestProperty:
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(records=st.lists(_records, max_size=20), limit=st.sampled_from([8, 100, 4096]))
+    def test_any_records_render_as_python_does(self, records: list[Any], limit: int) -> None:
+        """Arbitrary fields, odd messages, unknown levels, long lines and timestamps: same bytes."""
+        fast, slow = both(records, limit)
+        assert fast == slow
+
+
+class TestMemory:
+    def test_no_growth_over_repeated_calls(self) -> None:
+        """100k records through the C path, again and again: traced memory does not grow."""
+        renderer = JsonLineRenderer()
+        records = bench_records(2048, time.time_ns())
+        odd: list[Any] = [(1, 2, 99, SOURCE, "x", {"o": object()}), (2, 3, 20, SOURCE, 7, {})]
+        batch = records + odd
+
+        def run() -> None:
+            for _ in range(50):  # 50 x 2050 records: about 100k
+                renderer.many(batch)
+
+        run()  # warm caches (messages, interned objects)
+        tracemalloc.start()
+        try:
+            run()
+            first, _ = tracemalloc.get_traced_memory()
+            for _ in range(3):
+                run()
+            after, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert after - first < 64 * 1024

@@ -1,4 +1,5 @@
-/* Optional C fast path for hft.logging._render.JsonLineRenderer.many.
+/* Optional C fast paths: JsonLineRenderer.many (render_lines) and the dispatcher's look at a
+ * slice (scan).
  *
  * render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)
  *
@@ -454,16 +455,103 @@ error:
     return NULL;
 }
 
+/* scan(batch, harmless) -> (max_seq, lowest, highest, plain) | None
+ *
+ * What the dispatcher learns about a slice in one pass instead of five C-level map passes
+ * (each ~25 ns a record): the largest sequence number, the lowest and highest level, and
+ * whether the slice is "plain" (every record a log record, level >= debug, of a source with no
+ * bound context, whose field names are all in the set `harmless`). None for anything unusual
+ * (an empty batch, not a list of 6-tuples of ints...): the caller then takes the Python path.
+ */
+static PyObject *
+scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_CheckExact(args[0]) || !PySet_Check(args[1]) ||
+        !PyLong_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "scan(batch: list, harmless: set, debug: int)");
+        return NULL;
+    }
+    PyObject *batch = args[0], *harmless = args[1];
+    long debug = PyLong_AsLong(args[2]);
+    Py_ssize_t n = PyList_GET_SIZE(batch);
+    if (n == 0) {
+        Py_RETURN_NONE;
+    }
+    long long max_seq = LLONG_MIN;
+    long lowest = LONG_MAX, highest = LONG_MIN;
+    int plain = 1, overflow = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *record = PyList_GET_ITEM(batch, i);
+        if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6) {
+            Py_RETURN_NONE;
+        }
+        PyObject *seq_obj = PyTuple_GET_ITEM(record, 0), *level_obj = PyTuple_GET_ITEM(record, 2);
+        if (!PyLong_CheckExact(seq_obj) || !PyLong_CheckExact(level_obj)) {
+            Py_RETURN_NONE;
+        }
+        int level_overflow = 0;
+        long long seq = PyLong_AsLongLongAndOverflow(seq_obj, &overflow);
+        long level = PyLong_AsLongAndOverflow(level_obj, &level_overflow);
+        if (overflow || level_overflow) {
+            Py_RETURN_NONE;
+        }
+        if (seq > max_seq) {
+            max_seq = seq;
+        }
+        if (level < lowest) {
+            lowest = level;
+        }
+        if (level > highest) {
+            highest = level;
+        }
+        if (!plain) {
+            continue;
+        }
+        PyObject *source = PyTuple_GET_ITEM(record, 3), *fields = PyTuple_GET_ITEM(record, 5);
+        if (level < debug || !PyTuple_Check(source) || PyTuple_GET_SIZE(source) < 3 ||
+            !PyDict_CheckExact(fields)) {
+            plain = 0;
+            continue;
+        }
+        PyObject *context = PyTuple_GET_ITEM(source, 2);
+        int has_context = PyDict_CheckExact(context) ? PyDict_GET_SIZE(context) > 0
+                                                     : PyObject_IsTrue(context);
+        if (has_context != 0) {
+            if (has_context < 0) {
+                return NULL;
+            }
+            plain = 0;
+            continue;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(fields, &pos, &key, &value)) {
+            int known = PySet_Contains(harmless, key);
+            if (known <= 0) {
+                if (known < 0) {
+                    return NULL;
+                }
+                plain = 0;
+                break;
+            }
+        }
+    }
+    return Py_BuildValue("(LllO)", max_seq, lowest, highest, plain ? Py_True : Py_False);
+}
+
 static PyMethodDef methods[] = {
     {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
      "render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)\n\n"
      "The fast path of JsonLineRenderer.many; slow is a list of (index, offset) of the records\n"
      "left for the Python path to render and splice in at that byte offset."},
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "scan(batch, harmless, debug) -> (max_seq, lowest, highest, plain) or None\n\n"
+     "One pass over a dispatcher slice: see hft.logging._prepare.scan."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "hft._speedups", "C fast path for JSON line rendering.", 0, methods,
+    PyModuleDef_HEAD_INIT, "hft._speedups", "C fast paths for the dispatcher and JSON line rendering.", 0, methods,
 };
 
 PyMODINIT_FUNC

@@ -13,3 +13,8 @@ def render_lines(
     /,
 ) -> tuple[bytes, list[tuple[int, int]]]:
     """Render the fast-path records; return them joined and ``(index, offset)`` of the rest."""
+
+def scan(
+    batch: list[Any], harmless: set[object], debug: int, /
+) -> tuple[int, int, int, bool] | None:
+    """``(max_seq, lowest, highest, plain)`` of a slice in one pass; None if unusual."""

@@ -1,17 +1,21 @@
-"""The optional C fast path (``hft._speedups``) renders exactly what the Python path renders."""
+"""The optional C fast paths (``hft._speedups``) give exactly what the Python paths give."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import threading
 import time
 import tracemalloc
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hft.logging._levels import AUDIT, DEBUG, INFO, MARKER, METRIC, WARNING
+from hft.logging._prepare import scan_py
 from hft.logging._record import Record, Source
 from hft.logging._render import JsonLineRenderer
 
@@ -190,3 +194,59 @@ class TestMemory:
         finally:
             tracemalloc.stop()
         assert after - first < 64 * 1024
+
+
+_PLAIN_SOURCE = Source.create("plain", (), {})
+_HARMLESS: set[object] = {"symbol", "price", "qty", "i"}
+_scan_records = st.tuples(
+    st.integers(min_value=-1, max_value=2**62),
+    st.integers(min_value=0, max_value=2**62),
+    st.sampled_from([MARKER, METRIC, DEBUG, INFO, WARNING, AUDIT]),
+    st.sampled_from([SOURCE, _PLAIN_SOURCE]),
+    st.text(max_size=8),
+    st.dictionaries(st.sampled_from(["symbol", "price", "qty", "i", "token", "x"]), st.integers())
+    | st.just({}),
+)
+
+
+def _c_scan() -> Any:
+    speedups = pytest.importorskip("hft._speedups")
+    return speedups.scan
+
+
+class TestScan:
+    @settings(max_examples=300, deadline=None)
+    @given(batch=st.lists(_scan_records, min_size=1, max_size=30))
+    def test_same_facts_as_python(self, batch: list[Any]) -> None:
+        """Newest seq, level bounds and plainness: the C pass agrees with the map passes."""
+        assert _c_scan()(batch, _HARMLESS, DEBUG) == scan_py(batch, _HARMLESS)
+
+    def test_benchmark_slice_is_plain(self) -> None:
+        """The benchmark's records from a logger without context form a plain slice."""
+        batch = [(i, 0, INFO, _PLAIN_SOURCE, "m", dict(BENCH_FIELDS)) for i in range(50)]
+        assert _c_scan()(batch, {"symbol", "price", "qty"}, DEBUG) == (49, INFO, INFO, True)
+
+    @pytest.mark.parametrize(
+        "odd",
+        [
+            [],
+            [(1, 2, 20)],
+            [[1, 2, 20, _PLAIN_SOURCE, "m", {}]],
+            [(1.5, 2, 20, _PLAIN_SOURCE, "m", {})],
+            [(2**64, 2, 20, _PLAIN_SOURCE, "m", {})],
+            [(1, 2, "INFO", _PLAIN_SOURCE, "m", {})],
+        ],
+    )
+    def test_unusual_slices_are_left_to_python(self, odd: list[Any]) -> None:
+        """Empty slices, wrong shapes and non-int or huge numbers: None, never a guess."""
+        assert _c_scan()(odd, _HARMLESS, DEBUG) is None
+
+    def test_non_dict_fields_and_context_mapping_are_not_plain(self) -> None:
+        """Fields that are not a dict, or a context that is a non-empty mapping: not plain."""
+        proxy = Source(_PLAIN_SOURCE.name, (), MappingProxyType({"k": 1}), b"")
+        scan = _c_scan()
+        assert (
+            scan([(0, 0, INFO, _PLAIN_SOURCE, "m", threading.Event())], _HARMLESS, DEBUG)[3]
+            is False
+        )
+        assert scan([(0, 0, INFO, proxy, "m", {})], _HARMLESS, DEBUG)[3] is False

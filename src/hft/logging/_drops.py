@@ -14,7 +14,6 @@ from operator import itemgetter
 from typing import Any, Final
 
 from hft.logging._clock import iso_us
-from hft.logging._record import Record
 
 #: At most one drop warning this often.
 REPORT_EVERY_S: Final = 1.0
@@ -43,10 +42,9 @@ class DropLedger:
         with self._refused_lock:
             self._max_refused = max(self._max_refused, seq)
 
-    def take(self, batch: list[Record]) -> None:
-        """The dispatcher took *batch* (non-empty) from the rings."""
-        self.taken += len(batch)
-        newest = max(map(_seq_of, batch))  # one C-level pass, no argument tuple
+    def take(self, count: int, newest: int) -> None:
+        """The dispatcher took *count* records, the largest sequence number *newest*."""
+        self.taken += count
         self._max_seq = max(self._max_seq, newest)
 
     def issued(self, newest_waiting: Iterable[int]) -> int:

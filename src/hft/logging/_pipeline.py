@@ -356,19 +356,20 @@ class LoggingPipeline:
         return batch
 
     def _dispatch(self, batch: list[Record]) -> None:
+        logs, metrics, markers = batch, _NONE, _NONE
+        lowest, highest = AUDIT, 0
         if batch:
-            self._drops.take(batch)
+            newest, lowest, highest, plain = self._prepare.scan(batch)
+            self._drops.take(len(batch), newest)
             self._delivery_ns.append(time.time_ns() - batch[0][1])
-        levels = set(map(_level_of, batch))  # one pass serves the preparer and the routing
-        logs, metrics, markers = self._prepare(batch, levels)
-        if logs is not batch:
-            levels = set(map(_level_of, logs))
+            if not plain:
+                logs, metrics, markers = self._prepare.sort(batch)
+                lowest, highest = _bounds(logs)
         if self._pending_internal:
             logs = logs + self._pending_internal
-            levels.update(map(_level_of, self._pending_internal))
             self._pending_internal.clear()
+            lowest, highest = _bounds(logs)
         if logs or metrics:
-            lowest, highest = (min(levels), max(levels)) if logs else (AUDIT, 0)
             for slot in self._slots:
                 slot.route(logs, metrics, lowest, highest)
         if self.overflow_policy == "drop_oldest":
@@ -504,6 +505,15 @@ class LoggingPipeline:
 
 
 _level_of = itemgetter(2)
+_NONE: list[Record] = []  #: no metrics, no markers (never appended to)
+
+
+def _bounds(records: list[Record]) -> tuple[int, int]:
+    """The lowest and highest level in *records*; (AUDIT, 0) for none, which routes nothing."""
+    levels = set(map(_level_of, records))
+    return (min(levels), max(levels)) if levels else (AUDIT, 0)
+
+
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 

@@ -17,40 +17,39 @@ from hft.logging._levels import DEBUG, METRIC
 from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, truncate
 
+try:  # the optional C fast path (src/hft/_speedups.c)
+    from hft._speedups import scan as _c_scan
+except ImportError:  # pragma: no cover - depends on how hft was installed
+    _c_scan = None  # type: ignore[assignment]
+
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-_source_of, _fields_of = itemgetter(3), itemgetter(5)
+_seq_of, _level_of, _source_of, _fields_of = (itemgetter(i) for i in (0, 2, 3, 5))
 _context_of = itemgetter(2)  # Source.context
 
 
 class Preparer:
-    """Splits a batch into log records, metric records and flush markers."""
+    """Looks at a slice, and splits one that needs it into logs, metrics and flush markers."""
 
     def __init__(self, redact_fields: Iterable[str], max_field_chars: int) -> None:
         self._redact = Redactor(redact_fields)
         self._limit = max_field_chars
 
-    def __call__(
-        self, batch: list[Record], levels: set[int]
-    ) -> tuple[list[Record], list[Record], list[Record]]:
-        """Return ``(logs, metrics, markers)`` for *batch*, logs finished.
+    def scan(self, batch: list[Record]) -> tuple[int, int, int, bool]:
+        """``(newest seq, lowest level, highest level, plain)`` of a non-empty *batch*.
 
-        *levels* is the set of the batch's levels, which the dispatcher needs anyway.
+        Plain is the common slice: only log records, no bound context, only field names known
+        to be harmless; such a slice goes to the backends as it is. One pass in C when
+        ``hft._speedups`` was built, else C-level ``map`` passes.
         """
-        if levels and min(levels) >= DEBUG and self._all_plain(batch):
-            return batch, [], []
-        return self._sort(batch)
+        harmless = self._redact.harmless
+        if _c_scan is not None:
+            facts = _c_scan(batch, harmless, DEBUG)
+            if facts is not None:
+                return facts
+        return scan_py(batch, harmless)
 
-    def _all_plain(self, batch: list[Record]) -> bool:
-        """The common slice: no bound context, only harmless field names.
-
-        Tested with C-level iteration (``map``/``any``/``all``) instead of a Python loop over
-        the records: the dispatcher's cheapest path for a whole slice.
-        """
-        return not any(map(_context_of, map(_source_of, batch))) and all(
-            map(self._redact.harmless.issuperset, map(_fields_of, batch))
-        )
-
-    def _sort(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+    def sort(self, batch: list[Record]) -> tuple[list[Record], list[Record], list[Record]]:
+        """Split a batch that is not plain into ``(logs, metrics, markers)``, logs finished."""
         logs: list[Record] = []
         metrics: list[Record] = []
         markers: list[Record] = []
@@ -88,6 +87,18 @@ class Preparer:
         fields = dict(fields)
         fields["exc_info"] = structured_exception(fields["exc_info"], self._limit)
         return fields
+
+
+def scan_py(batch: list[Record], harmless: set[object]) -> tuple[int, int, int, bool]:
+    """:meth:`Preparer.scan` in Python: one C-level ``map`` pass per fact."""
+    levels = set(map(_level_of, batch))
+    lowest = min(levels)
+    plain = (
+        lowest >= DEBUG
+        and not any(map(_context_of, map(_source_of, batch)))
+        and all(map(harmless.issuperset, map(_fields_of, batch)))
+    )
+    return max(map(_seq_of, batch)), lowest, max(levels), plain
 
 
 def structured_exception(exc_info: Any, limit: int) -> Any:

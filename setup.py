@@ -1,9 +1,10 @@
-"""Build the optional C fast path; without a compiler hft installs and runs in pure Python."""
+"""Build the optional C fast paths; without a compiler hft installs and runs in pure Python."""
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
         Extension("hft._speedups", ["src/hft/_speedups.c"], optional=True),
+        Extension("hft._frames", ["src/hft/_frames.c"], optional=True),
     ],
 )

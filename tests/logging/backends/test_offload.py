@@ -17,12 +17,14 @@ import pytest
 
 import hft
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
+from hft.logging._record import Source
 from hft.logging.backends._offload import ProcessBackend
 from tests.logging.test_failover import fill, json_lines, tiny_tmpfs
 
 __all__ = ["tiny_tmpfs"]  # a fixture, imported to be used here
 
 SRC = str(Path(hft.__file__).resolve().parents[1])
+_SOURCE = Source.create("orders", ("mexc",), {})
 
 
 def _process_file(path: Path, **settings: object) -> ProcessBackend:
@@ -61,6 +63,25 @@ class TestDelivery:
             logger.info("order placed", i=i)
         pipeline.close()
         assert [line["fields"]["i"] for line in _lines(path)] == list(range(100_000))  # type: ignore[index]
+
+    def test_packed_and_pickled_frames_give_the_in_process_bytes(self, tmp_path: Path) -> None:
+        """Plain batches (packed frames) and odd ones (pickled) write what the in-process
+        backend writes for the same records, byte for byte."""
+        plain = [
+            (i, 10**18 + i, 20, _SOURCE, "m", {"px": 1.5, "s": "x", "ok": True}) for i in range(50)
+        ]
+        odd = [(50, 10**18, 20, _SOURCE, "m", {"nested": {"a": [1, 2]}})]
+        local = create_backend_from_config(
+            "file", {"file_path": str(tmp_path / "local.log"), "rotation": "none"}
+        )
+        remote = _process_file(tmp_path / "remote.log")
+        for backend in (local, remote):
+            backend.write(plain)
+            backend.write(odd)
+            backend.flush()
+            backend.write(plain)
+            backend.close()
+        assert (tmp_path / "remote.log").read_bytes() == (tmp_path / "local.log").read_bytes()
 
     def test_routes_like_the_backend_it_wraps(self, tmp_path: Path) -> None:
         """The wrapper takes its name and level from the wrapped backend's settings."""

@@ -46,7 +46,13 @@ from hft.logging._render import safe_repr, sanitize
 from hft.logging._spill import StderrFallback
 from hft.logging.backends._base import LoggingBackend
 
+try:  # the optional C fast path for frames of plain records (src/hft/_frames.c)
+    from hft import _frames
+except ImportError:  # pragma: no cover - depends on how hft was installed
+    _frames = None  # type: ignore[assignment]
+
 _HEADER: Final = struct.Struct("<Q")
+_PACKED: Final = b"H"  #: first byte of a packed frame (a pickled one starts with 0x80)
 #: Records per frame at most: large enough that per-frame costs vanish, small enough that a
 #: frame is written while the dispatcher is still draining a burst.
 _FRAME_RECORDS: Final = 2048
@@ -248,11 +254,21 @@ class ProcessBackend:
             self._last_resort(records)
 
     def _frame(self, records: list[Record]) -> memoryview:
+        if _frames is not None:  # plain records: a compact frame, ~5x cheaper than pickling
+            packed = _frames.pack(records, self._pickle_source)
+            if packed is not None:
+                return memoryview(_HEADER.pack(len(packed)) + packed)
         try:
             return self._pickle(records)
         except Exception:  # noqa: BLE001 - whatever a value's pickling raised: send it as text
             limit = self._limit
             return self._pickle([(*r[:5], sanitize(r[5], limit)) for r in records])
+
+    def _pickle_source(self, source: Source) -> bytes:
+        """A source inside a packed frame, pickled as in a pickled frame."""
+        buffer = io.BytesIO()
+        _RecordPickler(buffer, self._limit).dump(source)
+        return buffer.getvalue()
 
     def _pickle(self, records: list[Record]) -> memoryview:
         buffer = io.BytesIO()
@@ -371,7 +387,11 @@ def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = 
 
 def _deliver(slot: Any, payload: bytes) -> None:
     try:
-        records = pickle.loads(payload)  # noqa: S301 - our own parent's frames
+        if payload[:1] == _PACKED:
+            assert _frames is not None  # the parent packs only when the extension is built
+            records = _frames.unpack(payload, pickle.loads)
+        else:
+            records = pickle.loads(payload)  # noqa: S301 - our own parent's frames
     except Exception as exc:  # noqa: BLE001 - a frame that cannot be read is reported, not fatal
         _warn_on_stderr("writer could not read a frame", error=repr(exc), size=len(payload))
         return

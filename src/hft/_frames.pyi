@@ -1,0 +1,10 @@
+"""Types of the optional C fast path for writer frames (``src/hft/_frames.c``)."""
+
+from collections.abc import Callable
+from typing import Any
+
+def pack(records: list[Any], dumps: Callable[[Any], bytes], /) -> bytes | None:
+    """A compact frame of plain records; None when one is not plain (pickle the batch then)."""
+
+def unpack(data: bytes | memoryview, loads: Callable[[bytes], Any], /) -> list[Any]:
+    """The records of a frame made by :func:`pack` (ValueError if it is damaged)."""

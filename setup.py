@@ -6,5 +6,6 @@ setup(
     ext_modules=[
         Extension("hft._speedups", ["src/hft/_speedups.c"], optional=True),
         Extension("hft._frames", ["src/hft/_frames.c"], optional=True),
+        Extension("hft._callsite", ["src/hft/_callsite.c"], optional=True),
     ],
 )

@@ -3,6 +3,8 @@
 This is the hot path. Each function here builds its closure once, so that a call does no
 configuration branching: it takes a sequence number and a timestamp, builds one tuple and
 appends it to the ring. Formatting, dict merging and I/O all happen on the dispatcher thread.
+Where ``hft._callsite`` was built, the common methods (no ``exc_info`` capture) are its
+``Emitter``: the same steps in C, and the record untracked by the garbage collector.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hft.logging._levels import AUDIT, METRIC
 from hft.logging._record import Record, Source
+
+try:  # the optional C call site (src/hft/_callsite.c)
+    from hft._callsite import Emitter
+except ImportError:  # pragma: no cover - depends on how hft was installed
+    Emitter = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from hft.logging._pipeline import LoggingPipeline
@@ -44,6 +51,11 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
     """
+    if Emitter is not None and not exc:  # the C call site: half the cost, records untracked
+        bounded = pipeline.overflow_policy != "drop_oldest"
+        full = _bounded_append(pipeline, pipeline.ring) if bounded else None
+        capacity = pipeline.capacity if bounded else -1
+        return Emitter(pipeline.ring, pipeline.next_seq, level, source, capacity, full)
     if pipeline.overflow_policy != "drop_oldest":
         return _make_bounded_emit(pipeline, level, source, exc)
     append, next_seq, now = pipeline.ring.append, pipeline.next_seq, time.time_ns

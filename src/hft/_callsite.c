@@ -1,0 +1,216 @@
+/* Optional C call site for hft.logging._emit: Emitter(ring, next_seq, level, source, capacity,
+ * full) is a callable that does what the Python closure does,
+ *
+ *     record = (next_seq(), time.time_ns(), level, source, msg, fields)
+ *     if capacity < 0 or len(ring) < capacity: ring.append(record)
+ *     else: full(record)
+ *
+ * with two differences. It costs about half as much: no Python frame. And the record tuple is
+ * untracked by the garbage collector at once. CPython never untracks a tuple that holds a
+ * dict (the fields) or a tuple subclass (the source), so records waiting in a full ring used
+ * to be promoted to the oldest generation and rescanned by full collections: pauses of 5 to
+ * 9 ms every ~60,000 records. Untracking is safe for a record: nothing but the ring and the
+ * dispatcher's lists ever refers to it, so it cannot be part of a reference cycle; what it
+ * holds stays tracked (or not) on its own.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <time.h>
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *ring;
+    PyObject *append;
+    PyObject *next_seq;
+    PyObject *level;
+    PyObject *source;
+    PyObject *full;
+    Py_ssize_t capacity; /* < 0: no room check (drop_oldest's ring has a maxlen) */
+} Emitter;
+
+static PyObject *
+now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) { /* as time.time_ns() */
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromLongLong((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
+static PyObject *
+emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Emitter *self = (Emitter *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError,
+                     "a logging method takes exactly one positional argument (the message), "
+                     "%zd given",
+                     nargs);
+        return NULL;
+    }
+    PyObject *fields = PyDict_New();
+    if (fields == NULL) {
+        return NULL;
+    }
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        if (PyDict_SetItem(fields, PyTuple_GET_ITEM(kwnames, i), args[1 + i]) < 0) {
+            Py_DECREF(fields);
+            return NULL;
+        }
+    }
+    PyObject *seq = PyObject_CallNoArgs(self->next_seq);
+    PyObject *ts = seq == NULL ? NULL : now_ns();
+    PyObject *record = ts == NULL ? NULL : PyTuple_New(6);
+    if (record == NULL) {
+        Py_XDECREF(seq);
+        Py_XDECREF(ts);
+        Py_DECREF(fields);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(record, 0, seq);
+    PyTuple_SET_ITEM(record, 1, ts);
+    PyTuple_SET_ITEM(record, 2, Py_NewRef(self->level));
+    PyTuple_SET_ITEM(record, 3, Py_NewRef(self->source));
+    PyTuple_SET_ITEM(record, 4, Py_NewRef(args[0]));
+    PyTuple_SET_ITEM(record, 5, fields);
+    PyObject_GC_UnTrack(record);
+    PyObject *sink = self->append;
+    if (self->capacity >= 0) {
+        Py_ssize_t used = PyObject_Size(self->ring);
+        if (used < 0) {
+            Py_DECREF(record);
+            return NULL;
+        }
+        if (used >= self->capacity) {
+            sink = self->full;
+        }
+    }
+    PyObject *result = PyObject_CallOneArg(sink, record);
+    Py_DECREF(record);
+    if (result == NULL) {
+        return NULL;
+    }
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *ring, *next_seq, *level, *source, *full;
+    Py_ssize_t capacity;
+    static char *names[] = {"ring", "next_seq", "level", "source", "capacity", "full", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO:Emitter", names, &ring, &next_seq,
+                                     &level, &source, &capacity, &full)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(next_seq) || (capacity >= 0 && !PyCallable_Check(full))) {
+        PyErr_SetString(PyExc_TypeError, "Emitter: next_seq and full must be callable");
+        return NULL;
+    }
+    PyObject *append = PyObject_GetAttrString(ring, "append");
+    if (append == NULL) {
+        return NULL;
+    }
+    Emitter *self = (Emitter *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(append);
+        return NULL;
+    }
+    self->vectorcall = emitter_call;
+    self->ring = Py_NewRef(ring);
+    self->append = append;
+    self->next_seq = Py_NewRef(next_seq);
+    self->level = Py_NewRef(level);
+    self->source = Py_NewRef(source);
+    self->full = Py_NewRef(full);
+    self->capacity = capacity;
+    return (PyObject *)self;
+}
+
+static int
+emitter_traverse(Emitter *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->ring);
+    Py_VISIT(self->append);
+    Py_VISIT(self->next_seq);
+    Py_VISIT(self->level);
+    Py_VISIT(self->source);
+    Py_VISIT(self->full);
+    return 0;
+}
+
+static int
+emitter_clear(Emitter *self)
+{
+    Py_CLEAR(self->ring);
+    Py_CLEAR(self->append);
+    Py_CLEAR(self->next_seq);
+    Py_CLEAR(self->level);
+    Py_CLEAR(self->source);
+    Py_CLEAR(self->full);
+    return 0;
+}
+
+static void
+emitter_dealloc(Emitter *self)
+{
+    PyObject_GC_UnTrack(self);
+    emitter_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+emitter_repr(Emitter *self)
+{
+    return PyUnicode_FromFormat("<hft call site level=%R capacity=%zd>", self->level,
+                                self->capacity);
+}
+
+static PyMemberDef emitter_members[] = {
+    {"level", T_OBJECT, offsetof(Emitter, level), READONLY, "the level of its records"},
+    {"source", T_OBJECT, offsetof(Emitter, source), READONLY, "the logger's Source"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject EmitterType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "hft._callsite.Emitter",
+    .tp_basicsize = sizeof(Emitter),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Emitter(ring, next_seq, level, source, capacity, full): a logging method.",
+    .tp_new = emitter_new,
+    .tp_dealloc = (destructor)emitter_dealloc,
+    .tp_traverse = (traverseproc)emitter_traverse,
+    .tp_clear = (inquiry)emitter_clear,
+    .tp_repr = (reprfunc)emitter_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Emitter, vectorcall),
+    .tp_members = emitter_members,
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "hft._callsite", "The C call site of hft loggers.", 0, NULL,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__callsite(void)
+{
+    if (PyType_Ready(&EmitterType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "Emitter", (PyObject *)&EmitterType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,23 @@
+"""Types of the optional C call site (``src/hft/_callsite.c``)."""
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+class Emitter:
+    """A logging method: builds the record, untracks it, appends it (or calls ``full``)."""
+
+    level: int
+    source: Any
+
+    def __init__(
+        self,
+        ring: deque[Any],
+        next_seq: Callable[[], int],
+        level: int,
+        source: Any,
+        capacity: int,
+        full: Callable[[Any], None] | None,
+    ) -> None: ...
+    def __call__(self, msg: str, /, **fields: Any) -> None:
+        """Log *msg* with *fields*."""

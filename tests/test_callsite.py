@@ -1,0 +1,96 @@
+"""hft._callsite.Emitter: the C call site builds the Python closure's record, untracked by GC."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import time
+from collections import deque
+from typing import Any
+
+import pytest
+
+from hft.logging import HFTLogger, LoggingPipeline
+from hft.logging._record import Source
+from hft.logging.testing import CapturingBackend
+
+callsite = pytest.importorskip("hft._callsite")
+SOURCE = Source.create("orders", ("mexc",), {})
+
+
+def _emitter(capacity: int = -1, full: Any = None) -> tuple[Any, deque[Any]]:
+    ring: deque[Any] = deque()
+    emit = callsite.Emitter(ring, itertools.count().__next__, 20, SOURCE, capacity, full)
+    return emit, ring
+
+
+class TestRecord:
+    def test_builds_the_closure_record(self) -> None:
+        """(seq, time_ns, level, source, msg, fields), seq counting up, time from the wall clock."""
+        emit, ring = _emitter()
+        before = time.time_ns()
+        emit("order placed", symbol="BTCUSDT", price=123.45)
+        emit("no fields")
+        emit("splat", qty=0.5)
+        after = time.time_ns()
+        assert [r[0] for r in ring] == [0, 1, 2]
+        assert all(before <= r[1] <= after for r in ring)
+        assert ring[0][2:] == (20, SOURCE, "order placed", {"symbol": "BTCUSDT", "price": 123.45})
+        assert ring[1][5] == {}
+        assert ring[2][5] == {"qty": 0.5}
+
+    def test_records_are_untracked_by_the_garbage_collector(self) -> None:
+        """A record waiting in the ring costs full collections nothing (its fields may not)."""
+        emit, ring = _emitter()
+        emit("m", price=1.5)
+        emit("m", book=[1, 2])
+        gc.collect()
+        assert not gc.is_tracked(ring[0])
+        assert not gc.is_tracked(ring[1])
+        assert gc.is_tracked(ring[1][5])  # a dict holding a list stays tracked on its own
+
+    def test_positional_arguments_other_than_the_message_are_refused(self) -> None:
+        """No message, or more than one positional argument: TypeError, nothing queued."""
+        emit, ring = _emitter()
+        with pytest.raises(TypeError, match="one positional argument"):
+            emit()
+        with pytest.raises(TypeError, match="one positional argument"):
+            emit("a", "b")
+        assert not ring
+
+
+class TestRoom:
+    def test_full_ring_calls_full_with_the_record(self) -> None:
+        """At capacity the record goes to ``full`` (wait or refuse), not into the ring."""
+        refused: list[Any] = []
+        emit, ring = _emitter(capacity=2, full=refused.append)
+        for i in range(4):
+            emit("m", i=i)
+        assert [r[5]["i"] for r in ring] == [0, 1]
+        assert [r[5]["i"] for r in refused] == [2, 3]
+
+    def test_errors_propagate(self) -> None:
+        """An exception from ``full`` reaches the caller (as from the Python closure)."""
+
+        def boom(record: Any) -> None:
+            raise RuntimeError("no room")
+
+        emit, _ = _emitter(capacity=0, full=boom)
+        with pytest.raises(RuntimeError, match="no room"):
+            emit("m")
+
+
+class TestWired:
+    def test_loggers_use_it_when_built(self) -> None:
+        """info/debug are C call sites; warning and up keep the closure (exc_info capture)."""
+        pipeline = LoggingPipeline([CapturingBackend()])
+        logger = HFTLogger(pipeline, "x")
+        assert isinstance(logger.info, callsite.Emitter)
+        assert not isinstance(logger.warning, callsite.Emitter)
+        pipeline.close()
+
+    def test_extension_is_built_when_required(self) -> None:
+        """With HFT_REQUIRE_SPEEDUPS=1 (CI) the compiled module is present."""
+        if os.environ.get("HFT_REQUIRE_SPEEDUPS") == "1":
+            assert callsite.__file__.endswith(".so")

@@ -60,6 +60,35 @@ class TestRecord:
         assert not ring
 
 
+class TestExcInfo:
+    def test_exc_info_true_is_captured_at_the_call(self) -> None:
+        """With exc=True, exc_info=True becomes sys.exc_info() of the exception being handled."""
+        ring: deque[Any] = deque()
+        emit = callsite.Emitter(ring, itertools.count().__next__, 40, SOURCE, -1, None, True)
+        try:
+            raise ValueError("bad fill")
+        except ValueError as exc:
+            caught = exc
+            emit("failed", exc_info=True)
+        emit("outside", exc_info=True)
+        emit("as given", exc_info=caught)
+        info = ring[0][5]["exc_info"]
+        assert info[0] is ValueError
+        assert info[1] is caught
+        assert info[2] is caught.__traceback__
+        assert ring[1][5]["exc_info"] == (None, None, None)
+        assert ring[2][5]["exc_info"] is caught
+
+    def test_without_exc_the_flag_is_kept_as_given(self) -> None:
+        """Levels below WARNING (exc=False) leave exc_info=True alone, as the closure did."""
+        emit, ring = _emitter()
+        try:
+            raise ValueError("x")
+        except ValueError:
+            emit("m", exc_info=True)
+        assert ring[0][5] == {"exc_info": True}
+
+
 class TestRoom:
     def test_full_ring_calls_full_with_the_record(self) -> None:
         """At capacity the record goes to ``full`` (wait or refuse), not into the ring."""
@@ -83,11 +112,11 @@ class TestRoom:
 
 class TestWired:
     def test_loggers_use_it_when_built(self) -> None:
-        """info/debug are C call sites; warning and up keep the closure (exc_info capture)."""
+        """Every logging method is a C call site; warning and up capture exc_info."""
         pipeline = LoggingPipeline([CapturingBackend()])
         logger = HFTLogger(pipeline, "x")
         assert isinstance(logger.info, callsite.Emitter)
-        assert not isinstance(logger.warning, callsite.Emitter)
+        assert isinstance(logger.error, callsite.Emitter)
         pipeline.close()
 
     def test_extension_is_built_when_required(self) -> None:

@@ -1,6 +1,7 @@
 /* Optional C call site for hft.logging._emit: Emitter(ring, next_seq, level, source, capacity,
- * full) is a callable that does what the Python closure does,
+ * full, exc=False) is a callable that does what the Python closure does,
  *
+ *     if exc and fields.get("exc_info") is True: fields["exc_info"] = sys.exc_info()
  *     record = (next_seq(), time.time_ns(), level, source, msg, fields)
  *     if capacity < 0 or len(ring) < capacity: ring.append(record)
  *     else: full(record)
@@ -28,7 +29,33 @@ typedef struct {
     PyObject *source;
     PyObject *full;
     Py_ssize_t capacity; /* < 0: no room check (drop_oldest's ring has a maxlen) */
+    int exc;             /* honour exc_info=True: capture sys.exc_info() at the call */
 } Emitter;
+
+static PyObject *exc_info_key; /* "exc_info", interned */
+
+/* fields["exc_info"] = sys.exc_info() when the caller passed exc_info=True. */
+static int
+capture_exc_info(PyObject *fields)
+{
+    PyObject *flag = PyDict_GetItemWithError(fields, exc_info_key);
+    if (flag != Py_True) {
+        return flag == NULL && PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_GetExcInfo(&type, &value, &tb);
+    PyObject *info = PyTuple_Pack(3, type ? type : Py_None, value ? value : Py_None,
+                                  tb ? tb : Py_None);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    if (info == NULL) {
+        return -1;
+    }
+    int rc = PyDict_SetItem(fields, exc_info_key, info);
+    Py_DECREF(info);
+    return rc;
+}
 
 static PyObject *
 now_ns(void)
@@ -62,6 +89,10 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
             Py_DECREF(fields);
             return NULL;
         }
+    }
+    if (self->exc && nkw && capture_exc_info(fields) < 0) {
+        Py_DECREF(fields);
+        return NULL;
     }
     PyObject *seq = PyObject_CallNoArgs(self->next_seq);
     PyObject *ts = seq == NULL ? NULL : now_ns();
@@ -104,9 +135,11 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *ring, *next_seq, *level, *source, *full;
     Py_ssize_t capacity;
-    static char *names[] = {"ring", "next_seq", "level", "source", "capacity", "full", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO:Emitter", names, &ring, &next_seq,
-                                     &level, &source, &capacity, &full)) {
+    int exc = 0;
+    static char *names[] = {"ring", "next_seq", "level", "source", "capacity", "full", "exc",
+                            NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|p:Emitter", names, &ring, &next_seq,
+                                     &level, &source, &capacity, &full, &exc)) {
         return NULL;
     }
     if (!PyCallable_Check(next_seq) || (capacity >= 0 && !PyCallable_Check(full))) {
@@ -130,6 +163,7 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->source = Py_NewRef(source);
     self->full = Py_NewRef(full);
     self->capacity = capacity;
+    self->exc = exc;
     return (PyObject *)self;
 }
 
@@ -182,7 +216,8 @@ static PyTypeObject EmitterType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "hft._callsite.Emitter",
     .tp_basicsize = sizeof(Emitter),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "Emitter(ring, next_seq, level, source, capacity, full): a logging method.",
+    .tp_doc = "Emitter(ring, next_seq, level, source, capacity, full, exc=False): a logging "
+              "method.",
     .tp_new = emitter_new,
     .tp_dealloc = (destructor)emitter_dealloc,
     .tp_traverse = (traverseproc)emitter_traverse,
@@ -202,6 +237,9 @@ PyMODINIT_FUNC
 PyInit__callsite(void)
 {
     if (PyType_Ready(&EmitterType) < 0) {
+        return NULL;
+    }
+    if (exc_info_key == NULL && (exc_info_key = PyUnicode_InternFromString("exc_info")) == NULL) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);

@@ -18,6 +18,7 @@ class Emitter:
         source: Any,
         capacity: int,
         full: Callable[[Any], None] | None,
+        exc: bool = False,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

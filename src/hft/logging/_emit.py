@@ -3,8 +3,8 @@
 This is the hot path. Each function here builds its closure once, so that a call does no
 configuration branching: it takes a sequence number and a timestamp, builds one tuple and
 appends it to the ring. Formatting, dict merging and I/O all happen on the dispatcher thread.
-Where ``hft._callsite`` was built, the common methods (no ``exc_info`` capture) are its
-``Emitter``: the same steps in C, and the record untracked by the garbage collector.
+Where ``hft._callsite`` was built, the logging methods are its ``Emitter``: the same steps
+in C, and the record untracked by the garbage collector.
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
     """
-    if Emitter is not None and not exc:  # the C call site: half the cost, records untracked
+    if Emitter is not None:  # the C call site: half the cost, records untracked
         bounded = pipeline.overflow_policy != "drop_oldest"
         full = _bounded_append(pipeline, pipeline.ring) if bounded else None
         capacity = pipeline.capacity if bounded else -1
-        return Emitter(pipeline.ring, pipeline.next_seq, level, source, capacity, full)
+        return Emitter(pipeline.ring, pipeline.next_seq, level, source, capacity, full, exc)
     if pipeline.overflow_policy != "drop_oldest":
         return _make_bounded_emit(pipeline, level, source, exc)
     append, next_seq, now = pipeline.ring.append, pipeline.next_seq, time.time_ns

@@ -171,12 +171,15 @@ class TestSpool:
         first = _app({"syslog": settings, "count": 50_000})
         stats = json.loads(first.communicate(timeout=120)[0])
         assert (stats["acknowledged"], stats["dropped"]) == (0, 0)
-        assert stats["spooled"] == 50_001  # and the outage warning
+        # The outage warning is logged (and spooled) only if the sender thread saw the
+        # collector down while the pipeline still ran; a fast run can close first.
+        spooled = stats["spooled"]
+        assert spooled in (50_000, 50_001), stats
         server.start()
         second = _app({"syslog": settings, "count": 0})
         stats = json.loads(second.communicate(timeout=120)[0])
-        assert stats["replayed"] == 50_001
-        _wait_for(server, 50_001)
+        assert stats["replayed"] == spooled
+        _wait_for(server, spooled)
         seqs = _record_seqs(server)
         assert sorted(seqs) == list(range(50_000))
         assert list(spool.glob("*.spool")) == []

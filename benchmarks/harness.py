@@ -15,6 +15,7 @@ piling up in a queue, say) is part of what that contender costs at the call site
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import resource
@@ -49,6 +50,7 @@ __all__ = [
 
 SKIP_STATUS = 3
 WARMUP_CALLS = 2_000
+SLOW_CALL_NS = 2_000_000  #: a call slower than this counts in the ">2ms" column
 PAYLOAD: tuple[object, ...] = ("order placed", "BTCUSDT", 123.45, 0.5)
 CURVE_PERCENTILES: tuple[float, ...] = (
     *range(1, 100),
@@ -69,13 +71,14 @@ def percentile(ordered: list[int], q: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class LatencyStats:
-    """Per-call latency in ns: mean, p50, p99, p99.9 and max."""
+    """Per-call latency in ns: mean, p50, p99, p99.9, max, and how many calls took over 2 ms."""
 
     mean: float
     p50: int
     p99: int
     p999: int
     max: int
+    over_2ms: int
 
 
 def summarize(samples: list[int]) -> LatencyStats:
@@ -87,6 +90,7 @@ def summarize(samples: list[int]) -> LatencyStats:
         p99=percentile(ordered, 99),
         p999=percentile(ordered, 99.9),
         max=ordered[-1],
+        over_2ms=len(ordered) - bisect.bisect_right(ordered, SLOW_CALL_NS),
     )
 
 

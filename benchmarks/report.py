@@ -56,6 +56,7 @@ COLUMNS: tuple[tuple[str, Getter, int, bool], ...] = (
     ("p99", _latency("p99"), 0, False),
     ("p99.9", _latency("p999"), 0, False),
     ("max", _latency("max"), 0, False),
+    (">2ms", _latency("over_2ms"), 0, False),
     ("dbg p50", _latency("p50", "filtered"), 0, False),
     ("dbg p99", _latency("p99", "filtered"), 0, False),
     ("rec/s", _throughput("rate"), 0, True),

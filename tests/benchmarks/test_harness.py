@@ -48,6 +48,11 @@ class TestPercentile:
             500.5, 500, 990, 999, 1000,
         )  # fmt: skip
 
+    def test_calls_over_two_ms_are_counted(self) -> None:
+        """Calls strictly slower than 2 ms are counted; exactly 2 ms is not."""
+        stats = harness.summarize([100, 2_000_000, 2_000_001, 30_000_000])
+        assert stats.over_2ms == 2
+
 
 class TestFileChecks:
     def test_count_lines_counts_an_unterminated_last_line(self, tmp_path: Path) -> None:
@@ -179,7 +184,7 @@ class TestReport:
         hft_row = next(r for r in sections[2].splitlines() if r.startswith("stdlib"))
         assert floor_row.split()[2] == "5.00x"
         assert hft_row.split()[2] == "2.50x"
-        assert hft_row.split()[8] == "0.25x"
+        assert hft_row.split()[9] == "0.25x"
 
     def test_no_hft_ratio_table_without_hft(self) -> None:
         """Without an hft row there is a floor ratio table and no hft one."""

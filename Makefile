@@ -28,6 +28,8 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+	@echo "-- the logging tests again on the pure-Python paths (HFT_PURE_PYTHON=1) --"
+	HFT_PURE_PYTHON=1 $(BIN)/pytest -q tests/logging tests/test_callsite.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

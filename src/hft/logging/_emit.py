@@ -15,10 +15,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hft._native import require_native
 from hft.logging._levels import AUDIT, METRIC
 from hft.logging._record import Record, Source
 
 try:  # the optional C call site (src/hft/_callsite.c)
+    require_native()
     from hft._callsite import Emitter
 except ImportError:  # pragma: no cover - depends on how hft was installed
     Emitter = None  # type: ignore[assignment,misc]

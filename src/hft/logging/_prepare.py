@@ -13,11 +13,13 @@ from operator import itemgetter
 from types import TracebackType
 from typing import Any
 
+from hft._native import require_native
 from hft.logging._levels import DEBUG, METRIC
 from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, truncate
 
 try:  # the optional C fast path (src/hft/_speedups.c)
+    require_native()
     from hft._speedups import scan as _c_scan
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _c_scan = None  # type: ignore[assignment]

@@ -41,12 +41,14 @@ from typing import IO, Any, Final
 
 import orjson
 
+from hft._native import require_native
 from hft.logging._record import Record, Source
 from hft.logging._render import safe_repr, sanitize
 from hft.logging._spill import StderrFallback
 from hft.logging.backends._base import LoggingBackend
 
 try:  # the optional C fast path for frames of plain records (src/hft/_frames.c)
+    require_native()
     from hft import _frames
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _frames = None  # type: ignore[assignment]

@@ -112,12 +112,13 @@ class TestRoom:
 
 class TestWired:
     def test_loggers_use_it_when_built(self) -> None:
-        """Every logging method is a C call site (unless HFT_PURE_PYTHON=1 switches it off)."""
+        """Logging methods and audit are C call sites (unless HFT_PURE_PYTHON=1 says not)."""
         pipeline = LoggingPipeline([CapturingBackend()])
         logger = HFTLogger(pipeline, "x")
         native = os.environ.get("HFT_PURE_PYTHON") != "1"
         assert isinstance(logger.info, callsite.Emitter) is native
         assert isinstance(logger.error, callsite.Emitter) is native
+        assert isinstance(logger.audit, callsite.Emitter) is native
         pipeline.close()
 
     def test_extension_is_built_when_required(self) -> None:

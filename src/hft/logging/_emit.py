@@ -149,6 +149,13 @@ def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
     ring = pipeline.audit_ring
     append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
     capacity, wait = pipeline.capacity, pipeline.wait_for_space
+    if Emitter is not None:
+
+        def wait_then_append(record: Record) -> None:
+            wait(ring, capacity, None)
+            append(record)
+
+        return Emitter(ring, next_seq, AUDIT, source, capacity, wait_then_append)
 
     def audit(event: str, /, **fields: Any) -> None:
         if len(ring) >= capacity:

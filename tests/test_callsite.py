@@ -6,6 +6,7 @@ import gc
 import itertools
 import os
 import time
+import weakref
 from collections import deque
 from typing import Any
 
@@ -17,6 +18,18 @@ from hft.logging.testing import CapturingBackend
 
 callsite = pytest.importorskip("hft._callsite")
 SOURCE = Source.create("orders", ("mexc",), {})
+
+
+class _Probe:
+    """Something to hold a weak reference to."""
+
+
+def _fail_into(emit: Any, holder: Any) -> None:
+    """Log an exception whose traceback's frame holds *holder*."""
+    try:
+        raise ValueError("x")
+    except ValueError as exc:
+        emit("failed", exc_info=exc)
 
 
 def _emitter(capacity: int = -1, full: Any = None) -> tuple[Any, deque[Any]]:
@@ -40,15 +53,37 @@ class TestRecord:
         assert ring[1][5] == {}
         assert ring[2][5] == {"qty": 0.5}
 
-    def test_records_are_untracked_by_the_garbage_collector(self) -> None:
-        """A record waiting in the ring costs full collections nothing (its fields may not)."""
+    def test_plain_records_are_untracked_by_the_garbage_collector(self) -> None:
+        """A record of plain values waiting in the ring costs full collections nothing."""
         emit, ring = _emitter()
-        emit("m", price=1.5)
-        emit("m", book=[1, 2])
-        gc.collect()
+        gc.collect()  # the source's tags tuple is untracked at its first collection
+        emit("m", price=1.5, symbol="BTCUSDT", ok=True, n=None)
         assert not gc.is_tracked(ring[0])
-        assert not gc.is_tracked(ring[1])
-        assert gc.is_tracked(ring[1][5])  # a dict holding a list stays tracked on its own
+
+    def test_records_that_could_be_in_a_cycle_stay_tracked(self) -> None:
+        """A container in the fields (a traceback, a list) or as the message: still tracked,
+        so a cycle through it (exc_info -> frame -> logger -> ring) is still collected."""
+        emit, ring = _emitter()
+        gc.collect()
+        emit("m", book=[1, 2])
+        emit(["not", "a", "str"])
+        try:
+            raise ValueError("x")
+        except ValueError as exc:
+            emit("failed", exc_info=exc)
+        assert all(gc.is_tracked(record) for record in ring)
+
+    def test_a_cycle_through_an_abandoned_ring_is_collected(self) -> None:
+        """A ring that holds a record whose traceback leads back to the ring is freed by GC."""
+        ring: deque[Any] = deque()
+        emit = callsite.Emitter(ring, itertools.count().__next__, 40, SOURCE, -1, None)
+        probe = _Probe()
+
+        _fail_into(emit, (ring, probe))  # the traceback's frame holds the ring: a cycle
+        alive = weakref.ref(probe)
+        del ring, emit, probe
+        gc.collect()
+        assert alive() is None
 
     def test_positional_arguments_other_than_the_message_are_refused(self) -> None:
         """No message, or more than one positional argument: TypeError, nothing queued."""

@@ -6,13 +6,17 @@
  *     if capacity < 0 or len(ring) < capacity: ring.append(record)
  *     else: full(record)
  *
- * with two differences. It costs about half as much: no Python frame. And the record tuple is
- * untracked by the garbage collector at once. CPython never untracks a tuple that holds a
+ * with two differences. It costs about half as much: no Python frame. And the common record
+ * is untracked by the garbage collector at once. CPython never untracks a tuple that holds a
  * dict (the fields) or a tuple subclass (the source), so records waiting in a full ring used
  * to be promoted to the oldest generation and rescanned by full collections: pauses of 5 to
- * 9 ms every ~60,000 records. Untracking is safe for a record: nothing but the ring and the
- * dispatcher's lists ever refers to it, so it cannot be part of a reference cycle; what it
- * holds stays tracked (or not) on its own.
+ * 9 ms every ~60,000 records.
+ *
+ * Untracking is only sound for an object that cannot be part of a reference cycle: the GC
+ * would never free such a cycle. A record is untracked only when everything it refers to is
+ * itself untracked or not a container (plain fields, a plain message, and a source whose
+ * parts are plain), so no path leads from it back to itself. A record holding a traceback
+ * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -55,6 +59,28 @@ capture_exc_info(PyObject *fields)
     int rc = PyDict_SetItem(fields, exc_info_key, info);
     Py_DECREF(info);
     return rc;
+}
+
+/* Neither a container the GC tracks now nor one that refers to one. */
+static int
+plain(PyObject *obj)
+{
+    return !PyObject_IS_GC(obj) || !PyObject_GC_IsTracked(obj);
+}
+
+/* The source's name, tags, context and prefix are all plain (a Source is a tuple). */
+static int
+plain_source(PyObject *source)
+{
+    if (!PyTuple_Check(source)) {
+        return plain(source);
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(source); i++) {
+        if (!plain(PyTuple_GET_ITEM(source, i))) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static PyObject *
@@ -109,7 +135,9 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
     PyTuple_SET_ITEM(record, 3, Py_NewRef(self->source));
     PyTuple_SET_ITEM(record, 4, Py_NewRef(args[0]));
     PyTuple_SET_ITEM(record, 5, fields);
-    PyObject_GC_UnTrack(record);
+    if (plain(fields) && plain(args[0]) && plain_source(self->source)) {
+        PyObject_GC_UnTrack(record); /* nothing it holds can lead back to it */
+    }
     PyObject *sink = self->append;
     if (self->capacity >= 0) {
         Py_ssize_t used = PyObject_Size(self->ring);

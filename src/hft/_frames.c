@@ -10,7 +10,8 @@
  * are written once per frame and referred to by index afterwards (memo by identity); a
  * source is written as dumps(source).
  *
- * Layout, little-endian: MAGIC, u32 record count, then per record
+ * Layout, in the byte order of this machine (the writer is our own child): MAGIC, u32 record
+ * count, then per record
  *     i64 seq, i64 ts, i32 level, ref source, ref msg, u16 n, n x (ref key, value)
  * ref: u32 index of an object written before, or NEW followed by u32 length and the bytes
  * (UTF-8 for a str, dumps(source) for a source). value: a tag byte, then the payload.
@@ -89,6 +90,9 @@ memo_init(Memo *m, size_t size)
 static void
 memo_free(Memo *m)
 {
+    for (size_t j = 0; j <= m->mask; j++) {
+        Py_XDECREF(m->keys[j]);
+    }
     PyMem_RawFree(m->keys);
     PyMem_RawFree(m->values);
 }
@@ -125,11 +129,12 @@ memo_lookup(Memo *m, PyObject *key, uint32_t *index)
             }
         }
         bigger.used = m->used;
-        memo_free(m);
+        PyMem_RawFree(m->keys); /* the keys moved to bigger */
+        PyMem_RawFree(m->values);
         *m = bigger;
         i = memo_slot(m, key);
     }
-    m->keys[i] = key;
+    m->keys[i] = Py_NewRef(key);
     m->values[i] = (uint32_t)m->used++;
     *index = NEW;
     return 0;
@@ -248,7 +253,7 @@ put_record(Out *o, Memo *m, PyObject *r, PyObject *dumps)
     long lv = PyLong_CheckExact(level) ? PyLong_AsLongAndOverflow(level, &overflow) : 0;
     int32_t level32 = (int32_t)lv;
     if (!PyLong_CheckExact(level) || overflow || (long)level32 != lv ||
-        !PyDict_CheckExact(fields) || PyDict_GET_SIZE(fields) > MAX_FIELDS) {
+        !PyDict_CheckExact(fields)) {
         return 0;
     }
     if (out_put(o, &level32, 4) < 0) {
@@ -258,6 +263,9 @@ put_record(Out *o, Memo *m, PyObject *r, PyObject *dumps)
     ok = ok > 0 ? put_str(o, m, PyTuple_GET_ITEM(r, 4)) : ok;
     if (ok <= 0) {
         return ok;
+    }
+    if (PyDict_GET_SIZE(fields) > MAX_FIELDS) { /* after dumps, which may have run any code */
+        return 0;
     }
     uint16_t count = (uint16_t)PyDict_GET_SIZE(fields);
     if (out_put(o, &count, 2) < 0) {
@@ -283,20 +291,26 @@ pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "pack(records: list, dumps)");
         return NULL;
     }
-    PyObject *records = args[0], *dumps = args[1];
-    Py_ssize_t n = PyList_GET_SIZE(records);
+    PyObject *dumps = args[1];
+    PyObject *records = PyList_AsTuple(args[0]); /* owns every record while dumps runs */
+    if (records == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(records);
     uint32_t count = (uint32_t)n;
     Out o = {NULL, 0, 0};
     Memo m;
     if ((Py_ssize_t)count != n || memo_init(&m, 256) < 0) {
+        Py_DECREF(records);
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
     }
     char magic = MAGIC;
     int ok = out_put(&o, &magic, 1) < 0 || out_put(&o, &count, 4) < 0 ? -1 : 1;
     for (Py_ssize_t i = 0; ok > 0 && i < n; i++) {
-        ok = put_record(&o, &m, PyList_GET_ITEM(records, i), dumps);
+        ok = put_record(&o, &m, PyTuple_GET_ITEM(records, i), dumps);
     }
     memo_free(&m);
+    Py_DECREF(records);
     PyObject *result = ok > 0 ? PyBytes_FromStringAndSize(o.data, (Py_ssize_t)o.len)
                        : ok == 0 ? Py_NewRef(Py_None)
                                  : NULL;
@@ -338,7 +352,12 @@ get_ref(In *in, int is_source)
             PyErr_SetString(PyExc_ValueError, "bad reference in hft frame");
             return NULL;
         }
-        return Py_NewRef(PyList_GET_ITEM(in->memo, index));
+        PyObject *obj = PyList_GET_ITEM(in->memo, index);
+        if (!is_source && !PyUnicode_CheckExact(obj)) {
+            PyErr_SetString(PyExc_ValueError, "bad reference in hft frame");
+            return NULL;
+        }
+        return Py_NewRef(obj);
     }
     if (take(in, &size, 4) < 0) {
         return NULL;

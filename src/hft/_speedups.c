@@ -473,14 +473,17 @@ scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *batch = args[0], *harmless = args[1];
     long debug = PyLong_AsLong(args[2]);
-    Py_ssize_t n = PyList_GET_SIZE(batch);
-    if (n == 0) {
+    if (debug == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (PyList_GET_SIZE(batch) == 0) {
         Py_RETURN_NONE;
     }
     long long max_seq = LLONG_MIN;
     long lowest = LONG_MAX, highest = LONG_MIN;
     int plain = 1, overflow = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    /* PyObject_IsTrue and PySet_Contains may run Python code that changes the list */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(batch); i++) {
         PyObject *record = PyList_GET_ITEM(batch, i);
         if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6) {
             Py_RETURN_NONE;
@@ -513,10 +516,12 @@ scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             plain = 0;
             continue;
         }
+        Py_INCREF(record); /* keeps source, context and fields alive */
         PyObject *context = PyTuple_GET_ITEM(source, 2);
         int has_context = PyDict_CheckExact(context) ? PyDict_GET_SIZE(context) > 0
                                                      : PyObject_IsTrue(context);
         if (has_context != 0) {
+            Py_DECREF(record);
             if (has_context < 0) {
                 return NULL;
             }
@@ -526,15 +531,19 @@ scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_ssize_t pos = 0;
         PyObject *key, *value;
         while (PyDict_Next(fields, &pos, &key, &value)) {
+            Py_INCREF(key);
             int known = PySet_Contains(harmless, key);
+            Py_DECREF(key);
             if (known <= 0) {
                 if (known < 0) {
+                    Py_DECREF(record);
                     return NULL;
                 }
                 plain = 0;
                 break;
             }
         }
+        Py_DECREF(record);
     }
     return Py_BuildValue("(LllO)", max_seq, lowest, highest, plain ? Py_True : Py_False);
 }

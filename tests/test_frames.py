@@ -36,7 +36,8 @@ _plain_records = st.tuples(
 def roundtrip(records: list[Any]) -> list[Any]:
     packed = frames.pack(records, pickle.dumps)
     assert packed is not None
-    return list(frames.unpack(packed, pickle.loads))
+    assert int.from_bytes(packed[:8], "little") == len(packed) - 8  # the pipe's frame header
+    return list(frames.unpack(memoryview(packed)[8:], pickle.loads))
 
 
 class TestBuilt:
@@ -60,6 +61,13 @@ class TestRoundTrip:
         assert len(back) == 1000
         assert back[999][3] == SOURCE
         assert back[0][5]["x"] != back[0][5]["x"]
+
+    def test_buffer_kept_across_calls_gives_fresh_frames(self) -> None:
+        """A big frame then a small one: the kept buffer never leaks old bytes into the new."""
+        big = [(i, i, 20, OTHER, "x" * 1000, {"k": "y" * 1000}) for i in range(500)]
+        small = [(1, 2, 20, SOURCE, "m", {"a": 1})]
+        assert roundtrip(big) == big
+        assert roundtrip(small) == small
 
     def test_many_distinct_strings_grow_the_memo(self) -> None:
         """Thousands of distinct strings (the memo grows past its first size) round-trip."""
@@ -91,8 +99,9 @@ class TestRefused:
     @pytest.mark.parametrize("cut", [0, 1, 5, 30, -1])
     def test_damaged_frames_raise_value_error(self, cut: int) -> None:
         """A truncated frame, trailing bytes or a foreign first byte: ValueError, no crash."""
-        packed = frames.pack([(0, 0, 20, OTHER, "m", {"a": "b"})] * 3, pickle.dumps)
-        assert packed is not None
+        framed = frames.pack([(0, 0, 20, OTHER, "m", {"a": "b"})] * 3, pickle.dumps)
+        assert framed is not None
+        packed = framed[8:]
         with pytest.raises(ValueError, match="hft frame"):
             frames.unpack(packed[:cut], pickle.loads)
         with pytest.raises(ValueError, match="trailing"):

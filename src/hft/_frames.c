@@ -1,6 +1,6 @@
 /* Optional C fast path for the writer process's frames (hft.logging.backends._offload).
  *
- * pack(records, dumps) -> bytes | None
+ * pack(records, dumps) -> bytes | None (an 8-byte little-endian payload size, then the payload)
  * unpack(data, loads) -> list
  *
  * pack turns a list of plain records into a compact frame, about five times cheaper than
@@ -31,6 +31,7 @@ typedef struct {
     char *data;
     size_t len;
     size_t cap;
+    int owns_scratch; /* data is the kept buffer (see out_release) */
 } Out;
 
 typedef struct { /* identity -> index, open addressing; keys are borrowed from the records */
@@ -58,6 +59,32 @@ out_reserve(Out *o, size_t extra)
     o->data = data;
     o->cap = cap;
     return 0;
+}
+
+/* One buffer kept across calls (as in _speedups.c): a frame is ~200 kB, and a fresh block of
+ * that size is pages to fault in on every call. A call that finds it in use works in its own. */
+#define SCRATCH_KEEP (8u << 20) /* a larger buffer (huge strings) is freed, not kept */
+static char *scratch = NULL;
+static size_t scratch_cap = 0;
+static int scratch_busy = 0;
+
+static void
+out_release(Out *o)
+{
+    if (o->owns_scratch && o->cap <= SCRATCH_KEEP) {
+        scratch = o->data; /* kept (grown, perhaps moved) for the next call */
+        scratch_cap = o->cap;
+    }
+    else {
+        PyMem_RawFree(o->data);
+        if (o->owns_scratch) {
+            scratch = NULL;
+            scratch_cap = 0;
+        }
+    }
+    if (o->owns_scratch) {
+        scratch_busy = 0;
+    }
 }
 
 static int
@@ -293,28 +320,44 @@ pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *dumps = args[1];
     PyObject *records = PyList_AsTuple(args[0]); /* owns every record while dumps runs */
+    uint64_t header = 0;                        /* the payload's size, filled in at the end */
     if (records == NULL) {
         return NULL;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(records);
     uint32_t count = (uint32_t)n;
-    Out o = {NULL, 0, 0};
+    Out o = {NULL, 0, 0, 0};
+    if (!scratch_busy) { /* reuse the last call's buffer: no pages to fault in again */
+        scratch_busy = o.owns_scratch = 1;
+        o.data = scratch;
+        o.cap = scratch_cap;
+    }
     Memo m;
     if ((Py_ssize_t)count != n || memo_init(&m, 256) < 0) {
         Py_DECREF(records);
+        out_release(&o);
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
     }
     char magic = MAGIC;
-    int ok = out_put(&o, &magic, 1) < 0 || out_put(&o, &count, 4) < 0 ? -1 : 1;
+    int ok = out_put(&o, &header, 8) < 0 || out_put(&o, &magic, 1) < 0 ||
+                     out_put(&o, &count, 4) < 0
+                 ? -1
+                 : 1;
     for (Py_ssize_t i = 0; ok > 0 && i < n; i++) {
         ok = put_record(&o, &m, PyTuple_GET_ITEM(records, i), dumps);
     }
     memo_free(&m);
     Py_DECREF(records);
+    if (ok > 0) {
+        header = (uint64_t)(o.len - 8);
+        for (int i = 0; i < 8; i++) { /* little-endian, as struct.pack("<Q") */
+            o.data[i] = (char)(header >> (8 * i));
+        }
+    }
     PyObject *result = ok > 0 ? PyBytes_FromStringAndSize(o.data, (Py_ssize_t)o.len)
                        : ok == 0 ? Py_NewRef(Py_None)
                                  : NULL;
-    PyMem_RawFree(o.data);
+    out_release(&o);
     return result;
 }
 

@@ -75,6 +75,18 @@ class TestFileChecks:
         assert not harness.has_payload(orjson.dumps(partial))
         assert not harness.has_payload(b"order placed BTCUSDT 123.45 0.5")
 
+    def test_a_trailing_line_of_the_loggers_own_is_not_a_bad_payload(self, tmp_path: Path) -> None:
+        """The last line checked is the last benchmark record, not a logger's closing report;
+        a file whose records all lack a field still fails."""
+        good = {"msg": "order placed", "symbol": "BTCUSDT", "price": 123.45, "qty": 0.5}
+        report = {"msg": "log records dropped", "dropped": 7}
+        path = tmp_path / "log"
+        path.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(report) + b"\n")
+        assert harness.check_file(path, 2)["payload_ok"]
+        partial = {"msg": "order placed", "symbol": "BTCUSDT"}
+        path.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(partial) + b"\n")
+        assert not harness.check_file(path, 2)["payload_ok"]
+
     def test_missing_file_is_total_loss(self, tmp_path: Path) -> None:
         """check_file on a file that was never written reports every record lost."""
         check = harness.check_file(tmp_path / "absent", 10)

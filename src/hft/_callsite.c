@@ -3,8 +3,10 @@
  *
  *     if exc and fields.get("exc_info") is True: fields["exc_info"] = sys.exc_info()
  *     record = (next_seq(), time.time_ns(), level, source, msg, fields)
- *     if capacity < 0 or len(ring) < capacity: ring.append(record)
+ *     used = len(ring)
+ *     if capacity < 0 or used < capacity: ring.append(record)
  *     else: full(record)
+ *     if used + 1 == wake_at: wake()       # the ring just reached gc_threshold: dispatch now
  *
  * with two differences. It costs about half as much: no Python frame. And the common record
  * is untracked by the garbage collector at once. CPython never untracks a tuple that holds a
@@ -32,7 +34,9 @@ typedef struct {
     PyObject *level;
     PyObject *source;
     PyObject *full;
+    PyObject *wake;      /* called when the ring reaches wake_at records (None: never) */
     Py_ssize_t capacity; /* < 0: no room check (drop_oldest's ring has a maxlen) */
+    Py_ssize_t wake_at;
     int exc;             /* honour exc_info=True: capture sys.exc_info() at the call */
 } Emitter;
 
@@ -139,15 +143,13 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
         PyObject_GC_UnTrack(record); /* nothing it holds can lead back to it */
     }
     PyObject *sink = self->append;
-    if (self->capacity >= 0) {
-        Py_ssize_t used = PyObject_Size(self->ring);
-        if (used < 0) {
-            Py_DECREF(record);
-            return NULL;
-        }
-        if (used >= self->capacity) {
-            sink = self->full;
-        }
+    Py_ssize_t used = PyObject_Size(self->ring);
+    if (used < 0) {
+        Py_DECREF(record);
+        return NULL;
+    }
+    if (self->capacity >= 0 && used >= self->capacity) {
+        sink = self->full;
     }
     PyObject *result = PyObject_CallOneArg(sink, record);
     Py_DECREF(record);
@@ -155,19 +157,31 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
         return NULL;
     }
     Py_DECREF(result);
+    if (used + 1 == self->wake_at && self->wake != Py_None) { /* crossing, once per fill */
+        result = PyObject_CallNoArgs(self->wake);
+        if (result == NULL) {
+            return NULL;
+        }
+        Py_DECREF(result);
+    }
     Py_RETURN_NONE;
 }
 
 static PyObject *
 emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *ring, *next_seq, *level, *source, *full;
-    Py_ssize_t capacity;
+    PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None;
+    Py_ssize_t capacity, wake_at = -1;
     int exc = 0;
-    static char *names[] = {"ring", "next_seq", "level", "source", "capacity", "full", "exc",
-                            NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|p:Emitter", names, &ring, &next_seq,
-                                     &level, &source, &capacity, &full, &exc)) {
+    static char *names[] = {"ring", "next_seq", "level", "source", "capacity",
+                            "full", "exc",  "wake",  "wake_at", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOn:Emitter", names, &ring,
+                                     &next_seq, &level, &source, &capacity, &full, &exc, &wake,
+                                     &wake_at)) {
+        return NULL;
+    }
+    if (wake != Py_None && !PyCallable_Check(wake)) {
+        PyErr_SetString(PyExc_TypeError, "Emitter: wake must be callable or None");
         return NULL;
     }
     if (!PyCallable_Check(next_seq) || (capacity >= 0 && !PyCallable_Check(full))) {
@@ -190,7 +204,9 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->level = Py_NewRef(level);
     self->source = Py_NewRef(source);
     self->full = Py_NewRef(full);
+    self->wake = Py_NewRef(wake);
     self->capacity = capacity;
+    self->wake_at = wake_at;
     self->exc = exc;
     return (PyObject *)self;
 }
@@ -204,6 +220,7 @@ emitter_traverse(Emitter *self, visitproc visit, void *arg)
     Py_VISIT(self->level);
     Py_VISIT(self->source);
     Py_VISIT(self->full);
+    Py_VISIT(self->wake);
     return 0;
 }
 
@@ -216,6 +233,7 @@ emitter_clear(Emitter *self)
     Py_CLEAR(self->level);
     Py_CLEAR(self->source);
     Py_CLEAR(self->full);
+    Py_CLEAR(self->wake);
     return 0;
 }
 
@@ -244,8 +262,8 @@ static PyTypeObject EmitterType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "hft._callsite.Emitter",
     .tp_basicsize = sizeof(Emitter),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "Emitter(ring, next_seq, level, source, capacity, full, exc=False): a logging "
-              "method.",
+    .tp_doc = "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
+              "wake_at=-1): a logging method.",
     .tp_new = emitter_new,
     .tp_dealloc = (destructor)emitter_dealloc,
     .tp_traverse = (traverseproc)emitter_traverse,

@@ -19,6 +19,8 @@ class Emitter:
         capacity: int,
         full: Callable[[Any], None] | None,
         exc: bool = False,
+        wake: Callable[[], object] | None = None,
+        wake_at: int = -1,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

@@ -119,7 +119,7 @@ class TestPerformanceApi:
     def test_call_latency_is_sampled(self) -> None:
         """After the dispatcher has armed sampling, the next call is timed and reported."""
         with capture_logs() as (logger, _captured):
-            logger.pipeline._sample_call_sites(force=True)
+            logger.pipeline._loggers.arm_sampling(force=True)
             logger.info("timed")
             logger.info("not timed")
             metrics = logger.get_performance_metrics()

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
+from hft.logging._pipeline import OverflowPolicy
 from hft.logging.testing import CapturingBackend
 
 
@@ -186,3 +187,24 @@ class TestShutdown:
         HFTLogger(pipeline, "x").info("one")
         pipeline.close()
         assert backend.messages() == ["one", "outage"]
+
+
+class TestWakeUp:
+    @pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest", "block"])
+    def test_the_call_reaching_gc_threshold_wakes_the_dispatcher(
+        self, policy: OverflowPolicy
+    ) -> None:
+        """The call that brings the ring to gc_threshold of its capacity sets the wake-up
+        (not one before it): a burst faster than the dispatcher's poll is still taken in time."""
+        pipeline = LoggingPipeline(
+            [CapturingBackend()], ring_buffer_size=1000, gc_threshold=0.5, overflow_policy=policy
+        )
+        logger = HFTLogger(pipeline, "burst")
+        assert pipeline.wake_at == 500
+        pipeline._wake.clear()
+        for i in range(499):
+            logger.info("m", i=i)
+        assert not pipeline._wake.is_set()
+        logger.info("m", i=499)
+        assert pipeline._wake.is_set()
+        pipeline.close()

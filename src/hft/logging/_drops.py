@@ -7,19 +7,29 @@ decides when a drop count is worth a warning.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any, Final
 
 from hft.logging._clock import iso_us
+from hft.logging._record import Record
 
 #: At most one drop warning this often.
 REPORT_EVERY_S: Final = 1.0
 #: A drop count must persist this long to be reported (see :meth:`DropLedger.confirmed`).
 CONFIRM_S: Final = 1.0
-_seq_of = itemgetter(0)
+
+
+def newest_seqs(rings: Iterable[deque[Record]]) -> list[int]:
+    """The sequence number of the newest record in each of *rings* that holds one."""
+    newest = []
+    for ring in rings:
+        with contextlib.suppress(IndexError):  # emptied by the dispatcher meanwhile
+            newest.append(ring[-1][0])
+    return newest
 
 
 class DropLedger:

@@ -52,55 +52,27 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
+    The call that brings the ring to ``gc_threshold`` of its capacity wakes the dispatcher.
     """
+    ring, bounded = pipeline.ring, pipeline.overflow_policy != "drop_oldest"
+    full = _bounded_append(pipeline, ring) if bounded else None
+    capacity = pipeline.capacity if bounded else -1
+    wake, wake_at = pipeline.wake, pipeline.wake_at
     if Emitter is not None:  # the C call site: half the cost, records untracked
-        bounded = pipeline.overflow_policy != "drop_oldest"
-        full = _bounded_append(pipeline, pipeline.ring) if bounded else None
-        capacity = pipeline.capacity if bounded else -1
-        return Emitter(pipeline.ring, pipeline.next_seq, level, source, capacity, full, exc)
-    if pipeline.overflow_policy != "drop_oldest":
-        return _make_bounded_emit(pipeline, level, source, exc)
-    append, next_seq, now = pipeline.ring.append, pipeline.next_seq, time.time_ns
-    if exc:
-
-        def emit_exc(msg: str, /, **fields: Any) -> None:
-            if "exc_info" in fields and fields["exc_info"] is True:
-                fields["exc_info"] = sys.exc_info()
-            append((next_seq(), now(), level, source, msg, fields))
-
-        return emit_exc
-
-    def emit(msg: str, /, **fields: Any) -> None:
-        append((next_seq(), now(), level, source, msg, fields))
-
-    return emit
-
-
-def _make_bounded_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) -> Emit:
-    """``block`` and ``drop_newest``: the room check is inlined (one ``len`` per call); only
-    a full ring calls out to wait or refuse (see :func:`_bounded_append`)."""
-    ring = pipeline.ring
+        return Emitter(ring, pipeline.next_seq, level, source, capacity, full, exc, wake, wake_at)
     append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
-    capacity, full = pipeline.capacity, _bounded_append(pipeline, ring)
-    if exc:
 
-        def emit_exc(msg: str, /, **fields: Any) -> None:
-            if "exc_info" in fields and fields["exc_info"] is True:
-                fields["exc_info"] = sys.exc_info()
-            record = (next_seq(), now(), level, source, msg, fields)
-            if len(ring) < capacity:
-                append(record)
-            else:
-                full(record)
-
-        return emit_exc
-
-    def emit(msg: str, /, **fields: Any) -> None:
+    def emit(msg: str, /, **fields: Any) -> None:  # what Emitter does, in Python
+        if exc and fields.get("exc_info") is True:
+            fields["exc_info"] = sys.exc_info()
         record = (next_seq(), now(), level, source, msg, fields)
-        if len(ring) < capacity:
+        used = len(ring)
+        if full is None or used < capacity:
             append(record)
         else:
             full(record)
+        if used + 1 == wake_at:
+            wake()
 
     return emit
 

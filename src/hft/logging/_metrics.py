@@ -6,7 +6,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from hft.logging._slots import BackendSlot
 
 _WINDOW_S: Final = 10.0
 
@@ -138,3 +141,40 @@ class RateMeter:
             return 0.0
         (t0, n0), (t1, n1) = self._marks[0], self._marks[-1]
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+def snapshot(
+    call_ns: Iterable[int],
+    delivery_ns: Iterable[int],
+    rate: RateMeter,
+    slots: Iterable[BackendSlot],
+    *,
+    logged: int,
+    processed: int,
+    dropped: int,
+    depth: int,
+    capacity: int,
+) -> LoggingMetrics:
+    """A pipeline's :class:`LoggingMetrics` from its samples, meters and counts."""
+    calls = LatencySummary.of_ns(list(call_ns))
+    delivery = LatencySummary.of_ns(list(delivery_ns))
+    stats = {s.backend.name: s.stats() for s in slots}
+    return LoggingMetrics(
+        avg_latency_us=calls.avg_us,
+        p50_latency_us=calls.p50_us,
+        p99_latency_us=calls.p99_us,
+        max_latency_us=calls.max_us,
+        latency_samples=calls.count,
+        delivery_avg_us=delivery.avg_us,
+        delivery_p99_us=delivery.p99_us,
+        throughput_msgs_per_sec=rate.rate(),
+        records_logged=logged,
+        records_processed=processed,
+        dropped=dropped,
+        queue_depth=depth,
+        queue_capacity=capacity,
+        backend_errors=sum(s.write_errors for s in stats.values()),
+        failovers=sum(s.failed_over for s in stats.values()),
+        lost=sum(s.lost for s in stats.values()),
+        backends=stats,
+    )

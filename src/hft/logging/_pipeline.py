@@ -9,7 +9,6 @@ between slices so that no call site waits long behind it.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import itertools
 import os
 import threading
@@ -18,14 +17,15 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
-from operator import call, itemgetter
+from operator import call
 from typing import Any, Final, Literal
 
-from hft.logging._drops import DropLedger
+from hft.logging._drops import DropLedger, newest_seqs
 from hft.logging._gate import Gate
 from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
-from hft.logging._metrics import LatencySummary, LoggingMetrics, RateMeter
-from hft.logging._prepare import Preparer
+from hft.logging._loggers import LoggerRegistry
+from hft.logging._metrics import LoggingMetrics, RateMeter, snapshot
+from hft.logging._prepare import Preparer, level_bounds
 from hft.logging._record import Record, Source
 from hft.logging._signals import install_sigterm_exit, restore_sigterm
 from hft.logging._slots import BackendSlot
@@ -34,12 +34,10 @@ from hft.logging.backends._base import LoggingBackend
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
 INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
-#: The fastest a CPython call site can produce records (about one per microsecond); the
-#: dispatcher looks at the ring often enough that such a producer cannot fill it past
-#: ``gc_threshold`` between two looks.
+#: A busy Python caller's pace (about a record a microsecond): the dispatcher looks at the ring
+#: at least this often per ``gc_threshold`` of it. A faster burst (the C call site takes
+#: ~0.2 µs) wakes it directly: the call that brings the ring to ``wake_at`` records.
 _FASTEST_CALL_S: Final = 1e-6
-_SAMPLE_EVERY_S: Final = 0.05  #: how often call sites are armed for a timed call
-_SAMPLE_LOGGERS: Final = 64  #: loggers armed each time, round-robin
 #: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 #: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
@@ -76,6 +74,7 @@ class LoggingPipeline:
         self.overflow_policy: OverflowPolicy = overflow_policy
         self.block_timeout_s = block_timeout_ms / 1000
         self.flush_interval_s = flush_interval_ms / 1000
+        self._gc_threshold = gc_threshold
         fill_time = gc_threshold * ring_buffer_size * _FASTEST_CALL_S
         self._poll_s = max(0.0005, min(self.flush_interval_s, fill_time))
         self._fallback = fallback
@@ -87,7 +86,7 @@ class LoggingPipeline:
         self._enable_failover = enable_failover
         self._prepare = Preparer(redact_fields, max_field_chars)
         self._reset_state()
-        self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._loggers = LoggerRegistry()
         self._slots = [self._slot(b) for b in backends]
         self._closed = False
         #: Logger calls made after close (not delivered; counted so they are not silent).
@@ -127,7 +126,6 @@ class LoggingPipeline:
         self._stopping = False
         self._pending_internal: list[Record] = []
         self._deferred_markers: list[Record] = []
-        self._last_sampling, self._sample_cursor = 0.0, 0
         self._main_front = -1  #: sequence number of the last record taken from the main ring
         self._drops = DropLedger()
         self._rate = RateMeter()
@@ -236,6 +234,15 @@ class LoggingPipeline:
         return gate.wait(ring, capacity, timeout_s, lambda: self.running, self._wake)
 
     @property
+    def wake_at(self) -> int:
+        """The ring length (``gc_threshold`` of the capacity) whose call wakes the dispatcher."""
+        return max(1, int(self._gc_threshold * self.capacity))
+
+    def wake(self) -> None:
+        """Wake the dispatcher now (call sites, when the ring reaches :attr:`wake_at`)."""
+        self._wake.set()
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`close` has run: records are no longer delivered."""
         return self._closed
@@ -273,8 +280,7 @@ class LoggingPipeline:
         self._rebind_loggers()
 
     def _rebind_loggers(self) -> None:
-        for logger in list(self._loggers):
-            logger.rebind()
+        self._loggers.rebind_all()
 
     # -- dispatcher -------------------------------------------------------------------------
 
@@ -288,7 +294,7 @@ class LoggingPipeline:
                 self._dispatch_failed(exc)
             self._flush_backends()
             self._bookkeep()
-            self._sample_call_sites()
+            self._loggers.arm_sampling()
             if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
                 break
             wait(self._poll_s)
@@ -364,11 +370,11 @@ class LoggingPipeline:
             self._delivery_ns.append(time.time_ns() - batch[0][1])
             if not plain:
                 logs, metrics, markers = self._prepare.sort(batch)
-                lowest, highest = _bounds(logs)
+                lowest, highest = level_bounds(logs)
         if self._pending_internal:
             logs = logs + self._pending_internal
             self._pending_internal.clear()
-            lowest, highest = _bounds(logs)
+            lowest, highest = level_bounds(logs)
         if logs or metrics:
             for slot in self._slots:
                 slot.route(logs, metrics, lowest, highest)
@@ -435,32 +441,11 @@ class LoggingPipeline:
                 ring_buffer_size=self.capacity,
             )
 
-    def _sample_call_sites(self, force: bool = False) -> None:
-        """Arm the next call of some loggers to be timed: every ``_SAMPLE_EVERY_S``, up to
-        ``_SAMPLE_LOGGERS`` loggers at a time, round-robin, so a process with thousands of
-        (bound) loggers does not pay for re-arming them all on every dispatcher cycle."""
-        now = time.monotonic()
-        if not force and now - self._last_sampling < _SAMPLE_EVERY_S:
-            return
-        self._last_sampling = now
-        loggers = list(self._loggers)
-        if not loggers:
-            return
-        start = self._sample_cursor % len(loggers)
-        chosen = (loggers + loggers)[start : start + min(_SAMPLE_LOGGERS, len(loggers))]
-        self._sample_cursor = start + len(chosen)
-        for logger in chosen:
-            logger._arm_sampling()
-
     # -- metrics ------------------------------------------------------------------------------
 
     def _newest_waiting(self) -> list[int]:
         """The sequence number of the newest record in each ring that holds one."""
-        newest = []
-        for ring in (self.ring, self.audit_ring):
-            with contextlib.suppress(IndexError):
-                newest.append(ring[-1][0])
-        return newest
+        return newest_seqs((self.ring, self.audit_ring))
 
     @property
     def dropped(self) -> int:
@@ -480,40 +465,15 @@ class LoggingPipeline:
 
     def metrics(self) -> LoggingMetrics:
         """A snapshot of latencies, throughput, drops and backend counts."""
-        calls = LatencySummary.of_ns(list(self.call_latency_ns))
-        delivery = LatencySummary.of_ns(list(self._delivery_ns))
-        stats = {s.backend.name: s.stats() for s in self._slots}
-        return LoggingMetrics(
-            avg_latency_us=calls.avg_us,
-            p50_latency_us=calls.p50_us,
-            p99_latency_us=calls.p99_us,
-            max_latency_us=calls.max_us,
-            latency_samples=calls.count,
-            delivery_avg_us=delivery.avg_us,
-            delivery_p99_us=delivery.p99_us,
-            throughput_msgs_per_sec=self._rate.rate(),
-            records_logged=self._drops.issued(self._newest_waiting()),
-            records_processed=self._drops.taken,
-            dropped=self._drops.confirmed(self.dropped) if self.running else self.dropped,
-            queue_depth=len(self.ring),
-            queue_capacity=self.capacity,
-            backend_errors=sum(s.write_errors for s in stats.values()),
-            failovers=sum(s.failed_over for s in stats.values()),
-            lost=sum(s.lost for s in stats.values()),
-            backends=stats,
-        )
+        dropped = self._drops.confirmed(self.dropped) if self.running else self.dropped
+        return snapshot(
+            self.call_latency_ns, self._delivery_ns, self._rate, self._slots,
+            logged=self._drops.issued(self._newest_waiting()), processed=self._drops.taken,
+            dropped=dropped, depth=len(self.ring), capacity=self.capacity,
+        )  # fmt: skip
 
 
-_level_of = itemgetter(2)
 _NONE: list[Record] = []  #: no metrics, no markers (never appended to)
-
-
-def _bounds(records: list[Record]) -> tuple[int, int]:
-    """The lowest and highest level in *records*; (AUDIT, 0) for none, which routes nothing."""
-    levels = set(map(_level_of, records))
-    return (min(levels), max(levels)) if levels else (AUDIT, 0)
-
-
 _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from hft._native import require_native
-from hft.logging._levels import DEBUG, METRIC
+from hft.logging._levels import AUDIT, DEBUG, METRIC
 from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, truncate
 
@@ -89,6 +89,12 @@ class Preparer:
         fields = dict(fields)
         fields["exc_info"] = structured_exception(fields["exc_info"], self._limit)
         return fields
+
+
+def level_bounds(records: list[Record]) -> tuple[int, int]:
+    """The lowest and highest level in *records*; (AUDIT, 0) for none, which routes nothing."""
+    levels = set(map(_level_of, records))
+    return (min(levels), max(levels)) if levels else (AUDIT, 0)
 
 
 def scan_py(batch: list[Record], harmless: set[object]) -> tuple[int, int, int, bool]:

@@ -79,6 +79,14 @@ class TestIdentity:
         fast, slow = both(records)
         assert fast == slow
 
+    @pytest.mark.parametrize("ts", [-2 * _NS, -_NS - 1, -1, 0, 1_700_000_000 * _NS])
+    def test_first_record_of_a_fresh_renderer(self, ts: int) -> None:
+        """The very first record gets its full timestamp on both paths (the Python path once
+        mistook 1969-12-31T23:59:58 for its empty starting cache)."""
+        fast, slow = both([(0, ts, 20, SOURCE, "m", {})])
+        assert fast == slow
+        assert fast.startswith((b'{"ts":"19', b'{"ts":"20'))
+
     def test_same_renderer_across_calls(self) -> None:
         """One renderer over many calls (caches carried over) matches a fresh Python renderer."""
         fast_r, slow_r = JsonLineRenderer(), JsonLineRenderer(use_speedups=False)

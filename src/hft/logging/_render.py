@@ -194,8 +194,9 @@ class JsonLineRenderer:
         self._long_line = max_field_chars + _LONG_LINE_SLACK
         self._timestamp = TimestampFormatter()
         self._levels = {n: name.encode() for n, name in LEVEL_NAMES.items()}
-        self._second = -(2 * _NS)  #: start of the cached second, in ns since the epoch
+        self._second = 0  #: start of the cached second, in ns since the epoch
         self._second_prefix = b""
+        self._set_second(0)  # a real second: no timestamp may match an empty prefix
         #: Messages are mostly literals in code: their JSON form is cached (bounded).
         self._messages: dict[object, bytes] = {}
 

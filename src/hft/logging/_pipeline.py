@@ -21,7 +21,7 @@ from operator import call
 from typing import Any, Final, Literal
 
 from hft.logging._drops import DropLedger, newest_seqs
-from hft.logging._gate import Gate
+from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
 from hft.logging._loggers import LoggerRegistry
 from hft.logging._metrics import LoggingMetrics, RateMeter, snapshot
@@ -222,7 +222,7 @@ class LoggingPipeline:
     # -- call-site helpers (cold paths only) ----------------------------------------------------
 
     def wait_for_space(self, ring: deque[Record], capacity: int, timeout_s: float | None) -> bool:
-        """Block until *ring* has drained to half its *capacity* (see :class:`Gate`).
+        """Block until *ring* has drained to ``REOPEN_AT`` of its *capacity* (see :class:`Gate`).
 
         Returns False when *timeout_s* passed with the ring still full. With no dispatcher
         running nobody would make room: a bounded wait gives up at once, an unbounded one
@@ -347,9 +347,9 @@ class LoggingPipeline:
         if batch and batch[-1][2] != MARKER:
             self._main_front = batch[-1][0]
         if self._ring_gate.waiters or self._audit_gate.waiters:
-            half = self.capacity // 2
-            self._ring_gate.open_if_drained(ring, half)
-            self._audit_gate.open_if_drained(self.audit_ring, half)
+            low_water = int(self.capacity * REOPEN_AT)
+            self._ring_gate.open_if_drained(ring, low_water)
+            self._audit_gate.open_if_drained(self.audit_ring, low_water)
         return batch
 
     def _take_in_order(self, limit: int) -> list[Record]:

@@ -102,6 +102,10 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
 {
     Emitter *self = (Emitter *)op;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (self->ring == NULL) { /* cleared by the GC while its cycle was being torn down */
+        PyErr_SetString(PyExc_RuntimeError, "this logging method was cleared with its logger");
+        return NULL;
+    }
     if (nargs != 1) {
         PyErr_Format(PyExc_TypeError,
                      "a logging method takes exactly one positional argument (the message), "

@@ -1,0 +1,36 @@
+"""hft._native: the C fast paths are built where required, and HFT_PURE_PYTHON switches them off."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+
+from hft._native import require_native
+
+MODULES = ("hft._callsite", "hft._frames", "hft._speedups")
+
+
+class TestBuilt:
+    @pytest.mark.parametrize("name", MODULES)
+    def test_each_extension_is_built_when_required(self, name: str) -> None:
+        """With HFT_REQUIRE_SPEEDUPS=1 (CI) every extension imports: setup.py builds them as
+        optional, so a compile error would otherwise pass unnoticed as the Python path."""
+        if os.environ.get("HFT_REQUIRE_SPEEDUPS") != "1":
+            pytest.skip("HFT_REQUIRE_SPEEDUPS is not set: a build without a compiler is allowed")
+        assert importlib.import_module(name).__file__.endswith(".so")  # type: ignore[union-attr]
+
+
+class TestSwitch:
+    def test_pure_python_refuses_the_native_import(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """HFT_PURE_PYTHON=1 makes require_native raise ImportError, so callers fall back."""
+        monkeypatch.setenv("HFT_PURE_PYTHON", "1")
+        with pytest.raises(ImportError, match="HFT_PURE_PYTHON"):
+            require_native()
+
+    @pytest.mark.parametrize("value", ["", "0", "yes"])
+    def test_anything_else_allows_it(self, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Only the exact value 1 switches the C paths off."""
+        monkeypatch.setenv("HFT_PURE_PYTHON", value)
+        require_native()

@@ -8,7 +8,7 @@ DURATION ?= 5
 
 .PHONY: run test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml setup.py $(wildcard src/hft/*.c)
+$(STAMP): pyproject.toml setup.py $(wildcard src/hft/*.c src/hft/*.h)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

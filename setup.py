@@ -2,10 +2,12 @@
 
 from setuptools import Extension, setup
 
+_SHARED = ["src/hft/_buffer.h"]  # the growable buffer both output-building modules use
+
 setup(
     ext_modules=[
-        Extension("hft._speedups", ["src/hft/_speedups.c"], optional=True),
-        Extension("hft._frames", ["src/hft/_frames.c"], optional=True),
+        Extension("hft._speedups", ["src/hft/_speedups.c"], depends=_SHARED, optional=True),
+        Extension("hft._frames", ["src/hft/_frames.c"], depends=_SHARED, optional=True),
         Extension("hft._callsite", ["src/hft/_callsite.c"], optional=True),
     ],
 )

@@ -18,6 +18,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "_buffer.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -27,13 +29,6 @@
 
 enum { T_NONE = 'N', T_TRUE = 'T', T_FALSE = 'F', T_INT = 'i', T_FLOAT = 'f', T_STR = 's' };
 
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-    int owns_scratch; /* data is the kept buffer (see out_release) */
-} Out;
-
 typedef struct { /* identity -> index, open addressing; keys are borrowed from the records */
     PyObject **keys;
     uint32_t *values;
@@ -41,62 +36,8 @@ typedef struct { /* identity -> index, open addressing; keys are borrowed from t
     size_t used;
 } Memo;
 
-static int
-out_reserve(Out *o, size_t extra)
-{
-    if (o->len + extra <= o->cap) {
-        return 0;
-    }
-    size_t cap = o->cap ? o->cap * 2 : 65536;
-    while (cap < o->len + extra) {
-        cap *= 2;
-    }
-    char *data = PyMem_RawRealloc(o->data, cap);
-    if (data == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    o->data = data;
-    o->cap = cap;
-    return 0;
-}
-
-/* One buffer kept across calls (as in _speedups.c): a frame is ~200 kB, and a fresh block of
- * that size is pages to fault in on every call. A call that finds it in use works in its own. */
-#define SCRATCH_KEEP (8u << 20) /* a larger buffer (huge strings) is freed, not kept */
-static char *scratch = NULL;
-static size_t scratch_cap = 0;
-static int scratch_busy = 0;
-
-static void
-out_release(Out *o)
-{
-    if (o->owns_scratch && o->cap <= SCRATCH_KEEP) {
-        scratch = o->data; /* kept (grown, perhaps moved) for the next call */
-        scratch_cap = o->cap;
-    }
-    else {
-        PyMem_RawFree(o->data);
-        if (o->owns_scratch) {
-            scratch = NULL;
-            scratch_cap = 0;
-        }
-    }
-    if (o->owns_scratch) {
-        scratch_busy = 0;
-    }
-}
-
-static int
-out_put(Out *o, const void *p, size_t n)
-{
-    if (out_reserve(o, n) < 0) {
-        return -1;
-    }
-    memcpy(o->data + o->len, p, n);
-    o->len += n;
-    return 0;
-}
+/* The buffer pack keeps across calls (see _buffer.h). */
+static BufKeeper keeper;
 
 static int
 memo_init(Memo *m, size_t size)
@@ -169,27 +110,27 @@ memo_lookup(Memo *m, PyObject *key, uint32_t *index)
 
 /* 1: written; 0: not packable (no exception set); -1: error. */
 static int
-put_bytes_ref(Out *o, Memo *m, PyObject *key, const char *data, Py_ssize_t size)
+put_bytes_ref(Buf *o, Memo *m, PyObject *key, const char *data, Py_ssize_t size)
 {
     uint32_t index;
     if (memo_lookup(m, key, &index) < 0) {
         return -1;
     }
-    if (out_put(o, &index, 4) < 0) {
+    if (buf_put(o, &index, 4) < 0) {
         return -1;
     }
     if (index != NEW) {
         return 1;
     }
     uint32_t n = (uint32_t)size;
-    if ((Py_ssize_t)n != size || out_put(o, &n, 4) < 0 || out_put(o, data, (size_t)size) < 0) {
+    if ((Py_ssize_t)n != size || buf_put(o, &n, 4) < 0 || buf_put(o, data, size) < 0) {
         return PyErr_Occurred() ? -1 : 0;
     }
     return 1;
 }
 
 static int
-put_str(Out *o, Memo *m, PyObject *s)
+put_str(Buf *o, Memo *m, PyObject *s)
 {
     if (!PyUnicode_CheckExact(s)) {
         return 0;
@@ -207,7 +148,7 @@ put_str(Out *o, Memo *m, PyObject *s)
 }
 
 static int
-put_source(Out *o, Memo *m, PyObject *source, PyObject *dumps)
+put_source(Buf *o, Memo *m, PyObject *source, PyObject *dumps)
 {
     size_t i = memo_slot(m, source);
     if (m->keys[i] != NULL) {
@@ -225,17 +166,17 @@ put_source(Out *o, Memo *m, PyObject *source, PyObject *dumps)
 }
 
 static int
-put_value(Out *o, Memo *m, PyObject *v)
+put_value(Buf *o, Memo *m, PyObject *v)
 {
     char tag;
     if (v == Py_None || v == Py_True || v == Py_False) {
         tag = v == Py_None ? T_NONE : v == Py_True ? T_TRUE : T_FALSE;
-        return out_put(o, &tag, 1) < 0 ? -1 : 1;
+        return buf_put(o, &tag, 1) < 0 ? -1 : 1;
     }
     if (PyFloat_CheckExact(v)) {
         double d = PyFloat_AS_DOUBLE(v);
         tag = T_FLOAT;
-        return out_put(o, &tag, 1) < 0 || out_put(o, &d, 8) < 0 ? -1 : 1;
+        return buf_put(o, &tag, 1) < 0 || buf_put(o, &d, 8) < 0 ? -1 : 1;
     }
     if (PyLong_CheckExact(v)) {
         int overflow = 0;
@@ -244,28 +185,28 @@ put_value(Out *o, Memo *m, PyObject *v)
             return 0;
         }
         tag = T_INT;
-        return out_put(o, &tag, 1) < 0 || out_put(o, &n, 8) < 0 ? -1 : 1;
+        return buf_put(o, &tag, 1) < 0 || buf_put(o, &n, 8) < 0 ? -1 : 1;
     }
     if (PyUnicode_CheckExact(v)) {
         tag = T_STR;
-        return out_put(o, &tag, 1) < 0 ? -1 : put_str(o, m, v);
+        return buf_put(o, &tag, 1) < 0 ? -1 : put_str(o, m, v);
     }
     return 0;
 }
 
 static int
-put_int64(Out *o, PyObject *v)
+put_int64(Buf *o, PyObject *v)
 {
     if (!PyLong_CheckExact(v)) {
         return 0;
     }
     int overflow = 0;
     long long n = PyLong_AsLongLongAndOverflow(v, &overflow);
-    return overflow ? 0 : out_put(o, &n, 8) < 0 ? -1 : 1;
+    return overflow ? 0 : buf_put(o, &n, 8) < 0 ? -1 : 1;
 }
 
 static int
-put_record(Out *o, Memo *m, PyObject *r, PyObject *dumps)
+put_record(Buf *o, Memo *m, PyObject *r, PyObject *dumps)
 {
     if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 6) {
         return 0;
@@ -283,7 +224,7 @@ put_record(Out *o, Memo *m, PyObject *r, PyObject *dumps)
         !PyDict_CheckExact(fields)) {
         return 0;
     }
-    if (out_put(o, &level32, 4) < 0) {
+    if (buf_put(o, &level32, 4) < 0) {
         return -1;
     }
     ok = put_source(o, m, PyTuple_GET_ITEM(r, 3), dumps);
@@ -295,7 +236,7 @@ put_record(Out *o, Memo *m, PyObject *r, PyObject *dumps)
         return 0;
     }
     uint16_t count = (uint16_t)PyDict_GET_SIZE(fields);
-    if (out_put(o, &count, 2) < 0) {
+    if (buf_put(o, &count, 2) < 0) {
         return -1;
     }
     Py_ssize_t pos = 0;
@@ -326,21 +267,17 @@ pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t n = PyTuple_GET_SIZE(records);
     uint32_t count = (uint32_t)n;
-    Out o = {NULL, 0, 0, 0};
-    if (!scratch_busy) { /* reuse the last call's buffer: no pages to fault in again */
-        scratch_busy = o.owns_scratch = 1;
-        o.data = scratch;
-        o.cap = scratch_cap;
-    }
+    Buf o;
+    buf_open(&o, &keeper);
     Memo m;
     if ((Py_ssize_t)count != n || memo_init(&m, 256) < 0) {
         Py_DECREF(records);
-        out_release(&o);
+        buf_close(&o);
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
     }
     char magic = MAGIC;
-    int ok = out_put(&o, &header, 8) < 0 || out_put(&o, &magic, 1) < 0 ||
-                     out_put(&o, &count, 4) < 0
+    int ok = buf_put(&o, &header, 8) < 0 || buf_put(&o, &magic, 1) < 0 ||
+                     buf_put(&o, &count, 4) < 0
                  ? -1
                  : 1;
     for (Py_ssize_t i = 0; ok > 0 && i < n; i++) {
@@ -354,10 +291,10 @@ pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             o.data[i] = (char)(header >> (8 * i));
         }
     }
-    PyObject *result = ok > 0 ? PyBytes_FromStringAndSize(o.data, (Py_ssize_t)o.len)
+    PyObject *result = ok > 0 ? PyBytes_FromStringAndSize(o.data, o.len)
                        : ok == 0 ? Py_NewRef(Py_None)
                                  : NULL;
-    out_release(&o);
+    buf_close(&o);
     return result;
 }
 

@@ -16,6 +16,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "_buffer.h"
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,38 +25,8 @@
 
 #define NS_PER_S 1000000000LL
 
-typedef struct {
-    char *data; /* the lines so far */
-    Py_ssize_t len;
-    Py_ssize_t cap;
-} Buf;
-
-/* One buffer kept across calls: its pages stay mapped, so a call does not fault them in again
- * (a fresh 300 kB block per call is an mmap of untouched pages). A call that finds it in use
- * (another thread, while dumps released the GIL) works in a buffer of its own. */
-static char *scratch = NULL;
-static Py_ssize_t scratch_cap = 0;
-static int scratch_busy = 0;
-
-static int
-buf_reserve(Buf *b, Py_ssize_t extra)
-{
-    if (b->len + extra <= b->cap) {
-        return 0;
-    }
-    Py_ssize_t cap = b->cap * 2;
-    if (cap < b->len + extra) {
-        cap = b->len + extra;
-    }
-    char *data = PyMem_RawRealloc(b->data, (size_t)cap);
-    if (data == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
+/* The buffer render_lines keeps across calls (see _buffer.h). */
+static BufKeeper keeper;
 
 /* Writes v in decimal at p; returns the number of characters. */
 static Py_ssize_t
@@ -345,24 +317,6 @@ stamp_store(const Stamp *s, PyObject *state)
     return rc;
 }
 
-/* Gives the shared buffer back (kept, up to 16 MB), or frees a buffer of the call's own. */
-static void
-buf_release(Buf *b, int own)
-{
-    if (own) {
-        PyMem_RawFree(b->data);
-        return;
-    }
-    if (b->cap > (16 << 20)) {
-        PyMem_RawFree(b->data);
-        b->data = NULL;
-        b->cap = 0;
-    }
-    scratch = b->data;
-    scratch_cap = b->cap;
-    scratch_busy = 0;
-}
-
 static PyObject *
 render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -408,13 +362,8 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t n = PyTuple_GET_SIZE(seq);
     PyObject *data = NULL;
-    int own = scratch_busy;
-    Buf b = {NULL, 0, 0};
-    if (!own) {
-        scratch_busy = 1;
-        b.data = scratch;
-        b.cap = scratch_cap;
-    }
+    Buf b;
+    buf_open(&b, &keeper);
     for (Py_ssize_t i = 0; i < n; i++) {
         int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
                             &stamp);
@@ -445,13 +394,13 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_DECREF(seq);
     Py_DECREF(slow);
-    buf_release(&b, own);
+    buf_close(&b);
     return result;
 error:
     Py_XDECREF(data);
     Py_DECREF(seq);
     Py_DECREF(slow);
-    buf_release(&b, own);
+    buf_close(&b);
     return NULL;
 }
 

@@ -1,0 +1,99 @@
+/* A growable byte buffer, and the one buffer each C module keeps across calls.
+ *
+ * Output of a few hundred kB (a frame, a batch of JSON lines) in a fresh block on every call is
+ * pages to fault in every time; the kept buffer stays mapped. A call that finds it in use (a
+ * callback into Python ran the same function again) works in a buffer of its own.
+ */
+#ifndef HFT_BUFFER_H
+#define HFT_BUFFER_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define BUF_FIRST ((Py_ssize_t)65536)
+#define BUF_KEEP_MAX ((Py_ssize_t)16 << 20) /* a larger one (huge strings) is freed, not kept */
+
+typedef struct {
+    char *data;
+    Py_ssize_t cap;
+    int busy;
+} BufKeeper;
+
+typedef struct {
+    char *data;
+    Py_ssize_t len;
+    Py_ssize_t cap;
+    BufKeeper *kept; /* the keeper whose buffer this is, or NULL for a buffer of its own */
+} Buf;
+
+static inline void
+buf_open(Buf *b, BufKeeper *keeper)
+{
+    b->len = 0;
+    if (keeper->busy) {
+        b->data = NULL;
+        b->cap = 0;
+        b->kept = NULL;
+        return;
+    }
+    keeper->busy = 1;
+    b->data = keeper->data;
+    b->cap = keeper->cap;
+    b->kept = keeper;
+}
+
+static inline int
+buf_reserve(Buf *b, Py_ssize_t extra)
+{
+    if (b->len + extra <= b->cap) {
+        return 0;
+    }
+    Py_ssize_t cap = b->cap > 0 ? b->cap * 2 : BUF_FIRST;
+    while (cap < b->len + extra) {
+        cap *= 2;
+    }
+    char *data = PyMem_RawRealloc(b->data, (size_t)cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int
+buf_put(Buf *b, const void *p, Py_ssize_t n)
+{
+    if (buf_reserve(b, n) < 0) {
+        return -1;
+    }
+    memcpy(b->data + b->len, p, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+/* Gives the kept buffer back (grown, perhaps moved), or frees a buffer of the call's own. */
+static inline void
+buf_close(Buf *b)
+{
+    BufKeeper *keeper = b->kept;
+    if (keeper != NULL && b->cap <= BUF_KEEP_MAX) {
+        keeper->data = b->data;
+        keeper->cap = b->cap;
+    }
+    else {
+        PyMem_RawFree(b->data);
+        if (keeper != NULL) {
+            keeper->data = NULL;
+            keeper->cap = 0;
+        }
+    }
+    if (keeper != NULL) {
+        keeper->busy = 0;
+    }
+    b->data = NULL;
+}
+
+#endif /* HFT_BUFFER_H */

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from typing import Any
 
@@ -11,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hft.logging._record import Source
+from tests.native import native_module
 
-frames = pytest.importorskip("hft._frames")
+frames = native_module("hft._frames")
 
 SOURCE = Source.create("orders", ("mexc",), {"venue": "mexc"})
 OTHER = Source.create("risk", (), {})
@@ -38,13 +38,6 @@ def roundtrip(records: list[Any]) -> list[Any]:
     assert packed is not None
     assert int.from_bytes(packed[:8], "little") == len(packed) - 8  # the pipe's frame header
     return list(frames.unpack(memoryview(packed)[8:], pickle.loads))
-
-
-class TestBuilt:
-    def test_extension_is_built_when_required(self) -> None:
-        """With HFT_REQUIRE_SPEEDUPS=1 (CI) the module must be the compiled one."""
-        if os.environ.get("HFT_REQUIRE_SPEEDUPS") == "1":
-            assert frames.__file__.endswith(".so")
 
 
 class TestRoundTrip:

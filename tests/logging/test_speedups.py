@@ -18,6 +18,7 @@ from hft.logging._levels import AUDIT, DEBUG, INFO, MARKER, METRIC, WARNING
 from hft.logging._prepare import scan_py
 from hft.logging._record import Record, Source
 from hft.logging._render import JsonLineRenderer
+from tests.native import native_module
 
 _NS = 1_000_000_000
 SOURCE = Source.create("bench", ("a", "b"), {"k": 1})
@@ -219,7 +220,7 @@ _scan_records = st.tuples(
 
 
 def _c_scan() -> Any:
-    speedups = pytest.importorskip("hft._speedups")
+    speedups = native_module("hft._speedups")
     return speedups.scan
 
 

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 import hft
+from hft.config import ConfigError
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
 from hft.logging._record import Source
 from hft.logging.backends._offload import ProcessBackend
@@ -144,15 +145,11 @@ class TestFailures:
         assert on_stderr
 
     def test_a_writer_that_cannot_start_is_an_error(self, tmp_path: Path) -> None:
-        """A writer that fails to open its backend fails the constructor with a clear error."""
+        """A writer that fails to open its backend fails the constructor, naming key and path."""
         blocker = tmp_path / "not-a-dir"
         blocker.write_text("")
-        backend_error = None
-        try:
+        with pytest.raises(ConfigError, match=r"^logging\.backends\.file\.file_path: cannot open"):
             ProcessBackend("file", {"file_path": str(blocker / "hft.log")}, 4096)
-        except (OSError, RuntimeError) as exc:
-            backend_error = exc
-        assert backend_error is not None
 
     def test_parent_killed_loses_nothing_handed_over(self, tmp_path: Path) -> None:
         """SIGKILL of the logging process: the writer still writes every handed-over record."""

@@ -94,11 +94,12 @@ class LoggingPipeline:
         #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
         self.dispatch_errors = 0
         _live_pipelines.add(self)
+        for slot in self._slots:  # once the pipeline is whole: a backend may read it at once
+            attach = getattr(slot.backend, "attach", None)
+            if attach is not None:
+                attach(self)  # a backend that reports on the pipeline itself (metrics)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
-        attach = getattr(backend, "attach", None)
-        if attach is not None:
-            attach(self)  # a backend that reports on the pipeline itself (metrics) gets it here
         return BackendSlot(
             backend,
             max_retry_attempts=self._max_retry_attempts,

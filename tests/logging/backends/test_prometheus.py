@@ -239,6 +239,23 @@ class TestPush:
         assert pushgateway.value("hft_logging_queue_capacity", **key) == 10_000
         backend.close()
 
+    def test_first_push_is_at_start_not_one_interval_later(self, pushgateway: Pushgateway) -> None:
+        """With an hour's interval the pipeline's own series still reach the gateway at start."""
+        backend = _pushing(pushgateway.url, push_interval=3600)
+        _run(backend)
+        key = {"job": "hft_test", "instance": socket.gethostname(), "pid": str(os.getpid())}
+        wait_until(lambda: pushgateway.value("hft_logging_queue_capacity", **key) == 10_000,
+                   what="push at start")  # fmt: skip
+        assert backend.pusher is not None
+        assert backend.pusher.pushes >= 1
+
+    def test_a_wrong_gateway_is_told_at_start(self) -> None:
+        """No gateway there: one warning soon after start, though the interval is an hour."""
+        backend = _pushing(f"http://127.0.0.1:{free_port()}", push_interval=3600)
+        logger, capture = _run(backend)
+        wait_until(lambda: logger.flush() and _FAILING in capture.messages(), what=_FAILING)
+        assert capture.messages().count(_FAILING) == 1
+
     def test_close_pushes_last_values(self, pushgateway: Pushgateway) -> None:
         """A value logged just before shutdown is pushed by close(), interval or not."""
         backend = _pushing(pushgateway.url, push_interval=3600)

@@ -20,14 +20,30 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     run = with_env(commands.add_parser("run", help="run the trading app (simulated exchanges)"))
-    run.add_argument("--duration", type=float, default=5.0, help="seconds to run (default 5)")
+    run.add_argument("--duration", type=_positive, default=5.0, help="seconds to run (default 5)")
 
     config = commands.add_parser("config", help="inspect the settings")
     config_commands = config.add_subparsers(dest="config_command", required=True)
     with_env(config_commands.add_parser("show", help="effective settings and where each came from"))
-    with_env(config_commands.add_parser("validate", help="check the settings"))
+    validate = with_env(config_commands.add_parser("validate", help="check the settings"))
+    validate.add_argument(
+        "--check",
+        action="store_true",
+        help="also try what the settings name (paths, ports) without starting anything",
+    )
     _audit_parser(commands)
     return parser
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,6 +68,8 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         report = run_trading_app(application, args.duration)
+    except ConfigError:
+        raise  # a setting that cannot be honoured: reported by main() like any other
     except ValueError as exc:  # a backend the settings enable but this build cannot make
         print(f"hft: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -66,8 +84,13 @@ def _config(args: argparse.Namespace) -> int:
     manager = LoggingConfigManager(args.env, args.settings_dir)
     if args.config_command == "show":
         print(render_config_show(manager))
-    else:
-        print(f"OK: {describe_sources(manager)}")
+        return 0
+    if args.check:
+        from hft.logging._preflight import check_resources
+
+        if problems := check_resources(manager.get_logging_config()):
+            raise ConfigError(problems)
+    print(f"OK: {describe_sources(manager)}{' (paths and ports checked)' if args.check else ''}")
     return 0
 
 

@@ -22,6 +22,7 @@ from hft.config._models import ExchangeSettings, LoggingSettings, Settings
 from hft.config._sources import (
     Layer,
     Source,
+    display_path,
     file_layer,
     secrets_in_file,
     variables_layer,
@@ -79,13 +80,24 @@ class LoggingConfigManager:
         self.environment = resolve_environment(environment, env)
         self.settings_dir = resolve_settings_dir(settings_dir, env)
         base = file_layer(self.settings_dir / "base.yaml", "base")
-        overlay = file_layer(self.settings_dir / f"{self.environment}.yaml", "env")
+        overlay = file_layer(self._environment_file(), "env")
         variables, problems = variables_layer(env)
         self.layers: tuple[Layer, ...] = (base, overlay, variables)
         self._provenance = _Provenance(self.layers)
         problems += [line for layer in (base, overlay) for line in secrets_in_file(layer)]
         self.settings = self._validate(deep_merge_layers(self.layers), problems)
         self._base = self._validate_base(base)
+
+    def _environment_file(self) -> Path:
+        """``<settings_dir>/<environment>.yaml``; missing: an error listing those that exist."""
+        path = self.settings_dir / f"{self.environment}.yaml"
+        if path.is_file() or not self.settings_dir.is_dir():
+            return path  # (a missing folder is reported by the base file's layer)
+        known = ", ".join(environments(self.settings_dir)) or "none"
+        raise ConfigError(
+            f"{display_path(path)}: no settings for environment {self.environment!r} "
+            f"(environments in {display_path(self.settings_dir)}: {known})"
+        )
 
     def __repr__(self) -> str:
         return (
@@ -142,6 +154,12 @@ class LoggingConfigManager:
         except ValidationError as exc:
             problems = explain_errors(exc, Settings)
             raise ConfigError(f"{base.name}: {path}: {text}" for path, text in problems) from None
+
+
+def environments(settings_dir: Path) -> list[str]:
+    """The environments *settings_dir* holds settings for: its ``*.yaml`` files but base."""
+    names = (path.stem for path in settings_dir.glob("*.yaml") if path.is_file())
+    return sorted(name for name in names if name != "base" and _ENVIRONMENT_NAME.fullmatch(name))
 
 
 def load_settings(

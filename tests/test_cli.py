@@ -145,6 +145,30 @@ class TestEdges:
         assert not (workdir / "logs").exists()
 
 
+class TestInit:
+    def test_init_writes_the_shipped_settings(self, tmp_path: Path) -> None:
+        """hft init writes base (with its comments), dev and prod, equal to the shipped ones."""
+        result = hft(tmp_path, "init")
+        assert result.returncode == 0, result.stderr
+        for name in ("base.yaml", "dev.yaml", "prod.yaml"):
+            assert (tmp_path / "settings" / name).read_bytes() == (
+                REPO / "settings" / name
+            ).read_bytes()
+
+    def test_init_leaves_existing_files_alone_unless_forced(self, tmp_path: Path) -> None:
+        """A second init names the files it would replace and exits 2; --force replaces them."""
+        assert hft(tmp_path, "init").returncode == 0
+        base = tmp_path / "settings" / "base.yaml"
+        base.write_text("# mine\n")
+        again = hft(tmp_path, "init")
+        assert again.returncode == 2
+        assert "settings/base.yaml" in again.stderr
+        assert "--force" in again.stderr
+        assert base.read_text() == "# mine\n"
+        assert hft(tmp_path, "init", "--force").returncode == 0
+        assert base.read_bytes() == (REPO / "settings" / "base.yaml").read_bytes()
+
+
 class TestRun:
     def test_run_dev_writes_the_log_and_prints_a_summary(self, workdir: Path) -> None:
         """``hft run --env dev`` logs through injected loggers, shuts down and summarises."""

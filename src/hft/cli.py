@@ -1,4 +1,4 @@
-"""The ``hft`` command: ``run``, ``config show``, ``config validate``, ``audit verify``."""
+"""The ``hft`` command: ``run``, ``config show|validate``, ``audit verify``, ``init``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         help="also try what the settings name (paths, ports) without starting anything",
     )
     _audit_parser(commands)
+    init = commands.add_parser("init", help="write a starter settings/ (base, dev, prod)")
+    init.add_argument("--dir", default="settings", help="where (default: ./settings)")
+    init.add_argument("--force", action="store_true", help="replace files that exist")
     return parser
 
 
@@ -110,10 +113,21 @@ def _audit(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hft.config._starter import write_starter_settings
+
+    for path in write_starter_settings(Path(args.dir), force=args.force):
+        print(f"wrote {path}")
+    print("next: edit them, then `hft config validate --check` and `hft run`")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hft`` console script."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "config": _config, "audit": _audit}
+    handlers = {"run": _run, "config": _config, "audit": _audit, "init": _init}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

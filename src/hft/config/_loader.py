@@ -38,21 +38,34 @@ SETTINGS_DIR_VARIABLE = "HFT_SETTINGS_DIR"
 DEFAULT_SOURCE = Source("defaults", "default (hft.config models)")
 
 _ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: The settings an installed hft carries (the build copies the repository's settings/ here).
+PACKAGED_SETTINGS = Path(__file__).resolve().parent / "defaults"
 # src/hft/config/_loader.py -> the checkout's root, which holds settings/ in a source tree.
 _CHECKOUT_SETTINGS = Path(__file__).resolve().parents[3] / "settings"
+
+
+def default_settings_dir() -> Path | None:
+    """The settings that come with hft: the installed package's copy, else (running from a
+    source checkout) the checkout's ``settings/``; None when neither is there."""
+    for folder in (PACKAGED_SETTINGS, _CHECKOUT_SETTINGS):
+        if (folder / "base.yaml").is_file():
+            return folder
+    return None
 
 
 def resolve_settings_dir(settings_dir: str | Path | None, env: Mapping[str, str]) -> Path:
     """The settings directory: the argument, else ``$HFT_SETTINGS_DIR``, else ``./settings``.
 
-    When ``./settings`` does not exist either, the ``settings/`` of the source checkout this
-    package was imported from is used, if there is one (running from a clone elsewhere).
+    When ``./settings`` does not exist either, the settings that come with hft are used
+    (:func:`default_settings_dir`): an installed hft runs in an empty folder on its defaults
+    and ``HFT_*`` variables.
     """
     chosen = settings_dir if settings_dir is not None else env.get(SETTINGS_DIR_VARIABLE)
     if chosen is not None:
         return Path(chosen)
     local = Path("settings")
-    return _CHECKOUT_SETTINGS if not local.is_dir() and _CHECKOUT_SETTINGS.is_dir() else local
+    shipped = default_settings_dir()
+    return shipped if not local.is_dir() and shipped is not None else local
 
 
 def resolve_environment(environment: str | None, env: Mapping[str, str]) -> str:

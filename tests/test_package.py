@@ -41,6 +41,20 @@ def empty(tmp_path: Path) -> Path:
     return folder
 
 
+class TestUnderTest:
+    def test_hft_comes_from_where_this_run_expects(self) -> None:
+        """The suite tests the tree it was asked to: src/ (editable) or, with
+        HFT_EXPECT_INSTALLED=1 (make pytest-installed), the installed wheel, never src/."""
+        import hft
+
+        location = Path(hft.__file__).resolve().parent
+        if os.environ.get("HFT_EXPECT_INSTALLED") == "1":
+            assert location.parent.name == "site-packages"
+            assert REPO not in location.parents
+        else:
+            assert location == REPO / "src" / "hft"
+
+
 @pytest.mark.slow
 class TestInstalledWheel:
     def test_it_imports_from_the_venv_not_the_checkout(self, installed: Path, empty: Path) -> None:

@@ -23,6 +23,7 @@ from hft.logging import (
     SyslogBackend,
     create_backend_from_config,
 )
+from hft.logging.backends.syslog import CERTIFICATE_REFUSED
 from hft.logging.testing import CapturingBackend
 from tests.servers import Rsyslog, TlsFiles, free_port, http_get, parse_sd, wait_until
 
@@ -103,14 +104,18 @@ class TestTransports:
     def test_tls_verifies_the_collector(
         self, rsyslog: RsyslogFactory, tls_files: TlsFiles, tmp_path: Path
     ) -> None:
-        """Without the collector's CA the TLS handshake fails: nothing is sent, all spooled."""
+        """Without the collector's CA (the system's CAs only) the TLS handshake fails: nothing
+        is sent, all spooled, the backend unhealthy and the refusal reported."""
         server = rsyslog("tls", tls_files)
         backend = _backend(tmp_path, server.port, transport="tls")
         logger, capture = _run(backend)
         logger.info("secret order")
         wait_until(lambda: backend.sender.failures > 0, what="a refused handshake")
         assert "CERTIFICATE_VERIFY_FAILED" in backend.sender.last_error
-        wait_until(lambda: logger.flush() and _DOWN in capture.messages(), what="warning")
+        wait_until(
+            lambda: logger.flush() and CERTIFICATE_REFUSED in capture.messages(), what="warning"
+        )
+        assert logger.get_performance_metrics().backends["syslog"].unhealthy
         assert server.count() == 0
 
 

@@ -36,6 +36,11 @@ class TestPlainTextRefused:
             _backend(tmp_path, transport="relp", **tls)
         assert not (tmp_path / "spool").exists()
 
+    def test_tls_with_a_client_certificate_but_no_ca(self, tmp_path: Path) -> None:
+        """tls with a client certificate and no CA: an error naming tls_ca_file."""
+        with pytest.raises(ConfigError, match=rf"^{_KEY}\.tls_ca_file: a client certificate"):
+            _backend(tmp_path, transport="tls", tls_cert_file="c.pem", tls_key_file="k.pem")
+
     def test_tcp_with_tls_settings(self, tmp_path: Path, tls_files: TlsFiles) -> None:
         """tls_* keys with transport tcp (plain text) name the transport key."""
         with pytest.raises(ConfigError, match=rf"^{_KEY}\.transport: tcp sends plain text"):

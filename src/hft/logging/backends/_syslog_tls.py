@@ -2,7 +2,9 @@
 
 Settings that ask for TLS never end in plain text: ``tls_*`` keys with ``transport: tcp``, or
 with ``relp`` but no ``tls_ca_file`` (RELP runs over TLS only with a CA), are configuration
-errors naming the key, and so is a CA file that cannot be read or holds no certificate.
+errors naming the key, and so are a client certificate without ``tls_ca_file`` and a CA file
+that cannot be read or holds no certificate. ``tls`` with no TLS key at all trusts the
+system's CAs.
 
 Certificates are verified strictly on every Python, as CPython 3.13 does by default
 (``VERIFY_X509_STRICT``): a CA without the key usage extension, or without its basic
@@ -55,6 +57,12 @@ def client_context(
         )
     if transport == "tcp" or (transport == "relp" and not ca_file):
         return None
+    if (cert_file or key_file) and verify and not ca_file:
+        raise settings_error(
+            "tls_ca_file",
+            "a client certificate (tls_cert_file) without tls_ca_file: set tls_ca_file to the "
+            "CA that signed the collector's certificate",
+        )
     if key_file and not cert_file:
         raise settings_error("tls_cert_file", "tls_key_file is set without a certificate")
     context = _with_ca(ca_file, verify)

@@ -23,6 +23,7 @@ from hft.logging import (
     SyslogBackend,
     create_backend_from_config,
 )
+from hft.logging.backends._spool import SpoolError
 from hft.logging.backends.syslog import CERTIFICATE_REFUSED
 from hft.logging.testing import CapturingBackend
 from tests.servers import Rsyslog, TlsFiles, free_port, http_get, parse_sd, wait_until
@@ -269,6 +270,16 @@ class TestSettings:
         backend = create_backend_from_config("syslog", settings, max_field_chars=100)
         assert isinstance(backend, SyslogBackend)
         backend.close()
+
+    def test_symlinked_spool_dir_refused(self, tmp_path: Path) -> None:
+        """A spool_dir that is a symbolic link stops the start with an error naming the key;
+        nothing is written through it."""
+        target = tmp_path / "target"
+        target.mkdir()
+        (tmp_path / "spool").symlink_to(target)
+        with pytest.raises(SpoolError, match=r"logging\.backends\.syslog\.spool_dir: .*link"):
+            _backend(tmp_path, free_port())
+        assert list(target.iterdir()) == []
 
     def test_unknown_transport_refused(self, tmp_path: Path) -> None:
         """A transport other than tcp, tls or relp is a clear error."""

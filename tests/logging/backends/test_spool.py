@@ -140,6 +140,12 @@ class TestFilesAreOurs:
         with pytest.raises(SpoolError, match=_KEY):
             Spool(spool_dir, 1 << 20)
 
+    def test_fifo_refused_without_hanging(self, tmp_path: Path) -> None:
+        """A FIFO where a segment should be is refused at once, not read (which would hang)."""
+        os.mkfifo(tmp_path / f"{10**15:020d}.spool")
+        with pytest.raises(SpoolError, match=f"{_KEY}: .*not a regular file"):
+            Spool(tmp_path, 1 << 20)
+
     @pytest.mark.usefixtures("umask_022")
     @pytest.mark.parametrize("mode", [0o600, 0o640, 0o660])
     def test_every_file_has_the_mode(self, tmp_path: Path, mode: int) -> None:

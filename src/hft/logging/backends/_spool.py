@@ -33,7 +33,7 @@ _SUFFIX: Final = ".spool"
 _POS: Final = ".pos"
 _FIRST_ID: Final = 10**15  # room for ids below (prepends) and above (appends)
 _KEY: Final = "logging.backends.syslog.spool_dir"
-_NOFOLLOW: Final = os.O_NOFOLLOW | os.O_CLOEXEC
+_NOFOLLOW: Final = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK  # NONBLOCK: a FIFO never hangs
 
 
 class SpoolError(OSError):
@@ -65,9 +65,13 @@ class Spool:
         self._segment_bytes = segment_bytes
         self._lock = threading.Lock()
         self._dir_fd = _open_dir(self.dir, file_mode)
-        self._sizes = {int(name[: -len(_SUFFIX)]): self._size(name)
-                       for name in self._names(_SUFFIX)}  # fmt: skip
-        self._done = self._load_positions()  # confirmed offset per segment
+        try:
+            self._sizes = {int(name[: -len(_SUFFIX)]): self._size(name)
+                           for name in self._names(_SUFFIX)}  # fmt: skip
+            self._done = self._load_positions()  # confirmed offset per segment
+        except BaseException:
+            os.close(self._dir_fd)
+            raise
         self._read = dict(self._done)  # read offset per segment
         self._tail_fd = -1
         self._tail = -1

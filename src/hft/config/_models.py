@@ -130,6 +130,20 @@ class AuditBackendSettings(_Model):
     max_bytes: PositiveInt = 104857600
 
 
+def _octal(value: object) -> object:
+    """A file mode written as text (``"0o600"``, ``"0600"``, ``"600"``) is octal."""
+    if isinstance(value, str):
+        try:
+            return int(value, 8)
+        except ValueError:
+            return value  # pydantic reports it, naming the key
+    return value
+
+
+#: A file mode: YAML's ``0600`` (octal), or a string read as octal (``"0o600"``, ``"600"``).
+SyslogFileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0o600, le=0o777)]
+
+
 class SyslogBackendSettings(_Model):
     """Off-host copy over RFC 5424 syslog (TCP, TLS or RELP), spooled while unreachable."""
 
@@ -151,6 +165,8 @@ class SyslogBackendSettings(_Model):
     relp_window: Annotated[int, Field(ge=1, le=100_000)] = 1024
     spool_dir: Annotated[str, Field(min_length=1)] = "logs/spool"
     spool_max_mb: PositiveInt = 256
+    spool_file_mode: SyslogFileMode = 0o600
+    max_message_bytes: Annotated[int, Field(ge=2048)] = 65536
 
 
 class BackendsSettings(_Model):

@@ -244,9 +244,16 @@ class BackendSlot:
             failed_over=self.failed_over,
             lost=self.lost,
             pending=self.pending,
-            state=self.state,
+            state=self._state(),
             extra=dict(stats()) if (stats := getattr(self.backend, "stats", None)) else {},
         )
+
+    def _state(self) -> State:
+        """The slot's state, or ``unhealthy`` while a backend whose writes work says it cannot
+        reach its destination (its optional ``healthy`` property: syslog while spooling)."""
+        if self.state == HEALTHY and not getattr(self.backend, "healthy", True):
+            return UNHEALTHY
+        return self.state
 
     def close(self) -> None:
         """Close the fallback if it holds a file."""

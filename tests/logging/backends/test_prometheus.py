@@ -250,11 +250,26 @@ class TestPush:
         assert backend.pusher.pushes >= 1
 
     def test_a_wrong_gateway_is_told_at_start(self) -> None:
-        """No gateway there: one warning soon after start, though the interval is an hour."""
+        """No gateway there: one warning soon after start, though the interval is an hour, and
+        the backend is reported unhealthy."""
         backend = _pushing(f"http://127.0.0.1:{free_port()}", push_interval=3600)
         logger, capture = _run(backend)
         wait_until(lambda: logger.flush() and _FAILING in capture.messages(), what=_FAILING)
         assert capture.messages().count(_FAILING) == 1
+        assert logger.get_performance_metrics().backends["prometheus"].unhealthy
+
+    def test_health_follows_the_last_push(self, pushgateway: Pushgateway) -> None:
+        """Healthy while pushes work, unhealthy once one fails, healthy again when one works."""
+        backend = _pushing(pushgateway.url)
+        logger, _ = _run(backend)
+        stats = lambda: logger.get_performance_metrics().backends["prometheus"]  # noqa: E731
+        assert backend.pusher is not None
+        wait_until(lambda: backend.pusher.pushes >= 1, what="a push")
+        assert not stats().unhealthy
+        pushgateway.stop()
+        wait_until(lambda: stats().unhealthy, what="unhealthy after a failed push")
+        pushgateway.start()
+        wait_until(lambda: not stats().unhealthy, what="healthy after a push that works")
 
     def test_close_pushes_last_values(self, pushgateway: Pushgateway) -> None:
         """A value logged just before shutdown is pushed by close(), interval or not."""

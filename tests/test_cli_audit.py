@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hft.cli import main
-from tests.logging.audit_files import lines, rewrite, write_trail
+from tests.logging.audit_files import append_torn, lines, rewrite, write_trail
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ class TestAuditVerify:
         assert f"{trail}:3: gap at seq 3: seq 2 missing (1 records deleted)" in out
 
     def test_torn_exit_3(self, trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        """A line cut short prints TORN TAIL and exits 3."""
-        trail.write_bytes(trail.read_bytes()[:-10])
+        """A line cut short after the checkpoint (a crash) prints TORN TAIL and exits 3."""
+        append_torn(trail)
         assert main(["audit", "verify", str(trail)]) == 3
         assert capsys.readouterr().out.startswith("TORN TAIL")
 

@@ -72,9 +72,9 @@ class Checkpoint:
 
     def fields(self) -> dict[str, Any]:
         """What the ``audit.checkpoint`` log record carries."""
-        return {
-            "seq": self.seq,
-            "digest": self.digest,
+        return {  # not "seq": the syslog backend's SD carries the record's own seq
+            "head_seq": self.seq,
+            "head_digest": self.digest,
             "alg": self.alg,
             "trail": self.trail,
             "file_first_seq": self.file_first_seq,

@@ -145,7 +145,7 @@ class AuditReport:
     def _anchored(self) -> str:
         if self.anchor is None:
             return ""
-        return f"; end checked against seq {self.anchor_seq} ({self.anchor})"
+        return f"; end checked against seq {self.anchor_seq} of {self.anchor}"
 
 
 def _iso(ts_ns: int) -> str:

@@ -239,6 +239,22 @@ class TestHeadReported:
         assert all(r.level == "INFO" and r.logger == "hft.logging" for r in heads)
         assert (heads[-1].fields["head_seq"], heads[-1].fields["head_digest"]) == (seq, digest)
 
+    def test_head_sent_at_start_of_an_existing_chain(self, tmp_path: Path) -> None:
+        """A restart sends the head it found at once; a new, empty chain sends none."""
+        path = tmp_path / "audit.log"
+        capture = CapturingBackend()
+        pipeline = LoggingPipeline([AuditBackend(file_path=path), capture]).start()
+        assert pipeline.flush()
+        pipeline.close()
+        assert [r for r in capture.records if r.msg == "audit.checkpoint"] == []
+        write_trail(path, 3)
+        capture = CapturingBackend()
+        pipeline = LoggingPipeline([AuditBackend(file_path=path), capture]).start()
+        assert pipeline.flush()
+        pipeline.close()
+        heads = [r.fields["head_seq"] for r in capture.records if r.msg == "audit.checkpoint"]
+        assert heads == [2]
+
     def test_head_reaches_rsyslog(self, tmp_path: Path, rsyslog: Callable[..., Rsyslog]) -> None:
         """The head goes to the syslog stream: rsyslog's copy verifies the trail's end."""
         server = rsyslog()

@@ -255,7 +255,7 @@ class Checkpointer:
         for level, msg, fields in self._held:
             self._say(level, msg, **fields)
         self._held.clear()
-        if self.last is not None:
+        if self.last is not None and self.last.seq >= 0:  # an empty chain has no head to send
             self._say(INFO, "audit.checkpoint", **self.last.fields())
 
     def warn_on_attach(self, msg: str, **fields: Any) -> None:

@@ -14,11 +14,14 @@ Durability (``fsync_policy``):
   and is synced at most ``fsync_interval_ms`` later; a power loss or kernel crash may lose the
   records of that last interval (the file then ends early or with a torn line).
 
-Restart after a crash: on open, bytes after the last newline, or a last line that is not a
-valid record, are moved to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated
-to its intact prefix before anything is appended; the chain continues from the last intact
-record. If that record does not verify either (wrong key, tampering), opening fails rather
-than extending a broken chain. The file is opened ``O_APPEND`` with mode 0600; rotated files
+Restart after a crash: on open, bytes after the last newline (all a crash leaves) are moved
+to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated to its intact prefix
+before anything is appended; the chain continues from the last intact record. A complete last
+line that does not verify was altered: it stays, and the chain continues after its seq. If
+the record before it does not verify either (wrong key, tampering), opening fails rather than
+extending a broken chain. ``<file>.checkpoint`` (:mod:`hft.logging._audit_checkpoint`) keeps
+the head outside the trail; a trail shorter than it continues after the checkpoint's seq.
+The file is opened ``O_APPEND`` with mode 0600; rotated files
 are never deleted.
 """
 

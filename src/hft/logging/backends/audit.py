@@ -21,8 +21,7 @@ line that does not verify was altered: it stays, and the chain continues after i
 the record before it does not verify either (wrong key, tampering), opening fails rather than
 extending a broken chain. ``<file>.checkpoint`` (:mod:`hft.logging._audit_checkpoint`) keeps
 the head outside the trail; a trail shorter than it continues after the checkpoint's seq.
-The file is opened ``O_APPEND`` with mode 0600; rotated files
-are never deleted.
+The file is opened ``O_APPEND`` with mode 0600; rotated files are never deleted.
 """
 
 from __future__ import annotations

@@ -17,12 +17,14 @@ from pathlib import Path
 import orjson
 import pytest
 
+from hft.config import AuditBackendSettings, ConfigError
 from hft.logging import (
     AuditBackend,
     HFTLogger,
     LoggingPipeline,
     PrometheusBackend,
     SyslogBackend,
+    create_backend_from_config,
     verify_audit_files,
 )
 from hft.logging._audit_chain import GENESIS
@@ -36,6 +38,7 @@ from hft.logging._audit_checkpoint import (
 )
 from hft.logging.backends.audit import AuditChainError
 from hft.logging.testing import CapturingBackend
+from tests.config.conftest import REPO_SETTINGS, load
 from tests.logging.audit_files import lines, record, write_trail
 from tests.servers import Rsyslog, http_get, parse_sd, wait_until
 
@@ -173,6 +176,26 @@ class TestWhen:
         warnings = [r for r in capture.records if r.msg == "audit checkpoint not written"]
         assert len(warnings) == 1
         assert "IsADirectoryError" in warnings[0].fields["error"]
+
+
+class TestSettings:
+    def test_interval_from_settings(self, tmp_path: Path) -> None:
+        """``checkpoint_interval_ms`` reaches the backend from its settings section."""
+        section = AuditBackendSettings(file_path=str(tmp_path / "audit.log"))
+        assert section.checkpoint_interval_ms == 1000
+        backend = create_backend_from_config(
+            "audit", section.model_copy(update={"checkpoint_interval_ms": 0})
+        )
+        assert isinstance(backend, AuditBackend)
+        backend.write([record(0)])
+        assert _seq(tmp_path / "audit.log.checkpoint") == 0
+        backend.close()
+
+    def test_negative_interval_names_the_key(self) -> None:
+        """A negative interval is refused with an error naming the settings key."""
+        with pytest.raises(ConfigError) as caught:
+            load(REPO_SETTINGS, env={"HFT_LOGGING__BACKENDS__AUDIT__CHECKPOINT_INTERVAL_MS": "-1"})
+        assert "logging.backends.audit.checkpoint_interval_ms" in str(caught.value)
 
 
 class TestRestart:

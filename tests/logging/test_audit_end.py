@@ -86,3 +86,12 @@ class TestEnd:
         report = verify_audit_files([rotated])
         assert [p.kind for p in report.problems] == ["truncated"]
         assert orjson.loads(lines(rotated)[-1])["seq"] == 0
+
+    def test_the_chain_own_checkpoint_is_preferred(self, tmp_path: Path) -> None:
+        """Among several checkpoints given, the one of the chain's own trail is used."""
+        path, other = tmp_path / "b" / "audit.log", tmp_path / "a" / "audit.log"
+        write_trail(path, 3)
+        write_trail(other, 5)
+        given = [Path(f"{other}.checkpoint"), path, Path(f"{path}.checkpoint")]
+        report = verify_audit_files(given)
+        assert (report.exit_code, report.anchor_seq) == (0, 2)

@@ -74,15 +74,15 @@ def expected(seq: int, digest: str) -> Anchor:
 def find_anchor(
     given: Sequence[Path], chain: Sequence[Path], key: bytes | None, checkpoint: Path | None
 ) -> tuple[Anchor | None, list[Finding]]:
-    """The checkpoint to hold the chain against: *checkpoint*, one among *given*, or beside."""
+    """The checkpoint to hold the chain against: *checkpoint*, one among *given* (that of the
+    chain's trail first), or the one beside the trail."""
+    beside = [checkpoint_path(trail_of(p)) for p in chain]
     if checkpoint is None:
-        checkpoint = next((p for p in given if is_checkpoint_file(p)), None)
+        among = sorted((p for p in given if is_checkpoint_file(p)), key=lambda p: p not in beside)
+        checkpoint = among[0] if among else next((p for p in beside if p.exists()), None)
     if checkpoint is None:
-        beside = [checkpoint_path(trail_of(p)) for p in chain]
-        checkpoint = next((p for p in beside if p.exists()), None)
-        if checkpoint is None:
-            where = str(beside[0]) if beside else ""
-            return None, [Finding("no_checkpoint", where, 0, None, _NO_CHECKPOINT)]
+        where = str(beside[0]) if beside else ""
+        return None, [Finding("no_checkpoint", where, 0, None, _NO_CHECKPOINT)]
     return _load(checkpoint, key)
 
 

@@ -307,7 +307,7 @@ _CHILD = textwrap.dedent(
     """
     import sys
     from hft.logging import AuditBackend, HFTLogger, LoggingPipeline
-    backend = AuditBackend(file_path=sys.argv[1], checkpoint_interval_ms=5)
+    backend = AuditBackend(file_path=sys.argv[1], checkpoint_interval_ms=int(sys.argv[2]))
     pipeline = LoggingPipeline([backend], ring_buffer_size=1000).start()
     logger = HFTLogger(pipeline, "strategy.arb")
     n = 0
@@ -318,11 +318,12 @@ _CHILD = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def child(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+@pytest.fixture(params=[5, 250], ids=["interval_5ms", "interval_250ms"])
+def child(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[bytes]]:
     """A process writing audit records to ``tmp_path/audit.log`` until killed."""
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    process = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path / "audit.log")], env=env)
+    argv = [sys.executable, "-c", _CHILD, str(tmp_path / "audit.log"), str(request.param)]
+    process = subprocess.Popen(argv, env=env)
     yield process
     if process.poll() is None:
         process.kill()
@@ -337,8 +338,8 @@ class TestKill:
         """kill -9 mid-stream: trail plus (lagging) checkpoint verify, only a torn tail at most."""
         path = tmp_path / "audit.log"
         checkpoint = path.with_name("audit.log.checkpoint")
-        wait_until(lambda: checkpoint.exists() and _seq(checkpoint) >= 2000, 60, "checkpoint")
-        time.sleep(0.05)
+        wait_until(lambda: checkpoint.exists() and _seq(checkpoint) >= 1000, 60, "checkpoint")
+        time.sleep(0.1)
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(10) == -signal.SIGKILL
         report = verify_audit_files([path])
@@ -346,7 +347,7 @@ class TestKill:
         assert report.exit_code in (0, 3)
         assert report.anchor_seq is not None
         assert report.last_seq is not None
-        assert 2000 <= report.anchor_seq <= report.last_seq
+        assert 1000 <= report.anchor_seq <= report.last_seq
         assert report.records == report.last_seq + 1
         print(  # the figures for the record: kept on disk, vouched for, torn
             f"kill -9: {report.records} records on disk, checkpoint at seq {report.anchor_seq},"

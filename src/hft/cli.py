@@ -54,12 +54,22 @@ def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser(
         "verify",
-        help="verify hash chains; exit 0 intact, 1 tampered or gap, 2 usage error, 3 torn tail",
+        help="verify hash chains up to their checkpoint; exit 0 intact, 1 tampered, gap or"
+        " truncated, 2 usage error or end unconfirmed, 3 torn tail",
     )
     verify.add_argument("paths", nargs="+", metavar="PATH", help="audit files of one chain")
     verify.add_argument(
         "--hmac-key-env", metavar="NAME", help="variable holding the HMAC key of a keyed chain"
     )
+    end = verify.add_mutually_exclusive_group()
+    end.add_argument(
+        "--checkpoint", metavar="PATH", help="checkpoint to hold the end against (default: beside)"
+    )
+    end.add_argument(
+        "--no-checkpoint", action="store_true", help="check the chain alone, not its end"
+    )
+    verify.add_argument("--expect-seq", type=int, metavar="N", help="the chain's last seq")
+    verify.add_argument("--expect-digest", metavar="HEX", help="the digest of record N")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -108,7 +118,21 @@ def _audit(args: argparse.Namespace) -> int:
         if not key:
             print(f"hft: audit: variable {args.hmac_key_env} is not set", file=sys.stderr)
             return 2
-    report = verify_audit_files(args.paths, key)
+    if (args.expect_seq is None) != (args.expect_digest is None):
+        print("hft: audit: --expect-seq and --expect-digest go together", file=sys.stderr)
+        return 2
+    expect = None if args.expect_seq is None else (args.expect_seq, args.expect_digest)
+    try:
+        report = verify_audit_files(
+            args.paths,
+            key,
+            checkpoint=args.checkpoint,
+            expect=expect,
+            find_checkpoint=not args.no_checkpoint,
+        )
+    except ValueError as exc:
+        print(f"hft: audit: {exc}", file=sys.stderr)
+        return 2
     print(report.render())
     return report.exit_code
 

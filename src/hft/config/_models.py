@@ -128,6 +128,7 @@ class AuditBackendSettings(_Model):
     hmac_key_env: Annotated[str, Field(min_length=1)] = "HFT_AUDIT_HMAC_KEY"
     rotation: Literal["none", "daily", "size"] = "none"
     max_bytes: PositiveInt = 104857600
+    checkpoint_interval_ms: NonNegativeInt = 1000
 
 
 def _octal(value: object) -> object:

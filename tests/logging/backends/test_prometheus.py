@@ -262,14 +262,17 @@ class TestPush:
         """Healthy while pushes work, unhealthy once one fails, healthy again when one works."""
         backend = _pushing(pushgateway.url)
         logger, _ = _run(backend)
-        stats = lambda: logger.get_performance_metrics().backends["prometheus"]  # noqa: E731
+
+        def unhealthy() -> bool:
+            return logger.get_performance_metrics().backends["prometheus"].unhealthy
+
         assert backend.pusher is not None
         wait_until(lambda: backend.pusher.pushes >= 1, what="a push")
-        assert not stats().unhealthy
+        assert not unhealthy()
         pushgateway.stop()
-        wait_until(lambda: stats().unhealthy, what="unhealthy after a failed push")
+        wait_until(unhealthy, what="unhealthy after a failed push")
         pushgateway.start()
-        wait_until(lambda: not stats().unhealthy, what="healthy after a push that works")
+        wait_until(lambda: not unhealthy(), what="healthy after a push that works")
 
     def test_close_pushes_last_values(self, pushgateway: Pushgateway) -> None:
         """A value logged just before shutdown is pushed by close(), interval or not."""

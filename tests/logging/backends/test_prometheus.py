@@ -247,7 +247,7 @@ class TestPush:
         wait_until(lambda: pushgateway.value("hft_logging_queue_capacity", **key) == 10_000,
                    what="push at start")  # fmt: skip
         assert backend.pusher is not None
-        assert backend.pusher.pushes >= 1
+        wait_until(lambda: backend.pusher.pushes >= 1, what="the push counted")  # after the reply
 
     def test_a_wrong_gateway_is_told_at_start(self) -> None:
         """No gateway there: one warning soon after start, though the interval is an hour, and

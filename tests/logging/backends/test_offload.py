@@ -107,7 +107,8 @@ class TestDelivery:
 
 class TestFailures:
     def test_a_killed_writer_is_replaced(self, tmp_path: Path) -> None:
-        """If the writer process dies, the next batch starts a new one and is written."""
+        """If the writer process dies, the next batch starts a new one and is written, and the
+        death is logged as a warning."""
         path = tmp_path / "hft.log"
         backend = _process_file(path)
         pipeline = LoggingPipeline([backend]).start()
@@ -115,12 +116,14 @@ class TestFailures:
         logger.info("before")
         pipeline.flush()
         assert backend._child is not None
-        backend._child.kill()
-        backend._child.wait()
+        backend._child.popen.kill()
+        backend._child.popen.wait()
         logger.info("after")
         pipeline.close()
         assert backend.restarts == 1
-        assert [line["msg"] for line in _lines(path)][-1] == "after"
+        lines = _lines(path)
+        assert [line["msg"] for line in lines if line["logger"] == "x"] == ["before", "after"]
+        assert "log writer process exited" in [line["msg"] for line in lines]
 
     def test_full_disk_in_the_writer_fails_over_to_stderr(
         self, tiny_tmpfs: Path, capfd: pytest.CaptureFixture[str]
@@ -168,7 +171,7 @@ class TestFailures:
             for i in range(50_000):
                 logger.info("m", i=i)
             pipeline.flush()
-            print(backend._child.pid, flush=True)
+            print(backend.writer_pid, flush=True)
             os.kill(os.getpid(), 9)
             """
         )

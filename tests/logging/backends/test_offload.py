@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -19,7 +20,8 @@ import hft
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
 from hft.logging._record import Source
 from hft.logging.backends._offload import ProcessBackend
-from tests.logging.test_failover import fill, json_lines, tiny_tmpfs
+from hft.logging.testing import CapturingBackend
+from tests.logging.test_failover import assert_accounted, fill, json_lines, tiny_tmpfs, wait_until
 
 __all__ = ["tiny_tmpfs"]  # a fixture, imported to be used here
 
@@ -128,9 +130,12 @@ class TestFailures:
     def test_full_disk_in_the_writer_fails_over_to_stderr(
         self, tiny_tmpfs: Path, capfd: pytest.CaptureFixture[str]
     ) -> None:
-        """A full disk under the writer process: its records go to stderr, none is lost."""
+        """A full disk under the writer process: its records go to stderr, none is lost, and
+        this process's metrics, health and warnings say so (lines on disk + lines on stderr
+        == logged, and == the parent's written + failed_over)."""
         backend = _process_file(tiny_tmpfs / "hft.log")
-        pipeline = LoggingPipeline([backend]).start()
+        capture = CapturingBackend()
+        pipeline = LoggingPipeline([backend, capture]).start()
         logger = HFTLogger(pipeline, "x")
         for i in range(50):
             logger.info("before", i=i)
@@ -138,13 +143,21 @@ class TestFailures:
         filler = fill(tiny_tmpfs)
         for i in range(2000):
             logger.info("during", i=i)
-        pipeline.close()
+        pipeline.flush()
+        during = pipeline.metrics().backends["file"]
         filler.unlink()
+        pipeline.close()
         in_file = json_lines((tiny_tmpfs / "hft.log").read_bytes())
-        on_stderr = [x for x in json_lines(capfd.readouterr().err) if x["logger"] == "x"]
+        on_stderr = json_lines(capfd.readouterr().err)
+        stats = pipeline.metrics().backends["file"]
         seqs = sorted(x["seq"] for x in in_file + on_stderr if x["logger"] == "x")
         assert seqs == [*range(50), *range(51, 2051)]  # seq 50 was flush()'s marker
-        assert on_stderr
+        assert during.unhealthy
+        assert during.failed_over > 0
+        assert (stats.written, stats.failed_over, stats.lost) == (len(in_file), len(on_stderr), 0)
+        assert_accounted(stats)
+        warnings = [(r.msg, r.fields.get("backend")) for r in capture.records]
+        assert ("logging backend failed", "file") in warnings
 
     def test_a_writer_that_cannot_start_is_an_error(self, tmp_path: Path) -> None:
         """A writer that fails to open its backend fails the constructor with a clear error."""
@@ -188,6 +201,96 @@ class TestFailures:
         writer_pid = int(proc.stdout.strip())
         _wait_gone(writer_pid)
         assert len(path.read_bytes().splitlines()) == 50_000
+
+
+class _Killer(threading.Thread):
+    """Kills the writer process now and then while records flow: kill -9, and SIGSTOP with
+    SIGCONT before the kill or none (a stopped writer killed as it is)."""
+
+    def __init__(self, backend: ProcessBackend, kills: int, every_s: float) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.kills, self.every_s = backend, kills, every_s
+        self.done = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        """Kill a ready writer every *every_s* until *kills* were done or stopped."""
+        while self.done < self.kills and not self.stop.wait(self.every_s):
+            pid = self.backend.writer_pid
+            if pid is None:
+                continue
+            with _gone_is_fine():
+                if self.done % 3 == 1:
+                    os.kill(pid, signal.SIGSTOP)
+                    self.stop.wait(0.05)
+                elif self.done % 3 == 2:
+                    os.kill(pid, signal.SIGSTOP)
+                    self.stop.wait(0.05)
+                    os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGKILL)
+                self.done += 1
+
+
+class _gone_is_fine:  # noqa: N801 - used as a context manager
+    """A writer that already exited is not an error for the killer."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
+        return kind is ProcessLookupError
+
+
+class TestKills:
+    def test_kills_mid_stream_lose_nothing_and_write_nothing_twice(self, tmp_path: Path) -> None:
+        """150,000 records while the writer is killed (kill -9, SIGSTOP+kill, SIGSTOP/SIGCONT+kill)
+        several times: each record is on disk exactly once, and the metrics agree with the file."""
+        path = tmp_path / "hft.log"
+        backend = _process_file(path)
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        killer = _Killer(backend, kills=6, every_s=0.2)
+        killer.start()
+        for i in range(150_000):
+            logger.info("order placed", i=i, px=1.5)
+            if i % 1000 == 999:
+                time.sleep(0.01)  # about 100k records a second
+        wait_until(lambda: killer.done >= 3, timeout=60)
+        killer.stop.set()
+        killer.join()
+        pipeline.close()
+        lines = json_lines(path.read_bytes())
+        mine = [line["fields"]["i"] for line in lines if line["logger"] == "x"]
+        stats = pipeline.metrics().backends["file"]
+        assert len(mine) == len(set(mine)) == 150_000  # none twice, none missing
+        assert sorted(mine) == list(range(150_000))
+        assert stats.written == len(lines)  # warnings about the kills are lines too
+        assert (stats.failed_over, stats.lost, stats.pending) == (0, 0, 0)
+        assert_accounted(stats)
+        assert backend.restarts == killer.done
+        exits = [line for line in lines if line["msg"] == "log writer process exited"]
+        assert len(exits) == killer.done
+
+    def test_a_torn_last_line_is_rewritten_whole(self, tmp_path: Path) -> None:
+        """A writer killed mid-line leaves a torn tail: its replacement cuts it off and writes
+        the record whole, once."""
+        path = tmp_path / "hft.log"
+        backend = _process_file(path)
+        records = [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(3000)]
+        backend.write(records[:1000])
+        assert backend.sync()
+        assert backend._child is not None
+        os.kill(backend._child.popen.pid, signal.SIGSTOP)
+        backend.write(records[1000:3000])  # a full frame: sent, not written
+        backend.flush()
+        with path.open("ab") as log:  # what a kill in the middle of a write leaves
+            log.write(b'{"ts":"2001-01-01T00:00:00.000000001Z","level":"INFO","seq":10')
+        backend._child.popen.kill()
+        assert backend.sync()
+        backend.close()
+        got = [line["fields"]["i"] for line in _lines(path)]  # type: ignore[index]
+        assert got == list(range(3000))
+        assert backend.written == 3000
 
 
 def _wait_gone(pid: int) -> None:

@@ -155,6 +155,7 @@ class ProcessBackend:
         self._local_only = False
         self._child: _Child | None = None
         self._failed_starts = 0
+        self._exited: list[tuple[_Child, bool]] = []
         self._exit_status: int | None = None
         self._pid = os.getpid()
         self._warn_hook: Callable[..., None] | None = None
@@ -166,6 +167,7 @@ class ProcessBackend:
         self._await(lambda: self._child is None or self._child.ready, _START_TIMEOUT_S)
         if self._child is None or not self._child.ready:
             self._kill_child()
+            self._reap_exited(block=True)
             raise RuntimeError(
                 f"{self.name} writer process failed to start (exit status {self._exit_status})"
             )
@@ -223,6 +225,7 @@ class ProcessBackend:
         self._unsent.clear()
         self._unacked_bytes = self._unacked_records = self._offset = 0
         self._pid = os.getpid()  # the next frame starts a writer of our own
+        self._exited.clear()  # the parent's to reap, not ours
         child, self._child = self._child, None
         if child is not None:
             child.close()
@@ -238,6 +241,7 @@ class ProcessBackend:
                     assert child.popen.stdin is not None
                     child.popen.stdin.close()  # EOF: the writer settles, acknowledges, exits
                 self._lose_child(expected=True)
+            self._reap_exited(block=True)
             if self._unacked:  # a writer that never answered: this process writes them
                 self._write_here()
         if self._local is not None:
@@ -269,6 +273,8 @@ class ProcessBackend:
         if self._pid != os.getpid():
             self.after_fork_in_child()
         self._read_replies()
+        if self._exited:
+            self._reap_exited()
         if self._child is None and self._unacked:
             if self._failed_starts >= _FAILED_STARTS:
                 self._write_here()
@@ -368,19 +374,36 @@ class ProcessBackend:
         self.writer_state = STATES[state]
 
     def _lose_child(self, *, expected: bool = False) -> None:
-        """Forget a writer that exited (reading its last replies first)."""
+        """Forget a writer whose pipes closed (reading its last replies first).
+
+        It is reaped later (:meth:`_reap_exited`): waiting here for the kernel to finish its
+        exit would hold up the dispatcher, and with it every call site.
+        """
         child, self._child = self._child, None
         if child is None:
             return
-        status = self._exit_status = _reap(child.popen)
-        child.read()
+        if expected:
+            _reap(child.popen)  # close(): it settles and acknowledges before it exits
+        child.read()  # its ends are closed: what it sent is all there
         self._handle(child, parse_replies(child.replies))
         child.close()
-        if not child.ready and status is not None and status > 0:  # it could not open
-            self._failed_starts += 1
-        if not expected:
-            unacked = len(self._unacked)
-            self._warn("log writer process exited", exit_status=status, unacked_frames=unacked)
+        self._exited.append((child, expected))
+        self._reap_exited()
+
+    def _reap_exited(self, *, block: bool = False) -> None:
+        """Reap the writers that have exited; warn about the ones that died unasked."""
+        for entry in list(self._exited):
+            child, expected = entry
+            status = child.popen.wait() if block else child.popen.poll()
+            if status is None:
+                continue
+            self._exited.remove(entry)
+            self._exit_status = status
+            if not child.ready and status > 0:  # it could not open its backend
+                self._failed_starts += 1
+            if not expected:
+                unacked = len(self._unacked)
+                self._warn("log writer process exited", exit_status=status, unacked_frames=unacked)
 
     def _kill_child(self) -> None:
         child, self._child = self._child, None

@@ -176,7 +176,10 @@ _TAIL_CHUNK: Final = 1 << 16
 
 def parse_file_mode(mode: int | str) -> int:
     """A permission mode from an int (``0o640``) or an octal string (``"0640"``, ``"0o640"``)."""
-    value = int(mode, 8) if isinstance(mode, str) else mode
+    try:
+        value = int(mode, 8) if isinstance(mode, str) else int(mode)
+    except ValueError:
+        value = -1
     if not 0 <= value <= 0o777:
         raise ValueError(f"logging.backends.file.file_mode: {mode!r} is not a mode like '0640'")
     return value

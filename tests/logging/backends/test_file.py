@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline, create_backend_from_config
-from hft.logging._record import Source
+from hft.logging._record import Record, Source
 
 _SOURCE = Source.create("orders", ("mexc",), {})
 _ISO_NS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
@@ -223,7 +223,7 @@ class TestLastLine:
         """Just after a rotation the last line written is in the newest rotated file."""
         path = tmp_path / "hft.log"
         backend = FileBackend(file_path=path, rotation="size", max_bytes=1)
-        record = (7, 10**18, 20, _SOURCE, "m", {})
+        record: Record = (7, 10**18, 20, _SOURCE, "m", {})
         backend.write([record])
         backend._rotate("x")
         assert path.stat().st_size == 0

@@ -25,11 +25,8 @@ Guarantees and their limits:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import select
-import subprocess
 import sys
 import time
 from collections import deque
@@ -41,6 +38,7 @@ import orjson
 from hft.logging._record import Record
 from hft.logging._spill import StderrFallback
 from hft.logging.backends._base import LoggingBackend
+from hft.logging.backends._offload_child import CLOSE_TIMEOUT_S, WriterChild, reap
 from hft.logging.backends._offload_wire import (
     ACKED,
     HEADER,
@@ -62,11 +60,8 @@ _FRAME_RECORDS: Final = 2048
 #: Unacknowledged frames kept at most (and their bytes); past either the dispatcher waits.
 MAX_UNACKED_FRAMES: Final = 256
 MAX_UNACKED_BYTES: Final = 32 << 20
-_PIPE_BYTES: Final = 1 << 20
-_F_SETPIPE_SZ: Final = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
 _START_TIMEOUT_S: Final = 30.0
 _SYNC_TIMEOUT_S: Final = 10.0
-_CLOSE_TIMEOUT_S: Final = 60.0
 _FAILED_STARTS: Final = 3  #: writers in a row that died before ready: write in this process
 _WAIT_S: Final = 0.1  #: longest single wait for the writer (its death is seen at least this often)
 
@@ -75,41 +70,6 @@ class _Frame(NamedTuple):
     number: int
     data: memoryview  #: header included, as written on the pipe
     records: int
-
-
-class _Child:
-    """One writer process, its pipes and what it reported."""
-
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
-        assert popen.stdin is not None
-        assert popen.stdout is not None
-        self.popen = popen
-        self.stdin, self.stdout = popen.stdin.fileno(), popen.stdout.fileno()
-        with contextlib.suppress(OSError):  # a smaller pipe only makes the dispatcher wait sooner
-            fcntl.fcntl(self.stdin, _F_SETPIPE_SZ, _PIPE_BYTES)
-        os.set_blocking(self.stdin, False)
-        os.set_blocking(self.stdout, False)
-        self.ready = False
-        self.totals = (0, 0, 0)  #: written, failed over, lost, as last acknowledged
-        self.replies = bytearray()
-
-    def read(self) -> bool:
-        """Take what the writer sent into :attr:`replies`; True once its end is closed."""
-        while True:
-            try:
-                chunk = os.read(self.stdout, 1 << 16)
-            except BlockingIOError:
-                return False
-            if not chunk:
-                return True
-            self.replies += chunk
-
-    def close(self) -> None:
-        """Close our ends of the pipes (after a fork: only this process's copies)."""
-        for stream in (self.popen.stdin, self.popen.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
 
 
 class ProcessBackend:
@@ -129,6 +89,7 @@ class ProcessBackend:
         max_field_chars: int,
         *,
         spill_dir: str = "logs/spill",
+        max_unacked_frames: int = MAX_UNACKED_FRAMES,
     ) -> None:
         from hft.logging._factory import create_backend_from_config
 
@@ -143,6 +104,7 @@ class ProcessBackend:
             "spill_dir": str(spill_dir),
         }
         self._limit = max_field_chars
+        self._max_unacked = max_unacked_frames
         self._encode = FrameEncoder(max_field_chars)
         self._pending: list[Record] = []
         self._unacked: deque[_Frame] = deque()
@@ -153,9 +115,9 @@ class ProcessBackend:
         self._sent_through = -1  #: the newest frame any writer may have read
         self._local: LoggingBackend | None = None
         self._local_only = False
-        self._child: _Child | None = None
+        self._child: WriterChild | None = None
         self._failed_starts = 0
-        self._exited: list[tuple[_Child, bool]] = []
+        self._exited: list[tuple[WriterChild, bool]] = []
         self._exit_status: int | None = None
         self._pid = os.getpid()
         self._warn_hook: Callable[..., None] | None = None
@@ -234,12 +196,10 @@ class ProcessBackend:
         """Wait until every frame is acknowledged, then let the writer exit (EOF)."""
         self.flush()
         if self._pid == os.getpid():
-            self._await(lambda: not self._unacked, _CLOSE_TIMEOUT_S)
+            self._await(lambda: not self._unacked, CLOSE_TIMEOUT_S)
             child = self._child
             if child is not None:
-                with contextlib.suppress(OSError):
-                    assert child.popen.stdin is not None
-                    child.popen.stdin.close()  # EOF: the writer settles, acknowledges, exits
+                child.end_input()  # EOF: the writer settles, acknowledges, exits
                 self._lose_child(expected=True)
             self._reap_exited(block=True)
             if self._unacked:  # a writer that never answered: this process writes them
@@ -266,7 +226,7 @@ class ProcessBackend:
             self._await(lambda: not self._over_bound(), None)
 
     def _over_bound(self) -> bool:
-        return len(self._unacked) > MAX_UNACKED_FRAMES or self._unacked_bytes > MAX_UNACKED_BYTES
+        return len(self._unacked) > self._max_unacked or self._unacked_bytes > MAX_UNACKED_BYTES
 
     def _pump(self) -> None:
         """Read the writer's replies, replace a dead writer, write what the pipe takes."""
@@ -326,13 +286,7 @@ class ProcessBackend:
             "first_frame": first,
             "resend_through": self._sent_through if self._sent_through >= first else -1,
         }
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "hft.logging.backends._writer", orjson.dumps(spec).decode()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            close_fds=True,
-        )
-        self._child = _Child(popen)
+        self._child = WriterChild.start(spec)
         self._unsent = deque(self._unacked)
         self._offset = 0
         self.restarts += 1
@@ -346,7 +300,7 @@ class ProcessBackend:
         if closed:
             self._lose_child()
 
-    def _handle(self, child: _Child, replies: list[Reply]) -> None:
+    def _handle(self, child: WriterChild, replies: list[Reply]) -> None:
         for tag, value in replies:
             if tag == ACKED:
                 self._acknowledged(child, value)
@@ -356,7 +310,7 @@ class ProcessBackend:
                 child.ready = True
                 self._failed_starts = 0
 
-    def _acknowledged(self, child: _Child, ack: tuple[int, int, int, int, int]) -> None:
+    def _acknowledged(self, child: WriterChild, ack: tuple[int, int, int, int, int]) -> None:
         """Frames up to *frame* are disposed of: count what the writer says became of them."""
         frame, written, failed_over, lost, state = ack
         was = child.totals
@@ -383,7 +337,7 @@ class ProcessBackend:
         if child is None:
             return
         if expected:
-            _reap(child.popen)  # close(): it settles and acknowledges before it exits
+            reap(child.popen)  # close(): it settles and acknowledges before it exits
         child.read()  # its ends are closed: what it sent is all there
         self._handle(child, parse_replies(child.replies))
         child.close()
@@ -462,12 +416,3 @@ class ProcessBackend:
             return
         line = {"level": "WARNING", "logger": "hft.logging", "msg": msg, "fields": fields}
         sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
-
-
-def _reap(popen: subprocess.Popen[bytes]) -> int | None:
-    """Wait for a writer that is exiting; one that hangs is killed after a bound."""
-    try:
-        return popen.wait(_CLOSE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        popen.kill()
-        return popen.wait()

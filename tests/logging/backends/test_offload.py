@@ -271,6 +271,36 @@ class TestKills:
         exits = [line for line in lines if line["msg"] == "log writer process exited"]
         assert len(exits) == killer.done
 
+    def test_a_stopped_writer_is_back_pressure_not_loss(self, tmp_path: Path) -> None:
+        """A stopped writer: at most max_unacked_frames frames wait, then the dispatcher waits,
+        the ring fills, callers block and what the block policy drops is counted; once the
+        writer runs again the file holds every record not counted dropped, once."""
+        path = tmp_path / "hft.log"
+        settings = {"file_path": str(path), "rotation": "none"}
+        backend = ProcessBackend("file", settings, 4096, max_unacked_frames=4)
+        pipeline = LoggingPipeline([backend], ring_buffer_size=1000, block_timeout_ms=5).start()
+        logger = HFTLogger(pipeline, "x")
+        pid = backend.writer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        logged = 0
+        try:
+            while pipeline.dropped < 20:
+                logger.info("m", i=logged)
+                logged += 1
+            unacked = backend.stats()["writer_unacked_frames"]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        pipeline.close()
+        lines = json_lines(path.read_bytes())
+        mine = [line["fields"]["i"] for line in lines if line["logger"] == "x"]
+        metrics = pipeline.metrics()
+        assert unacked <= 5
+        assert len(mine) == len(set(mine))
+        assert len(mine) + metrics.dropped == logged
+        assert metrics.backends["file"].written == len(lines)
+        assert backend.restarts == 0
+
     def test_a_torn_last_line_is_rewritten_whole(self, tmp_path: Path) -> None:
         """A writer killed mid-line leaves a torn tail: its replacement cuts it off and writes
         the record whole, once."""

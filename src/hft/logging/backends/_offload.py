@@ -320,11 +320,11 @@ class ProcessBackend:
             acked = self._unacked.popleft()
             done += acked.records
             self._unacked_bytes -= len(acked.data)
-        self._unacked_records -= done
         d_written, d_failed, d_lost = written - was[0], failed_over - was[1], lost - was[2]
         self.written += d_written
         self.failed_over += d_failed
         self.lost += d_lost + max(0, done - d_written - d_failed - d_lost)  # unreadable frames
+        self._unacked_records -= done  # last: a reader on another thread never sees too many
         self.writer_state = STATES[state]
 
     def _lose_child(self, *, expected: bool = False) -> None:

@@ -15,6 +15,7 @@ after it: the file ends up with every record once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -81,7 +82,8 @@ class Writer:
     """Delivers frames to the slot and acknowledges them; skips what a predecessor wrote."""
 
     def __init__(self, backend: Any, slot: BackendSlot, out: IO[bytes], spec: Mapping[str, Any]):
-        self._slot, self._out = slot, out
+        self._slot = slot
+        self._out: IO[bytes] | None = out
         self.frame = int(spec.get("first_frame", 0)) - 1  #: the last frame read
         self._resend_through = int(spec.get("resend_through", -1))
         self._resent: list[Record] | None = None
@@ -152,11 +154,17 @@ class Writer:
         self._send(warn_message(msg, fields))
 
     def _send(self, message: bytes) -> None:
+        if self._out is None:
+            return
         try:
             self._out.write(message)
             self._out.flush()
-        except OSError:  # the parent is gone: keep writing what it handed over
-            pass
+        except OSError:  # the parent is gone: keep writing what it handed over, quietly
+            self._out = None
+            with contextlib.suppress(OSError):  # nor complain at exit about the closed pipe
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.close(null)
 
 
 def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:

@@ -170,6 +170,40 @@ class TestFailures:
             backend_error = exc
         assert backend_error is not None
 
+    def test_writers_that_cannot_start_leave_the_records_to_this_process(
+        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """The log replaced by a symlink, then the writer killed: replacements refuse to open
+        it, so after three this process takes over; it refuses too, so the records go to
+        stderr, counted as failed over, and the symlink's target is untouched."""
+        path, target = tmp_path / "hft.log", tmp_path / "precious.txt"
+        target.write_bytes(b"keep me\n")
+        backend = _process_file(path)
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        logger.info("before")
+        pipeline.flush()
+        path.unlink()
+        path.symlink_to(target)
+        pid = backend.writer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        for i in range(100):
+            logger.info("after", i=i)
+        pipeline.close()
+        err = capfd.readouterr().err  # JSON lines, and the tracebacks of the refusing writers
+        on_stderr = json_lines("\n".join(x for x in err.splitlines() if x.startswith("{")))
+        after = [line["fields"]["i"] for line in on_stderr if line.get("msg") == "after"]
+        stats = pipeline.metrics().backends["file"]
+        assert after == list(range(100))
+        assert target.read_bytes() == b"keep me\n"
+        assert stats.failed_over == len([line for line in on_stderr if "seq" in line])
+        assert (stats.lost, stats.pending) == (0, 0)
+        assert_accounted(stats)
+        assert "log writer process cannot start; writing in this process" in [
+            line.get("msg") for line in on_stderr
+        ]
+
     def test_parent_killed_loses_nothing_handed_over(self, tmp_path: Path) -> None:
         """SIGKILL of the logging process: the writer still writes every handed-over record."""
         path = tmp_path / "hft.log"

@@ -194,6 +194,7 @@ class ProcessBackend:
 
     def close(self) -> None:
         """Wait until every frame is acknowledged, then let the writer exit (EOF)."""
+        self._warn_hook = None  # the pipeline dispatches nothing more: warnings go to stderr
         self.flush()
         if self._pid == os.getpid():
             self._await(lambda: not self._unacked, CLOSE_TIMEOUT_S)

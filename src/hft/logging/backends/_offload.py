@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 #: frame is written while the dispatcher is still draining a burst.
 _FRAME_RECORDS: Final = 2048
 #: Unacknowledged frames kept at most (and their bytes); past either the dispatcher waits.
-MAX_UNACKED_FRAMES: Final = 256
+MAX_UNACKED_FRAMES: Final = 1024
 MAX_UNACKED_BYTES: Final = 32 << 20
 _START_TIMEOUT_S: Final = 30.0
 _SYNC_TIMEOUT_S: Final = 10.0

@@ -31,8 +31,9 @@ class WriterChild:
         assert popen.stdout is not None
         self.popen = popen
         self.stdin, self.stdout = popen.stdin.fileno(), popen.stdout.fileno()
-        with contextlib.suppress(OSError):  # a smaller pipe only makes the dispatcher wait sooner
-            fcntl.fcntl(self.stdin, _F_SETPIPE_SZ, _PIPE_BYTES)
+        for fd in (self.stdin, self.stdout):  # replies: ~40 bytes per unacknowledged frame
+            with contextlib.suppress(OSError):  # a smaller pipe only makes us wait sooner
+                fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
         os.set_blocking(self.stdin, False)
         os.set_blocking(self.stdout, False)
         self.ready = False

@@ -277,12 +277,15 @@ class _gone_is_fine:  # noqa: N801 - used as a context manager
 
 
 class TestKills:
-    def test_kills_mid_stream_lose_nothing_and_write_nothing_twice(self, tmp_path: Path) -> None:
+    def test_kills_mid_stream_lose_nothing_and_write_nothing_twice(
+        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
         """150,000 records while the writer is killed (kill -9, SIGSTOP+kill, SIGSTOP/SIGCONT+kill)
         several times: each record is on disk exactly once, and the metrics agree with the file."""
         path = tmp_path / "hft.log"
         backend = _process_file(path)
-        pipeline = LoggingPipeline([backend]).start()
+        # A long block wait: on a loaded machine a caller must wait, never drop, for this count.
+        pipeline = LoggingPipeline([backend], block_timeout_ms=10_000).start()
         logger = HFTLogger(pipeline, "x")
         killer = _Killer(backend, kills=6, every_s=0.2)
         killer.start()
@@ -303,8 +306,9 @@ class TestKills:
         assert (stats.failed_over, stats.lost, stats.pending) == (0, 0, 0)
         assert_accounted(stats)
         assert backend.restarts == killer.done
-        exits = [line for line in lines if line["msg"] == "log writer process exited"]
-        assert len(exits) == killer.done
+        late = json_lines("\n".join(x for x in capfd.readouterr().err.splitlines() if x[:1] == "{"))
+        exits = [x for x in lines + late if x["msg"] == "log writer process exited"]
+        assert len(exits) == killer.done  # a death seen while closing is warned on stderr
 
     def test_a_stopped_writer_is_back_pressure_not_loss(self, tmp_path: Path) -> None:
         """A stopped writer: at most max_unacked_frames frames wait, then the dispatcher waits,

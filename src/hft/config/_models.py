@@ -86,6 +86,13 @@ class ConsoleBackendSettings(_Model):
     stream: Literal["stderr", "stdout"] = "stderr"
 
 
+def _log_file_mode(value: object) -> object:
+    """``logging.backends.file.file_mode`` from YAML: "0640" / "0o640" (octal) or an int."""
+    from hft.logging.backends.file import parse_file_mode
+
+    return parse_file_mode(value) if isinstance(value, str | int) else value
+
+
 class FileBackendSettings(_Model):
     """Rotated log file."""
 
@@ -97,6 +104,8 @@ class FileBackendSettings(_Model):
     max_bytes: PositiveInt = 104857600
     retention: NonNegativeInt = 7
     writer: Literal["thread", "process"] = "process"
+    #: Permissions of a log file hft creates: an octal string ("0640") or an int up to 0o777.
+    file_mode: Annotated[int, BeforeValidator(_log_file_mode)] = 0o640
 
 
 class PrometheusBackendSettings(_Model):

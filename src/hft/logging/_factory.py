@@ -117,6 +117,8 @@ def start_error(path: str, settings: Mapping[str, Any], exc: OSError) -> str:
     """One line for a resource that could not be opened: the key that names it, the resource
     and the system's reason (``logging.backends.file.file_path: cannot open '/x': ...``)."""
     reason = exc.strerror or str(exc)
+    if reason.startswith(f"{path}."):
+        return reason  # the backend named the key itself
     if exc.filename is not None:
         name = str(exc.filename)
         for key, value in settings.items():

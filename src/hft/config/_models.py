@@ -116,6 +116,14 @@ class PrometheusBackendSettings(_Model):
     metric_types: dict[str, Literal["counter", "gauge", "histogram"]] = Field(default_factory=dict)
 
 
+def _octal(value: object) -> object:
+    """``"0o600"`` / ``"600"`` (YAML reads ``0o600`` as a string) -> 384."""
+    return int(value.removeprefix("0o"), 8) if isinstance(value, str) else value
+
+
+AuditFileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0, le=0o777)]
+
+
 class AuditBackendSettings(_Model):
     """Append-only, hash-chained (HMAC when keyed) audit trail: one chain across rotations."""
 
@@ -128,6 +136,10 @@ class AuditBackendSettings(_Model):
     hmac_key_env: Annotated[str, Field(min_length=1)] = "HFT_AUDIT_HMAC_KEY"
     rotation: Literal["none", "daily", "size"] = "none"
     max_bytes: PositiveInt = 104857600
+    on_failure: Literal["block", "raise"] = "block"
+    failure_timeout_ms: PositiveFloat = 5000
+    durable: bool = False
+    file_mode: AuditFileMode = 0o600
 
 
 class SyslogBackendSettings(_Model):

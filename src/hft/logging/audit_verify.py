@@ -13,6 +13,10 @@ Exit codes (:attr:`AuditReport.exit_code`, used by ``hft audit verify``):
 - 2 usage or configuration error: a file unreadable, or a keyed chain and no key;
 - 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash.
 
+Records the writer lost (accepted, then never written: the disk stayed full until close) are
+reported as ``records_lost`` (exit code 1, verdict GAP): each sealed gap record, and a loss
+note ``<file>.lost`` not yet sealed (see :mod:`hft.logging._audit_gaps`).
+
 Deleting whole records from the *end* of the last file leaves a valid, shorter chain: compare
 ``last_seq`` with an independent copy (the syslog backend) to detect it.
 """
@@ -35,6 +39,7 @@ from hft.logging._audit_chain import (
     parse_line,
     side_files,
 )
+from hft.logging._audit_gaps import gap_findings, is_note
 
 USAGE_KINDS: Final = frozenset({"unreadable", "key_required"})
 TORN_KINDS: Final = frozenset({"torn_tail", "side_file"})
@@ -50,6 +55,8 @@ TAMPER_KINDS: Final = frozenset(
         "alg_mismatch",
     }
 )
+#: Records lost by the writer, said by a gap record or a loss note (exit code 1, verdict GAP).
+LOST_KINDS: Final = frozenset({"records_lost"})
 _SHOWN: Final = 50
 
 
@@ -86,7 +93,7 @@ class AuditReport:
         kinds = {p.kind for p in self.problems}
         if kinds & USAGE_KINDS:
             return 2
-        if kinds & TAMPER_KINDS:
+        if kinds & (TAMPER_KINDS | LOST_KINDS):
             return 1
         return 3 if kinds else 0
 
@@ -102,6 +109,8 @@ class AuditReport:
     def render(self) -> str:
         """The report as text: a verdict, a summary line, then one line per problem."""
         verdict = {0: "INTACT", 1: "TAMPERED", 2: "ERROR", 3: "TORN TAIL"}[self.exit_code]
+        if self.exit_code == 1 and not {p.kind for p in self.problems} & TAMPER_KINDS:
+            verdict = "GAP"
         lines = [f"{verdict}: {self._summary()}"]
         lines.extend(f"  {p}" for p in self.problems[:_SHOWN])
         if len(self.problems) > _SHOWN:
@@ -137,7 +146,7 @@ def verify_audit_files(
     given = [Path(p) for p in paths]
     if not given:
         raise ValueError("no audit files given")
-    chain_paths = [p for p in given if not is_side_file(p)]
+    chain_paths = [p for p in given if not is_side_file(p) and not is_note(p)]
     problems: list[AuditProblem] = []
     files = [f for p in chain_paths if (f := _read(p, key, problems)) is not None]
     files.sort(key=lambda f: f.entries[0].seq if f.entries else -1)
@@ -147,6 +156,7 @@ def verify_audit_files(
     problems += _check_order(entries)
     problems += _check_links(entries)
     problems += _side_files(given, chain_paths)
+    problems += _lost_records(chain_paths)
     order = {f.path: i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.path, len(order)), p.line))
     return _report(tuple(f.path for f in files), [e for _, e in entries], problems)
@@ -276,6 +286,11 @@ def _check_links(entries: Sequence[tuple[str, Entry]]) -> list[AuditProblem]:
         detail = f"prev does not match the digest of seq {before.seq}: that record was re-sealed"
         problems.append(_at("chain_break", path, entry, detail))
     return problems
+
+
+def _lost_records(chain_paths: list[Path]) -> list[AuditProblem]:
+    """Gap records in the chain and loss notes beside it (:mod:`hft.logging._audit_gaps`)."""
+    return [AuditProblem("records_lost", *found) for found in gap_findings(chain_paths)]
 
 
 def _side_files(given: list[Path], chain_paths: list[Path]) -> list[AuditProblem]:

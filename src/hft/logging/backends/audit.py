@@ -18,8 +18,15 @@ Restart after a crash: on open, bytes after the last newline, or a last line tha
 valid record, are moved to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated
 to its intact prefix before anything is appended; the chain continues from the last intact
 record. If that record does not verify either (wrong key, tampering), opening fails rather
-than extending a broken chain. The file is opened ``O_APPEND`` with mode 0600; rotated files
-are never deleted.
+than extending a broken chain. The file is opened ``O_APPEND | O_NOFOLLOW`` with
+``file_mode`` (0600); rotated files are never deleted. A symlink, or a file that is not an
+audit trail, is refused untouched (:mod:`hft.logging._audit_files`); a forked child writes
+its own chain, ``<stem>.<pid><suffix>``.
+
+When the trail cannot be written, the pipeline's audit slot holds the records and ``audit()``
+waits or raises (``on_failure``, ``failure_timeout_ms``, ``durable``: see
+:mod:`hft.logging._audit_guard`); records lost at close are sealed as a gap record
+(:mod:`hft.logging._audit_gaps`).
 """
 
 from __future__ import annotations
@@ -45,6 +52,15 @@ from hft.logging._audit_chain import (
     rotated_files,
     seal,
 )
+from hft.logging._audit_files import check_ours, child_path, open_trail
+from hft.logging._audit_gaps import (
+    clear_note,
+    gap_record,
+    merge,
+    read_note,
+    reserve_note,
+    write_note,
+)
 from hft.logging._clock import TimestampFormatter, utc_day, utc_stamp
 from hft.logging._levels import AUDIT
 from hft.logging._record import Record
@@ -53,6 +69,7 @@ from hft.logging.backends._base import BaseBackend
 
 FsyncPolicy = Literal["every_batch", "interval_ms"]
 Rotation = Literal["none", "daily", "size"]
+OnFailure = Literal["block", "raise"]
 _SORTED: Final = orjson.OPT_SORT_KEYS
 _sync = getattr(os, "fdatasync", os.fsync)
 _UNVERIFIED: Final = (
@@ -92,10 +109,19 @@ class AuditBackend(BaseBackend):
         rotation: Rotation = "none",
         max_bytes: int = 100 * 1024 * 1024,
         max_field_chars: int = 4096,
+        on_failure: OnFailure = "block",
+        failure_timeout_ms: float = 5000,
+        durable: bool = False,
+        file_mode: int = 0o600,
     ) -> None:
         _check_choices(format, fsync_policy, rotation)
+        _check_failure_policy(on_failure, failure_timeout_ms)
         del level  # the section's shape is shared; this backend takes audit records only
-        self.path = Path(file_path)
+        #: Read by the pipeline's audit slot (:mod:`hft.logging._audit_guard`).
+        self.on_failure, self.durable = on_failure, durable
+        self.failure_timeout_s = failure_timeout_ms / 1000
+        self._mode = file_mode
+        self._base_path = self.path = Path(file_path)
         secret = os.environ.get(hmac_key_env, "")
         self._key = secret.encode() if secret else None
         self._alg = alg_for(self._key)
@@ -109,8 +135,13 @@ class AuditBackend(BaseBackend):
         self._dirty, self._synced_at = False, time.monotonic()
         #: The side file the torn tail went to when this backend opened, if there was one.
         self.set_aside: Path | None = None
+        self._fork_error: BaseException | None = None
         self.state = self._recover()
         self._open()
+        self._gap = self._ready_gap_note()
+        if self._gap is not None:  # records lost at the last close: say so in the chain now
+            with contextlib.suppress(OSError):
+                self.write(())
 
     @property
     def keyed(self) -> bool:
@@ -122,6 +153,7 @@ class AuditBackend(BaseBackend):
     def _recover(self) -> ChainState:
         """Find the last intact record, setting a torn tail aside first (see module doc)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_ours(self.path)
         if not self.path.exists() or self.path.stat().st_size == 0:
             return self._state_of_predecessors()
         tail = read_tail(self.path)
@@ -162,12 +194,11 @@ class AuditBackend(BaseBackend):
         return ChainState()
 
     def _open(self) -> None:
-        created = not self.path.exists()
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path, flags, 0o600)
+        created = not os.path.lexists(self.path)
+        self._fd = open_trail(self.path, self._mode)
         stat = os.fstat(self._fd)
-        if stat.st_mode & 0o777 != 0o600:
-            os.fchmod(self._fd, 0o600)
+        if stat.st_mode & 0o777 != self._mode:  # our own trail (checked by _recover)
+            os.fchmod(self._fd, self._mode)
         if created:
             fsync_dir(self.path.parent)
         self._size = stat.st_size
@@ -181,7 +212,10 @@ class AuditBackend(BaseBackend):
         On any failure the file is cut back to where it was, so a retry cannot duplicate.
         """
         if os.getpid() != self._pid:
-            raise AuditChainError("a forked child must open its own audit backend")
+            self.after_fork_in_child()
+        if self._fork_error is not None:
+            raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
+        records = self._with_gap(records)
         self._maybe_rotate()
         seq, prev = self.state.next_seq, self.state.prev
         lines = []
@@ -197,6 +231,8 @@ class AuditBackend(BaseBackend):
             raise
         self.state = ChainState(seq, prev)
         self._size += len(data)
+        if self._gap is not None and records and records[0][0] == -1:
+            self._gap_sealed()
 
     def _seal(self, seq: int, prev: str, record: Record) -> tuple[bytes, str]:
         pipeline_seq, ts_ns, _level, source, msg, fields = record
@@ -251,6 +287,42 @@ class AuditBackend(BaseBackend):
             os.close(self._fd)
             self._fd = -1
 
+    # -- loss notes and gap records (hft.logging._audit_gaps) -------------------------------
+
+    def _ready_gap_note(self) -> dict[str, object] | None:
+        reserve_note(self.path, self._mode)
+        return read_note(self.path)
+
+    def _with_gap(self, records: Sequence[Record]) -> Sequence[Record]:
+        """A pending loss goes into the chain first, sealed as a gap record."""
+        return records if self._gap is None else [gap_record(self._gap), *records]
+
+    def _gap_sealed(self) -> None:
+        self._gap = None
+        clear_note(self.path)
+
+    def note_lost(self, pipeline_seqs: Sequence[int], error: str) -> str:
+        """Records accepted and never written: note them for a gap record; where it went."""
+        self._gap = merge(self._gap, pipeline_seqs, error)
+        if write_note(self.path, self._gap):
+            return f"{self.path}.lost"
+        return "nowhere (the loss note could not be written: counted and warned only)"
+
+    # -- fork -----------------------------------------------------------------------------
+
+    def after_fork_in_child(self) -> None:
+        """A forked child leaves the parent's trail to the parent and opens its own."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd, self._pid, self._dirty = -1, os.getpid(), False
+        self.path, self.set_aside = child_path(self._base_path, self._pid), None
+        try:
+            self.state = self._recover()
+            self._open()
+            self._gap, self._fork_error = self._ready_gap_note(), None
+        except (OSError, ValueError) as exc:
+            self._fork_error = exc
+
     # -- rotation -------------------------------------------------------------------------
 
     def _maybe_rotate(self) -> None:
@@ -300,6 +372,13 @@ def _move_aside(path: Path, cut: int) -> Path:
     finally:
         os.close(fd)
     return side
+
+
+def _check_failure_policy(on_failure: str, timeout_ms: float) -> None:
+    if on_failure not in ("block", "raise"):
+        raise ValueError(f"audit backend: unknown on_failure {on_failure!r} (block or raise)")
+    if not timeout_ms > 0:
+        raise ValueError(f"audit backend: failure_timeout_ms must be > 0, not {timeout_ms!r}")
 
 
 def _check_choices(fmt: str, fsync_policy: str, rotation: str) -> None:

@@ -32,6 +32,7 @@ waits or raises (``on_failure``, ``failure_timeout_ms``, ``durable``: see
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Sequence
@@ -136,6 +137,7 @@ class AuditBackend(BaseBackend):
         #: The side file the torn tail went to when this backend opened, if there was one.
         self.set_aside: Path | None = None
         self._fork_error: BaseException | None = None
+        self._deleted = False
         self.state = self._recover()
         self._open()
         self._gap = self._ready_gap_note()
@@ -211,10 +213,7 @@ class AuditBackend(BaseBackend):
 
         On any failure the file is cut back to where it was, so a retry cannot duplicate.
         """
-        if os.getpid() != self._pid:
-            self.after_fork_in_child()
-        if self._fork_error is not None:
-            raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
+        self._ready_to_write()
         records = self._with_gap(records)
         self._maybe_rotate()
         seq, prev = self.state.next_seq, self.state.prev
@@ -226,6 +225,7 @@ class AuditBackend(BaseBackend):
         data = b"".join(lines)
         try:
             self._append(data)
+            self._check_linked()
         except BaseException:
             self._undo()
             raise
@@ -286,6 +286,28 @@ class AuditBackend(BaseBackend):
                 self._sync()
             os.close(self._fd)
             self._fd = -1
+
+    def _ready_to_write(self) -> None:
+        """A forked child switches to its own trail; a deleted trail is created again."""
+        if os.getpid() != self._pid:
+            self.after_fork_in_child()
+        if self._fork_error is not None:
+            raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
+        if self._deleted:
+            if not self.path.parent.is_dir():  # a deleted folder is not created behind anyone
+                raise FileNotFoundError(errno.ENOENT, "audit trail folder deleted", str(self.path))
+            check_ours(self.path)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._open()
+            self._deleted = False
+            reserve_note(self.path, self._mode)
+
+    def _check_linked(self) -> None:
+        """Records written to a file that was deleted meanwhile are not in any trail."""
+        if os.fstat(self._fd).st_nlink == 0:
+            self._deleted = True
+            raise FileNotFoundError(errno.ENOENT, "audit trail deleted", str(self.path))
 
     # -- loss notes and gap records (hft.logging._audit_gaps) -------------------------------
 

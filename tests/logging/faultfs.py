@@ -71,6 +71,6 @@ def trail_records(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
 
 
-def field_values(records: list[dict[str, object]], key: str = "i") -> list[object]:
+def field_values(records: list[dict[str, object]], key: str = "i") -> list[int]:
     """``fields[key]`` of each audit record (gap records left out)."""
     return [r["fields"][key] for r in records if r["event"] != "audit.gap"]  # type: ignore[index]

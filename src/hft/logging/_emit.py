@@ -128,7 +128,7 @@ def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
     capacity, wait = pipeline.capacity, pipeline.wait_for_space
 
     def full(record: Record) -> None:
-        if guard is not None and not guard.fast:
+        if guard is not None and not guard.fast and pipeline.running:
             guard.submit(record, append, wake)
             return
         wait(ring, capacity, None)

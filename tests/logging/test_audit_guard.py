@@ -70,8 +70,9 @@ class TestFullDisk:
     def test_3100_calls_land_or_raise_and_held_records_follow_in_order(
         self, tmp_path: Path
     ) -> None:
-        """ENOSPC, raise policy: trail + raised + held == calls; freeing room writes the held
-        records in order; then trail + raised == calls, verify INTACT, counts agree."""
+        """ENOSPC, raise policy: trail + raised + held == calls, flush() False while held;
+        freeing room writes the held records in order; then trail + raised == calls, verify
+        INTACT, counts agree, and the call site is fast again."""
         with tmpfs(tmp_path / "mnt") as mnt:
             fill(mnt / "ballast", 128 * 1024)
             path = mnt / "audit.log"
@@ -83,8 +84,11 @@ class TestFullDisk:
             during = field_values(trail_records(path))
             assert raised, "the disk never filled"
             assert len(during) + len(raised) + held == 3100
+            assert getattr(log.audit, "capacity", 0) == 0  # every call takes the slow path
+            assert not pipeline.flush(0.2) or held == 0  # flush says the held are not written
             (mnt / "ballast").unlink()
             assert pipeline.flush(10)
+            assert getattr(log.audit, "capacity", 64) == 64  # the fast path is back
             written = field_values(trail_records(path))
             stats = _audit_stats(pipeline)
             pipeline.close()

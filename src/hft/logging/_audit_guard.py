@@ -91,7 +91,8 @@ class AuditSlot(BackendSlot):
         self.durable: bool = getattr(backend, "durable", False)
         self.raised = 0
         self._queue: deque[Record] = deque()
-        self._emitters: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        #: Each audit call site (weakly) with the capacity of its fast path.
+        self._sites: dict[weakref.ref[Any], int] = {}
         self._reset_sync()
 
     def _reset_sync(self) -> None:
@@ -110,15 +111,20 @@ class AuditSlot(BackendSlot):
     def track(self, emitter: Any) -> Any:
         """Remember an audit call site (its ring's capacity is its fast path's room) and
         give it the capacity the trail's state calls for."""
-        self._emitters[emitter] = emitter.capacity
+        self._sites[weakref.ref(emitter, self._forget_site)] = emitter.capacity
         if not self.fast:
             emitter.capacity = 0
         return emitter
 
+    def _forget_site(self, ref: weakref.ref[Any]) -> None:
+        self._sites.pop(ref, None)
+
     def _set_sites(self) -> None:
         fast = self.fast
-        for emitter, capacity in list(self._emitters.items()):
-            emitter.capacity = capacity if fast else 0
+        for ref, capacity in list(self._sites.items()):  # one C-level copy: no race
+            emitter = ref()
+            if emitter is not None:
+                emitter.capacity = capacity if fast else 0
 
     @property
     def fast(self) -> bool:

@@ -182,6 +182,64 @@ class TestFullDisk:
             assert "gap record" in report.render()
 
 
+class TestThreads:
+    def test_concurrent_callers_each_land_or_raise_while_room_comes_and_goes(
+        self, tmp_path: Path
+    ) -> None:
+        """Four threads, block policy, the disk full then freed mid-run: no record is both
+        raised and written, none is missing, none written twice, each thread's in order."""
+        with tmpfs(tmp_path / "mnt", "512k") as mnt:
+            fill(mnt / "ballast", 380 * 1024)
+            path = mnt / "audit.log"
+            pipeline, log = _start(path, tmp_path, failure_timeout_ms=50)
+            raised: list[int] = []
+            lock = threading.Lock()
+
+            def worker(base: int) -> None:
+                mine: list[int] = []
+                for n in range(base, base + 300):
+                    try:
+                        log.audit("order.filled", i=n)  # ~330 bytes: all 1,200 fit once freed
+                    except AuditWriteError:
+                        mine.append(n)
+                with lock:
+                    raised.extend(mine)
+
+            threads = [threading.Thread(target=worker, args=(k * 1000,)) for k in range(4)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            (mnt / "ballast").unlink()
+            for thread in threads:
+                thread.join()
+            assert pipeline.flush(10)
+            stats = _audit_stats(pipeline)
+            pipeline.close()
+            written = field_values(trail_records(path))
+            calls = [k * 1000 + n for k in range(4) for n in range(300)]
+            assert raised, "the disk never filled"
+            assert sorted(written + raised) == calls
+            for k in range(4):
+                mine = [n for n in written if n // 1000 == k]
+                assert mine == sorted(mine)
+            assert stats.written == len(written)
+            assert stats.extra["raised"] == len(raised)
+            assert verify_audit_files([path]).exit_code == 0
+
+
+class TestDurable:
+    def test_each_call_returns_with_its_record_in_the_file(self, tmp_path: Path) -> None:
+        """durable: when audit() returns, its record is already in the trail file."""
+        path = tmp_path / "audit.log"
+        pipeline, log = _start(path, tmp_path, durable=True)
+        try:
+            for n in range(20):
+                log.audit("order.filled", i=n)
+                assert field_values(trail_records(path)) == list(range(n + 1))
+        finally:
+            pipeline.close()
+
+
 class TestReadOnly:
     def test_durable_calls_land_or_raise_when_the_fs_turns_read_only(self, tmp_path: Path) -> None:
         """EROFS, durable: every returned call is in the trail, every other one raised."""

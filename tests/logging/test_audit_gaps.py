@@ -78,3 +78,14 @@ def test_verify_ignores_the_note_file_given_as_a_path(tmp_path: Path) -> None:
     backend.close()
     report = verify_audit_files([path, note_path(path)])
     assert report.exit_code == 0, report.render()
+
+
+def test_a_foreign_file_at_the_note_path_is_left_untouched(tmp_path: Path) -> None:
+    """A file at ``<file>.lost`` that is not a note is neither read nor overwritten."""
+    path = tmp_path / "audit.log"
+    foreign = note_path(path)
+    foreign.write_bytes(b"someone else's data\n")
+    backend = _trail_with_loss(path, [4])
+    backend.close()
+    assert foreign.read_bytes() == b"someone else's data\n"
+    assert read_note(path) is None

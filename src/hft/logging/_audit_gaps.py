@@ -77,15 +77,12 @@ def reserve_note(trail: Path, mode: int) -> None:
 
 
 def read_note(trail: Path) -> dict[str, Any] | None:
-    """The loss note beside *trail*, if it holds one."""
+    """The loss note beside *trail*, if it holds one (a file that is no note is ignored)."""
     try:
-        fd = os.open(note_path(trail), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        data = _read_own(note_path(trail))
     except OSError:
         return None
-    try:
-        data = os.read(fd, NOTE_BYTES * 2).strip()
-    finally:
-        os.close(fd)
+    data = data.strip() if data is not None else b""
     if not data:
         return None
     try:
@@ -93,6 +90,17 @@ def read_note(trail: Path) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return {"lost": None, "error": "unreadable loss note"}
     return note if isinstance(note, dict) else None
+
+
+def _read_own(path: Path) -> bytes | None:
+    """The bytes of the note at *path*; ``None`` when the file there is not a note."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, NOTE_BYTES + 1)
+    finally:
+        os.close(fd)
+    ours = len(data) == NOTE_BYTES and (not data.strip() or data.startswith(b'{"lost":'))
+    return data if ours or not data else None
 
 
 def merge(note: dict[str, Any] | None, seqs: Sequence[int], error: str) -> dict[str, Any]:
@@ -110,16 +118,17 @@ def merge(note: dict[str, Any] | None, seqs: Sequence[int], error: str) -> dict[
 
 
 def write_note(trail: Path, note: dict[str, Any]) -> bool:
-    """Overwrite the note's blanks in place with *note*; False when that is impossible."""
-    data = _fit(note)
+    """Overwrite the note's blanks in place with *note*; False when that is impossible, or
+    when the file there is not a note (it is left untouched)."""
+    path = note_path(trail)
     try:
-        fd = os.open(
-            note_path(trail), os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-        )
+        if os.path.lexists(path) and _read_own(path) is None:
+            return False
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
         return False
     try:
-        os.pwrite(fd, data, 0)
+        os.pwrite(fd, _fit(note), 0)
         os.fsync(fd)
     except OSError:
         return False

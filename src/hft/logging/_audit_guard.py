@@ -11,8 +11,8 @@ record with a *ticket* and waits for it.
 
 - ``on_failure: block``: the call returns once its record is written; after
   ``failure_timeout_ms`` it withdraws the record and raises :class:`AuditWriteError`.
-- ``on_failure: raise``: the call raises as soon as one write attempt that included its
-  record failed (or at the time-out, whichever comes first).
+- ``on_failure: raise``: the call raises as soon as a write attempt fails while its record
+  waits (its arrival triggers one at once), or at the time-out, whichever comes first.
 
 A withdrawn record is never written later: a caller that was told owns the record again.
 Once every held record is written the call sites get their fast path back. With

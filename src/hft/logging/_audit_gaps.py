@@ -180,7 +180,7 @@ def gap_findings(chain_paths: Iterable[Path]) -> list[tuple[str, int, int | None
             found.extend(_gap_lines(path, data))
         note = read_note(path)
         if note is not None:
-            detail = f"{_lost(note)} not yet sealed in the trail (loss note {note_path(path)})"
+            detail = f"loss note, not yet sealed in the trail: {_lost(note)}"
             found.append((str(note_path(path)), 0, None, detail))
     return found
 

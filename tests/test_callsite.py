@@ -135,6 +135,27 @@ class TestRoom:
         assert [r[5]["i"] for r in ring] == [0, 1]
         assert [r[5]["i"] for r in refused] == [2, 3]
 
+    def test_capacity_is_writable_and_zero_sends_every_call_to_full(self) -> None:
+        """Setting ``capacity`` to 0 (a failing audit trail) routes each call to ``full``;
+        putting it back restores the fast path."""
+        slow: list[Any] = []
+        emit, ring = _emitter(capacity=100, full=slow.append)
+        emit("m", i=0)
+        emit.capacity = 0
+        emit("m", i=1)
+        emit.capacity = 100
+        emit("m", i=2)
+        assert [r[5]["i"] for r in ring] == [0, 2]
+        assert [r[5]["i"] for r in slow] == [1]
+
+    def test_weakly_referenced(self) -> None:
+        """The audit slot tracks call sites weakly: a dropped Emitter is freed."""
+        emit, _ = _emitter()
+        ref = weakref.ref(emit)
+        del emit
+        gc.collect()
+        assert ref() is None
+
     def test_errors_propagate(self) -> None:
         """An exception from ``full`` reaches the caller (as from the Python closure)."""
 

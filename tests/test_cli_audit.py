@@ -37,6 +37,21 @@ class TestAuditVerify:
         assert out.startswith("TAMPERED")
         assert f"{trail}:3: gap at seq 3: seq 2 missing (1 records deleted)" in out
 
+    def test_records_lost_exit_1(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A sealed gap record prints GAP with the lost records and exits 1 (every file of
+        ``audit.log*`` given, the loss note included)."""
+        path = tmp_path / "audit.log"
+        backend = AuditBackend(file_path=path)
+        backend.note_lost([7, 8], "OSError: [Errno 28] No space left on device")
+        backend.close()
+        AuditBackend(file_path=path).close()
+        assert main(["audit", "verify", *map(str, sorted(tmp_path.glob("audit.log*")))]) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("GAP: 1 records in 1 file(s)")
+        assert (
+            "records_lost at seq 0: gap record: 2 audit record(s) lost (pipeline seqs 7..8)" in out
+        )
+
     def test_torn_exit_3(self, trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A line cut short after the checkpoint (a crash) prints TORN TAIL and exits 3."""
         append_torn(trail)

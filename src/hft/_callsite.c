@@ -35,9 +35,11 @@ typedef struct {
     PyObject *source;
     PyObject *full;
     PyObject *wake;      /* called when the ring reaches wake_at records (None: never) */
-    Py_ssize_t capacity; /* < 0: no room check (drop_oldest's ring has a maxlen) */
+    Py_ssize_t capacity; /* < 0: no room check (drop_oldest's ring has a maxlen); writable:
+                          * 0 sends every call to full (an audit trail that is failing) */
     Py_ssize_t wake_at;
     int exc;             /* honour exc_info=True: capture sys.exc_info() at the call */
+    PyObject *weakreflist; /* the audit guard tracks its call sites weakly */
 } Emitter;
 
 static PyObject *exc_info_key; /* "exc_info", interned */
@@ -245,6 +247,9 @@ static void
 emitter_dealloc(Emitter *self)
 {
     PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
     emitter_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -259,6 +264,8 @@ emitter_repr(Emitter *self)
 static PyMemberDef emitter_members[] = {
     {"level", T_OBJECT, offsetof(Emitter, level), READONLY, "the level of its records"},
     {"source", T_OBJECT, offsetof(Emitter, source), READONLY, "the logger's Source"},
+    {"capacity", T_PYSSIZET, offsetof(Emitter, capacity), 0,
+     "room checked before appending (0: every call goes to full)"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -276,6 +283,7 @@ static PyTypeObject EmitterType = {
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(Emitter, vectorcall),
     .tp_members = emitter_members,
+    .tp_weaklistoffset = offsetof(Emitter, weakreflist),
 };
 
 static struct PyModuleDef module_def = {

@@ -9,6 +9,8 @@ class Emitter:
 
     level: int
     source: Any
+    #: Room checked before appending; 0 sends every call to ``full`` (writable).
+    capacity: int
 
     def __init__(
         self,

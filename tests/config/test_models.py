@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from hft.config import (
+    AuditBackendSettings,
     BackendsSettings,
     ConsoleBackendSettings,
     ExchangeSettings,
@@ -121,6 +122,22 @@ class TestSyslog:
         """Enabled backends are listed in declaration order."""
         backends = BackendsSettings(syslog=SyslogBackendSettings(enabled=True))
         assert backends.enabled_names() == ("console", "file", "syslog")
+
+
+class TestAudit:
+    def test_failure_policy_choices(self) -> None:
+        """on_failure is block or raise; failure_timeout_ms is positive."""
+        with pytest.raises(ValidationError, match="on_failure"):
+            AuditBackendSettings(on_failure="drop")
+        with pytest.raises(ValidationError, match="failure_timeout_ms"):
+            AuditBackendSettings(failure_timeout_ms=0)
+
+    def test_file_mode_reads_octal_strings(self) -> None:
+        """file_mode takes 0o640 / "640" as octal, and nothing above 0o777."""
+        assert AuditBackendSettings(file_mode="0o640").file_mode == 0o640
+        assert AuditBackendSettings(file_mode="640").file_mode == 0o640
+        with pytest.raises(ValidationError, match="file_mode"):
+            AuditBackendSettings(file_mode=0o1777)
 
 
 class TestSecrets:

@@ -61,13 +61,15 @@ def _last(path: Path) -> tuple[int, str]:
 
 class TestFile:
     def test_written_on_open_for_an_empty_chain(self, tmp_path: Path) -> None:
-        """A new trail gets a checkpoint at once: seq -1, the genesis digest, mode 0600."""
+        """A new trail gets a checkpoint at once: seq -1, the genesis digest, mode 0600 (beside
+        the loss note reserved for a full disk)."""
         path = tmp_path / "audit.log"
         AuditBackend(file_path=path).close()
         checkpoint = path.with_name("audit.log.checkpoint")
         assert _checkpoint(path) == {"seq": -1, "digest": GENESIS, "file_first_seq": 0}
         assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o600
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.log", "audit.log.checkpoint"]
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert names == ["audit.log", "audit.log.checkpoint", "audit.log.lost"]
 
     def test_sealed_with_sha256_when_unkeyed(self, tmp_path: Path) -> None:
         """Unkeyed: ``seal`` is SHA-256 of the object without it, keys sorted."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,6 +36,29 @@ def _upper(value: object) -> object:
 Level = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Ratio = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+def _octal(value: object) -> object:
+    """A file mode written as text (``"0o640"``, ``"0640"``, ``"640"``) is octal."""
+    if isinstance(value, str):
+        try:
+            return int(value, 8)
+        except ValueError:
+            return value  # pydantic reports it, naming the key
+    return value
+
+
+def _owner_read_write(mode: int) -> int:
+    if mode & 0o600 != 0o600:
+        raise ValueError(f"{mode:#o} leaves hft unable to read and write its own file (need 0600)")
+    return mode
+
+
+#: Permission bits of a file hft creates (logs 0640, audit trail and spool 0600 by default):
+#: YAML's ``0640`` is octal already; text is read as octal. The owner must keep read and write.
+FileMode = Annotated[
+    int, BeforeValidator(_octal), Field(ge=0, le=0o777), AfterValidator(_owner_read_write)
+]
 SyslogFacility = Literal[
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
     "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
@@ -86,13 +110,6 @@ class ConsoleBackendSettings(_Model):
     stream: Literal["stderr", "stdout"] = "stderr"
 
 
-def _log_file_mode(value: object) -> object:
-    """``logging.backends.file.file_mode`` from YAML: "0640" / "0o640" (octal) or an int."""
-    from hft.logging.backends.file import parse_file_mode
-
-    return parse_file_mode(value) if isinstance(value, str | int) else value
-
-
 class FileBackendSettings(_Model):
     """Rotated log file."""
 
@@ -105,7 +122,7 @@ class FileBackendSettings(_Model):
     retention: NonNegativeInt = 7
     writer: Literal["thread", "process"] = "process"
     #: Permissions of a log file hft creates: an octal string ("0640") or an int up to 0o777.
-    file_mode: Annotated[int, BeforeValidator(_log_file_mode)] = 0o640
+    file_mode: FileMode = 0o640
 
 
 class PrometheusBackendSettings(_Model):
@@ -138,20 +155,10 @@ class AuditBackendSettings(_Model):
     rotation: Literal["none", "daily", "size"] = "none"
     max_bytes: PositiveInt = 104857600
     checkpoint_interval_ms: NonNegativeInt = 1000
-
-
-def _octal(value: object) -> object:
-    """A file mode written as text (``"0o600"``, ``"0600"``, ``"600"``) is octal."""
-    if isinstance(value, str):
-        try:
-            return int(value, 8)
-        except ValueError:
-            return value  # pydantic reports it, naming the key
-    return value
-
-
-#: A file mode: YAML's ``0600`` (octal), or a string read as octal (``"0o600"``, ``"600"``).
-SyslogFileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0o600, le=0o777)]
+    on_failure: Literal["block", "raise"] = "block"
+    failure_timeout_ms: PositiveFloat = 5000
+    durable: bool = False
+    file_mode: FileMode = 0o600
 
 
 class SyslogBackendSettings(_Model):
@@ -175,7 +182,7 @@ class SyslogBackendSettings(_Model):
     relp_window: Annotated[int, Field(ge=1, le=100_000)] = 1024
     spool_dir: Annotated[str, Field(min_length=1)] = "logs/spool"
     spool_max_mb: PositiveInt = 256
-    spool_file_mode: SyslogFileMode = 0o600
+    spool_file_mode: FileMode = 0o600
     max_message_bytes: Annotated[int, Field(ge=2048)] = 65536
 
 

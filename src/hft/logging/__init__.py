@@ -1,5 +1,7 @@
 """The ``hft`` logger: a ring buffer at the call site, a dispatcher thread behind it."""
 
+from hft.logging._audit_files import AuditPathError
+from hft.logging._audit_guard import AuditWriteError
 from hft.logging._emit import nop
 from hft.logging._factory import (
     create_backend_from_config,
@@ -42,8 +44,10 @@ __all__ = [
     "METRIC",
     "WARNING",
     "AuditBackend",
+    "AuditPathError",
     "AuditProblem",
     "AuditReport",
+    "AuditWriteError",
     "BackendStats",
     "BaseBackend",
     "ConfigurablePerformanceMonitor",

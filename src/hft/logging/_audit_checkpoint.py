@@ -249,6 +249,11 @@ class Checkpointer:
 
     # -- reporting through the pipeline --------------------------------------------------
 
+    @property
+    def pipeline(self) -> LoggingPipeline | None:
+        """The pipeline the head goes out through, once attached."""
+        return self._pipeline
+
     def attach(self, pipeline: LoggingPipeline) -> None:
         """Report through *pipeline* from now on: what opening found, then the head."""
         self._pipeline = pipeline

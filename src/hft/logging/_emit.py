@@ -117,24 +117,55 @@ def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
 
 
 def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
-    """``audit(event, **fields)``: the lossless path. A full audit ring waits, never drops."""
-    ring = pipeline.audit_ring
-    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    """``audit(event, **fields)``: the lossless path. A full audit ring waits, never drops.
+
+    With an audit backend, its slot (:mod:`hft.logging._audit_guard`) tracks the call site and
+    sets its ``capacity`` to 0 while the trail fails (or always, ``durable: true``): every call
+    then goes to ``full``, which waits for its own record to be written or raises.
+    """
+    ring, guard = pipeline.audit_ring, pipeline.audit_guard
+    append, next_seq, wake = ring.append, pipeline.next_seq, pipeline.wake
     capacity, wait = pipeline.capacity, pipeline.wait_for_space
+
+    def full(record: Record) -> None:
+        if guard is not None and not guard.fast and pipeline.running:
+            guard.submit(record, append, wake)
+            return
+        wait(ring, capacity, None)
+        append(record)
+
     if Emitter is not None:
+        site: Any = Emitter(ring, next_seq, AUDIT, source, capacity, full)
+    else:
+        site = _AuditSite(ring, next_seq, source, capacity, full)
+    if guard is not None:
+        guard.track(site)
+    emit: Emit = site
+    return emit
 
-        def wait_then_append(record: Record) -> None:
-            wait(ring, capacity, None)
-            append(record)
 
-        return Emitter(ring, next_seq, AUDIT, source, capacity, wait_then_append)
+class _AuditSite:
+    """What ``Emitter`` does for audit, in Python (``capacity`` writable alike)."""
 
-    def audit(event: str, /, **fields: Any) -> None:
-        if len(ring) >= capacity:
-            wait(ring, capacity, None)
-        append((next_seq(), now(), AUDIT, source, event, fields))
+    __slots__ = ("__weakref__", "_full", "_next_seq", "_ring", "_source", "capacity")
 
-    return audit
+    def __init__(
+        self,
+        ring: deque[Record],
+        next_seq: Callable[[], int],
+        source: Source,
+        capacity: int,
+        full: Callable[[Record], None],
+    ) -> None:
+        self._ring, self._next_seq, self._source = ring, next_seq, source
+        self.capacity, self._full = capacity, full
+
+    def __call__(self, event: str, /, **fields: Any) -> None:
+        record = (self._next_seq(), time.time_ns(), AUDIT, self._source, event, fields)
+        if len(self._ring) < self.capacity:
+            self._ring.append(record)
+        else:
+            self._full(record)
 
 
 def make_sampler(set_method: Callable[[Emit], None], fast: Emit, samples: deque[int]) -> Emit:

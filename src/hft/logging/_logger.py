@@ -63,7 +63,9 @@ class HFTLogger:
 
     A level below every backend's level is the module-level no-op ``nop``; ``error``,
     ``critical`` and ``warning`` honour ``exc_info=True``; ``exception`` is ``error`` that
-    always captures the exception being handled.
+    always captures the exception being handled. ``audit`` raises
+    :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
+    (``logging.backends.audit.on_failure``; see :mod:`hft.logging._audit_guard`).
     """
 
     __slots__ = (

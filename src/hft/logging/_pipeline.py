@@ -20,6 +20,7 @@ from itertools import repeat
 from operator import call
 from typing import Any, Final, Literal
 
+from hft.logging._audit_guard import AuditSlot
 from hft.logging._drops import DropLedger, newest_seqs
 from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
@@ -87,6 +88,8 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars)
         self._reset_state()
         self._loggers = LoggerRegistry()
+        #: The audit backend's slot: holds what the trail cannot take yet (``_audit_guard``).
+        self.audit_guard: AuditSlot | None = None
         self._slots = [self._slot(b) for b in backends]
         self._closed = False
         #: Logger calls made after close (not delivered; counted so they are not silent).
@@ -100,6 +103,9 @@ class LoggingPipeline:
                 attach(self)  # a backend that reports on the pipeline itself (metrics)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
+        if backend.takes_audit and hasattr(backend, "on_failure"):
+            self.audit_guard = AuditSlot(backend, warn=self._warn, backoff_s=self._retry_backoff_s)
+            return self.audit_guard
         return BackendSlot(
             backend,
             max_retry_attempts=self._max_retry_attempts,
@@ -186,7 +192,8 @@ class LoggingPipeline:
                 slot.write_errors += 1
 
     def flush(self, timeout: float | None = 5.0) -> bool:
-        """Block until every record logged before the call has reached the backends.
+        """Block until every record logged before the call has reached the backends, and
+        every audit record before it is in the trail (an audit trail that fails holds them).
 
         False if *timeout* passed first, or if the pipeline is closed.
         """
@@ -195,7 +202,8 @@ class LoggingPipeline:
         if not self.running:
             self._drain()
             self._flush_backends()
-            return True
+            return self.audit_guard is None or not self.audit_guard.pending
+        start = time.monotonic()
         done = threading.Event()
         marker = (self.next_seq(), time.time_ns(), MARKER, INTERNAL_SOURCE, "", done)
         if self.overflow_policy == "drop_oldest":
@@ -205,7 +213,10 @@ class LoggingPipeline:
         else:
             self.ring.append(marker)
         self._wake.set()
-        return done.wait(timeout)
+        if not done.wait(timeout) or self.audit_guard is None:
+            return done.is_set()
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        return self.audit_guard.wait_written(marker[0], left)
 
     def _after_fork_in_child(self) -> None:
         """A forked child must not wait on the parent's thread or write the parent's records."""

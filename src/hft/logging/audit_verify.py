@@ -21,6 +21,10 @@ Exit codes (:attr:`AuditReport.exit_code`, used by ``hft audit verify``):
 - 2 usage or configuration error: a file unreadable, a keyed chain (or checkpoint) and no key,
   or no checkpoint to confirm the end (when nothing worse was found);
 - 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash.
+
+Records the writer lost (accepted, then never written: the disk stayed full until close) are
+reported as ``records_lost`` (exit code 1, verdict GAP): each sealed gap record, and a loss
+note ``<file>.lost`` not yet sealed (see :mod:`hft.logging._audit_gaps`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from hft.logging._audit_chain import (
     side_files,
 )
 from hft.logging._audit_checkpoint import is_checkpoint_file
+from hft.logging._audit_gaps import gap_findings, is_note
 
 USAGE_KINDS: Final = frozenset({"unreadable", "key_required"})
 TORN_KINDS: Final = frozenset({"torn_tail", "side_file"})
@@ -65,6 +70,8 @@ TAMPER_KINDS: Final = frozenset(
 )
 #: The end could not be confirmed (exit code 2, unless something worse was found).
 UNCONFIRMED_KINDS: Final = frozenset({"no_checkpoint"})
+#: Records lost by the writer, said by a gap record or a loss note (exit code 1, verdict GAP).
+LOST_KINDS: Final = frozenset({"records_lost"})
 _SHOWN: Final = 50
 
 
@@ -105,7 +112,7 @@ class AuditReport:
         kinds = {p.kind for p in self.problems}
         if kinds & USAGE_KINDS:
             return 2
-        if kinds & TAMPER_KINDS:
+        if kinds & (TAMPER_KINDS | LOST_KINDS):
             return 1
         if kinds & UNCONFIRMED_KINDS:
             return 2
@@ -125,6 +132,8 @@ class AuditReport:
         verdict = {0: "INTACT", 1: "TAMPERED", 2: "ERROR", 3: "TORN TAIL"}[self.exit_code]
         if verdict == "ERROR" and not {p.kind for p in self.problems} & USAGE_KINDS:
             verdict = "UNCONFIRMED"
+        if self.exit_code == 1 and not {p.kind for p in self.problems} & TAMPER_KINDS:
+            verdict = "GAP"
         lines = [f"{verdict}: {self._summary()}"]
         lines.extend(f"  {p}" for p in self.problems[:_SHOWN])
         if len(self.problems) > _SHOWN:
@@ -175,7 +184,7 @@ def verify_audit_files(
     given = [Path(p) for p in paths]
     if not given:
         raise ValueError("no audit files given")
-    chain_paths = [p for p in given if not (is_side_file(p) or is_checkpoint_file(p))]
+    chain_paths = [p for p in given if not (is_side_file(p) or is_checkpoint_file(p) or is_note(p))]
     anchors, findings = _anchors(
         given, chain_paths, key, checkpoint=checkpoint, expect=expect, find=find_checkpoint
     )
@@ -190,6 +199,7 @@ def verify_audit_files(
     findings += [f for a in anchors for f in end.check_end(a, entries)]
     problems += [AuditProblem(*f) for f in findings]
     problems += _side_files(given, chain_paths)
+    problems += _lost_records(chain_paths)
     order = {f.path: i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.path, len(order)), p.line))
     report = _report(tuple(f.path for f in files), [e for _, e in entries], problems)
@@ -346,6 +356,11 @@ def _check_links(entries: Sequence[tuple[str, Entry]]) -> list[AuditProblem]:
         detail = f"prev does not match the digest of seq {before.seq}: that record was re-sealed"
         problems.append(_at("chain_break", path, entry, detail))
     return problems
+
+
+def _lost_records(chain_paths: list[Path]) -> list[AuditProblem]:
+    """Gap records in the chain and loss notes beside it (:mod:`hft.logging._audit_gaps`)."""
+    return [AuditProblem("records_lost", *found) for found in gap_findings(chain_paths)]
 
 
 def _side_files(given: list[Path], chain_paths: list[Path]) -> list[AuditProblem]:

@@ -21,12 +21,21 @@ line that does not verify was altered: it stays, and the chain continues after i
 the record before it does not verify either (wrong key, tampering), opening fails rather than
 extending a broken chain. ``<file>.checkpoint`` (:mod:`hft.logging._audit_checkpoint`) keeps
 the head outside the trail; a trail shorter than it continues after the checkpoint's seq.
-The file is opened ``O_APPEND`` with mode 0600; rotated files are never deleted.
+The file is opened ``O_APPEND | O_NOFOLLOW`` with ``file_mode`` (0600); rotated files are
+never deleted. A symlink, or a file that is not an audit trail, is refused untouched
+(:mod:`hft.logging._audit_files`); a forked child writes its own chain,
+``<stem>.<pid><suffix>``, with its own checkpoint.
+
+When the trail cannot be written, the pipeline's audit slot holds the records and ``audit()``
+waits or raises (``on_failure``, ``failure_timeout_ms``, ``durable``: see
+:mod:`hft.logging._audit_guard`); records lost at close are sealed as a gap record
+(:mod:`hft.logging._audit_gaps`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Sequence
@@ -54,6 +63,15 @@ from hft.logging._audit_checkpoint import (
     first_seq_of,
     is_digest,
 )
+from hft.logging._audit_files import check_ours, child_path, open_trail
+from hft.logging._audit_gaps import (
+    clear_note,
+    gap_record,
+    merge,
+    read_note,
+    reserve_note,
+    write_note,
+)
 from hft.logging._clock import TimestampFormatter, utc_day, utc_stamp
 from hft.logging._levels import AUDIT
 from hft.logging._record import Record
@@ -67,6 +85,7 @@ if TYPE_CHECKING:
 
 FsyncPolicy = Literal["every_batch", "interval_ms"]
 Rotation = Literal["none", "daily", "size"]
+OnFailure = Literal["block", "raise"]
 _SORTED: Final = orjson.OPT_SORT_KEYS
 _sync = getattr(os, "fdatasync", os.fsync)
 _UNVERIFIED: Final = (
@@ -107,10 +126,19 @@ class AuditBackend(BaseBackend):
         max_bytes: int = 100 * 1024 * 1024,
         max_field_chars: int = 4096,
         checkpoint_interval_ms: float = 1000,
+        on_failure: OnFailure = "block",
+        failure_timeout_ms: float = 5000,
+        durable: bool = False,
+        file_mode: int = 0o600,
     ) -> None:
         _check_choices(format, fsync_policy, rotation)
+        _check_failure_policy(on_failure, failure_timeout_ms)
         del level  # the section's shape is shared; this backend takes audit records only
-        self.path = Path(file_path)
+        #: Read by the pipeline's audit slot (:mod:`hft.logging._audit_guard`).
+        self.on_failure, self.durable = on_failure, durable
+        self.failure_timeout_s = failure_timeout_ms / 1000
+        self._mode = file_mode
+        self._base_path = self.path = Path(file_path)
         secret = os.environ.get(hmac_key_env, "")
         self._key = secret.encode() if secret else None
         self._alg = alg_for(self._key)
@@ -124,6 +152,9 @@ class AuditBackend(BaseBackend):
         self._dirty, self._synced_at = False, time.monotonic()
         #: The side file the torn tail went to when this backend opened, if there was one.
         self.set_aside: Path | None = None
+        self._fork_error: BaseException | None = None
+        self._deleted = False
+        self._checkpoint_interval_ms = checkpoint_interval_ms
         #: ``<file>.checkpoint``: the chain's head, outside the trail (see _audit_checkpoint).
         self.checkpoints = Checkpointer(
             self.path, self._key, checkpoint_interval_ms, self._sync_if_dirty
@@ -132,6 +163,10 @@ class AuditBackend(BaseBackend):
         self._open()
         self._first_seq = first_seq_of(self.path, self.state.next_seq)
         self._checkpoint(force=True)
+        self._gap = self._ready_gap_note()
+        if self._gap is not None:  # records lost at the last close: say so in the chain now
+            with contextlib.suppress(OSError):
+                self.write(())
 
     @property
     def keyed(self) -> bool:
@@ -155,6 +190,7 @@ class AuditBackend(BaseBackend):
     def _recover(self) -> ChainState:
         """Find the last intact record, setting a torn tail aside first (see module doc)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_ours(self.path)
         if not self.path.exists() or self.path.stat().st_size == 0:
             return self._state_of_predecessors()
         tail = read_tail(self.path)
@@ -211,12 +247,11 @@ class AuditBackend(BaseBackend):
         return ChainState()
 
     def _open(self) -> None:
-        created = not self.path.exists()
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path, flags, 0o600)
+        created = not os.path.lexists(self.path)
+        self._fd = open_trail(self.path, self._mode)
         stat = os.fstat(self._fd)
-        if stat.st_mode & 0o777 != 0o600:
-            os.fchmod(self._fd, 0o600)
+        if stat.st_mode & 0o777 != self._mode:  # our own trail (checked by _recover)
+            os.fchmod(self._fd, self._mode)
         if created:
             fsync_dir(self.path.parent)
         self._size = stat.st_size
@@ -229,8 +264,8 @@ class AuditBackend(BaseBackend):
 
         On any failure the file is cut back to where it was, so a retry cannot duplicate.
         """
-        if os.getpid() != self._pid:
-            raise AuditChainError("a forked child must open its own audit backend")
+        self._ready_to_write()
+        records = self._with_gap(records)
         self._maybe_rotate()
         seq, prev = self.state.next_seq, self.state.prev
         lines = []
@@ -241,11 +276,14 @@ class AuditBackend(BaseBackend):
         data = b"".join(lines)
         try:
             self._append(data)
+            self._check_linked()
         except BaseException:
             self._undo()
             raise
         self.state = ChainState(seq, prev)
         self._size += len(data)
+        if self._gap is not None and records and records[0][0] == -1:
+            self._gap_sealed()
         self._checkpoint()
 
     def _seal(self, seq: int, prev: str, record: Record) -> tuple[bytes, str]:
@@ -305,6 +343,71 @@ class AuditBackend(BaseBackend):
                 self._sync()
             os.close(self._fd)
             self._fd = -1
+
+    def _ready_to_write(self) -> None:
+        """A forked child switches to its own trail; a deleted trail is created again."""
+        if os.getpid() != self._pid:
+            self.after_fork_in_child()
+        if self._fork_error is not None:
+            raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
+        if self._deleted:
+            if not self.path.parent.is_dir():  # a deleted folder is not created behind anyone
+                raise FileNotFoundError(errno.ENOENT, "audit trail folder deleted", str(self.path))
+            check_ours(self.path)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._open()
+            self._deleted = False
+            reserve_note(self.path, self._mode)
+
+    def _check_linked(self) -> None:
+        """Records written to a file that was deleted meanwhile are not in any trail."""
+        if os.fstat(self._fd).st_nlink == 0:
+            self._deleted = True
+            raise FileNotFoundError(errno.ENOENT, "audit trail deleted", str(self.path))
+
+    # -- loss notes and gap records (hft.logging._audit_gaps) -------------------------------
+
+    def _ready_gap_note(self) -> dict[str, object] | None:
+        reserve_note(self.path, self._mode)
+        return read_note(self.path)
+
+    def _with_gap(self, records: Sequence[Record]) -> Sequence[Record]:
+        """A pending loss goes into the chain first, sealed as a gap record."""
+        return records if self._gap is None else [gap_record(self._gap), *records]
+
+    def _gap_sealed(self) -> None:
+        self._gap = None
+        clear_note(self.path)
+
+    def note_lost(self, pipeline_seqs: Sequence[int], error: str) -> str:
+        """Records accepted and never written: note them for a gap record; where it went."""
+        self._gap = merge(self._gap, pipeline_seqs, error)
+        if write_note(self.path, self._gap):
+            return f"{self.path}.lost"
+        return "nowhere (the loss note could not be written: counted and warned only)"
+
+    # -- fork -----------------------------------------------------------------------------
+
+    def after_fork_in_child(self) -> None:
+        """A forked child leaves the parent's trail to the parent and opens its own."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd, self._pid, self._dirty = -1, os.getpid(), False
+        self.path, self.set_aside = child_path(self._base_path, self._pid), None
+        pipeline = self.checkpoints.pipeline
+        self.checkpoints = Checkpointer(
+            self.path, self._key, self._checkpoint_interval_ms, self._sync_if_dirty
+        )
+        if pipeline is not None:
+            self.checkpoints.attach(pipeline)
+        try:
+            self.state = self._resume()
+            self._open()
+            self._first_seq = first_seq_of(self.path, self.state.next_seq)
+            self._gap, self._fork_error = self._ready_gap_note(), None
+        except (OSError, ValueError, AuditChainError) as exc:
+            self._fork_error = exc
 
     # -- rotation -------------------------------------------------------------------------
 
@@ -387,6 +490,13 @@ def _stored_digest(line: bytes) -> str | None:
     """The digest a line claims (its last 66 bytes), if it has that shape."""
     head, digest, tail = line[-77:-66], line[-66:-2].decode("ascii", "replace"), line[-2:]
     return digest if head == b',"digest":"' and tail == b'"}' and is_digest(digest) else None
+
+
+def _check_failure_policy(on_failure: str, timeout_ms: float) -> None:
+    if on_failure not in ("block", "raise"):
+        raise ValueError(f"audit backend: unknown on_failure {on_failure!r} (block or raise)")
+    if not timeout_ms > 0:
+        raise ValueError(f"audit backend: failure_timeout_ms must be > 0, not {timeout_ms!r}")
 
 
 def _check_choices(fmt: str, fsync_policy: str, rotation: str) -> None:

@@ -89,6 +89,6 @@ class TestRedactionReach:
     def test_pipeline_default_matches_the_settings_default(self) -> None:
         """A pipeline built without settings masks the same names as settings/base.yaml."""
         from hft.config import HftSettings
-        from hft.logging._pipeline import DEFAULT_REDACT_FIELDS
+        from hft.logging._render import DEFAULT_REDACT_FIELDS
 
         assert list(DEFAULT_REDACT_FIELDS) == list(HftSettings().redact_fields)

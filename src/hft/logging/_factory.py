@@ -15,6 +15,7 @@ import orjson
 
 from hft.logging._logger import HFTLogger
 from hft.logging._pipeline import LoggingPipeline
+from hft.logging._secrets import settings_secrets
 from hft.logging.backends._base import LoggingBackend
 
 BackendFactory = Callable[..., LoggingBackend]
@@ -103,11 +104,18 @@ def pipeline_settings(config: Any) -> dict[str, Any]:
 
 
 def create_pipeline_from_config(
-    config: Any, backends: Iterable[LoggingBackend] | None = None
+    config: Any,
+    backends: Iterable[LoggingBackend] | None = None,
+    secrets: Iterable[object] = (),
 ) -> LoggingPipeline:
-    """A (not yet started) pipeline for a ``logging`` section, with its enabled backends."""
+    """A (not yet started) pipeline for a ``logging`` section, with its enabled backends.
+
+    The pipeline masks *secrets* (see :func:`hft.logging._secrets.settings_secrets`) and any
+    ``SecretStr`` in *config* itself wherever they appear in a record.
+    """
     chosen = create_backends_from_config(config) if backends is None else backends
-    return LoggingPipeline(chosen, **pipeline_settings(config))
+    known = (*settings_secrets(config), *secrets)
+    return LoggingPipeline(chosen, **pipeline_settings(config), secrets=known)
 
 
 _shared: dict[bytes, LoggingPipeline] = {}

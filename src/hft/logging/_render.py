@@ -30,6 +30,11 @@ try:  # the optional C fast path (src/hft/_speedups.c); pure Python without a co
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _speedups = None  # type: ignore[assignment]
 
+#: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
+DEFAULT_REDACT_FIELDS: Final = (
+    "api_key", "secret", "passphrase", "token", "signature", "password",
+    "authorization", "private_key", "cookie", "credentials",
+)  # fmt: skip
 TRUNCATED_MARK: Final = "…[truncated]"
 REDACTED: Final = "**********"
 _MAX_DEPTH: Final = 32
@@ -339,32 +344,39 @@ class Redactor:
 
     def __call__(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Return *fields* with sensitive values masked (the same dict when none are)."""
+        return self.mask(fields, [])
+
+    def mask(self, fields: dict[str, Any], hidden: list[Any]) -> dict[str, Any]:
+        """:meth:`__call__`, appending each masked value to *hidden* (to mask it in text)."""
         if not self._patterns or self.is_plain(fields):
             return fields
-        masked = self._mask(fields, 0)
+        masked = self._mask(fields, 0, hidden)
         if masked is fields and len(self.harmless) < self._MEMO_LIMIT:
             self.harmless.update(
                 k for k, v in fields.items() if k not in self.SPECIAL and type(v) not in _CONTAINERS
             )
         return masked  # type: ignore[no-any-return]
 
-    def _mask(self, value: Any, depth: int) -> Any:
+    def _mask(self, value: Any, depth: int, hidden: list[Any]) -> Any:
         """*value* with sensitive entries masked; the same object when nothing changed."""
         if depth > _MAX_DEPTH:
             return value
         if isinstance(value, dict):
-            changed = {
-                k: REDACTED if self.is_sensitive(k) else self._mask(v, depth + 1)
-                for k, v in value.items()
-            }
+            changed = {k: self._entry(k, v, depth, hidden) for k, v in value.items()}
             same = all(changed[k] is v for k, v in value.items())
             return value if same else changed
         if isinstance(value, list | tuple):
-            items = [self._mask(v, depth + 1) for v in value]
+            items = [self._mask(v, depth + 1, hidden) for v in value]
             if all(a is b for a, b in zip(items, value, strict=True)):
                 return value
             return type(value)(items) if isinstance(value, list) else tuple(items)
         return value
+
+    def _entry(self, key: object, value: Any, depth: int, hidden: list[Any]) -> Any:
+        if self.is_sensitive(key):
+            hidden.append(value)
+            return REDACTED
+        return self._mask(value, depth + 1, hidden)
 
 
 def _normalise(name: str) -> str:

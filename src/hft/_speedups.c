@@ -498,14 +498,17 @@ scalar(PyObject *value)
            PyBool_Check(value) || value == Py_None;
 }
 
-/* 1 when the record (a log record) needs nothing from the Preparer but a secret search, 0
- * when it does, -1 on error. The caller holds a reference to the record. */
+/* 1 when the record (a log record) needs nothing from the Preparer, 0 when it does, -1 on
+ * error. On the way it searches the message and values for secrets (*hit); only a record
+ * found plain has been searched whole. The caller holds a reference to the record. */
 static int
-plain_record(PyObject *record, PyObject *harmless)
+plain_record(PyObject *record, PyObject *harmless, PyObject *secrets, Py_ssize_t shortest,
+             int *hit)
 {
     PyObject *source = PyTuple_GET_ITEM(record, 3), *fields = PyTuple_GET_ITEM(record, 5);
+    PyObject *msg = PyTuple_GET_ITEM(record, 4);
     if (!PyTuple_Check(source) || PyTuple_GET_SIZE(source) < 3 || !PyDict_CheckExact(fields) ||
-        !PyUnicode_CheckExact(PyTuple_GET_ITEM(record, 4))) {
+        !PyUnicode_CheckExact(msg)) {
         return 0;
     }
     PyObject *context = PyTuple_GET_ITEM(source, 2);
@@ -513,6 +516,10 @@ plain_record(PyObject *record, PyObject *harmless)
                                                  : PyObject_IsTrue(context);
     if (has_context != 0) {
         return has_context < 0 ? -1 : 0;
+    }
+    int search = shortest >= 0 && !*hit;
+    if (search && (*hit = holds_secret(msg, secrets, shortest)) < 0) {
+        return -1;
     }
     Py_INCREF(fields); /* PySet_Contains may run Python code that changes the dict */
     Py_ssize_t pos = 0;
@@ -522,6 +529,13 @@ plain_record(PyObject *record, PyObject *harmless)
         if (!scalar(value)) { /* tested first: the value is borrowed */
             plain = 0;
             break;
+        }
+        if (search && !*hit && PyUnicode_CheckExact(value)) {
+            *hit = holds_secret(value, secrets, shortest);
+            if (*hit < 0) {
+                plain = -1;
+                break;
+            }
         }
         Py_INCREF(key);
         plain = PySet_Contains(harmless, key);
@@ -581,10 +595,12 @@ scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             continue;
         }
         Py_INCREF(record); /* keeps source, context and fields alive */
+        int searched = 0; /* a record found plain was searched whole on the way */
         if (plain) {
-            plain = plain_record(record, harmless);
+            plain = plain_record(record, harmless, secrets, shortest, &hit);
+            searched = plain > 0;
         }
-        if (plain >= 0 && !hit && shortest >= 0) {
+        if (plain >= 0 && !hit && !searched && shortest >= 0) {
             hit = record_holds_secret(record, secrets, shortest);
         }
         Py_DECREF(record);

@@ -110,7 +110,8 @@ class Preparer:
 
     def _finish(self, record: Record, hit: bool) -> Record:
         """Merge, redact, structure, render; mask text when *hit* (the slice's text holds a
-        settings secret), or where the search did not look (containers, exceptions)."""
+        settings secret), or where the scan did not search (containers, exceptions, a context
+        that is not a dict)."""
         fields, context = record[5], record[3].context
         hidden: list[Any] = []
         finished = self._redact.mask({**context, **fields} if context else fields, hidden)
@@ -119,15 +120,18 @@ class Preparer:
             finished = self._exception(finished)
         if not SCALARS.issuperset(map(type, finished.values())):
             finished, deep = render_values(finished, self._limit), True
-        if hidden or type(record[4]) is not str or (self._masking and (hit or deep)):
-            return self._text(record, finished, hidden)
+        search = self._masking and (hit or deep or type(context) is not dict)
+        if search or hidden or type(record[4]) is not str:
+            return self._text(record, finished, hidden, search)
         return record if finished is fields else (*record[:5], finished)
 
-    def _text(self, record: Record, fields: dict[str, Any], hidden: list[Any]) -> Record:
+    def _text(
+        self, record: Record, fields: dict[str, Any], hidden: list[Any], search: bool
+    ) -> Record:
         """A message that is not a string rendered once; secrets masked in the text."""
         msg = record[4]
         text = msg if type(msg) is str else safe_repr(msg, self._limit)
-        text, fields = self._secrets.mask(text, fields, hidden)
+        text, fields = self._secrets.mask(text, fields, hidden, search=search)
         return record if fields is record[5] and text is msg else (*record[:4], text, fields)
 
     def _exception(self, fields: dict[str, Any]) -> dict[str, Any]:

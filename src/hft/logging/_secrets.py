@@ -24,7 +24,7 @@ from hft.logging._render import REDACTED
 MIN_SECRET_CHARS: Final = 4
 _MAX_DEPTH: Final = 8  #: how deep a redacted value's leaves are collected
 _MAX_HIDDEN: Final = 64  #: how many leaves of one record's redacted values are collected
-_EXCEPTION_TEXT: Final = ("message", "traceback")
+_TEXT: Final = ("message", "traceback")  #: the text of a structured exception
 _FLAT: Final = frozenset({str, int, float, bool, type(None)})
 
 
@@ -60,14 +60,18 @@ def _walk_secrets(tree: Any, depth: int) -> Iterator[object]:
             yield from _walk_secrets(item, depth + 1)
 
 
-def hidden_texts(values: list[Any]) -> tuple[str, ...]:
-    """What redacted fields held, as the text it would appear as (strings and numbers only)."""
-    leaves: list[object] = []
+def hidden_texts(values: list[Any]) -> list[str]:
+    """What redacted fields held, as the text it would appear as (strings and numbers only),
+    long enough to search for, longest first."""
+    leaves: list[str] = []
     _leaves(values, 0, leaves)
-    return known_secrets(leaves)
+    found = [t for t in leaves if len(t) >= MIN_SECRET_CHARS]
+    if len(found) > 1:
+        found.sort(key=len, reverse=True)
+    return found
 
 
-def _leaves(value: Any, depth: int, out: list[object]) -> None:
+def _leaves(value: Any, depth: int, out: list[str]) -> None:
     kind = type(value)
     if kind is str:
         out.append(value)
@@ -107,45 +111,37 @@ class SecretMask:
         """True when a settings secret is in one of the exact ``str`` among *texts*."""
         return holds_secret(texts, self.secrets)
 
-    def mask(self, msg: Any, fields: dict[str, Any], hidden: list[Any]) -> tuple[Any, Any]:
+    def mask(
+        self, msg: Any, fields: dict[str, Any], hidden: list[Any], *, search: bool = True
+    ) -> tuple[Any, Any]:
         """*msg* and *fields* with secrets masked (the same objects where nothing changed).
 
         *hidden* are the values of this record's redacted fields: masked in the message and the
-        exception's text. The settings' secrets are masked there and in every field value.
+        exception's text. With *search* the settings' secrets are masked there and in every
+        field value; without, the caller knows that the record's text holds none of them.
         """
-        values = hidden_texts(hidden) if hidden else ()
-        if not values and self._pattern is None:
+        values = hidden_texts(hidden) if hidden else []
+        pattern = self._pattern if search else None
+        if not values and pattern is None:
             return msg, fields
         if type(msg) is str:
-            msg = self._text(msg, values)
+            msg = _masked(msg, pattern, values)
         exc = fields.get("exc_info")
         if isinstance(exc, dict):
-            masked = {
-                k: self._text(v, values) if k in _EXCEPTION_TEXT else v for k, v in exc.items()
-            }
-            if any(masked[k] is not exc[k] for k in _EXCEPTION_TEXT if k in exc):
+            masked = {k: _masked(v, pattern, values) if k in _TEXT else v for k, v in exc.items()}
+            if any(masked[k] is not exc[k] for k in _TEXT if k in exc):
                 fields = {**fields, "exc_info": masked}
-        if self._pattern is not None and self._may_hold(msg, fields):
+        if pattern is not None and self._may_hold(fields):
             fields = self._deep(fields, 0)
         return msg, fields
 
-    def _may_hold(self, msg: Any, fields: dict[str, Any]) -> bool:
+    def _may_hold(self, fields: dict[str, Any]) -> bool:
         """A secret may be in *fields*: a top-level string holds one, or a container (not
-        searched here) might. The message was masked already: it does not count."""
+        searched here) might."""
         values = fields.values()
         if not _FLAT.issuperset(map(type, values)):
             return True
         return holds_secret(values, self.secrets)
-
-    def _text(self, text: Any, values: tuple[str, ...]) -> Any:
-        if type(text) is not str:
-            return text
-        if self._pattern is not None:
-            text = self._pattern.sub(REDACTED, text)
-        for value in values:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
 
     def _deep(self, value: Any, depth: int) -> Any:
         """*value* with the settings' secrets masked in every string (keys left as they are)."""
@@ -162,3 +158,15 @@ class SecretMask:
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items if kind is list else tuple(items)
+
+
+def _masked(text: Any, pattern: re.Pattern[str] | None, values: list[str]) -> Any:
+    """*text* with the settings' secrets (*pattern*) and *values* replaced by the mask."""
+    if type(text) is not str:
+        return text
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text

@@ -6,7 +6,12 @@ _SHARED = ["src/hft/_buffer.h"]  # the growable buffer both output-building modu
 
 setup(
     ext_modules=[
-        Extension("hft._speedups", ["src/hft/_speedups.c"], depends=_SHARED, optional=True),
+        Extension(
+            "hft._speedups",
+            ["src/hft/_speedups.c"],
+            depends=[*_SHARED, "src/hft/_scan.h"],
+            optional=True,
+        ),
         Extension("hft._frames", ["src/hft/_frames.c"], depends=_SHARED, optional=True),
         Extension("hft._callsite", ["src/hft/_callsite.c"], optional=True),
     ],

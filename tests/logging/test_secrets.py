@@ -8,6 +8,8 @@ from pathlib import Path
 
 import orjson
 from dependency_injector import providers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from hft.containers import create_application
@@ -220,3 +222,33 @@ class TestSettingsSecrets:
         fields = {"a": "x" * 50}
         assert SecretMask().mask("m", fields, []) == ("m", fields)
         assert SecretMask().mask("m", fields, [])[1] is fields
+
+
+#: Secrets may hold regex specials; never ``*`` (the mask's own character) nor NUL.
+_secret_text = st.text(alphabet="aAz09-_/+=.()[]{}?^$|\\ ", min_size=4, max_size=12)
+_around = st.text(alphabet="aAz09-_/+=.()[]{}?^$|\\ \n", max_size=12)
+
+
+class TestMaskProperties:
+    @settings(max_examples=200, deadline=None)
+    @given(secret=_secret_text, before=_around, after=_around)
+    def test_a_settings_secret_never_survives(self, secret: str, before: str, after: str) -> None:
+        """Wherever a settings secret sits in the message, a string field or a nested one, it
+        is gone after masking."""
+        text = f"{before}{secret}{after}"
+        msg, fields = SecretMask([secret]).mask(text, {"a": text, "b": [{"c": text}]}, [])
+        assert secret not in msg
+        assert secret not in repr(fields)
+
+    @settings(max_examples=200, deadline=None)
+    @given(value=_secret_text, before=_around, after=_around)
+    def test_a_redacted_value_never_survives_in_the_text(
+        self, value: str, before: str, after: str
+    ) -> None:
+        """A redacted field's value is gone from the message and the exception's text."""
+        text = f"{before}{value}{after}"
+        exc = {"type": "E", "message": text, "traceback": f"E: {text}\n"}
+        msg, fields = SecretMask().mask(text, {"exc_info": exc}, [value])
+        assert value not in msg
+        assert value not in fields["exc_info"]["message"]
+        assert value not in fields["exc_info"]["traceback"]

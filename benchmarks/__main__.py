@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import orjson
+
 from benchmarks import report, suite
 from benchmarks.contenders import DEFAULT, REGISTRY
-from benchmarks.harness import child_main
+from benchmarks.harness import ALLOW_PURE_ENV, child_main, hft_build, probe_hft, refusal
 
 QUICK = 20_000
 EXIT_DEFAULT = ("baseline", "stdlib-queue", "loguru-enqueue", "picologging-queue", "hft")
@@ -31,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--contenders", type=_names, help="comma-separated; default per mode")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK:,} calls/records, 1 round")
     parser.add_argument("--out", type=Path, default=report.RESULTS_DIR, help="results directory")
+    parser.add_argument(
+        "--allow-pure-python",
+        action="store_true",
+        help="measure hft even where its C fast paths are not loaded (refused otherwise)",
+    )
     return parser
 
 
@@ -62,12 +70,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["_child"]:
         kind, name, count, workdir = argv[1:]
         return child_main(kind, name, int(count), Path(workdir))
+    if argv[:1] == ["_build"]:
+        print(orjson.dumps(hft_build()).decode(), flush=True)
+        return 0
     args = _parser().parse_args(argv)
     if args.quick:
         args.calls, args.records = args.calls or QUICK, args.records or QUICK
         args.rounds = args.rounds or 1
+    if args.allow_pure_python:
+        os.environ[ALLOW_PURE_ENV] = "1"  # read by every hft child
+    if _runs_hft(args) and not _check_hft():
+        return 2
     {"suite": _suite, "exit": _exit, "memory": _memory}[args.mode](args)
     return 0
+
+
+def _runs_hft(args: argparse.Namespace) -> bool:
+    names = args.contenders or (DEFAULT if args.mode == "suite" else EXIT_DEFAULT)
+    return any(name.startswith("hft") for name in names)
+
+
+def _check_hft() -> bool:
+    """Say where the children's hft comes from and which C paths it loads; False to refuse."""
+    build = probe_hft()
+    if reason := refusal(build):
+        print(f"python -m benchmarks: refused: {reason}", file=sys.stderr)
+        return False
+    print(report.build_line(build))
+    return True
 
 
 if __name__ == "__main__":

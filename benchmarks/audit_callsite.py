@@ -3,7 +3,7 @@
 Both calls go through one running pipeline, with a JSON file backend for ``info`` and the
 audit backend (fsync every batch) for ``audit``. Only the calls are timed, in bursts smaller
 than the ring so that the common case is measured (a free slot), not the disk: between bursts
-the pipeline is flushed, untimed. Run: ``PYTHONPATH=src python benchmarks/audit_callsite.py``.
+the pipeline is flushed, untimed. Run: ``.venv/bin/python benchmarks/audit_callsite.py``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ piling up in a queue, say) is part of what that contender costs at the call site
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import math
 import os
 import resource
@@ -33,22 +34,30 @@ import orjson
 from benchmarks.contenders import LogCall, Setup, load, unavailable
 
 __all__ = [
+    "ALLOW_PURE_ENV",
     "CURVE_PERCENTILES",
+    "REFUSED_STATUS",
     "SKIP_STATUS",
     "WARMUP_CALLS",
     "LatencyStats",
     "child_main",
     "count_lines",
     "has_payload",
+    "hft_build",
     "measure_latency",
     "measure_throughput",
     "percentile",
+    "probe_hft",
+    "refusal",
     "run_child",
     "summarize",
     "time_calls",
 ]
 
 SKIP_STATUS = 3
+REFUSED_STATUS = 4  #: an hft child found its C paths missing and was not allowed to go on
+#: Set (to "1") by ``--allow-pure-python``: hft rows may then be measured without the C paths.
+ALLOW_PURE_ENV = "HFT_BENCH_ALLOW_PURE_PYTHON"
 WARMUP_CALLS = 2_000
 SLOW_CALL_NS = 2_000_000  #: a call slower than this counts in the ">2ms" column
 MESSAGE = "order placed"
@@ -263,14 +272,44 @@ _KINDS = {
 }
 
 
+def hft_build() -> dict[str, Any]:
+    """Where ``hft`` was imported from and which of its C fast paths this process loaded."""
+    import hft
+    from hft._native import native_paths
+
+    paths = native_paths()
+    missing = [name for name, loaded in paths.items() if not loaded]
+    return {"origin": str(Path(hft.__file__).parent), "native": paths, "missing": missing}
+
+
+def _refusal(build: dict[str, Any]) -> str | None:
+    if not build["missing"] or os.environ.get(ALLOW_PURE_ENV) == "1":
+        return None
+    return (
+        f"hft from {build['origin']} runs without its C paths ({', '.join(build['missing'])}):"
+        " build them (`pip install -e .` or `python setup.py build_ext --inplace`), or pass"
+        " --allow-pure-python to measure the pure-Python paths on purpose"
+    )
+
+
 def child_main(kind: str, name: str, count: int, workdir: Path) -> int:
-    """Entry point of a child: run one measurement and print its JSON as the last line."""
+    """Entry point of a child: run one measurement and print its JSON as the last line.
+
+    An hft contender's result carries ``hft``: where the package came from and which C paths
+    were loaded; without them the child refuses (:data:`REFUSED_STATUS`) unless allowed.
+    """
     try:
         setup = load(name)
+        build = hft_build() if name.startswith("hft") else None
+        if build and (reason := _refusal(build)):
+            print(orjson.dumps({"error": reason}).decode(), flush=True)
+            return REFUSED_STATUS
         result = _KINDS[kind](setup, workdir / f"{name}-{kind}.jsonl", count)
     except (ImportError, NotImplementedError) as error:
         print(orjson.dumps({"skip": f"{type(error).__name__}: {error}"}).decode(), flush=True)
         return SKIP_STATUS
+    if build:
+        result["hft"] = build
     print(orjson.dumps(result).decode(), flush=True)
     return 0
 
@@ -279,8 +318,34 @@ def child_main(kind: str, name: str, count: int, workdir: Path) -> int:
 
 
 def _child_env() -> dict[str, str]:
-    paths = [str(_REPO_ROOT), str(_REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+    """The parent's environment, with this checkout importable as ``benchmarks``.
+
+    hft comes from wherever this interpreter finds it (an installed wheel, an editable install
+    with its C paths built in place); only when it finds none does the checkout's ``src/``
+    serve, and the child then reports whether that tree has its C paths built.
+    """
+    paths = [str(_REPO_ROOT)]
+    if importlib.util.find_spec("hft") is None:
+        paths.append(str(_REPO_ROOT / "src"))
+    paths.append(os.environ.get("PYTHONPATH", ""))
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+def probe_hft() -> dict[str, Any]:
+    """What an hft child would run: ``hft_build()`` in a fresh interpreter, or ``{"error": …}``."""
+    argv = [sys.executable, "-m", "benchmarks", "_build"]
+    proc = subprocess.run(argv, capture_output=True, env=_child_env(), check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        return {"error": f"hft does not import: {' | '.join(tail)}"}
+    build: dict[str, Any] = orjson.loads(lines[-1])
+    return build
+
+
+def refusal(build: dict[str, Any]) -> str | None:
+    """Why hft must not be reported with *build* (its C paths missing, not allowed), or None."""
+    return build.get("error") or _refusal(build)
 
 
 def run_child(kind: str, name: str, count: int, workdir: Path) -> dict[str, Any]:
@@ -291,6 +356,9 @@ def run_child(kind: str, name: str, count: int, workdir: Path) -> dict[str, Any]
     proc = subprocess.run(argv, capture_output=True, env=_child_env(), check=False)
     finished = time.monotonic_ns()
     lines = proc.stdout.strip().splitlines()
+    if proc.returncode == REFUSED_STATUS and lines:
+        refused: dict[str, Any] = orjson.loads(lines[-1])
+        return refused
     if proc.returncode not in (0, SKIP_STATUS) or not lines:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
         return {"error": f"exit status {proc.returncode}: {' | '.join(tail)}"}

@@ -13,6 +13,7 @@ from benchmarks.harness import CURVE_PERCENTILES
 
 __all__ = [
     "RESULTS_DIR",
+    "build_line",
     "exit_table",
     "memory_table",
     "plot_latency",
@@ -113,6 +114,28 @@ def _ratio_table(rows: dict[str, Row], reference: str) -> str:
     return _align([header, *body])
 
 
+def build_line(build: dict[str, Any]) -> str:
+    """One line: where hft was imported from and which C paths were loaded."""
+    native = build.get("native") or {}
+    loaded = [name for name, on in native.items() if on]
+    missing = [name for name, on in native.items() if not on]
+    paths = f"C paths loaded: {', '.join(loaded) or 'none'}"
+    if missing:
+        paths += f"; NOT loaded (pure Python): {', '.join(missing)}"
+    return f"hft from {build.get('origin')}; {paths}"
+
+
+def _builds(rows: dict[str, Row]) -> list[str]:
+    """The distinct hft builds the children reported (one, unless the tree changed mid-run)."""
+    seen: dict[str, str] = {}
+    for row in rows.values():
+        for result in row.get("rounds", []):
+            if build := result.get("hft"):
+                line = build_line(build)
+                seen.setdefault(line, line)
+    return list(seen)
+
+
 def _notes(rows: dict[str, Row], skipped: dict[str, str]) -> list[str]:
     notes = [f"{name}: skipped ({reason})" for name, reason in skipped.items()]
     for name, row in rows.items():
@@ -132,8 +155,8 @@ def suite_table(results: dict[str, Any]) -> str:
         f"{meta['records']:,} records, {meta['rounds']} rounds (medians; max is the worst round);"
         f" clock-read overhead {meta['timer_overhead_ns']} ns is included in every call figure."
     )
-    if origin := meta.get("hft_logging"):
-        header += f"\nhft.logging from {origin}"
+    for line in _builds(rows):
+        header += f"\n{line}"
     parts = [
         header,
         "",
@@ -157,8 +180,10 @@ def _unmeasured(name: str, row: Row, width: int, notes: list[str]) -> list[str]:
     return [name, *[status] * (width - 1)]
 
 
-def _with_notes(table: str, notes: list[str]) -> str:
-    return "\n".join([table, "", "Notes:", *notes]) if notes else table
+def _with_notes(table: str, notes: list[str], rows: dict[str, Row] | None = None) -> str:
+    builds = sorted({build_line(row["hft"]) for row in (rows or {}).values() if row.get("hft")})
+    head = "\n".join([*builds, ""]) if builds else ""
+    return head + ("\n".join([table, "", "Notes:", *notes]) if notes else table)
 
 
 def exit_table(results: dict[str, Any]) -> str:
@@ -175,7 +200,7 @@ def exit_table(results: dict[str, Any]) -> str:
         body.append([name, f"{row['records']:,}", f"{row['lines']:,}", lost,
                      *(_seconds(row[k]) for k in ("logging_s", "exit_drain_s", "exit_total_s",
                                                   "steady_total_s"))])  # fmt: skip
-    return _with_notes(_align([header, *body]), notes)
+    return _with_notes(_align([header, *body]), notes, results["contenders"])
 
 
 def memory_table(results: dict[str, Any]) -> str:
@@ -192,7 +217,7 @@ def memory_table(results: dict[str, Any]) -> str:
         body.append([name, f"{records:,}", f"{row['rss_mb'][0]:.1f}", f"{row['rss_mb'][-1]:.1f}",
                      f"{row['growth_mb']:+.1f}", f"{row['peak_mb']:.1f}",
                      "0" if lost == 0 else f"LOST {lost:,}"])  # fmt: skip
-    return _with_notes(_align([header, *body]), notes)
+    return _with_notes(_align([header, *body]), notes, results["contenders"])
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

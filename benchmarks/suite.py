@@ -7,7 +7,6 @@ cores lands on everyone alike rather than on whoever happened to run then.
 
 from __future__ import annotations
 
-import importlib.util
 import platform
 import statistics
 import sys
@@ -30,17 +29,8 @@ def _rotated(names: Sequence[str], by: int) -> list[str]:
     return [*names[shift:], *names[:shift]]
 
 
-def _hft_origin() -> str | None:
-    try:
-        spec = importlib.util.find_spec("hft.logging")
-    except Exception:  # noqa: BLE001  # the skip note names the import error; here it is just absent
-        return None
-    return None if spec is None else spec.origin
-
-
 def _meta(**settings: int) -> dict[str, Any]:
     return {
-        "hft_logging": _hft_origin(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "timer_overhead_ns": timer_overhead_ns(),
@@ -153,6 +143,7 @@ def _exit_row(name: str, records: int, workdir: Path) -> dict[str, Any]:
         "exit_drain_s": (exited["t_exited_ns"] - exited["t_logged_ns"]) / 1e9,
         "exit_total_s": (exited["t_exited_ns"] - exited["t_first_ns"]) / 1e9,
         "steady_total_s": steady.get("seconds"),
+        "hft": exited.get("hft"),
     }
 
 

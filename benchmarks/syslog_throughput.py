@@ -4,7 +4,7 @@ Not a test. Each run logs N records through a pipeline with one backend and time
 last one is where it belongs: in the file for the file backend, in rsyslog's output file for
 syslog (so the collector's own speed is part of the figure). Needs Debian's rsyslog,
 rsyslog-relp, rsyslog-gnutls and openssl.
-Run: ``PYTHONPATH=src:. python benchmarks/syslog_throughput.py [N]``.
+Run: ``.venv/bin/python -m benchmarks.syslog_throughput [N]``.
 """
 
 from __future__ import annotations

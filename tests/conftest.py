@@ -22,13 +22,33 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
+@pytest.fixture(scope="session")
+def untrusted_tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """Another CA and a server certificate of its own: a client trusting ``tls_files``'s CA
+    refuses it."""
+    return make_tls_files(tmp_path_factory.mktemp("tls-untrusted"))
+
+
+@pytest.fixture(scope="session")
+def legacy_tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A CA made without key usage (as the tests once made it), which strict X.509
+    verification refuses, and a server certificate signed by it."""
+    return make_tls_files(tmp_path_factory.mktemp("tls-legacy"), legacy_ca=True)
+
+
 @pytest.fixture
 def rsyslog(tmp_path: Path) -> Iterator[Callable[..., Rsyslog]]:
     """Makes real ``rsyslogd`` collectors on free loopback ports; all stopped after the test."""
     servers: list[Rsyslog] = []
 
-    def make(transport: str = "tcp", tls: TlsFiles | None = None, *, start: bool = True) -> Rsyslog:
-        server = Rsyslog(tmp_path / f"rsyslog-{len(servers)}", transport, tls)
+    def make(
+        transport: str = "tcp",
+        tls: TlsFiles | None = None,
+        *,
+        start: bool = True,
+        port: int | None = None,
+    ) -> Rsyslog:
+        server = Rsyslog(tmp_path / f"rsyslog-{len(servers)}", transport, tls, port)
         servers.append(server)
         return server.start() if start else server
 

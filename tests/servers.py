@@ -151,23 +151,53 @@ class TlsFiles:
     key: Path
 
 
-def make_tls_files(folder: Path) -> TlsFiles:
-    """Generate a CA and a loopback server certificate with openssl."""
+#: X.509 v3 extensions as a real CA sets them: what CPython 3.13's strict verification (and
+#: ``hft``'s, on every Python) requires of a CA (basicConstraints critical, keyUsage, SKI/AKI).
+_OPENSSL_CNF = """
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[legacy_ca]
+basicConstraints = CA:TRUE
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer
+"""
+
+
+def make_tls_files(folder: Path, *, legacy_ca: bool = False) -> TlsFiles:
+    """Generate a CA and a loopback server certificate signed by it with the openssl CLI.
+
+    *legacy_ca* makes the CA the way the tests once did (no key usage, basic constraints not
+    critical): strict verification refuses it, as CPython 3.13 does by default.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     ca, ca_key = folder / "ca.pem", folder / "ca-key.pem"
     cert, key, csr = folder / "server.pem", folder / "server-key.pem", folder / "server.csr"
-    ext = folder / "san.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    cnf = folder / "openssl.cnf"
+    cnf.write_text(_OPENSSL_CNF)
 
     def openssl(*args: str | Path) -> None:
         subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
-            "-days", "2", "-subj", "/CN=hft test CA")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
-            "-subj", "/CN=localhost")  # fmt: skip
+    openssl("req", "-x509", "-config", cnf, "-extensions", "legacy_ca" if legacy_ca else "ca",
+            "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+            "-subj", f"/CN=hft test CA {folder.name}")  # fmt: skip
+    openssl("req", "-config", cnf, "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+            "-out", csr, "-subj", "/CN=localhost")  # fmt: skip
     openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-            "-out", cert, "-days", "2", "-extfile", ext)  # fmt: skip
+            "-out", cert, "-days", "2", "-extfile", cnf, "-extensions", "server")  # fmt: skip
     return TlsFiles(ca, cert, key)
 
 
@@ -179,10 +209,18 @@ def parse_sd(sd: str) -> tuple[str, dict[str, str]]:
 
 
 class Rsyslog:
-    """Debian's rsyslogd with a generated configuration: imtcp (optionally TLS) or imrelp on
-    one loopback port, every message written by a JSON template of rsyslog's own properties."""
+    """Debian's rsyslogd with a generated configuration: imtcp (optionally TLS) or imrelp
+    (optionally TLS, then asking for a client certificate signed by the CA) on one loopback
+    port, ``maxMessageSize=64k`` as the README advises, every message written by a JSON
+    template of rsyslog's own properties."""
 
-    def __init__(self, folder: Path, transport: str = "tcp", tls: TlsFiles | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        transport: str = "tcp",
+        tls: TlsFiles | None = None,
+        port: int | None = None,
+    ) -> None:
         if shutil.which(RSYSLOGD) is None:
             pytest.fail(
                 f"{RSYSLOGD} is missing: apt-get install rsyslog rsyslog-relp rsyslog-gnutls"
@@ -190,7 +228,7 @@ class Rsyslog:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.transport, self.tls = transport, tls
-        self.port = free_port()
+        self.port = port or free_port()
         self.output = folder / "received.jsonl"
         self.conf = folder / "rsyslog.conf"
         self.pidfile = folder / "rsyslogd.pid"
@@ -201,7 +239,7 @@ class Rsyslog:
         work = self.folder / "work"
         work.mkdir(exist_ok=True)
         tls = self.tls
-        glob = f'workDirectory="{work}" maxMessageSize="256k" '
+        glob = f'workDirectory="{work}" maxMessageSize="64k" '
         glob += 'parser.escapeControlCharactersOnReceive="off"'
         if tls is not None:
             glob += (f' defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="{tls.ca}"'
@@ -217,9 +255,13 @@ class Rsyslog:
 
     def _input(self) -> str:
         if self.transport == "relp":
+            tls = ""
+            if self.tls is not None:
+                tls = (f' tls="on" tls.caCert="{self.tls.ca}" tls.myCert="{self.tls.cert}"'
+                       f' tls.myPrivKey="{self.tls.key}" tls.authMode="certvalid"')  # fmt: skip
             return (
                 'module(load="imrelp")\n'
-                f'input(type="imrelp" port="{self.port}" address="127.0.0.1")\n'
+                f'input(type="imrelp" port="{self.port}" address="127.0.0.1"{tls})\n'
             )
         driver = ""
         if self.tls is not None:

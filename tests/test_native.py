@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 
 import pytest
 
-from hft._native import require_native
+from hft._native import native_paths, require_native
 
 MODULES = ("hft._callsite", "hft._frames", "hft._speedups")
 
@@ -34,3 +36,19 @@ class TestSwitch:
         """Only the exact value 1 switches the C paths off."""
         monkeypatch.setenv("HFT_PURE_PYTHON", value)
         require_native()
+
+
+class TestNativePaths:
+    def test_every_path_is_reported_loaded_when_built(self) -> None:
+        """native_paths names the four C paths and, where they are required built, all load."""
+        paths = native_paths()
+        assert set(paths) == {"callsite", "scan", "render", "frames"}
+        if os.environ.get("HFT_REQUIRE_SPEEDUPS") == "1" and not os.environ.get("HFT_PURE_PYTHON"):
+            assert all(paths.values())
+
+    def test_pure_python_is_reported(self) -> None:
+        """Under HFT_PURE_PYTHON=1 a fresh interpreter reports every path as not loaded."""
+        code = "from hft._native import native_paths; print(sorted(native_paths().items()))"
+        env = {**os.environ, "HFT_PURE_PYTHON": "1"}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+        assert out.stdout.decode().count("False") == 4

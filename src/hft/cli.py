@@ -1,4 +1,4 @@
-"""The ``hft`` command: ``run``, ``config show``, ``config validate``, ``audit verify``."""
+"""The ``hft`` command: ``run``, ``config show|validate``, ``audit verify``, ``init``."""
 
 from __future__ import annotations
 
@@ -20,14 +20,33 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     run = with_env(commands.add_parser("run", help="run the trading app (simulated exchanges)"))
-    run.add_argument("--duration", type=float, default=5.0, help="seconds to run (default 5)")
+    run.add_argument("--duration", type=_positive, default=5.0, help="seconds to run (default 5)")
 
     config = commands.add_parser("config", help="inspect the settings")
     config_commands = config.add_subparsers(dest="config_command", required=True)
     with_env(config_commands.add_parser("show", help="effective settings and where each came from"))
-    with_env(config_commands.add_parser("validate", help="check the settings"))
+    validate = with_env(config_commands.add_parser("validate", help="check the settings"))
+    validate.add_argument(
+        "--check",
+        action="store_true",
+        help="also try what the settings name (paths, ports) without starting anything",
+    )
     _audit_parser(commands)
+    init = commands.add_parser("init", help="write a starter settings/ (base, dev, prod)")
+    init.add_argument("--dir", default="settings", help="where (default: ./settings)")
+    init.add_argument("--force", action="store_true", help="replace files that exist")
     return parser
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,12 +54,22 @@ def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser(
         "verify",
-        help="verify hash chains; exit 0 intact, 1 tampered or gap, 2 usage error, 3 torn tail",
+        help="verify hash chains up to their checkpoint; exit 0 intact, 1 tampered, gap or"
+        " truncated, 2 usage error or end unconfirmed, 3 torn tail",
     )
     verify.add_argument("paths", nargs="+", metavar="PATH", help="audit files of one chain")
     verify.add_argument(
         "--hmac-key-env", metavar="NAME", help="variable holding the HMAC key of a keyed chain"
     )
+    end = verify.add_mutually_exclusive_group()
+    end.add_argument(
+        "--checkpoint", metavar="PATH", help="checkpoint to hold the end against (default: beside)"
+    )
+    end.add_argument(
+        "--no-checkpoint", action="store_true", help="check the chain alone, not its end"
+    )
+    verify.add_argument("--expect-seq", type=int, metavar="N", help="the chain's last seq")
+    verify.add_argument("--expect-digest", metavar="HEX", help="the digest of record N")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -52,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         report = run_trading_app(application, args.duration)
+    except ConfigError:
+        raise  # a setting that cannot be honoured: reported by main() like any other
     except ValueError as exc:  # a backend the settings enable but this build cannot make
         print(f"hft: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -66,8 +97,13 @@ def _config(args: argparse.Namespace) -> int:
     manager = LoggingConfigManager(args.env, args.settings_dir)
     if args.config_command == "show":
         print(render_config_show(manager))
-    else:
-        print(f"OK: {describe_sources(manager)}")
+        return 0
+    if args.check:
+        from hft.logging._preflight import check_resources
+
+        if problems := check_resources(manager.get_logging_config()):
+            raise ConfigError(problems)
+    print(f"OK: {describe_sources(manager)}{' (paths and ports checked)' if args.check else ''}")
     return 0
 
 
@@ -82,15 +118,40 @@ def _audit(args: argparse.Namespace) -> int:
         if not key:
             print(f"hft: audit: variable {args.hmac_key_env} is not set", file=sys.stderr)
             return 2
-    report = verify_audit_files(args.paths, key)
+    if (args.expect_seq is None) != (args.expect_digest is None):
+        print("hft: audit: --expect-seq and --expect-digest go together", file=sys.stderr)
+        return 2
+    expect = None if args.expect_seq is None else (args.expect_seq, args.expect_digest)
+    try:
+        report = verify_audit_files(
+            args.paths,
+            key,
+            checkpoint=args.checkpoint,
+            expect=expect,
+            find_checkpoint=not args.no_checkpoint,
+        )
+    except ValueError as exc:
+        print(f"hft: audit: {exc}", file=sys.stderr)
+        return 2
     print(report.render())
     return report.exit_code
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hft.config._starter import write_starter_settings
+
+    for path in write_starter_settings(Path(args.dir), force=args.force):
+        print(f"wrote {path}")
+    print("next: edit them, then `hft config validate --check` and `hft run`")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hft`` console script."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "config": _config, "audit": _audit}
+    handlers = {"run": _run, "config": _config, "audit": _audit, "init": _init}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -111,6 +111,53 @@ class TestLossDetection:
         assert result["check"]["payload_ok"]
 
 
+class TestHftBuild:
+    def test_child_reports_where_hft_came_from_and_its_c_paths(self, tmp_path: Path) -> None:
+        """An hft child's result names the package it imported and which C paths it loaded."""
+        import hft
+        from hft._native import native_paths
+
+        if not all(native_paths().values()):
+            pytest.skip("this tree has no C build: the refusal test below covers it")
+        result = harness.run_child("throughput", "hft", 500, tmp_path)
+        assert result["hft"]["origin"] == str(Path(hft.__file__).parent)
+        assert result["hft"]["native"] == dict.fromkeys(native_paths(), True)
+        assert result["check"]["lost"] == 0
+
+    def test_child_refuses_hft_without_its_c_paths(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without the C paths an hft child measures nothing and says how to build them."""
+        monkeypatch.setenv("HFT_PURE_PYTHON", "1")
+        result = harness.run_child("throughput", "hft", 500, tmp_path)
+        assert result.keys() == {"error"}
+        assert "without its C paths" in result["error"]
+        assert "--allow-pure-python" in result["error"]
+
+    def test_pure_python_is_measured_when_asked(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--allow-pure-python (its variable) lets the child measure, and it says what it ran."""
+        monkeypatch.setenv("HFT_PURE_PYTHON", "1")
+        monkeypatch.setenv(harness.ALLOW_PURE_ENV, "1")
+        result = harness.run_child("throughput", "hft", 500, tmp_path)
+        assert not any(result["hft"]["native"].values())
+        assert result["check"]["lost"] == 0
+        assert "NOT loaded (pure Python): callsite" in report.build_line(result["hft"])
+
+    def test_the_suite_refuses_before_running_anything(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`python -m benchmarks` exits 2 with the reason before any round when hft lacks C."""
+        from benchmarks.__main__ import main
+
+        monkeypatch.setenv("HFT_PURE_PYTHON", "1")
+        assert main(["--quick", "--contenders", "floor,hft"]) == 2
+        captured = capsys.readouterr()
+        assert "refused" in captured.err
+        assert "round" not in captured.out
+
+
 class TestContenders:
     @pytest.mark.parametrize("name", AVAILABLE)
     def test_one_line_per_call_none_per_filtered_call(self, name: str, tmp_path: Path) -> None:

@@ -210,9 +210,12 @@ class TestFileErrors:
         assert "(got 'big')" in message
 
     def test_missing_env_file(self, settings_dir: Path) -> None:
-        """A missing environment file is named."""
+        """A missing environment file is named, with the environments that do exist."""
         message = _errors(settings_dir, "staging")
-        assert message == "settings/staging.yaml: settings file not found"
+        assert message == (
+            "settings/staging.yaml: no settings for environment 'staging' "
+            "(environments in settings: dev, prod)"
+        )
 
     def test_invalid_yaml(self, settings_dir: Path) -> None:
         """Unparseable YAML names the file and the line."""

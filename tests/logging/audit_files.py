@@ -35,3 +35,11 @@ def lines(path: Path) -> list[bytes]:
 def rewrite(path: Path, new_lines: list[bytes]) -> None:
     """Replace the content of *path* with *new_lines*."""
     path.write_bytes(b"".join(new_lines))
+
+
+def append_torn(path: Path, size: int = 40) -> bytes:
+    """Append the start of a line, as a crash mid-write leaves it (after the checkpoint)."""
+    torn = lines(path)[-1][:size]
+    with path.open("ab") as file:
+        file.write(torn)
+    return torn

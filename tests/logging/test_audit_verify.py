@@ -9,7 +9,7 @@ import pytest
 
 from hft.logging import AuditBackend, AuditReport, verify_audit_files
 from hft.logging._audit_chain import SHA256, rotated_files, seal
-from tests.logging.audit_files import lines, record, rewrite, write_trail
+from tests.logging.audit_files import append_torn, lines, record, rewrite, write_trail
 
 
 def _found(report: AuditReport) -> list[tuple[str, int, int | None]]:
@@ -45,9 +45,12 @@ class TestIntact:
             verify_audit_files([])
 
     def test_missing_file_is_usage_error(self, tmp_path: Path) -> None:
-        """A file that cannot be read gives exit code 2."""
+        """A file that cannot be read (and has no checkpoint) gives exit code 2."""
         report = verify_audit_files([tmp_path / "nope.log"])
-        assert (report.exit_code, _found(report)) == (2, [("unreadable", 0, None)])
+        assert (report.exit_code, _found(report)) == (
+            2,
+            [("unreadable", 0, None), ("no_checkpoint", 0, None)],
+        )
 
 
 class TestTampering:
@@ -125,18 +128,16 @@ class TestTampering:
 
 class TestCrashes:
     def test_truncated_mid_line(self, trail: Path) -> None:
-        """A line cut short: torn tail (exit 3), the intact prefix still verified."""
-        data = trail.read_bytes()
-        trail.write_bytes(data[: len(data) - 30])
+        """A line cut short after the checkpoint: torn tail (exit 3), the prefix verified."""
+        append_torn(trail)
         report = verify_audit_files([trail])
-        assert (report.exit_code, _found(report)) == (3, [("torn_tail", 10, None)])
-        assert (report.records, report.last_seq) == (9, 8)
-        assert "after seq 8" in report.problems[0].detail
+        assert (report.exit_code, _found(report)) == (3, [("torn_tail", 11, None)])
+        assert (report.records, report.last_seq) == (10, 9)
+        assert "after seq 9" in report.problems[0].detail
 
     def test_side_file_reported(self, trail: Path) -> None:
         """A torn tail set aside at restart is reported next to an intact chain."""
-        data = trail.read_bytes()
-        trail.write_bytes(data[:-30])
+        append_torn(trail)
         write_trail(trail, 1)
         report = verify_audit_files([trail])
         assert (report.exit_code, [p.kind for p in report.problems]) == (3, ["side_file"])
@@ -144,7 +145,7 @@ class TestCrashes:
 
     def test_side_file_given_explicitly_is_not_a_chain_file(self, trail: Path) -> None:
         """A side file among the paths (``audit.log*``) is reported, not parsed as records."""
-        trail.write_bytes(trail.read_bytes()[:-30])
+        append_torn(trail)
         backend = write_trail(trail, 1)
         assert backend.set_aside is not None
         report = verify_audit_files([backend.set_aside, trail])
@@ -188,22 +189,33 @@ class TestKeys:
         path = tmp_path / "audit.log"
         write_trail(path, 3, hmac_key_env="TEST_AUDIT_KEY")
         report = verify_audit_files([path])
-        assert (report.exit_code, _found(report)) == (2, [("key_required", 1, 0)])
+        assert (report.exit_code, _found(report)) == (
+            2,
+            [("key_required", 1, 0), ("key_required", 0, None)],
+        )
+        assert report.problems[1].path == f"{path}.checkpoint"
         assert verify_audit_files([path], hmac_key="k").exit_code == 0
         assert verify_audit_files([path], hmac_key=b"k").exit_code == 0
 
     def test_wrong_key(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The wrong key makes every record a digest mismatch."""
+        """The wrong key makes every record a digest mismatch, and the checkpoint invalid."""
         monkeypatch.setenv("TEST_AUDIT_KEY", "k")
         path = tmp_path / "audit.log"
         write_trail(path, 2, hmac_key_env="TEST_AUDIT_KEY")
         report = verify_audit_files([path], hmac_key="other")
-        assert [p.kind for p in report.problems] == ["digest_mismatch", "digest_mismatch"]
+        assert [p.kind for p in report.problems] == [
+            "digest_mismatch",
+            "digest_mismatch",
+            "checkpoint_invalid",
+        ]
 
     def test_unkeyed_records_when_key_given(self, trail: Path) -> None:
         """Given a key, a chain re-sealed with plain SHA-256 is flagged (downgrade)."""
         report = verify_audit_files([trail], hmac_key="k")
-        assert (report.exit_code, _found(report)) == (1, [("alg_mismatch", 1, 0)])
+        assert (report.exit_code, _found(report)) == (
+            1,
+            [("alg_mismatch", 1, 0), ("checkpoint_invalid", 0, None)],
+        )
         assert orjson.loads(lines(trail)[0])["alg"] == SHA256
 
 

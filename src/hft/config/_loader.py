@@ -22,6 +22,7 @@ from hft.config._models import ExchangeSettings, LoggingSettings, Settings
 from hft.config._sources import (
     Layer,
     Source,
+    display_path,
     file_layer,
     secrets_in_file,
     variables_layer,
@@ -37,21 +38,34 @@ SETTINGS_DIR_VARIABLE = "HFT_SETTINGS_DIR"
 DEFAULT_SOURCE = Source("defaults", "default (hft.config models)")
 
 _ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: The settings an installed hft carries (the build copies the repository's settings/ here).
+PACKAGED_SETTINGS = Path(__file__).resolve().parent / "defaults"
 # src/hft/config/_loader.py -> the checkout's root, which holds settings/ in a source tree.
 _CHECKOUT_SETTINGS = Path(__file__).resolve().parents[3] / "settings"
+
+
+def default_settings_dir() -> Path | None:
+    """The settings that come with hft: the installed package's copy, else (running from a
+    source checkout) the checkout's ``settings/``; None when neither is there."""
+    for folder in (PACKAGED_SETTINGS, _CHECKOUT_SETTINGS):
+        if (folder / "base.yaml").is_file():
+            return folder
+    return None
 
 
 def resolve_settings_dir(settings_dir: str | Path | None, env: Mapping[str, str]) -> Path:
     """The settings directory: the argument, else ``$HFT_SETTINGS_DIR``, else ``./settings``.
 
-    When ``./settings`` does not exist either, the ``settings/`` of the source checkout this
-    package was imported from is used, if there is one (running from a clone elsewhere).
+    When ``./settings`` does not exist either, the settings that come with hft are used
+    (:func:`default_settings_dir`): an installed hft runs in an empty folder on its defaults
+    and ``HFT_*`` variables.
     """
     chosen = settings_dir if settings_dir is not None else env.get(SETTINGS_DIR_VARIABLE)
     if chosen is not None:
         return Path(chosen)
     local = Path("settings")
-    return _CHECKOUT_SETTINGS if not local.is_dir() and _CHECKOUT_SETTINGS.is_dir() else local
+    shipped = default_settings_dir()
+    return shipped if not local.is_dir() and shipped is not None else local
 
 
 def resolve_environment(environment: str | None, env: Mapping[str, str]) -> str:
@@ -79,13 +93,24 @@ class LoggingConfigManager:
         self.environment = resolve_environment(environment, env)
         self.settings_dir = resolve_settings_dir(settings_dir, env)
         base = file_layer(self.settings_dir / "base.yaml", "base")
-        overlay = file_layer(self.settings_dir / f"{self.environment}.yaml", "env")
+        overlay = file_layer(self._environment_file(), "env")
         variables, problems = variables_layer(env)
         self.layers: tuple[Layer, ...] = (base, overlay, variables)
         self._provenance = _Provenance(self.layers)
         problems += [line for layer in (base, overlay) for line in secrets_in_file(layer)]
         self.settings = self._validate(deep_merge_layers(self.layers), problems)
         self._base = self._validate_base(base)
+
+    def _environment_file(self) -> Path:
+        """``<settings_dir>/<environment>.yaml``; missing: an error listing those that exist."""
+        path = self.settings_dir / f"{self.environment}.yaml"
+        if path.is_file() or not self.settings_dir.is_dir():
+            return path  # (a missing folder is reported by the base file's layer)
+        known = ", ".join(environments(self.settings_dir)) or "none"
+        raise ConfigError(
+            f"{display_path(path)}: no settings for environment {self.environment!r} "
+            f"(environments in {display_path(self.settings_dir)}: {known})"
+        )
 
     def __repr__(self) -> str:
         return (
@@ -142,6 +167,12 @@ class LoggingConfigManager:
         except ValidationError as exc:
             problems = explain_errors(exc, Settings)
             raise ConfigError(f"{base.name}: {path}: {text}" for path, text in problems) from None
+
+
+def environments(settings_dir: Path) -> list[str]:
+    """The environments *settings_dir* holds settings for: its ``*.yaml`` files but base."""
+    names = (path.stem for path in settings_dir.glob("*.yaml") if path.is_file())
+    return sorted(name for name in names if name != "base" and _ENVIRONMENT_NAME.fullmatch(name))
 
 
 def load_settings(

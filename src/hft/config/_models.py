@@ -90,6 +90,13 @@ class ConsoleBackendSettings(_Model):
     stream: Literal["stderr", "stdout"] = "stderr"
 
 
+def _log_file_mode(value: object) -> object:
+    """``logging.backends.file.file_mode`` from YAML: "0640" / "0o640" (octal) or an int."""
+    from hft.logging.backends.file import parse_file_mode
+
+    return parse_file_mode(value) if isinstance(value, str | int) else value
+
+
 class FileBackendSettings(_Model):
     """Rotated log file."""
 
@@ -101,6 +108,8 @@ class FileBackendSettings(_Model):
     max_bytes: PositiveInt = 104857600
     retention: NonNegativeInt = 7
     writer: Literal["thread", "process"] = "process"
+    #: Permissions of a log file hft creates: an octal string ("0640") or an int up to 0o777.
+    file_mode: Annotated[int, BeforeValidator(_log_file_mode)] = 0o640
 
 
 class PrometheusBackendSettings(_Model):
@@ -132,6 +141,21 @@ class AuditBackendSettings(_Model):
     hmac_key_env: Annotated[str, Field(min_length=1)] = "HFT_AUDIT_HMAC_KEY"
     rotation: Literal["none", "daily", "size"] = "none"
     max_bytes: PositiveInt = 104857600
+    checkpoint_interval_ms: NonNegativeInt = 1000
+
+
+def _octal(value: object) -> object:
+    """A file mode written as text (``"0o600"``, ``"0600"``, ``"600"``) is octal."""
+    if isinstance(value, str):
+        try:
+            return int(value, 8)
+        except ValueError:
+            return value  # pydantic reports it, naming the key
+    return value
+
+
+#: A file mode: YAML's ``0600`` (octal), or a string read as octal (``"0o600"``, ``"600"``).
+SyslogFileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0o600, le=0o777)]
 
 
 class SyslogBackendSettings(_Model):
@@ -155,6 +179,8 @@ class SyslogBackendSettings(_Model):
     relp_window: Annotated[int, Field(ge=1, le=100_000)] = 1024
     spool_dir: Annotated[str, Field(min_length=1)] = "logs/spool"
     spool_max_mb: PositiveInt = 256
+    spool_file_mode: SyslogFileMode = 0o600
+    max_message_bytes: Annotated[int, Field(ge=2048)] = 65536
 
 
 class BackendsSettings(_Model):

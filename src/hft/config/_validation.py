@@ -6,7 +6,7 @@ import difflib
 import math
 import typing
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -22,6 +22,8 @@ MIN_RING_BUFFER_SIZE = 1000
 #: strings. An estimate, deliberately generous; ``max_memory_mb`` must cover
 #: ``ring_buffer_size * BYTES_PER_RING_SLOT``.
 BYTES_PER_RING_SLOT = 1024
+
+M = TypeVar("M", bound=BaseModel)
 
 _HFT = "logging.hft_settings"
 _GOT_MAX_CHARS = 60
@@ -46,21 +48,49 @@ def check_rules(config: LoggingSettings) -> list[RuleViolation]:
     ]
 
 
-def validate_logging_configuration(config: LoggingSettings | Settings | Mapping[str, Any]) -> bool:
-    """Check the ``logging`` section against the HFT rules; return ``True`` or raise.
+def logging_settings(config: LoggingSettings | Settings | Mapping[str, Any]) -> LoggingSettings:
+    """The ``logging`` section as a validated :class:`LoggingSettings`, whatever form it came in.
 
     ``config`` is a :class:`LoggingSettings`, a whole :class:`Settings`, or the ``logging``
-    section as a plain dict (as the spec passes it; missing keys take base.yaml's defaults).
-    Raises :class:`ConfigError` naming every offending key path, one per line.
+    section as a plain dict (missing keys take base.yaml's defaults). Every entry point that
+    takes settings goes through here, so a dict gets the YAML loader's strict rules and its
+    one-line errors: :class:`ConfigError`, one line per problem naming the key path.
     """
     if isinstance(config, Settings):
         config = config.logging
     if not isinstance(config, LoggingSettings):
+        if not isinstance(config, Mapping):
+            kind = type(config).__name__
+            raise TypeError(f"expected LoggingSettings, Settings or a mapping, got {kind}")
         config = _logging_from_mapping(config)
     violations = check_rules(config)
     if violations:
         raise ConfigError(str(violation) for violation in violations)
+    return config
+
+
+def validate_logging_configuration(config: LoggingSettings | Settings | Mapping[str, Any]) -> bool:
+    """Check the ``logging`` section against the HFT rules; return ``True`` or raise.
+
+    Takes what :func:`logging_settings` takes; raises :class:`ConfigError` naming every
+    offending key path, one per line.
+    """
+    logging_settings(config)
     return True
+
+
+def section_settings(model: type[M], section: object, path: str) -> M:
+    """*section* (a *model* instance, another settings model or a mapping) validated as *model*;
+    errors are :class:`ConfigError` lines prefixed with the section's key *path*."""
+    if isinstance(section, model):
+        return section
+    if isinstance(section, BaseModel):
+        section = section.model_dump()
+    try:
+        return model.model_validate(section)
+    except ValidationError as exc:
+        problems = explain_errors(exc, model)
+        raise ConfigError(f"{_join(path, key)}: {message}" for key, message in problems) from None
 
 
 def _logging_from_mapping(config: Mapping[str, Any]) -> LoggingSettings:
@@ -68,7 +98,11 @@ def _logging_from_mapping(config: Mapping[str, Any]) -> LoggingSettings:
         return LoggingSettings.model_validate(config)
     except ValidationError as exc:
         problems = explain_errors(exc, LoggingSettings)
-        raise ConfigError(f"logging.{path}: {message}" for path, message in problems) from None
+        raise ConfigError(f"{_join('logging', path)}: {text}" for path, text in problems) from None
+
+
+def _join(section: str, key: str) -> str:
+    return f"{section}.{key}" if key else section
 
 
 def _latency_rules(config: LoggingSettings) -> list[RuleViolation]:

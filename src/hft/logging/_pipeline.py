@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 
 from hft.logging._drops import DropLedger
 from hft.logging._gate import REOPEN_AT, Gate
-from hft.logging._levels import AUDIT, MARKER, METRIC, WARNING
+from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
 from hft.logging._loggers import LoggerRegistry
 from hft.logging._metrics import LoggingMetrics, RateMeter, snapshot
 from hft.logging._prepare import Preparer, level_bounds
@@ -94,11 +94,12 @@ class LoggingPipeline:
         #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
         self.dispatch_errors = 0
         _live_pipelines.add(self)
+        for slot in self._slots:  # once the pipeline is whole: a backend may read it at once
+            attach = getattr(slot.backend, "attach", None)
+            if attach is not None:
+                attach(self)  # a backend that reports on the pipeline itself (metrics)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
-        attach = getattr(backend, "attach", None)
-        if attach is not None:
-            attach(self)  # a backend that reports on the pipeline itself (metrics) gets it here
         return BackendSlot(
             backend,
             max_retry_attempts=self._max_retry_attempts,
@@ -430,6 +431,10 @@ class LoggingPipeline:
         """Queue a warning from the pipeline itself; it goes out with the next batch."""
         record = (-1, time.time_ns(), WARNING, INTERNAL_SOURCE, msg, fields)
         self._pending_internal.append(record)
+
+    def _note(self, msg: str, **fields: Any) -> None:
+        """Queue an INFO record from the logging layer itself (the audit chain's head)."""
+        self._pending_internal.append((-1, time.time_ns(), INFO, INTERNAL_SOURCE, msg, fields))
 
     def _report_drops(self, *, final: bool = False) -> None:
         """At most one warning a second summarising how many records were dropped, and when."""

@@ -234,19 +234,37 @@ class BackendSlot:
     # -- reporting ------------------------------------------------------------------------
 
     def stats(self) -> BackendStats:
-        """A snapshot of this slot's counts."""
+        """A snapshot of this slot's counts.
+
+        A backend that hands records on (a writer process) says, by ``handover()``, how many
+        of those it took are not yet confirmed written, failed over or lost, and its writer's
+        state: only confirmed records count as written.
+        """
+        unconfirmed = failed_over = lost = 0
+        state = self._state()
+        handover = getattr(self.backend, "handover", None)
+        if handover is not None:
+            unconfirmed, failed_over, lost, theirs = handover()
+            state = theirs if state == HEALTHY else state
         return BackendStats(
             name=self.backend.name,
             routed=self.routed,
-            written=self.written,
+            written=self.written - unconfirmed - failed_over - lost,
             write_errors=self.write_errors,
             retries=self.retries,
-            failed_over=self.failed_over,
-            lost=self.lost,
-            pending=self.pending,
-            state=self.state,
+            failed_over=self.failed_over + failed_over,
+            lost=self.lost + lost,
+            pending=self.pending + unconfirmed,
+            state=state,
             extra=dict(stats()) if (stats := getattr(self.backend, "stats", None)) else {},
         )
+
+    def _state(self) -> State:
+        """The slot's state, or ``unhealthy`` while a backend whose writes work says it cannot
+        reach its destination (its optional ``healthy`` property: syslog while spooling)."""
+        if self.state == HEALTHY and not getattr(self.backend, "healthy", True):
+            return UNHEALTHY
+        return self.state
 
     def close(self) -> None:
         """Close the fallback if it holds a file."""

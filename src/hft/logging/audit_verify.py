@@ -1,30 +1,37 @@
-"""Checking an audit trail: every record sealed, linked, present and in order.
+"""Checking an audit trail: every record sealed, linked, present and in order, up to its end.
 
 ``verify_audit_files(paths)`` reads the files of one chain (in any order: they are sorted by
 their first sequence number), checks each line's digest, each record's link to its
 predecessor and the sequence numbers, and returns an :class:`AuditReport`. Side files of torn
 tails set aside at a restart (``<file>.torn-<stamp>``) are reported when seen.
 
+A chain alone cannot show its end cut off, so the chain is also held against an *anchor*
+(:mod:`hft.logging._audit_end`): the checkpoint the writer keeps beside the trail
+(``<trail>.checkpoint``, found by itself), one given with *checkpoint*, or an expected last
+seq and digest (*expect*). With none of them (``find_checkpoint=False``) the end is not
+checked; with no checkpoint found, the report says the end is unconfirmed.
+
 Exit codes (:attr:`AuditReport.exit_code`, used by ``hft audit verify``):
 
-- 0 intact: every record verifies, links to its predecessor, no sequence number is missing;
+- 0 intact: every record verifies, links to its predecessor, no sequence number is missing,
+  and the chain reaches its checkpoint (or was not asked to);
 - 1 tampered: a record altered, deleted, duplicated, reordered, unparsable or unkeyed where a
-  key was given;
-- 2 usage or configuration error: a file unreadable, or a keyed chain and no key;
+  key was given; records the checkpoint vouches for missing from the end (truncated, newest
+  file deleted or emptied); a chain or checkpoint that disagree; a complete line set aside;
+- 2 usage or configuration error: a file unreadable, a keyed chain (or checkpoint) and no key,
+  or no checkpoint to confirm the end (when nothing worse was found);
 - 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash.
-
-Deleting whole records from the *end* of the last file leaves a valid, shorter chain: compare
-``last_seq`` with an independent copy (the syslog backend) to detect it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
+from hft.logging import _audit_end as end
 from hft.logging._audit_chain import (
     GENESIS,
     HMAC_SHA256,
@@ -35,6 +42,7 @@ from hft.logging._audit_chain import (
     parse_line,
     side_files,
 )
+from hft.logging._audit_checkpoint import is_checkpoint_file
 
 USAGE_KINDS: Final = frozenset({"unreadable", "key_required"})
 TORN_KINDS: Final = frozenset({"torn_tail", "side_file"})
@@ -48,8 +56,15 @@ TAMPER_KINDS: Final = frozenset(
         "duplicate",
         "unparsable",
         "alg_mismatch",
+        "truncated",
+        "checkpoint_mismatch",
+        "checkpoint_invalid",
+        "missing_file",
+        "set_aside_line",
     }
 )
+#: The end could not be confirmed (exit code 2, unless something worse was found).
+UNCONFIRMED_KINDS: Final = frozenset({"no_checkpoint"})
 _SHOWN: Final = 50
 
 
@@ -79,15 +94,21 @@ class AuditReport:
     first_ts_ns: int | None
     last_ts_ns: int | None
     problems: tuple[AuditProblem, ...] = field(default=())
+    #: The last seq the chain was held against (checkpoint or expected), if any.
+    anchor_seq: int | None = None
+    #: Where that came from: the checkpoint's path, or the options that gave it.
+    anchor: str | None = None
 
     @property
     def exit_code(self) -> int:
-        """0 intact, 1 tampered or gap, 2 usage or configuration error, 3 torn tail only."""
+        """0 intact, 1 tampered or gap, 2 usage error or end unconfirmed, 3 torn tail only."""
         kinds = {p.kind for p in self.problems}
         if kinds & USAGE_KINDS:
             return 2
         if kinds & TAMPER_KINDS:
             return 1
+        if kinds & UNCONFIRMED_KINDS:
+            return 2
         return 3 if kinds else 0
 
     @property
@@ -102,6 +123,8 @@ class AuditReport:
     def render(self) -> str:
         """The report as text: a verdict, a summary line, then one line per problem."""
         verdict = {0: "INTACT", 1: "TAMPERED", 2: "ERROR", 3: "TORN TAIL"}[self.exit_code]
+        if verdict == "ERROR" and not {p.kind for p in self.problems} & USAGE_KINDS:
+            verdict = "UNCONFIRMED"
         lines = [f"{verdict}: {self._summary()}"]
         lines.extend(f"  {p}" for p in self.problems[:_SHOWN])
         if len(self.problems) > _SHOWN:
@@ -111,12 +134,18 @@ class AuditReport:
     def _summary(self) -> str:
         head = f"{self.records} records in {len(self.files)} file(s)"
         if self.first_seq is None or self.first_ts_ns is None or self.last_ts_ns is None:
-            return head
+            return head + self._anchored()
         span = (self.last_ts_ns - self.first_ts_ns) / 1e9
         return (
             f"{head}, seq {self.first_seq}..{self.last_seq},"
             f" {_iso(self.first_ts_ns)} .. {_iso(self.last_ts_ns)} ({span:.3f} s)"
+            + self._anchored()
         )
+
+    def _anchored(self) -> str:
+        if self.anchor is None:
+            return ""
+        return f"; end checked against seq {self.anchor_seq} of {self.anchor}"
 
 
 def _iso(ts_ns: int) -> str:
@@ -130,26 +159,62 @@ class _File:
 
 
 def verify_audit_files(
-    paths: Iterable[str | Path], hmac_key: bytes | str | None = None
+    paths: Iterable[str | Path],
+    hmac_key: bytes | str | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    expect: tuple[int, str] | None = None,
+    find_checkpoint: bool = True,
 ) -> AuditReport:
-    """Verify the files of one audit chain; *hmac_key* is needed for a keyed chain."""
+    """Verify the files of one audit chain; *hmac_key* is needed for a keyed chain.
+
+    The chain's end is held against *checkpoint*, against *expect* (last seq, its digest),
+    or, with neither, against the checkpoint found beside the trail (``find_checkpoint``).
+    """
     key = hmac_key.encode() if isinstance(hmac_key, str) else hmac_key
     given = [Path(p) for p in paths]
     if not given:
         raise ValueError("no audit files given")
-    chain_paths = [p for p in given if not is_side_file(p)]
+    chain_paths = [p for p in given if not (is_side_file(p) or is_checkpoint_file(p))]
+    anchors, findings = _anchors(
+        given, chain_paths, key, checkpoint=checkpoint, expect=expect, find=find_checkpoint
+    )
     problems: list[AuditProblem] = []
-    files = [f for p in chain_paths if (f := _read(p, key, problems)) is not None]
+    files = [f for p in chain_paths if (f := _read(p, key, problems, anchors)) is not None]
     files.sort(key=lambda f: f.entries[0].seq if f.entries else -1)
     entries = [(f.path, e) for f in files for e in f.entries]
     problems += _check_keys(entries, key)
     problems += _check_digests(entries)
     problems += _check_order(entries)
     problems += _check_links(entries)
+    findings += [f for a in anchors for f in end.check_end(a, entries)]
+    problems += [AuditProblem(*f) for f in findings]
     problems += _side_files(given, chain_paths)
     order = {f.path: i for i, f in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.path, len(order)), p.line))
-    return _report(tuple(f.path for f in files), [e for _, e in entries], problems)
+    report = _report(tuple(f.path for f in files), [e for _, e in entries], problems)
+    if not anchors:
+        return report
+    return replace(report, anchor_seq=anchors[-1].seq, anchor=anchors[-1].describe())
+
+
+def _anchors(
+    given: list[Path],
+    chain: list[Path],
+    key: bytes | None,
+    *,
+    checkpoint: str | Path | None,
+    expect: tuple[int, str] | None,
+    find: bool,
+) -> tuple[list[end.Anchor], list[end.Finding]]:
+    """What the chain's end is held against, and what went wrong finding it."""
+    anchors = [end.expected(*expect)] if expect is not None else []
+    findings: list[end.Finding] = []
+    if checkpoint is not None or (find and expect is None):
+        explicit = Path(checkpoint) if checkpoint is not None else None
+        found, findings = end.find_anchor(given, chain, key, explicit)
+        anchors += [found] if found is not None else []
+    return anchors, findings
 
 
 def _report(
@@ -168,11 +233,16 @@ def _report(
     )
 
 
-def _read(path: Path, key: bytes | None, problems: list[AuditProblem]) -> _File | None:
+def _read(
+    path: Path, key: bytes | None, problems: list[AuditProblem], anchors: list[end.Anchor]
+) -> _File | None:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        problems.append(AuditProblem("unreadable", str(path), 0, None, exc.strerror or str(exc)))
+        found = end.Finding("unreadable", str(path), 0, None, exc.strerror or str(exc))
+        for anchor in anchors:
+            found = end.missing_file(found, anchor, exc.errno)
+        problems.append(AuditProblem(*found))
         return None
     *lines, torn = data.split(b"\n")
     result = _File(str(path), [])
@@ -287,6 +357,10 @@ def _side_files(given: list[Path], chain_paths: list[Path]) -> list[AuditProblem
         try:
             size = side.stat().st_size
         except OSError:
+            continue
+        moved = end.set_aside_lines(side)
+        if moved is not None:
+            problems.append(AuditProblem(*moved))
             continue
         detail = f"{size} bytes of a torn tail set aside at a restart (crash before it)"
         problems.append(AuditProblem("side_file", str(side), 0, None, detail))

@@ -28,7 +28,7 @@ from hft.logging._audit_chain import GENESIS, read_tail, side_files
 from hft.logging.backends import BACKENDS
 from hft.logging.backends.audit import AuditChainError
 from hft.logging.testing import CapturingBackend
-from tests.logging.audit_files import lines, record, write_trail
+from tests.logging.audit_files import append_torn, lines, record, write_trail
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -227,28 +227,56 @@ class TestRestart:
         """A line cut short is moved to a side file, the file cut back, the chain continued."""
         path = tmp_path / "audit.log"
         write_trail(path, 3)
-        intact = b"".join(lines(path)[:2])
-        torn = lines(path)[2][:40]
-        path.write_bytes(intact + torn)
+        intact = path.read_bytes()
+        torn = append_torn(path)
         backend = write_trail(path, 1)
         assert backend.set_aside is not None
         assert backend.set_aside.read_bytes() == torn
         assert stat.S_IMODE(backend.set_aside.stat().st_mode) == 0o600
         assert path.read_bytes().startswith(intact)
         report = verify_audit_files([path])
-        assert (report.records, report.last_seq) == (3, 2)
+        assert (report.records, report.last_seq) == (4, 3)
         assert [p.kind for p in report.problems] == ["side_file"]
         assert report.exit_code == 3
 
-    def test_damaged_last_line_set_aside(self, tmp_path: Path) -> None:
-        """A complete last line that does not parse goes aside too; the one before anchors."""
+    def test_record_cut_before_its_checkpoint_is_not_reused(self, tmp_path: Path) -> None:
+        """A record the checkpoint vouched for, cut short: its seq is skipped, verify exits 1."""
+        path = tmp_path / "audit.log"
+        write_trail(path, 3)
+        path.write_bytes(path.read_bytes()[:-30])
+        write_trail(path, 1)
+        report = verify_audit_files([path])
+        assert [(p.kind, p.seq) for p in report.problems] == [("gap", 3), ("side_file", None)]
+        assert (report.records, report.last_seq, report.exit_code) == (3, 3, 1)
+
+    def test_damaged_last_line_kept_and_its_seq_not_reused(self, tmp_path: Path) -> None:
+        """A complete last line that does not parse stays; the chain goes on after its seq."""
         path = tmp_path / "audit.log"
         write_trail(path, 2)
         path.write_bytes(path.read_bytes() + b"\x00\x00garbage\n")
         backend = write_trail(path, 1)
-        assert backend.set_aside is not None
-        assert backend.set_aside.read_bytes() == b"\x00\x00garbage\n"
-        assert verify_audit_files([path]).last_seq == 2
+        assert backend.set_aside is None
+        assert lines(path)[2] == b"\x00\x00garbage\n"
+        report = verify_audit_files([path])
+        assert [(p.kind, p.line, p.seq) for p in report.problems] == [
+            ("unparsable", 3, None),
+            ("gap", 4, 3),
+        ]
+        assert (report.last_seq, report.exit_code) == (3, 1)
+
+    def test_edited_last_record_then_restart_is_tampering(self, tmp_path: Path) -> None:
+        """The last record edited, then a restart: kept in place, seq not reused, exit 1."""
+        path = tmp_path / "audit.log"
+        write_trail(path, 3)
+        content = lines(path)
+        content[2] = content[2].replace(b'"n":2', b'"n":9')
+        path.write_bytes(b"".join(content))
+        backend = write_trail(path, 1)
+        assert (backend.set_aside, side_files(path)) == (None, [])
+        report = verify_audit_files([path])
+        assert [(p.kind, p.line, p.seq) for p in report.problems] == [("digest_mismatch", 3, 2)]
+        assert "content was altered" in report.problems[0].detail
+        assert (report.records, report.last_seq, report.exit_code) == (4, 3, 1)
 
     def test_key_change_refuses_to_extend(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

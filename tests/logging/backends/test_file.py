@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from hft.logging import FileBackend, HFTLogger, LoggingPipeline
+from hft.config import ConfigError
+from hft.logging import FileBackend, HFTLogger, LoggingPipeline, create_backend_from_config
+from hft.logging._record import Record, Source
 
+_SOURCE = Source.create("orders", ("mexc",), {})
 _ISO_NS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 
 
@@ -140,3 +144,89 @@ class TestRotation:
         _log(FileBackend(file_path=path), "second run")
         assert len(path.read_bytes().splitlines()) == 2
         assert os.stat(path).st_size > 0
+
+
+class TestFilesAreOurs:
+    @pytest.mark.parametrize("writer", ["thread", "process"])
+    def test_a_symlinked_log_is_refused_and_its_target_untouched(
+        self, tmp_path: Path, writer: str
+    ) -> None:
+        """A symlink at file_path is refused with an error naming the key; the file it points
+        to keeps its content and mode, with either writer."""
+        target = tmp_path / "precious.txt"
+        target.write_bytes(b"keep me\n")
+        target.chmod(0o600)
+        link = tmp_path / "hft.log"
+        link.symlink_to(target)
+        settings = {"file_path": str(link), "writer": writer, "rotation": "none"}
+        with pytest.raises(ConfigError, match=r"logging\.backends\.file\.file_path") as caught:
+            create_backend_from_config("file", settings)
+        assert "symbolic link" in str(caught.value)
+        assert target.read_bytes() == b"keep me\n"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+        assert link.is_symlink()
+
+    def test_rotation_never_writes_through_a_symlink(self, tmp_path: Path) -> None:
+        """A symlink planted at the log's path is moved aside by rotation, never written
+        through: the next file is a regular one and the link's target is untouched."""
+        target = tmp_path / "precious.txt"
+        target.write_bytes(b"keep me\n")
+        path = tmp_path / "hft.log"
+        backend = FileBackend(file_path=path, rotation="size", max_bytes=1)
+        backend.write([(0, 10**18, 20, _SOURCE, "first", {})])
+        path.unlink()
+        path.symlink_to(target)
+        backend.write([(1, 10**18, 20, _SOURCE, "second", {})])
+        backend.close()
+        assert target.read_bytes() == b"keep me\n"
+        assert not path.is_symlink()
+        assert [orjson.loads(line)["msg"] for line in path.read_bytes().splitlines()] == ["second"]
+
+    def test_a_new_log_gets_file_mode_whatever_the_umask(self, tmp_path: Path) -> None:
+        """A log hft creates gets file_mode (0o640 by default, or as set) whatever the umask;
+        an existing log keeps its own mode."""
+        old = os.umask(0o000)
+        try:
+            FileBackend(file_path=tmp_path / "default.log").close()
+            FileBackend(file_path=tmp_path / "set.log", file_mode="0600").close()
+            existing = tmp_path / "existing.log"
+            existing.write_bytes(b"")
+            existing.chmod(0o644)
+            FileBackend(file_path=existing, file_mode=0o600).close()
+        finally:
+            os.umask(old)
+        modes = [stat.S_IMODE((tmp_path / n).stat().st_mode) for n in ("default.log", "set.log")]
+        assert modes == [0o640, 0o600]
+        assert stat.S_IMODE(existing.stat().st_mode) == 0o644
+
+    def test_a_mode_that_is_not_octal_names_the_key(self, tmp_path: Path) -> None:
+        """file_mode 640 (decimal, likely meant as octal) is refused with the key's name."""
+        with pytest.raises(ValueError, match=r"logging\.backends\.file\.file_mode"):
+            FileBackend(file_path=tmp_path / "hft.log", file_mode=640)
+
+
+class TestLastLine:
+    def test_a_torn_tail_is_cut_and_the_last_whole_line_returned(self, tmp_path: Path) -> None:
+        """last_line cuts a line without its newline off the file and returns the one before,
+        byte for byte as write rendered it."""
+        path = tmp_path / "hft.log"
+        backend = FileBackend(file_path=path, rotation="none")
+        records = [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(3)]
+        backend.write(records)
+        whole = path.read_bytes()
+        with path.open("ab") as log:
+            log.write(b'{"ts":"torn')
+        assert backend.last_line() == backend.render(records[2:])
+        assert path.read_bytes() == whole
+        backend.close()
+
+    def test_an_empty_log_after_rotation_reads_the_rotated_one(self, tmp_path: Path) -> None:
+        """Just after a rotation the last line written is in the newest rotated file."""
+        path = tmp_path / "hft.log"
+        backend = FileBackend(file_path=path, rotation="size", max_bytes=1)
+        record: Record = (7, 10**18, 20, _SOURCE, "m", {})
+        backend.write([record])
+        backend._rotate("x")
+        assert path.stat().st_size == 0
+        assert backend.last_line() == backend.render([record])
+        backend.close()

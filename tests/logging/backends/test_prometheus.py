@@ -239,6 +239,41 @@ class TestPush:
         assert pushgateway.value("hft_logging_queue_capacity", **key) == 10_000
         backend.close()
 
+    def test_first_push_is_at_start_not_one_interval_later(self, pushgateway: Pushgateway) -> None:
+        """With an hour's interval the pipeline's own series still reach the gateway at start."""
+        backend = _pushing(pushgateway.url, push_interval=3600)
+        _run(backend)
+        key = {"job": "hft_test", "instance": socket.gethostname(), "pid": str(os.getpid())}
+        wait_until(lambda: pushgateway.value("hft_logging_queue_capacity", **key) == 10_000,
+                   what="push at start")  # fmt: skip
+        assert backend.pusher is not None
+        wait_until(lambda: backend.pusher.pushes >= 1, what="the push counted")  # after the reply
+
+    def test_a_wrong_gateway_is_told_at_start(self) -> None:
+        """No gateway there: one warning soon after start, though the interval is an hour, and
+        the backend is reported unhealthy."""
+        backend = _pushing(f"http://127.0.0.1:{free_port()}", push_interval=3600)
+        logger, capture = _run(backend)
+        wait_until(lambda: logger.flush() and _FAILING in capture.messages(), what=_FAILING)
+        assert capture.messages().count(_FAILING) == 1
+        assert logger.get_performance_metrics().backends["prometheus"].unhealthy
+
+    def test_health_follows_the_last_push(self, pushgateway: Pushgateway) -> None:
+        """Healthy while pushes work, unhealthy once one fails, healthy again when one works."""
+        backend = _pushing(pushgateway.url)
+        logger, _ = _run(backend)
+
+        def unhealthy() -> bool:
+            return logger.get_performance_metrics().backends["prometheus"].unhealthy
+
+        assert backend.pusher is not None
+        wait_until(lambda: backend.pusher.pushes >= 1, what="a push")
+        assert not unhealthy()
+        pushgateway.stop()
+        wait_until(unhealthy, what="unhealthy after a failed push")
+        pushgateway.start()
+        wait_until(lambda: not unhealthy(), what="healthy after a push that works")
+
     def test_close_pushes_last_values(self, pushgateway: Pushgateway) -> None:
         """A value logged just before shutdown is pushed by close(), interval or not."""
         backend = _pushing(pushgateway.url, push_interval=3600)

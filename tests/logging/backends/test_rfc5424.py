@@ -123,3 +123,71 @@ class TestFraming:
         data = octet_frame(b"whole") + b"10 cut"
         assert split_frames(data) == ([b"whole"], 7)
         assert split_frames(b"xx yy") == ([], 0)
+
+
+def _bounded(msg: object = "hello", limit: int = 4096, **fields: object) -> bytes:
+    formatter = Rfc5424Formatter(
+        app_name="hft", facility="local0", hostname="host-1", sd_id="hft@32473",
+        instance_id="inst-1", max_message_bytes=limit,
+    )  # fmt: skip
+    source = Source.create("strategy.arb", ("arb", "mexc"), {})
+    record: Record = (7, _TS, INFO, source, msg, fields)  # type: ignore[assignment]
+    return formatter.one(record)
+
+
+class TestBound:
+    @pytest.mark.parametrize("limit", [2048, 4096, 65536])
+    def test_long_message_cut_to_the_frame_limit_and_marked(self, limit: int) -> None:
+        """A message longer than the limit: its frame is at most max_message_bytes, MSG ends
+        with the mark, ``truncated`` holds the whole size, the identity is intact."""
+        whole = len(_bounded("x" * 300_000, limit=10**7))
+        message = _bounded("x" * 300_000, limit=limit)
+        assert len(octet_frame(message)) <= limit
+        _, _, _, _, _, _, sd, msg = _parts(message.decode())
+        assert msg.endswith("…[truncated]")
+        assert msg.startswith("x" * 100)
+        params = parse_sd(sd)[1]
+        assert params["truncated"] == str(whole)
+        identity = (params["seq"], params["instance"], params["logger"])
+        assert identity == ("7", "inst-1", "strategy.arb")
+
+    def test_never_splits_a_utf8_sequence(self) -> None:
+        """Multi-byte characters are cut whole, wherever the limit falls: MSG stays UTF-8."""
+        for limit in range(2048, 2060):
+            message = _bounded("é日✓😀" * 2000, limit=limit)
+            assert len(octet_frame(message)) <= limit
+            message.decode("utf-8")  # raises on a split sequence
+
+    def test_many_fields_kept_whole_while_they_fit(self) -> None:
+        """10,000 fields: those that fit are kept whole, the rest counted in fields_dropped."""
+        message = _bounded("hello", limit=65536, **{f"f{i}": i for i in range(10_000)})
+        assert len(octet_frame(message)) <= 65536
+        _, _, _, _, _, _, sd, msg = _parts(message.decode())
+        params = parse_sd(sd)[1]
+        kept = [k for k in params if k.startswith("f") and k != "fields_dropped"]
+        assert all(params[k] == k[1:] for k in kept)
+        assert len(kept) + int(params["fields_dropped"]) == 10_000
+        assert msg == "hello"
+
+    def test_fields_and_message_share_the_room(self) -> None:
+        """A huge message and huge fields: each keeps about half of the room."""
+        message = _bounded("m" * 100_000, limit=8192, **{f"f{i}": "v" * 50 for i in range(500)})
+        _, _, _, _, _, _, sd, msg = _parts(message.decode())
+        assert 3000 < len(msg) < 4500
+        assert 3000 < len(sd) < 4500
+        assert len(octet_frame(message)) <= 8192
+
+    def test_small_records_untouched(self) -> None:
+        """A record within the limit carries no truncation mark."""
+        sd = _parts(_bounded("hello", limit=2048, side="buy").decode())[6]
+        assert "truncated" not in parse_sd(sd)[1]
+
+    def test_limit_below_rfc_minimum_refused(self) -> None:
+        """max_message_bytes below RFC 5424's 2048 is refused."""
+        with pytest.raises(ValueError, match="at least 2048"):
+            _bounded(limit=1024)
+
+    def test_integer_too_long_for_text(self) -> None:
+        """An int with more digits than Python prints renders as its size, not an error."""
+        sd = _parts(_bounded(big=10**5000).decode())[6]
+        assert parse_sd(sd)[1]["big"].startswith("<int of ")

@@ -23,6 +23,8 @@ from hft.logging import (
     SyslogBackend,
     create_backend_from_config,
 )
+from hft.logging.backends._spool import SpoolError
+from hft.logging.backends.syslog import CERTIFICATE_REFUSED
 from hft.logging.testing import CapturingBackend
 from tests.servers import Rsyslog, TlsFiles, free_port, http_get, parse_sd, wait_until
 
@@ -103,14 +105,18 @@ class TestTransports:
     def test_tls_verifies_the_collector(
         self, rsyslog: RsyslogFactory, tls_files: TlsFiles, tmp_path: Path
     ) -> None:
-        """Without the collector's CA the TLS handshake fails: nothing is sent, all spooled."""
+        """Without the collector's CA (the system's CAs only) the TLS handshake fails: nothing
+        is sent, all spooled, the backend unhealthy and the refusal reported."""
         server = rsyslog("tls", tls_files)
         backend = _backend(tmp_path, server.port, transport="tls")
         logger, capture = _run(backend)
         logger.info("secret order")
         wait_until(lambda: backend.sender.failures > 0, what="a refused handshake")
         assert "CERTIFICATE_VERIFY_FAILED" in backend.sender.last_error
-        wait_until(lambda: logger.flush() and _DOWN in capture.messages(), what="warning")
+        wait_until(
+            lambda: logger.flush() and CERTIFICATE_REFUSED in capture.messages(), what="warning"
+        )
+        assert logger.get_performance_metrics().backends["syslog"].unhealthy
         assert server.count() == 0
 
 
@@ -264,6 +270,16 @@ class TestSettings:
         backend = create_backend_from_config("syslog", settings, max_field_chars=100)
         assert isinstance(backend, SyslogBackend)
         backend.close()
+
+    def test_symlinked_spool_dir_refused(self, tmp_path: Path) -> None:
+        """A spool_dir that is a symbolic link stops the start with an error naming the key;
+        nothing is written through it."""
+        target = tmp_path / "target"
+        target.mkdir()
+        (tmp_path / "spool").symlink_to(target)
+        with pytest.raises(SpoolError, match=r"logging\.backends\.syslog\.spool_dir: .*link"):
+            _backend(tmp_path, free_port())
+        assert list(target.iterdir()) == []
 
     def test_unknown_transport_refused(self, tmp_path: Path) -> None:
         """A transport other than tcp, tls or relp is a clear error."""

@@ -35,6 +35,9 @@ class LoggingBackend(Protocol):
 
 # A backend may also define ``attach(pipeline)``: the pipeline calls it once when the backend
 # joins, so a metrics backend can export the pipeline's own health (queue depth, drops, …).
+# It may also define a ``healthy`` property: while False, its ``BackendStats.state`` says
+# ``unhealthy`` although its writes work (a syslog backend spooling while its collector is
+# unreachable or refuses the TLS handshake).
 
 
 class BaseBackend(ABC):

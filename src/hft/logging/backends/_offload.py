@@ -2,117 +2,74 @@
 
 CPython runs one thread at a time per process: in-process, the dispatcher's JSON work competes
 with the strategy's own code for the GIL. :class:`ProcessBackend` hands batches to a child
-interpreter instead. The dispatcher's share shrinks to pickling a batch (records are plain
-tuples; each logger's ``Source`` is pickled once per batch) and one ``write`` on a pipe; the
-child unpickles, renders and writes with the ordinary in-process backend.
+interpreter instead (:mod:`backends._writer`). The dispatcher's share shrinks to packing a
+batch into a frame (:mod:`backends._offload_wire`) and one ``write`` on a pipe.
 
 Guarantees and their limits:
-- Order is kept: one pipe, one reader.
-- A record the dispatcher handed over is in the pipe or the child. The child reads until the
-  pipe closes and ignores SIGINT and SIGTERM, so neither Ctrl-C nor the parent's death (even by
-  SIGKILL) loses what was handed over. If the *child* is killed, what it had not yet written is
-  lost; the next batch starts a new child (``restarts`` counts them).
+- Nothing handed over is lost, nothing is counted before it is written. Every frame is kept
+  until the writer acknowledges it disposed of (one acknowledgement per frame, never per
+  record). If the writer dies (even by SIGKILL, at any moment), the dispatcher starts another
+  and resends every unacknowledged frame; the new writer skips the records its predecessor
+  had already written (:meth:`FileBackend.last_line`), so the file holds each record once.
+- Only acknowledged records count as written; the writer's failovers, losses, backend state
+  and warnings reach this process (:meth:`handover`, the pipeline's warnings).
+- The unacknowledged frames are bounded (:data:`MAX_UNACKED_FRAMES`, :data:`MAX_UNACKED_BYTES`):
+  past the bound the dispatcher waits for the writer, so the ring fills and the overflow policy
+  applies (block: callers wait up to ``block_timeout_ms``; drops are counted). A restart runs
+  on the dispatcher without waiting for the new writer, so it costs call sites no more.
+- Order is kept: one pipe, one reader. The writer ignores SIGINT and SIGTERM and reads its
+  pipe to the end, so neither Ctrl-C nor the parent's death loses what was handed over.
 - A value that cannot cross the process boundary as itself (a user's class, a lock, a lambda)
-  crosses as its ``repr``, which is what the JSON renderer would have printed anyway; dates,
-  UUIDs, decimals, enums and dataclasses keep their native JSON forms.
+  crosses as its ``repr``, which is what the JSON renderer would have printed anyway.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import datetime
-import decimal
-import enum
-import fcntl
-import io
 import os
-import pickle
 import select
-import signal
-import struct
-import subprocess
 import sys
 import time
-import types
-import uuid
-from collections.abc import Mapping, Sequence
-from typing import IO, Any, Final
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import orjson
 
-from hft._native import require_native
-from hft.logging._record import Record, Source
-from hft.logging._render import safe_repr, sanitize
+from hft.logging._record import Record
 from hft.logging._spill import StderrFallback
 from hft.logging.backends._base import LoggingBackend
+from hft.logging.backends._offload_child import CLOSE_TIMEOUT_S, WriterChild, reap
+from hft.logging.backends._offload_wire import (
+    ACKED,
+    HEADER,
+    READY,
+    STATES,
+    WARNED,
+    FrameEncoder,
+    Reply,
+    decode_frame,
+    parse_replies,
+)
 
-try:  # the optional C fast path for frames of plain records (src/hft/_frames.c)
-    require_native()
-    from hft import _frames
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    _frames = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from hft.logging._pipeline import LoggingPipeline
 
-_HEADER: Final = struct.Struct("<Q")
-_PACKED: Final = b"H"  #: first byte of a packed frame (a pickled one starts with 0x80)
 #: Records per frame at most: large enough that per-frame costs vanish, small enough that a
 #: frame is written while the dispatcher is still draining a burst.
 _FRAME_RECORDS: Final = 2048
-_PIPE_BYTES: Final = 1 << 20
-_F_SETPIPE_SZ: Final = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
-_READY: Final = b"R"
-_SYNCED: Final = b"S"
+#: Unacknowledged frames kept at most (and their bytes); past either the dispatcher waits.
+MAX_UNACKED_FRAMES: Final = 1024
+MAX_UNACKED_BYTES: Final = 32 << 20
 _START_TIMEOUT_S: Final = 30.0
 _SYNC_TIMEOUT_S: Final = 10.0
-_CLOSE_TIMEOUT_S: Final = 60.0
-_CHILD_RETRIES: Final = 3
-#: Pickled as themselves: stdlib values the child can import, and the types and functions
-#: that the pickles of plain-ified values refer to.
-_BY_REFERENCE: Final = (
-    datetime.date,
-    datetime.time,
-    datetime.timedelta,
-    decimal.Decimal,
-    uuid.UUID,
-)
-_PLAIN: Final = (str, bytes, int, float, dict, list, tuple, set, frozenset)
-#: Modules the writer process surely imports: types and functions from these cross by name.
-_IMPORTABLE: Final = frozenset(
-    {"builtins", "datetime", "decimal", "uuid", __name__, "hft.logging._record"}
-)
+_FAILED_STARTS: Final = 3  #: writers in a row that died before ready: write in this process
+_WAIT_S: Final = 0.1  #: longest single wait for the writer (its death is seen at least this often)
 
 
-def _same(value: Any) -> Any:
-    """Rebuilds a value from itself (what an enum or dataclass crosses the boundary as)."""
-    return value
-
-
-def _importable(obj: Any) -> bool:
-    """A type or function the writer can find by name (a user's callback or class cannot)."""
-    callable_kinds = type | types.FunctionType | types.BuiltinFunctionType
-    return isinstance(obj, callable_kinds) and getattr(obj, "__module__", None) in _IMPORTABLE
-
-
-class _RecordPickler(pickle.Pickler):
-    """Pickles records; anything the child might not be able to import becomes its repr."""
-
-    def __init__(self, file: IO[bytes], max_field_chars: int) -> None:
-        super().__init__(file, protocol=5)
-        self._limit = max_field_chars
-
-    def reducer_override(self, obj: Any) -> Any:
-        """Keep sources, stdlib values, types and functions; plain-ify the rest."""
-        if type(obj) is Source or isinstance(obj, _BY_REFERENCE) or _importable(obj):
-            return NotImplemented
-        if isinstance(obj, enum.Enum):
-            return _same, (obj.value,)
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            return _same, (dataclasses.asdict(obj),)
-        for base in _PLAIN:  # subclasses of plain types, which the child may not know
-            if isinstance(obj, base):
-                plain: Any = base
-                return base, (plain(obj),)
-        return _same, (safe_repr(obj, self._limit),)
+class _Frame(NamedTuple):
+    number: int
+    data: memoryview  #: header included, as written on the pipe
+    records: int
 
 
 class ProcessBackend:
@@ -120,9 +77,9 @@ class ProcessBackend:
 
     It looks like the backend it wraps (``name``, ``level``, routing flags), so the pipeline
     routes to it as usual. ``write`` queues a batch, ``flush`` (called by the dispatcher after
-    every drain) sends the queue as one frame; ``close`` closes the pipe and waits until the
-    child has written everything. If no writer process can be had, the backend writes in this
-    process instead: slower, never lossy.
+    every drain) sends the queue as one frame; ``sync`` waits until every frame is
+    acknowledged; ``close`` does that, then lets the writer exit. If no writer process can be
+    started, the backend writes in this process instead: slower, never lossy.
     """
 
     def __init__(
@@ -132,6 +89,7 @@ class ProcessBackend:
         max_field_chars: int,
         *,
         spill_dir: str = "logs/spill",
+        max_unacked_frames: int = MAX_UNACKED_FRAMES,
     ) -> None:
         from hft.logging._factory import create_backend_from_config
 
@@ -139,80 +97,56 @@ class ProcessBackend:
         self.name, self.level = probe.name, probe.level
         self.takes_metrics, self.takes_audit = probe.takes_metrics, probe.takes_audit
         probe.close()
-        spec = {
+        self._spec = {
             "backend": backend_name,
             "settings": dict(settings),
             "limit": max_field_chars,
             "spill_dir": str(spill_dir),
         }
-        self._spec = orjson.dumps(spec)
         self._limit = max_field_chars
-        self._backend_name, self._settings = backend_name, dict(settings)
+        self._max_unacked = max_unacked_frames
+        self._encode = FrameEncoder(max_field_chars)
         self._pending: list[Record] = []
+        self._unacked: deque[_Frame] = deque()
+        self._unsent: deque[_Frame] = deque()
+        self._offset = 0  #: bytes of ``_unsent[0]`` already on the pipe
+        self._unacked_bytes = self._unacked_records = 0
+        self._next_frame = 0
+        self._sent_through = -1  #: the newest frame any writer may have read
         self._local: LoggingBackend | None = None
-        self._child: subprocess.Popen[bytes] | None = None
-        self._pid = -1
+        self._local_only = False
+        self._child: WriterChild | None = None
+        self._failed_starts = 0
+        self._exited: list[tuple[WriterChild, bool]] = []
+        self._exit_status: int | None = None
+        self._pid = os.getpid()
+        self._warn_hook: Callable[..., None] | None = None
         self.restarts = -1
-        self.lost = self.failed_over = 0
+        #: Records confirmed written / failed over / lost (by writers, or in this process).
+        self.written = self.failed_over = self.lost = 0
+        self.writer_state = "healthy"
         self._start()
+        self._await(lambda: self._child is None or self._child.ready, _START_TIMEOUT_S)
+        if self._child is None or not self._child.ready:
+            self._kill_child()
+            self._reap_exited(block=True)
+            raise RuntimeError(
+                f"{self.name} writer process failed to start (exit status {self._exit_status})"
+            )
 
-    def _start(self) -> None:
-        """Start a writer process and wait until its backend is open (or it failed to open)."""
-        child = subprocess.Popen(
-            [sys.executable, "-m", "hft.logging.backends._offload", self._spec.decode()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            close_fds=True,
-        )
-        assert child.stdin is not None
-        assert child.stdout is not None
-        if _read_byte(child.stdout, _START_TIMEOUT_S) != _READY:  # b"R": its backend is open
-            child.kill()
-            child.stdin.close()
-            child.stdout.close()
-            code = child.wait()
-            raise RuntimeError(f"{self.name} writer process failed to start (exit status {code})")
-        with contextlib.suppress(OSError):  # a smaller pipe only makes the dispatcher wait sooner
-            fcntl.fcntl(child.stdin.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
-        self._child, self._pid = child, os.getpid()
-        self.restarts += 1
+    @property
+    def writer_pid(self) -> int | None:
+        """The process id of the current writer (None between one and the next)."""
+        return None if self._child is None else self._child.popen.pid
 
-    def _pipe(self) -> int:
-        """The pipe's descriptor, with a new child after a fork or if the old one died."""
-        child = self._child
-        if child is None or self._pid != os.getpid() or child.poll() is not None:
-            self._discard_child()
-            self._start()
-            child = self._child
-        assert child is not None
-        assert child.stdin is not None
-        return child.stdin.fileno()
+    def attach(self, pipeline: LoggingPipeline) -> None:
+        """The writer's warnings (and ours) go out as the pipeline's own."""
+        self._warn_hook = pipeline._warn
 
-    def _discard_child(self) -> None:
-        """Forget a dead child (or, after a fork, the parent's child: not ours to reap)."""
-        child, self._child = self._child, None
-        if child is None or child.stdin is None:
-            return
-        with contextlib.suppress(OSError):
-            child.stdin.close()  # after a fork this closes only our copy of the pipe
-        if child.stdout is not None:
-            child.stdout.close()
-        if self._pid == os.getpid():
-            _reap(child)
-
-    def after_fork_in_child(self) -> None:
-        """A forked process must neither resend the parent's queue nor hold its pipe open."""
-        self._pending = []
-        self._pid = os.getpid()  # the next frame starts a writer of our own
-        child, self._child = self._child, None
-        if child is not None:
-            for stream in (child.stdin, child.stdout):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+    # -- the dispatcher's calls -----------------------------------------------------------
 
     def write(self, records: Sequence[Record]) -> None:
-        """Queue *records* for the child; a full frame's worth is sent at once."""
+        """Queue *records* for the writer; a full frame's worth is sent at once."""
         if self._pid != os.getpid():  # forked (the pipeline's fork hook normally did this)
             self.after_fork_in_child()
         self._pending.extend(records)
@@ -223,80 +157,248 @@ class ProcessBackend:
         """Send what is queued (the dispatcher flushes at the end of every drain)."""
         if self._pending:
             self._send()
+        else:
+            self._pump()
 
     def sync(self, timeout: float = _SYNC_TIMEOUT_S) -> bool:
-        """Send what is queued and wait until the writer has written it (``pipeline.flush``)."""
+        """Send what is queued and wait until the writer acknowledged it (``pipeline.flush``)."""
         self.flush()
-        child = self._child
-        if child is None or child.stdout is None:
-            return True  # nothing sent since the last writer went away: all was written here
-        try:
-            self._write_frame(memoryview(_HEADER.pack(0)))  # an empty frame asks for a reply
-        except OSError:
-            return False
-        return _read_byte(child.stdout, timeout) == _SYNCED
+        return self._await(lambda: not self._unacked, timeout)
+
+    def handover(self) -> tuple[int, int, int, str]:
+        """Of the records :meth:`write` accepted: how many are not yet confirmed, failed over,
+        lost, and the writer's backend state (the slot's counts come from these)."""
+        unconfirmed = len(self._pending) + self._unacked_records
+        return unconfirmed, self.failed_over, self.lost, self.writer_state
+
+    def stats(self) -> dict[str, float]:
+        """Writer process restarts (0 while the first lives), frames awaiting acknowledgement."""
+        return {
+            "writer_restarts": float(self.restarts),
+            "writer_unacked_frames": float(len(self._unacked)),
+            "writer_failed_over": float(self.failed_over),
+            "writer_lost": float(self.lost),
+        }
+
+    def after_fork_in_child(self) -> None:
+        """A forked process must neither resend the parent's frames nor hold its pipes open."""
+        self._pending = []
+        self._unacked.clear()
+        self._unsent.clear()
+        self._unacked_bytes = self._unacked_records = self._offset = 0
+        self._pid = os.getpid()  # the next frame starts a writer of our own
+        self._exited.clear()  # the parent's to reap, not ours
+        child, self._child = self._child, None
+        if child is not None:
+            child.close()
+
+    def close(self) -> None:
+        """Wait until every frame is acknowledged, then let the writer exit (EOF)."""
+        self._warn_hook = None  # the pipeline dispatches nothing more: warnings go to stderr
+        self.flush()
+        if self._pid == os.getpid():
+            self._await(lambda: not self._unacked, CLOSE_TIMEOUT_S)
+            child = self._child
+            if child is not None:
+                child.end_input()  # EOF: the writer settles, acknowledges, exits
+                self._lose_child(expected=True)
+            self._reap_exited(block=True)
+            if self._unacked:  # a writer that never answered: this process writes them
+                self._write_here()
+        if self._local is not None:
+            self._local.close()
+
+    # -- frames ---------------------------------------------------------------------------
 
     def _send(self) -> None:
-        """Send the queue as one frame; a dead writer is replaced once, then we write here.
-
-        Every record handed to :meth:`write` ends in the writer, in this process's own copy of
-        the backend, or (if that raises too) in :attr:`lost`, and the error propagates so the
-        pipeline counts it: none disappears without a count.
-        """
+        """Queue the pending records as one frame and push frames to the writer."""
         records, self._pending = self._pending, []
-        frame = self._frame(records)
-        try:
-            self._write_frame(frame)
+        if self._local_only:
+            self._last_resort(records)
             return
-        except (OSError, RuntimeError):  # the child died: one more try with a new one
-            self._discard_child()
-        try:
-            self._write_frame(frame)
-        except (OSError, RuntimeError):
+        frame = _Frame(self._next_frame, self._encode(records), len(records))
+        self._next_frame += 1
+        self._unacked.append(frame)
+        self._unsent.append(frame)
+        self._unacked_bytes += len(frame.data)
+        self._unacked_records += frame.records
+        self._pump()
+        if self._over_bound():  # back-pressure: the ring fills, the overflow policy applies
+            self._await(lambda: not self._over_bound(), None)
+
+    def _over_bound(self) -> bool:
+        return len(self._unacked) > self._max_unacked or self._unacked_bytes > MAX_UNACKED_BYTES
+
+    def _pump(self) -> None:
+        """Read the writer's replies, replace a dead writer, write what the pipe takes."""
+        if self._pid != os.getpid():
+            self.after_fork_in_child()
+        self._read_replies()
+        if self._exited:
+            self._reap_exited()
+        if self._child is None and self._unacked:
+            if self._failed_starts >= _FAILED_STARTS:
+                self._write_here()
+                return
+            self._start()
+        child = self._child
+        if child is None or not child.ready:
+            return
+        while self._unsent:
+            frame = self._unsent[0]
+            try:
+                written = os.write(child.stdin, frame.data[self._offset :])
+            except BlockingIOError:
+                return
+            except OSError:  # the writer is gone; the next pump starts another
+                self._lose_child()
+                return
+            self._sent_through = max(self._sent_through, frame.number)
+            self._offset += written
+            if self._offset == len(frame.data):
+                self._unsent.popleft()
+                self._offset = 0
+
+    def _await(self, done: Callable[[], bool], timeout: float | None) -> bool:
+        """Pump until *done* holds; False if *timeout* passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._pump()
+            if done():
+                return True
+            left = _WAIT_S if deadline is None else min(_WAIT_S, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            child = self._child
+            if child is None:
+                time.sleep(left)
+                continue
+            writable = [child.stdin] if child.ready and self._unsent else []
+            select.select([child.stdout], writable, [], left)
+
+    # -- writer processes -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Start a writer; it gets every unacknowledged frame, and is told which of them a
+        predecessor may have written. The dispatcher does not wait for it to be ready."""
+        first = self._unacked[0].number if self._unacked else self._next_frame
+        spec = {
+            **self._spec,
+            "first_frame": first,
+            "resend_through": self._sent_through if self._sent_through >= first else -1,
+        }
+        self._child = WriterChild.start(spec)
+        self._unsent = deque(self._unacked)
+        self._offset = 0
+        self.restarts += 1
+
+    def _read_replies(self) -> None:
+        child = self._child
+        if child is None:
+            return
+        closed = child.read()
+        self._handle(child, parse_replies(child.replies))
+        if closed:
+            self._lose_child()
+
+    def _handle(self, child: WriterChild, replies: list[Reply]) -> None:
+        for tag, value in replies:
+            if tag == ACKED:
+                self._acknowledged(child, value)
+            elif tag == WARNED:
+                self._warn(value["msg"], **value["fields"])
+            elif tag == READY:
+                child.ready = True
+                self._failed_starts = 0
+
+    def _acknowledged(self, child: WriterChild, ack: tuple[int, int, int, int, int]) -> None:
+        """Frames up to *frame* are disposed of: count what the writer says became of them."""
+        frame, written, failed_over, lost, state = ack
+        was = child.totals
+        child.totals = (written, failed_over, lost)
+        done = 0
+        while self._unacked and self._unacked[0].number <= frame:
+            acked = self._unacked.popleft()
+            done += acked.records
+            self._unacked_bytes -= len(acked.data)
+        d_written, d_failed, d_lost = written - was[0], failed_over - was[1], lost - was[2]
+        self.written += d_written
+        self.failed_over += d_failed
+        self.lost += d_lost + max(0, done - d_written - d_failed - d_lost)  # unreadable frames
+        self._unacked_records -= done  # last: a reader on another thread never sees too many
+        self.writer_state = STATES[state]
+
+    def _lose_child(self, *, expected: bool = False) -> None:
+        """Forget a writer whose pipes closed (reading its last replies first).
+
+        It is reaped later (:meth:`_reap_exited`): waiting here for the kernel to finish its
+        exit would hold up the dispatcher, and with it every call site.
+        """
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if expected:
+            reap(child.popen)  # close(): it settles and acknowledges before it exits
+        child.read()  # its ends are closed: what it sent is all there
+        self._handle(child, parse_replies(child.replies))
+        child.close()
+        self._exited.append((child, expected))
+        self._reap_exited()
+
+    def _reap_exited(self, *, block: bool = False) -> None:
+        """Reap the writers that have exited; warn about the ones that died unasked."""
+        for entry in list(self._exited):
+            child, expected = entry
+            status = child.popen.wait() if block else child.popen.poll()
+            if status is None:
+                continue
+            self._exited.remove(entry)
+            self._exit_status = status
+            if not child.ready and status > 0:  # it could not open its backend
+                self._failed_starts += 1
+            if not expected:
+                unacked = len(self._unacked)
+                self._warn("log writer process exited", exit_status=status, unacked_frames=unacked)
+
+    def _kill_child(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            child.popen.kill()
+            child.close()
+            self._exit_status = child.popen.wait()
+
+    # -- no writer process ----------------------------------------------------------------
+
+    def _write_here(self) -> None:
+        """No writer can be had: every unacknowledged frame, and what follows, is written here."""
+        if not self._local_only:
+            self._warn("log writer process cannot start; writing in this process")
+        self._local_only = True
+        frames = list(self._unacked)
+        self._unacked.clear()
+        self._unsent.clear()
+        self._unacked_bytes = self._unacked_records = self._offset = 0
+        for frame in frames:
+            try:
+                records = decode_frame(frame.data[HEADER.size :])
+            except Exception:  # noqa: BLE001 - a frame this process made; counted if unreadable
+                self.lost += frame.records
+                continue
             self._last_resort(records)
 
-    def _frame(self, records: list[Record]) -> memoryview:
-        if _frames is not None:  # plain records: a compact frame, ~5x cheaper than pickling
-            packed = _frames.pack(records, self._pickle_source)  # header included
-            if packed is not None:
-                return memoryview(packed)
-        try:
-            return self._pickle(records)
-        except Exception:  # noqa: BLE001 - whatever a value's pickling raised: send it as text
-            limit = self._limit
-            return self._pickle([(*r[:5], sanitize(r[5], limit)) for r in records])
-
-    def _pickle_source(self, source: Source) -> bytes:
-        """A source inside a packed frame, pickled as in a pickled frame."""
-        buffer = io.BytesIO()
-        _RecordPickler(buffer, self._limit).dump(source)
-        return buffer.getvalue()
-
-    def _pickle(self, records: list[Record]) -> memoryview:
-        buffer = io.BytesIO()
-        buffer.write(_HEADER.pack(0))
-        _RecordPickler(buffer, self._limit).dump(records)
-        frame = buffer.getbuffer()
-        _HEADER.pack_into(frame, 0, len(frame) - _HEADER.size)
-        return frame
-
-    def _write_frame(self, frame: memoryview) -> None:
-        fd = self._pipe()
-        view = frame
-        while view:
-            view = view[os.write(fd, view) :]
-
-    def _last_resort(self, records: list[Any]) -> None:
-        """No writer process: this process's own copy of the backend, else standard error."""
+    def _last_resort(self, records: list[Record]) -> None:
+        """This process's own copy of the backend, else standard error, else counted lost."""
         try:
             self._fallback().write(records)
         except Exception:  # noqa: BLE001 - the backend cannot write here either
             try:
                 StderrFallback(max_field_chars=self._limit).write(records)
-            except Exception:
+            except Exception:  # noqa: BLE001 - counted, never raised twice for one record
                 self.lost += len(records)
-                raise
+                return
             self.failed_over += len(records)
+            return
+        self.written += len(records)
 
     def _fallback(self) -> LoggingBackend:
         """The same backend in this process, for when no writer process can be had."""
@@ -304,115 +406,14 @@ class ProcessBackend:
             from hft.logging._factory import create_backend_from_config
 
             self._local = create_backend_from_config(
-                self._backend_name, self._settings, max_field_chars=self._limit
+                str(self._spec["backend"]), self._spec["settings"], max_field_chars=self._limit
             )
         return self._local
 
-    def close(self) -> None:
-        """Close the pipe and wait until the child has written everything it was handed."""
-        self.flush()
-        if self._local is not None:
-            self._local.close()
-        if self._pid == os.getpid():
-            self._discard_child()  # EOF: the writer writes what it holds, then exits
-
-    def stats(self) -> dict[str, float]:
-        """Writer process restarts (0 while the first child lives), records lost here."""
-        return {
-            "writer_restarts": float(self.restarts),
-            "writer_failed_over": float(self.failed_over),
-            "writer_lost": float(self.lost),
-        }
-
-
-def _read_byte(stream: IO[bytes], timeout: float) -> bytes:
-    """One byte from the writer's reply pipe, or b"" if none came within *timeout*."""
-    ready, _, _ = select.select([stream], [], [], timeout)
-    return stream.read(1) if ready else b""
-
-
-def _reap(child: subprocess.Popen[bytes]) -> None:
-    """Wait for a writer whose pipe is closed; one that hangs is killed after a bound."""
-    try:
-        child.wait(_CLOSE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-
-
-def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
-    data = stream.read(size)
-    return data if data is not None and len(data) == size else None
-
-
-def serve(stream: IO[bytes], spec: Mapping[str, Any], ready: IO[bytes] | None = None) -> None:
-    """The child's loop: read frames until the pipe closes, deliver each to the real backend.
-
-    Delivery goes through the same :class:`BackendSlot` as in-process, so a failing write in
-    the child is retried, then failed over (stderr or a spill file), and reported once on the
-    child's standard error — the child never dies of a full disk and takes records with it.
-    """
-    from hft.logging._factory import create_backend_from_config
-    from hft.logging._slots import BackendSlot
-    from hft.logging._spill import fallback_for
-
-    limit = spec["limit"]
-    backend = create_backend_from_config(spec["backend"], spec["settings"], max_field_chars=limit)
-    slot = BackendSlot(
-        backend,
-        max_retry_attempts=_CHILD_RETRIES,
-        enable_failover=True,
-        fallback=fallback_for(backend.name, spec.get("spill_dir", "logs/spill"), limit),
-        warn=_warn_on_stderr,
-    )
-    if ready is not None:
-        ready.write(_READY)
-        ready.flush()
-    try:
-        while (header := _read_exact(stream, _HEADER.size)) is not None:
-            size = _HEADER.unpack(header)[0]
-            if size == 0:  # the parent's sync(): say when everything before it is written
-                slot.settle()
-                if ready is not None:
-                    ready.write(_SYNCED)
-                    ready.flush()
-                continue
-            payload = _read_exact(stream, size)
-            if payload is None:
-                break  # the parent died mid-frame: that frame was never handed over whole
-            _deliver(slot, payload)
-            slot.tick(time.monotonic())
-    finally:
-        slot.settle()
-        backend.close()
-
-
-def _deliver(slot: Any, payload: bytes) -> None:
-    try:
-        if payload[:1] == _PACKED:
-            assert _frames is not None  # the parent packs only when the extension is built
-            records = _frames.unpack(payload, pickle.loads)
-        else:
-            records = pickle.loads(payload)  # noqa: S301 - our own parent's frames
-    except Exception as exc:  # noqa: BLE001 - a frame that cannot be read is reported, not fatal
-        _warn_on_stderr("writer could not read a frame", error=repr(exc), size=len(payload))
-        return
-    slot.deliver(records)
-
-
-def _warn_on_stderr(msg: str, **fields: Any) -> None:
-    """The child's warnings: one JSON line each on its standard error (the parent's)."""
-    line = {"level": "WARNING", "logger": "hft.logging.writer", "msg": msg, "fields": fields}
-    sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
-    sys.stderr.flush()
-
-
-def main() -> None:
-    """Entry point of the writer process: ``python -m hft.logging.backends._offload SPEC``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent decides when we stop: EOF
-    serve(sys.stdin.buffer, orjson.loads(sys.argv[1]), ready=sys.stdout.buffer)
-
-
-if __name__ == "__main__":
-    main()
+    def _warn(self, msg: str, **fields: Any) -> None:
+        fields = {"backend": self.name, **fields}
+        if self._warn_hook is not None:
+            self._warn_hook(msg, **fields)
+            return
+        line = {"level": "WARNING", "logger": "hft.logging", "msg": msg, "fields": fields}
+        sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")

@@ -28,7 +28,8 @@ def grouping_key(configured: Mapping[str, str]) -> dict[str, str]:
 
 
 class Pusher:
-    """Pushes (``pushadd``: add, never wipe other groups) every *interval* seconds."""
+    """Pushes (``pushadd``: add, never wipe other groups) at start, then every *interval*
+    seconds."""
 
     def __init__(
         self,
@@ -62,6 +63,9 @@ class Pusher:
             self._thread.start()
 
     def _run(self) -> None:
+        """Push at once (a wrong gateway shows within a second, not one interval later), then
+        every interval."""
+        self.push()
         while not self._stop.wait(self._interval):
             self.push()
 

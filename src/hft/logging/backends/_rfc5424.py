@@ -10,6 +10,13 @@ this process's instance id, the logger, its tags, the level) and the call's fiel
 ``"``, ``\\`` and ``]`` escaped. MSG is the message as UTF-8 (no BOM; rsyslog takes both), so
 a newline inside it is just a byte: octet counting, not a delimiter, ends the frame.
 
+No frame is ever larger than ``max_message_bytes`` (counted in UTF-8 bytes, the octet count
+included): a collector that meets a larger frame truncates or splits it, or loses the framing
+of everything after it. A record that would not fit keeps its header and identity; its fields
+are kept whole while they fit (the rest are left out, their number in ``fields_dropped``), MSG
+is cut on a UTF-8 character boundary and ends with ``…[truncated]``, and ``truncated`` holds
+the size the whole message would have had.
+
 This runs on the dispatcher thread for every record, so it is written for speed: the header
 part that only changes once a second is cached, and so are logger names and field names.
 """
@@ -26,7 +33,7 @@ import orjson
 from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name
 from hft.logging._record import Record
-from hft.logging._render import safe_repr, sanitize, truncate
+from hft.logging._render import TRUNCATED_MARK, safe_repr, sanitize, truncate
 
 _CODED: Final = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
                   "cron", "authpriv", "ftp")  # fmt: skip
@@ -36,7 +43,15 @@ FACILITIES: Final = {name: code for code, name in enumerate(_CODED)} | {
 #: hft level → syslog severity (RFC 5424 table 2). Audit events are "notice".
 SEVERITIES: Final = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITICAL: 2, AUDIT: 5}
 #: SD-PARAM names the record itself uses; a field with one of these names gets a ``_`` prefix.
-RESERVED: Final = frozenset({"seq", "instance", "logger", "tags", "level"})
+RESERVED: Final = frozenset(
+    {"seq", "instance", "logger", "tags", "level", "truncated", "fields_dropped"}
+)
+#: The smallest ``max_message_bytes``: RFC 5424's 2048 (a header with the longest identity
+#: this formatter writes still leaves room for the truncation marks).
+MIN_MESSAGE_BYTES: Final = 2048
+#: Characters of the logger name, tags and instance id the structured data carries.
+IDENTITY_CHARS: Final = 128
+_MARK_ROOM: Final = 80  # ' truncated="N" fields_dropped="N"' and "] "
 _NOT_PRINTABLE: Final = re.compile(r"[^\x21-\x7e]")
 _NOT_SD_NAME: Final = re.compile(r'[^\x21-\x7e]|[= \]"]')
 _SD_ID: Final = re.compile(r"[!#-<>-?A-\\^-~]+@[0-9]+(\.[0-9]+)*")  # printable, no = ] " @
@@ -73,6 +88,11 @@ def check_sd_id(sd_id: str) -> str:
     return sd_id
 
 
+def message_limit(max_frame_bytes: int) -> int:
+    """The largest message whose octet-counted frame fits in *max_frame_bytes*."""
+    return max_frame_bytes - len(str(max_frame_bytes)) - 1
+
+
 def octet_frame(message: bytes) -> bytes:
     """One RFC 6587 octet-counted frame: ``LEN SP MESSAGE``."""
     return b"%d %s" % (len(message), message)
@@ -105,6 +125,7 @@ class Rfc5424Formatter:
         "_header",
         "_limit",
         "_loggers",
+        "_max_bytes",
         "_names",
         "_pri",
         "_sd_open",
@@ -120,7 +141,12 @@ class Rfc5424Formatter:
         instance_id: str,
         include_fields_json: bool = False,
         max_field_chars: int = 4096,
+        max_message_bytes: int = 65536,
     ) -> None:
+        if max_message_bytes < MIN_MESSAGE_BYTES:
+            raise ValueError(f"syslog max_message_bytes must be at least {MIN_MESSAGE_BYTES}")
+        if len(instance_id) > IDENTITY_CHARS:
+            raise ValueError(f"syslog instance_id is longer than {IDENTITY_CHARS} characters")
         code = FACILITIES[facility] * 8
         self._pri = {level: f"<{code + sev}>1 " for level, sev in SEVERITIES.items()}
         host, app = printable(hostname, 255), printable(app_name, 48)
@@ -128,6 +154,7 @@ class Rfc5424Formatter:
         self._sd_open = f'[{check_sd_id(sd_id)} instance="{escape(instance_id)}"'
         self._fields_json = include_fields_json
         self._limit = max_field_chars
+        self._max_bytes = message_limit(max_message_bytes)
         self._loggers: dict[tuple[str, tuple[str, ...]], str] = {}
         self._names: dict[str, str] = {}
         self._clock = TimestampFormatter()
@@ -145,10 +172,16 @@ class Rfc5424Formatter:
         text = msg if type(msg) is str else safe_repr(msg, self._limit)
         params = self._params(fields) if fields else ""
         body = f"{text} {self._json(fields)}" if self._fields_json and fields else text
-        return (
+        message = (
             f"{pri}{stamp}.{nanos // 1000:06d}Z{self._header}{logger}"
             f'{seq}" level="{level_name(level)}"{params}] {body}'
         ).encode("utf-8", "replace")  # "replace": a lone surrogate must not stop the batch
+        if len(message) <= self._max_bytes:
+            return message
+        head = f'{pri}{stamp}.{nanos // 1000:06d}Z{self._header}{logger}{seq}" level="'
+        head += f'{level_name(level)}"'
+        parts = self._param_parts(fields) if fields else []
+        return bounded(head, parts, body, self._max_bytes, len(message))
 
     def _logger(self, name: str, tags: tuple[str, ...]) -> str:
         """``MSGID [SD-ID ... seq="`` up to the sequence number, cached per logger."""
@@ -157,11 +190,15 @@ class Rfc5424Formatter:
         if cached is None:
             if len(self._loggers) > _CACHE_LIMIT:
                 self._loggers.clear()
-            sd = f'logger="{escape(name)}" tags="{escape(",".join(tags))}" seq="'
+            short, joined = name[:IDENTITY_CHARS], ",".join(tags)[:IDENTITY_CHARS]
+            sd = f'logger="{escape(short)}" tags="{escape(joined)}" seq="'
             cached = self._loggers[key] = f"{printable(name, 32)} {self._sd_open} {sd}"
         return cached
 
     def _params(self, fields: Mapping[str, Any]) -> str:
+        return "".join(self._param_parts(fields))
+
+    def _param_parts(self, fields: Mapping[str, Any]) -> list[str]:
         names, limit = self._names, self._limit
         parts = []
         for key, value in fields.items():
@@ -171,7 +208,7 @@ class Rfc5424Formatter:
                 if len(names) < _CACHE_LIMIT:
                     names[key] = name
             parts.append(f' {name}="{escape(_value_text(value, limit))}"')
-        return "".join(parts)
+        return parts
 
     def _json(self, fields: Mapping[str, Any]) -> str:
         try:
@@ -180,12 +217,50 @@ class Rfc5424Formatter:
             return orjson.dumps(sanitize(fields, self._limit)).decode()
 
 
+def bounded(head: str, params: list[str], body: str, limit: int, full: int) -> bytes:
+    """A message of at most *limit* bytes from its parts: *head* (up to the SD's ``level``)
+    whole, as many *params* as fit, *body* cut and marked; *full* is the uncut size.
+
+    The fields and MSG share the room: the smaller of the two gets what it needs, up to half.
+    """
+    top = head.encode("utf-8", "replace")
+    text = body.encode("utf-8", "replace")
+    encoded = [p.encode("utf-8", "replace") for p in params]
+    room = limit - len(top) - _MARK_ROOM
+    wanted = sum(map(len, encoded))
+    text = cut_utf8(text, max(0, room - min(wanted, room // 2)), TRUNCATED_MARK.encode())
+    kept, used, dropped = [], 0, 0
+    for param in encoded:
+        if used + len(param) <= room - len(text):
+            kept.append(param)
+            used += len(param)
+        else:
+            dropped += 1
+    marks = b' truncated="%d"' % full + (b' fields_dropped="%d"' % dropped if dropped else b"")
+    message = top + b"".join(kept) + marks + b"] " + text
+    return message if len(message) <= limit else cut_utf8(message, limit)  # a last resort
+
+
+def cut_utf8(data: bytes, limit: int, mark: bytes = b"") -> bytes:
+    """*data* cut to at most *limit* bytes, never inside a UTF-8 sequence, ending with *mark*
+    when cut (the mark counts against *limit*)."""
+    if len(data) <= limit:
+        return data
+    end = max(0, limit - len(mark))
+    while end and data[end] & 0xC0 == 0x80:  # a continuation byte: step back to the lead
+        end -= 1
+    return data[:end] + mark if len(mark) <= limit else data[:end]
+
+
 def _value_text(value: Any, limit: int) -> str:
     """A field value as text: strings as they are, numbers and the rest as JSON."""
     if type(value) is str:
         return truncate(value, limit)
     if type(value) is int or type(value) is float:
-        return repr(value)  # any size of int; nan and inf as Python writes them
+        try:
+            return repr(value)  # nan and inf as Python writes them
+        except ValueError:  # an int of more digits than sys.get_int_max_str_digits() allows
+            return f"<int of {value.bit_length()} bits>"  # type: ignore[union-attr]
     try:
         return truncate(orjson.dumps(value).decode(), limit)
     except (TypeError, orjson.JSONEncodeError):

@@ -53,6 +53,7 @@ class Sender:
         self.queued = self.sent = self.acknowledged = self.spooled = self.replayed = 0
         self.resent = self.dropped = self.connects = self.disconnects = self.failures = 0
         self.last_error = ""
+        self.last_exception: BaseException | None = None
 
     # -- dispatcher side --------------------------------------------------------------------
 
@@ -71,6 +72,11 @@ class Sender:
         taken = self.spool.append(messages)
         self.spooled += taken
         self.dropped += len(messages) - taken
+
+    @property
+    def down(self) -> bool:
+        """True from a failed connection attempt or a broken connection until it is back."""
+        return not self.connected and (self.failures > 0 or self.disconnects > 0)
 
     @property
     def busy(self) -> bool:
@@ -137,7 +143,7 @@ class Sender:
             self._transport.connect()
         except OSError as exc:
             self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.last_error, self.last_exception = f"{type(exc).__name__}: {exc}", exc
             with contextlib.suppress(OSError):
                 self._transport.close(0)
             with self._lock:  # queued records wait on disk, not in memory, until it is back
@@ -212,7 +218,7 @@ class Sender:
     def _broken(self, error: OSError) -> None:
         self.connected = False
         self.disconnects += 1
-        self.last_error = f"{type(error).__name__}: {error}"
+        self.last_error, self.last_exception = f"{type(error).__name__}: {error}", error
         tail = self._transport.take_tail()
         with contextlib.suppress(OSError):
             self._transport.close(0)

@@ -47,21 +47,6 @@ class Transport(Protocol):
         """Close politely; returns how many more messages were confirmed while closing."""
 
 
-def tls_context(
-    ca_file: str | None, cert_file: str | None, key_file: str | None, *, verify: bool = True
-) -> ssl.SSLContext:
-    """A client context for RFC 5425: the collector's certificate is verified unless told
-    otherwise; *cert_file*/*key_file* authenticate this client when the collector asks."""
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if cert_file:
-        context.load_cert_chain(cert_file, key_file)
-    return context
-
-
 def open_socket(
     host: str, port: int, context: ssl.SSLContext | None, timeout: float
 ) -> socket.socket:

@@ -14,12 +14,14 @@ Durability (``fsync_policy``):
   and is synced at most ``fsync_interval_ms`` later; a power loss or kernel crash may lose the
   records of that last interval (the file then ends early or with a torn line).
 
-Restart after a crash: on open, bytes after the last newline, or a last line that is not a
-valid record, are moved to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated
-to its intact prefix before anything is appended; the chain continues from the last intact
-record. If that record does not verify either (wrong key, tampering), opening fails rather
-than extending a broken chain. The file is opened ``O_APPEND`` with mode 0600; rotated files
-are never deleted.
+Restart after a crash: on open, bytes after the last newline (all a crash leaves) are moved
+to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated to its intact prefix
+before anything is appended; the chain continues from the last intact record. A complete last
+line that does not verify was altered: it stays, and the chain continues after its seq. If
+the record before it does not verify either (wrong key, tampering), opening fails rather than
+extending a broken chain. ``<file>.checkpoint`` (:mod:`hft.logging._audit_checkpoint`) keeps
+the head outside the trail; a trail shorter than it continues after the checkpoint's seq.
+The file is opened ``O_APPEND`` with mode 0600; rotated files are never deleted.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
 from hft.logging._audit_chain import (
     GENESIS,
     LineError,
+    Tail,
     alg_for,
     free_name,
     fsync_dir,
@@ -45,11 +48,22 @@ from hft.logging._audit_chain import (
     rotated_files,
     seal,
 )
+from hft.logging._audit_checkpoint import (
+    Checkpointer,
+    CheckpointError,
+    first_seq_of,
+    is_digest,
+)
 from hft.logging._clock import TimestampFormatter, utc_day, utc_stamp
 from hft.logging._levels import AUDIT
 from hft.logging._record import Record
 from hft.logging._render import safe_repr, sanitize
 from hft.logging.backends._base import BaseBackend
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hft.logging._pipeline import LoggingPipeline
 
 FsyncPolicy = Literal["every_batch", "interval_ms"]
 Rotation = Literal["none", "daily", "size"]
@@ -92,6 +106,7 @@ class AuditBackend(BaseBackend):
         rotation: Rotation = "none",
         max_bytes: int = 100 * 1024 * 1024,
         max_field_chars: int = 4096,
+        checkpoint_interval_ms: float = 1000,
     ) -> None:
         _check_choices(format, fsync_policy, rotation)
         del level  # the section's shape is shared; this backend takes audit records only
@@ -109,8 +124,14 @@ class AuditBackend(BaseBackend):
         self._dirty, self._synced_at = False, time.monotonic()
         #: The side file the torn tail went to when this backend opened, if there was one.
         self.set_aside: Path | None = None
-        self.state = self._recover()
+        #: ``<file>.checkpoint``: the chain's head, outside the trail (see _audit_checkpoint).
+        self.checkpoints = Checkpointer(
+            self.path, self._key, checkpoint_interval_ms, self._sync_if_dirty
+        )
+        self.state = self._resume()
         self._open()
+        self._first_seq = first_seq_of(self.path, self.state.next_seq)
+        self._checkpoint(force=True)
 
     @property
     def keyed(self) -> bool:
@@ -119,6 +140,18 @@ class AuditBackend(BaseBackend):
 
     # -- opening --------------------------------------------------------------------------
 
+    def _resume(self) -> ChainState:
+        """The trail's head, reconciled with its checkpoint (never reusing a vouched-for seq)."""
+        try:
+            state = self._recover()
+            self.checkpoints.load()
+            next_seq, prev, warning = self.checkpoints.reconcile(state.next_seq, state.prev)
+        except CheckpointError as exc:
+            raise AuditChainError(str(exc)) from None
+        if warning is not None:
+            self.checkpoints.warn_on_attach(warning, file=str(self.path))
+        return ChainState(next_seq, prev)
+
     def _recover(self) -> ChainState:
         """Find the last intact record, setting a torn tail aside first (see module doc)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,12 +159,8 @@ class AuditBackend(BaseBackend):
             return self._state_of_predecessors()
         tail = read_tail(self.path)
         cut, state = tail.end, self._state_of(tail.line, tail.end)
-        if state is None:  # the last complete line is damaged too: it goes aside with the rest
-            cut = tail.start
-            before = read_tail(self.path, cut)
-            state = self._state_of(before.line, before.end)
-            if state is None:
-                raise AuditChainError(f"{self.path}: {_UNVERIFIED}")
+        if state is None:  # a complete line that does not verify: tampering, left as found
+            state = self._past_damaged(tail)
         if cut < tail.size:
             self.set_aside = _move_aside(self.path, cut)
         return state if cut else self._state_of_predecessors()
@@ -150,6 +179,26 @@ class AuditBackend(BaseBackend):
                 f" {self._alg} (HMAC key variable set or unset since): rotate the file away first"
             )
         return ChainState(entry.seq + 1, entry.digest) if entry.valid else None
+
+    def _past_damaged(self, tail: Tail) -> ChainState:
+        """Continue after a damaged last line, never reusing the sequence number it held.
+
+        A crash leaves only bytes without a newline; a complete line that does not verify was
+        altered. It stays in place for ``hft audit verify`` to report (exit 1), and the chain
+        goes on after it, anchored on the record before it, which must verify.
+        """
+        before = read_tail(self.path, tail.start)
+        state = self._state_of(before.line, before.end)
+        if state is None:
+            raise AuditChainError(f"{self.path}: {_UNVERIFIED}")
+        if before.end == 0:
+            state = self._state_of_predecessors()
+        self.checkpoints.warn_on_attach(
+            "audit trail: its last record does not verify (tampering?); kept as found, the"
+            f" chain continues at seq {state.next_seq + 1}; run hft audit verify",
+            file=str(self.path),
+        )
+        return ChainState(state.next_seq + 1, _stored_digest(tail.line) or state.prev)
 
     def _state_of_predecessors(self) -> ChainState:
         for older in reversed(rotated_files(self.path)):
@@ -197,6 +246,7 @@ class AuditBackend(BaseBackend):
             raise
         self.state = ChainState(seq, prev)
         self._size += len(data)
+        self._checkpoint()
 
     def _seal(self, seq: int, prev: str, record: Record) -> tuple[bytes, str]:
         pipeline_seq, ts_ns, _level, source, msg, fields = record
@@ -239,13 +289,18 @@ class AuditBackend(BaseBackend):
         self._dirty, self._synced_at = False, time.monotonic()
 
     def flush(self) -> None:
-        """Under ``interval_ms``, sync once the interval has passed since the last sync."""
+        """Under ``interval_ms``, sync once the interval has passed since the last sync.
+
+        A checkpoint is written here too when its interval has passed.
+        """
         if self._dirty and time.monotonic() - self._synced_at >= self._interval_s:
             self._sync()
+        self._checkpoint()
 
     def close(self) -> None:
         """Sync what is pending and close the file; closing twice is harmless."""
         if self._fd >= 0:
+            self._checkpoint(force=True)
             if self._dirty:
                 self._sync()
             os.close(self._fd)
@@ -273,11 +328,37 @@ class AuditBackend(BaseBackend):
         os.rename(self.path, target)
         fsync_dir(self.path.parent)
         self._open()
+        self._first_seq = self.state.next_seq
+        self._checkpoint(force=True)
         return target
 
     def rotated_files(self) -> list[Path]:
         """Rotated files of this trail, oldest first (never pruned: they are evidence)."""
         return rotated_files(self.path)
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def _checkpoint(self, *, force: bool = False) -> None:
+        """Write ``<file>.checkpoint`` when due (or *force*), unless it already says this."""
+        checkpoints = self.checkpoints
+        if not (force or checkpoints.due()) or os.getpid() != self._pid:
+            return  # a forked child must not move its parent's checkpoint back
+        head = (self.state.next_seq - 1, self.state.prev, self._first_seq)
+        if not checkpoints.current(*head):
+            checkpoints.write(*head)
+
+    def _sync_if_dirty(self) -> None:
+        """A checkpoint vouches only for records on disk: sync pending ones first."""
+        if self._dirty and self._fd >= 0:
+            self._sync()
+
+    def attach(self, pipeline: LoggingPipeline) -> None:
+        """Send the chain head (``audit.checkpoint``) and opening warnings through *pipeline*."""
+        self.checkpoints.attach(pipeline)
+
+    def stats(self) -> Mapping[str, float]:
+        """The chain head and checkpoint counts (``hft_audit_*`` in Prometheus)."""
+        return self.checkpoints.stats(self.state.next_seq - 1)
 
 
 def _move_aside(path: Path, cut: int) -> Path:
@@ -300,6 +381,12 @@ def _move_aside(path: Path, cut: int) -> Path:
     finally:
         os.close(fd)
     return side
+
+
+def _stored_digest(line: bytes) -> str | None:
+    """The digest a line claims (its last 66 bytes), if it has that shape."""
+    head, digest, tail = line[-77:-66], line[-66:-2].decode("ascii", "replace"), line[-2:]
+    return digest if head == b',"digest":"' and tail == b'"}' and is_digest(digest) else None
 
 
 def _check_choices(fmt: str, fsync_policy: str, rotation: str) -> None:

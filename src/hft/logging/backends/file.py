@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from hft.logging._clock import utc_day, utc_stamp
 from hft.logging._levels import parse_level
@@ -17,6 +17,9 @@ from hft.logging._render import JsonLineRenderer
 from hft.logging.backends._base import BaseBackend
 
 Rotation = Literal["daily", "size", "none"]
+#: The settings key named in errors about the log's path.
+PATH_KEY: Final = "logging.backends.file.file_path"
+DEFAULT_FILE_MODE: Final = 0o640
 
 
 class FileBackend(BaseBackend):
@@ -28,6 +31,10 @@ class FileBackend(BaseBackend):
     suffix); ``rotation="size"`` starts one when ``max_bytes`` is reached (a UTC timestamp
     suffix with microseconds, so names sort in time order). Only the newest ``retention``
     rotated files are kept.
+
+    The log is ours: ``file_path`` is never followed when it is a symbolic link (the open
+    refuses with an error naming the setting), and a file the backend creates gets
+    ``file_mode`` whatever the umask; an existing file keeps its mode.
     """
 
     name = "file"
@@ -42,6 +49,7 @@ class FileBackend(BaseBackend):
         max_bytes: int = 100 * 1024 * 1024,
         retention: int = 7,
         max_field_chars: int = 4096,
+        file_mode: int | str = DEFAULT_FILE_MODE,
     ) -> None:
         if format != "json":
             raise ValueError(f"file backend: unsupported format {format!r} (only 'json')")
@@ -49,6 +57,7 @@ class FileBackend(BaseBackend):
             raise ValueError(f"file backend: unknown rotation {rotation!r}")
         self.level = parse_level(level)
         self.path = Path(file_path)
+        self._mode = parse_file_mode(file_mode)
         self._rotation = rotation
         self._max_bytes = max_bytes
         self._retention = retention
@@ -60,8 +69,7 @@ class FileBackend(BaseBackend):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path, flags, 0o644)
+        self._fd = open_log(self.path, self._mode)
         stat = os.fstat(self._fd)
         self._size = stat.st_size
         self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
@@ -108,7 +116,7 @@ class FileBackend(BaseBackend):
         os.close(self._fd)
         target = self.path.with_name(f"{self.path.name}.{suffix}")
         n = 1
-        while target.exists():
+        while os.path.lexists(target):
             target = self.path.with_name(f"{self.path.name}.{suffix}.{n}")
             n += 1
         os.replace(self.path, target)
@@ -118,15 +126,118 @@ class FileBackend(BaseBackend):
     def rotated_files(self) -> list[Path]:
         """Rotated files of this log, oldest first."""
         rotated = self.path.parent.glob(f"{self.path.name}.*")
-        return sorted(rotated, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return sorted(rotated, key=lambda p: (_mtime_ns(p), p.name))
 
     def _prune(self) -> None:
         rotated = self.rotated_files()
         for old in rotated[: max(0, len(rotated) - self._retention)]:
             old.unlink(missing_ok=True)
 
+    def last_line(self) -> bytes | None:
+        """The last complete line written (newline included), or None if there is none.
+
+        A torn last line (a writer killed in the middle of a ``write``) is cut off first, so the
+        next write starts on a line of its own. When the current file is empty, the newest
+        rotated file is read instead. A replacement writer process uses this to skip the
+        records a killed one already wrote (see ``backends._writer``).
+        """
+        if self._fd < 0:
+            self._open()
+        newest = [self.path, *reversed(self.rotated_files())]
+        for i, path in enumerate(newest[:2]):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                return None
+            try:
+                if i == 0:
+                    cut_torn_tail(fd, self._fd)
+                    self._size = os.fstat(self._fd).st_size
+                line = read_last_line(fd)
+            finally:
+                os.close(fd)
+            if line is not None:
+                return line
+        return None
+
+    def render(self, records: Sequence[Record]) -> bytes:
+        """The bytes :meth:`write` would append for *records*."""
+        return self._render.many(records)
+
     def close(self) -> None:
         """Close the file; closing twice is harmless."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+_TAIL_CHUNK: Final = 1 << 16
+
+
+def parse_file_mode(mode: int | str) -> int:
+    """A permission mode from an int (``0o640``) or an octal string (``"0640"``, ``"0o640"``)."""
+    try:
+        value = int(mode, 8) if isinstance(mode, str) else int(mode)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0o777:
+        raise ValueError(f"logging.backends.file.file_mode: {mode!r} is not a mode like '0640'")
+    return value
+
+
+def open_log(path: Path, mode: int) -> int:
+    """An append descriptor on *path*, never through a symlink; a new file gets *mode*."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            return os.open(path, flags)
+        os.fchmod(fd, mode)  # the umask must not loosen (or tighten) what was configured
+        return fd
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(
+                errno.ELOOP,
+                f"{PATH_KEY}: {path} is a symbolic link; hft does not write through it"
+                " (point the setting at the real file)",
+                str(path),
+            ) from None
+        raise
+
+
+def cut_torn_tail(fd: int, write_fd: int) -> None:
+    """Cut a last line that has no newline (a write torn by a kill) off the file."""
+    size = os.fstat(fd).st_size
+    if not size or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = _last_newline(fd, size)
+    os.ftruncate(write_fd, end + 1 if end >= 0 else 0)
+
+
+def read_last_line(fd: int) -> bytes | None:
+    """The last line of a file that ends with a newline (None if it is empty)."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return None
+    start = _last_newline(fd, size - 1) + 1
+    return os.pread(fd, size - start, start)
+
+
+def _last_newline(fd: int, end: int) -> int:
+    """The offset of the last newline before *end*, or -1 if there is none."""
+    while end > 0:
+        start = max(0, end - _TAIL_CHUNK)
+        found = os.pread(fd, end - start, start).rfind(b"\n")
+        if found >= 0:
+            return start + found
+        end = start
+    return -1
+
+
+def _mtime_ns(path: Path) -> int:
+    """A rotated file's mtime, never through a symlink (a vanished file sorts first)."""
+    try:
+        return path.lstat().st_mtime_ns
+    except FileNotFoundError:
+        return 0

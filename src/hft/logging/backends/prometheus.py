@@ -146,6 +146,12 @@ class PrometheusBackend(BaseBackend):
         self.registry.register(HealthCollector(pipeline.metrics, lambda: self.pusher))
         self._start_pusher()
 
+    @property
+    def healthy(self) -> bool:
+        """False while the last push failed: the slot then reports this backend ``unhealthy``
+        (samples are still kept and go out with the next push that works)."""
+        return self.pusher is None or self.pusher.consecutive_failures == 0
+
     def _start_pusher(self) -> None:
         if self.pusher is not None and not self._closed:
             self.pusher.start()

@@ -1,0 +1,170 @@
+"""hft.logging._factory: every entry point that takes settings validates them as base.yaml is."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hft.config import (
+    ConfigError,
+    HftSettings,
+    LoggingConfigManager,
+    LoggingSettings,
+    load_settings,
+)
+from hft.logging import (
+    FileBackend,
+    create_backend_from_config,
+    create_hft_logger_from_config,
+    create_pipeline_from_config,
+    get_exchange_logger_with_config,
+    get_strategy_logger_with_config,
+)
+from hft.logging.backends._offload import ProcessBackend
+
+REPO_SETTINGS = Path(__file__).resolve().parents[2] / "settings"
+
+#: (name, the ``logging`` section's overlay, the error line every entry point gives)
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "typo",
+        {"hft_settings": {"flush_intervall_ms": 20}},
+        "logging.hft_settings.flush_intervall_ms: unknown key; did you mean flush_interval_ms?",
+    ),
+    (
+        "section typo",
+        {"hft_setings": {"batch_size": 10}},
+        "logging.hft_setings: unknown key; did you mean hft_settings?",
+    ),
+    (
+        "wrong type",
+        {"hft_settings": {"max_latency_us": "fast"}},
+        (
+            "logging.hft_settings.max_latency_us: Input should be a valid integer, unable to parse "
+            "string as an integer (got 'fast')"
+        ),
+    ),
+    (
+        "rule broken",
+        {"hft_settings": {"ring_buffer_size": 10}},
+        "logging.hft_settings.ring_buffer_size: 10 is too small for HFT operations (at least 1000)",
+    ),
+    (
+        "bad enum",
+        {"hft_settings": {"overflow_policy": "nonsense"}},
+        (
+            "logging.hft_settings.overflow_policy: Input should be 'drop_oldest', 'drop_newest' or "
+            "'block' (got 'nonsense')"
+        ),
+    ),
+    (
+        "backend typo",
+        {"backends": {"console": {"levle": "DEBUG"}}},
+        "logging.backends.console.levle: unknown key; did you mean level?",
+    ),
+]
+
+EntryPoint = Callable[[dict[str, Any]], object]
+ENTRY_POINTS: dict[str, EntryPoint] = {
+    "create_hft_logger_from_config": lambda c: create_hft_logger_from_config("x", [], c),
+    "get_exchange_logger_with_config": lambda c: get_exchange_logger_with_config("m", "o", c),
+    "get_strategy_logger_with_config": lambda c: get_strategy_logger_with_config("s", [], c),
+    "create_pipeline_from_config": create_pipeline_from_config,
+}
+
+
+def _yaml_error(tmp_path: Path, overlay: dict[str, Any]) -> str:
+    """The loader's error for *overlay* written as settings/dev.yaml."""
+    settings = tmp_path / "settings"
+    shutil.copytree(REPO_SETTINGS, settings)
+    (settings / "dev.yaml").write_text(yaml.safe_dump({"logging": overlay}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        LoggingConfigManager("dev", settings, env={})
+    return str(caught.value)
+
+
+class TestOneSettingsPath:
+    @pytest.mark.parametrize(("case", "overlay", "line"), BAD, ids=[b[0] for b in BAD])
+    @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+    def test_a_bad_dict_gets_the_yaml_loaders_error(
+        self, entry: str, case: str, overlay: dict[str, Any], line: str, tmp_path: Path
+    ) -> None:
+        """The same mistake gets the same line from a dict entry point as from a YAML file."""
+        with pytest.raises(ConfigError) as caught:
+            ENTRY_POINTS[entry](overlay)
+        assert str(caught.value) == line
+        assert _yaml_error(tmp_path, overlay) == f"{tmp_path / 'settings' / 'dev.yaml'}: {line}"
+
+    def test_a_backend_section_gets_the_same_error(self) -> None:
+        """create_backend_from_config validates its section against that backend's model."""
+        with pytest.raises(ConfigError) as caught:
+            create_backend_from_config("console", {"levle": "DEBUG"})
+        assert (
+            str(caught.value) == "logging.backends.console.levle: unknown key; did you mean level?"
+        )
+
+    def test_an_unknown_backend_lists_the_known_ones(self) -> None:
+        """An unknown backend name is a ValueError (ConfigError) naming those that exist."""
+        with pytest.raises(
+            ValueError, match=r"unknown backend type 'kafka' \(known: audit, console"
+        ):
+            create_backend_from_config("kafka", {})
+
+    def test_models_are_taken_as_they_are(self) -> None:
+        """A LoggingSettings, or a whole Settings, is taken as it is (its values used)."""
+        logging = LoggingSettings(hft_settings=HftSettings(ring_buffer_size=2000))
+        whole = load_settings("dev", REPO_SETTINGS, env={}).model_copy(update={"logging": logging})
+        for config in (logging, whole):
+            assert create_pipeline_from_config(config, backends=[]).capacity == 2000
+
+    def test_a_model_breaking_a_rule_is_refused(self) -> None:
+        """A model that passed its field checks but breaks an HFT rule is refused all the same."""
+        logging = LoggingSettings(hft_settings=HftSettings(ring_buffer_size=10))
+        with pytest.raises(ConfigError, match="ring_buffer_size: 10 is too small"):
+            create_pipeline_from_config(logging, backends=[])
+
+
+class TestSameDefaults:
+    def test_a_dict_naming_only_the_path_builds_base_yamls_file_backend(
+        self, tmp_path: Path
+    ) -> None:
+        """{"file_path": ...} alone is the file backend base.yaml describes: a writer process."""
+        backend = create_backend_from_config("file", {"file_path": str(tmp_path / "x.log")})
+        try:
+            assert isinstance(backend, ProcessBackend)
+        finally:
+            backend.close()
+
+    def test_writer_thread_is_honoured(self, tmp_path: Path) -> None:
+        """writer: thread builds the in-process file backend."""
+        path = tmp_path / "x.log"
+        backend = create_backend_from_config("file", {"file_path": str(path), "writer": "thread"})
+        try:
+            assert isinstance(backend, FileBackend)
+        finally:
+            backend.close()
+
+
+class TestStartErrors:
+    def test_a_path_that_cannot_be_opened_names_the_key(self, tmp_path: Path) -> None:
+        """A log path under a plain file: one line naming the key, the path and the reason."""
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        path = blocker / "hft.log"
+        with pytest.raises(ConfigError) as caught:
+            create_backend_from_config("file", {"file_path": str(path), "writer": "thread"})
+        assert str(caught.value).startswith("logging.backends.file.file_path: cannot open ")
+        assert str(blocker) in str(caught.value)
+        assert "\n" not in str(caught.value)
+
+    def test_an_audit_path_that_cannot_be_opened_names_the_key(self, tmp_path: Path) -> None:
+        """The audit trail likewise names logging.backends.audit.file_path."""
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        with pytest.raises(ConfigError, match=r"^logging\.backends\.audit\.file_path: cannot open"):
+            create_backend_from_config("audit", {"file_path": str(blocker / "audit.log")})

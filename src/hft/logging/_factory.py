@@ -184,12 +184,13 @@ _shared_lock = threading.Lock()
 
 
 def _shared_pipeline(config: Any) -> LoggingPipeline:
-    settings = logging_settings(config)
-    key = orjson.dumps(settings.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    settings, secrets = logging_settings(config), settings_secrets(config)
+    key = orjson.dumps([settings.model_dump(mode="json"), secrets], option=orjson.OPT_SORT_KEYS)
     with _shared_lock:
         pipeline = _shared.get(key)
         if pipeline is None or pipeline._closed:
-            pipeline = _shared[key] = create_pipeline_from_config(settings).start()
+            pipeline = create_pipeline_from_config(settings, secrets=secrets).start()
+            _shared[key] = pipeline
         return pipeline
 
 

@@ -51,7 +51,7 @@ def _walk_secrets(tree: Any, depth: int) -> Iterator[object]:
         return
     if hasattr(tree, "get_secret_value"):
         yield tree
-    elif hasattr(tree, "model_fields") and not isinstance(tree, type):
+    elif not isinstance(tree, type) and hasattr(type(tree), "model_fields"):  # a model
         yield from _walk_secrets([getattr(tree, name) for name in type(tree).model_fields], depth)
     elif isinstance(tree, Mapping):
         yield from _walk_secrets(list(tree.values()), depth + 1)

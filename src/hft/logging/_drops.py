@@ -71,8 +71,9 @@ class DropLedger:
         """Drops that lasted: the smallest count seen over a whole window (O(1) per call), or
         the count a flush saw (:meth:`flushed`) if that is larger and still seen.
 
-        Real drops never go away; a caller caught between taking its number and appending
-        does within microseconds, so a window's minimum leaves such blips out.
+        Real drops never go away. While threads log, a record whose caller has taken its
+        number but not yet appended it looks dropped, for microseconds: a window's minimum
+        leaves such blips out.
         """
         now = time.monotonic()
         if now - self._window_start >= CONFIRM_S:

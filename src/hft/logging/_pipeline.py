@@ -450,18 +450,13 @@ class LoggingPipeline:
 
     # -- metrics ------------------------------------------------------------------------------
 
-    def _rings(self) -> list[deque[Record]]:
+    def _rings(self) -> list[deque[Record]]:  # where records wait
         return [self.ring, self.audit_ring, *self._retired]
 
     @property
     def dropped(self) -> int:
-        """Records given a sequence number that will never reach the backends.
-
-        Exact once the call sites are quiet. While threads log, a record whose caller has
-        taken its number but not yet appended it looks dropped for a moment; the dispatcher
-        therefore reports only drops that last (:meth:`DropLedger.confirmed`), or that a
-        :meth:`flush` saw.
-        """
+        """Records given a sequence number that will never reach the backends: exact once the
+        call sites are quiet (metrics use :meth:`DropLedger.confirmed`, which says why)."""
         return self._drops.dropped(self._rings())
 
     @property

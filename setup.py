@@ -28,7 +28,12 @@ class BuildWithSettings(build_py):
 setup(
     cmdclass={"build_py": BuildWithSettings},
     ext_modules=[
-        Extension("hft._speedups", ["src/hft/_speedups.c"], depends=_SHARED, optional=True),
+        Extension(
+            "hft._speedups",
+            ["src/hft/_speedups.c"],
+            depends=[*_SHARED, "src/hft/_scan.h"],
+            optional=True,
+        ),
         Extension("hft._frames", ["src/hft/_frames.c"], depends=_SHARED, optional=True),
         Extension("hft._callsite", ["src/hft/_callsite.c"], optional=True),
     ],

@@ -1,5 +1,5 @@
 /* Optional C fast paths: JsonLineRenderer.many (render_lines) and the dispatcher's look at a
- * slice (scan).
+ * slice (scan, in _scan.h).
  *
  * render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)
  *
@@ -18,6 +18,7 @@
 #include <Python.h>
 
 #include "_buffer.h"
+#include "_scan.h"
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -404,106 +405,13 @@ error:
     return NULL;
 }
 
-/* scan(batch, harmless) -> (max_seq, lowest, highest, plain) | None
- *
- * What the dispatcher learns about a slice in one pass instead of five C-level map passes
- * (each ~25 ns a record): the largest sequence number, the lowest and highest level, and
- * whether the slice is "plain" (every record a log record, level >= debug, of a source with no
- * bound context, whose field names are all in the set `harmless`). None for anything unusual
- * (an empty batch, not a list of 6-tuples of ints...): the caller then takes the Python path.
- */
-static PyObject *
-scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 3 || !PyList_CheckExact(args[0]) || !PySet_Check(args[1]) ||
-        !PyLong_CheckExact(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "scan(batch: list, harmless: set, debug: int)");
-        return NULL;
-    }
-    PyObject *batch = args[0], *harmless = args[1];
-    long debug = PyLong_AsLong(args[2]);
-    if (debug == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (PyList_GET_SIZE(batch) == 0) {
-        Py_RETURN_NONE;
-    }
-    long long max_seq = LLONG_MIN;
-    long lowest = LONG_MAX, highest = LONG_MIN;
-    int plain = 1, overflow = 0;
-    /* PyObject_IsTrue and PySet_Contains may run Python code that changes the list */
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(batch); i++) {
-        PyObject *record = PyList_GET_ITEM(batch, i);
-        if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6) {
-            Py_RETURN_NONE;
-        }
-        PyObject *seq_obj = PyTuple_GET_ITEM(record, 0), *level_obj = PyTuple_GET_ITEM(record, 2);
-        if (!PyLong_CheckExact(seq_obj) || !PyLong_CheckExact(level_obj)) {
-            Py_RETURN_NONE;
-        }
-        int level_overflow = 0;
-        long long seq = PyLong_AsLongLongAndOverflow(seq_obj, &overflow);
-        long level = PyLong_AsLongAndOverflow(level_obj, &level_overflow);
-        if (overflow || level_overflow) {
-            Py_RETURN_NONE;
-        }
-        if (seq > max_seq) {
-            max_seq = seq;
-        }
-        if (level < lowest) {
-            lowest = level;
-        }
-        if (level > highest) {
-            highest = level;
-        }
-        if (!plain) {
-            continue;
-        }
-        PyObject *source = PyTuple_GET_ITEM(record, 3), *fields = PyTuple_GET_ITEM(record, 5);
-        if (level < debug || !PyTuple_Check(source) || PyTuple_GET_SIZE(source) < 3 ||
-            !PyDict_CheckExact(fields)) {
-            plain = 0;
-            continue;
-        }
-        Py_INCREF(record); /* keeps source, context and fields alive */
-        PyObject *context = PyTuple_GET_ITEM(source, 2);
-        int has_context = PyDict_CheckExact(context) ? PyDict_GET_SIZE(context) > 0
-                                                     : PyObject_IsTrue(context);
-        if (has_context != 0) {
-            Py_DECREF(record);
-            if (has_context < 0) {
-                return NULL;
-            }
-            plain = 0;
-            continue;
-        }
-        Py_ssize_t pos = 0;
-        PyObject *key, *value;
-        while (PyDict_Next(fields, &pos, &key, &value)) {
-            Py_INCREF(key);
-            int known = PySet_Contains(harmless, key);
-            Py_DECREF(key);
-            if (known <= 0) {
-                if (known < 0) {
-                    Py_DECREF(record);
-                    return NULL;
-                }
-                plain = 0;
-                break;
-            }
-        }
-        Py_DECREF(record);
-    }
-    return Py_BuildValue("(LllO)", max_seq, lowest, highest, plain ? Py_True : Py_False);
-}
-
 static PyMethodDef methods[] = {
     {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
      "render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)\n\n"
      "The fast path of JsonLineRenderer.many; slow is a list of (index, offset) of the records\n"
      "left for the Python path to render and splice in at that byte offset."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
-     "scan(batch, harmless, debug) -> (max_seq, lowest, highest, plain) or None\n\n"
+     "scan(batch, harmless, debug, secrets=()) -> (max_seq, lowest, highest, plain, hit) or None\n\n"
      "One pass over a dispatcher slice: see hft.logging._prepare.scan."},
     {NULL, NULL, 0, NULL},
 };

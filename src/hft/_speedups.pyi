@@ -15,6 +15,6 @@ def render_lines(
     """Render the fast-path records; return them joined and ``(index, offset)`` of the rest."""
 
 def scan(
-    batch: list[Any], harmless: set[object], debug: int, /
-) -> tuple[int, int, int, bool] | None:
-    """``(max_seq, lowest, highest, plain)`` of a slice in one pass; None if unusual."""
+    batch: list[Any], harmless: set[object], debug: int, secrets: tuple[str, ...] = (), /
+) -> tuple[int, int, int, bool, bool] | None:
+    """``(max_seq, lowest, highest, plain, hit)`` of a slice in one pass; None if unusual."""

@@ -33,6 +33,7 @@ from hft.logging._factory import (
     pipeline_settings,
     strategy_logger,
 )
+from hft.logging._secrets import settings_secrets
 
 
 def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
@@ -50,16 +51,17 @@ def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
 
 
 def run_pipeline(
-    backends: list[LoggingBackend], config: Mapping[str, Any]
+    backends: list[LoggingBackend], config: Mapping[str, Any], secrets: tuple[str, ...] = ()
 ) -> Iterator[LoggingPipeline]:
     """Resource: the started pipeline; shutdown drains it, then closes its backends.
 
     The pipeline closes the backends itself rather than trusting the order of resource
     teardown: dependency-injector orders shutdown by the *original* providers, so a test
     that overrides ``backends`` with another Resource would otherwise see its backends
-    closed before the drain.
+    closed before the drain. *secrets* (the settings' ``SecretStr`` values) are masked in
+    every record.
     """
-    pipeline = LoggingPipeline(backends, **pipeline_settings(config)).start()
+    pipeline = LoggingPipeline(backends, **pipeline_settings(config), secrets=secrets).start()
     try:
         yield pipeline
     finally:
@@ -70,13 +72,15 @@ class LoggingContainer(containers.DeclarativeContainer):
     """Backends, the pipeline that feeds them, and logger factories on that pipeline."""
 
     config = providers.Configuration(strict=True)
+    #: The values of every ``SecretStr`` in the settings (exchange API keys…): masked in text.
+    secrets = providers.Dependency(instance_of=tuple, default=())
 
     # Backends (a Resource of its own, passed directly to the pipeline so that shutdown
     # drains the pipeline before it closes the backends)
     backends = providers.Resource(open_backends, config=config)
 
     # Pipeline
-    pipeline = providers.Resource(run_pipeline, backends=backends, config=config)
+    pipeline = providers.Resource(run_pipeline, backends=backends, config=config, secrets=secrets)
 
     # Loggers: cheap views on the one pipeline
     logger = providers.Factory(HFTLogger, pipeline=pipeline)
@@ -133,7 +137,11 @@ class Application(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     settings = providers.Dependency(instance_of=LoggingConfigManager)
 
-    logging = providers.Container(LoggingContainer, config=config.logging)
+    logging = providers.Container(
+        LoggingContainer,
+        config=config.logging,
+        secrets=providers.Callable(settings_secrets, config),
+    )
     exchanges = providers.Container(
         ExchangesContainer,
         config=config.exchanges,

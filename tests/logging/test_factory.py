@@ -19,13 +19,16 @@ from hft.config import (
 )
 from hft.logging import (
     FileBackend,
+    HFTLogger,
     create_backend_from_config,
     create_hft_logger_from_config,
     create_pipeline_from_config,
     get_exchange_logger_with_config,
     get_strategy_logger_with_config,
 )
+from hft.logging._render import REDACTED
 from hft.logging.backends._offload import ProcessBackend
+from hft.logging.testing import CapturingBackend
 
 REPO_SETTINGS = Path(__file__).resolve().parents[2] / "settings"
 
@@ -121,6 +124,18 @@ class TestOneSettingsPath:
         whole = load_settings("dev", REPO_SETTINGS, env={}).model_copy(update={"logging": logging})
         for config in (logging, whole):
             assert create_pipeline_from_config(config, backends=[]).capacity == 2000
+
+    def test_a_whole_settings_brings_its_secrets(self) -> None:
+        """From a whole Settings, the exchanges' SecretStr values are masked in every record."""
+        key = "mx0-factory-key-0042"
+        whole = load_settings("dev", REPO_SETTINGS, env={"HFT_EXCHANGES__MEXC__API_KEY": key})
+        capture = CapturingBackend()
+        pipeline = create_pipeline_from_config(whole, backends=[capture])
+        HFTLogger(pipeline, "x").info(f"connecting with {key}", url=f"wss://x/?k={key}")
+        pipeline.close()
+        (record,) = capture.logs()
+        assert key not in repr(record)
+        assert record.msg == f"connecting with {REDACTED}"
 
     def test_a_model_breaking_a_rule_is_refused(self) -> None:
         """A model that passed its field checks but breaks an HFT rule is refused all the same."""

@@ -12,6 +12,7 @@ import pytest
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
 from hft.logging._pipeline import OverflowPolicy
 from hft.logging.testing import CapturingBackend
+from tests.logging.test_prepare import SlowRepr
 
 
 def _lines(path: object) -> list[dict[str, object]]:
@@ -70,6 +71,34 @@ class TestDrops:
         assert pipeline.metrics().dropped == 1500
         warning = [r for r in captured.logs() if r.logger == "hft.logging"]
         assert warning[0].fields["dropped"] == 1500
+
+
+class TestExactDropsAtFlush:
+    @pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest", "block"])
+    def test_dropped_is_exact_as_soon_as_flush_returns(
+        self, tmp_path: Path, policy: OverflowPolicy
+    ) -> None:
+        """A small ring overflows while the dispatcher is held up; right after ``flush()``
+        (callers quiet) ``dropped`` is what was logged minus the lines in the file."""
+        path = tmp_path / "hft.log"
+        pipeline = LoggingPipeline(
+            [FileBackend(file_path=path)],
+            ring_buffer_size=64,
+            overflow_policy=policy,
+            block_timeout_ms=1,
+        ).start()
+        logger = HFTLogger(pipeline, "x")
+        stall = SlowRepr("stall", delay_s=0.2)
+        logger.info("stall", value=stall)
+        assert stall.entered.wait(10)  # the dispatcher is rendering it: the ring fills
+        for i in range(1000):
+            logger.info("m", i=i)
+        assert pipeline.flush(timeout=30)
+        dropped, quiet = pipeline.metrics().dropped, pipeline.dropped
+        on_disk = [line for line in _lines(path) if line["logger"] == "x"]
+        pipeline.close()
+        assert dropped > 0
+        assert dropped == quiet == 1001 - len(on_disk)
 
 
 class TestAuditPath:

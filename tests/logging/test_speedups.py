@@ -207,16 +207,31 @@ class TestMemory:
 
 
 _PLAIN_SOURCE = Source.create("plain", (), {})
+#: A bound context holding text where a secret may be.
+_TEXT_SOURCE = Source.create("text", (), {"url": "https://x/?k=abcd"})
 _HARMLESS: set[object] = {"symbol", "price", "qty", "i"}
+_text = st.text(alphabet="abcdz", max_size=10)
+_values = st.one_of(
+    st.integers(),
+    _text,
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.just(object()),
+    st.lists(st.integers(), max_size=2),
+    st.builds(type("Text", (str,), {}), _text),
+)
 _scan_records = st.tuples(
     st.integers(min_value=-1, max_value=2**62),
     st.integers(min_value=0, max_value=2**62),
     st.sampled_from([MARKER, METRIC, DEBUG, INFO, WARNING, AUDIT]),
-    st.sampled_from([SOURCE, _PLAIN_SOURCE]),
-    st.text(max_size=8),
-    st.dictionaries(st.sampled_from(["symbol", "price", "qty", "i", "token", "x"]), st.integers())
+    st.sampled_from([SOURCE, _PLAIN_SOURCE, _TEXT_SOURCE]),
+    _text | st.integers(),
+    st.dictionaries(st.sampled_from(["symbol", "price", "qty", "i", "token", "x"]), _values)
     | st.just({}),
 )
+#: The settings' secrets as the Preparer passes them: none, one, several of different lengths.
+_SECRET_SETS = [(), ("abcd",), ("zzzzzz", "abcd"), ("dcba", "zz")]
 
 
 def _c_scan() -> Any:
@@ -228,13 +243,43 @@ class TestScan:
     @settings(max_examples=300, deadline=None)
     @given(batch=st.lists(_scan_records, min_size=1, max_size=30))
     def test_same_facts_as_python(self, batch: list[Any]) -> None:
-        """Newest seq, level bounds and plainness: the C pass agrees with the map passes."""
+        """Newest seq, level bounds, plainness and secret hits: C agrees with the map passes."""
+        for secrets in _SECRET_SETS:
+            assert _c_scan()(batch, _HARMLESS, DEBUG, secrets) == scan_py(
+                batch, _HARMLESS, secrets
+            ), secrets
         assert _c_scan()(batch, _HARMLESS, DEBUG) == scan_py(batch, _HARMLESS)
 
     def test_benchmark_slice_is_plain(self) -> None:
         """The benchmark's records from a logger without context form a plain slice."""
         batch = [(i, 0, INFO, _PLAIN_SOURCE, "m", dict(BENCH_FIELDS)) for i in range(50)]
-        assert _c_scan()(batch, {"symbol", "price", "qty"}, DEBUG) == (49, INFO, INFO, True)
+        assert _c_scan()(batch, {"symbol", "price", "qty"}, DEBUG) == (49, INFO, INFO, True, False)
+
+    @pytest.mark.parametrize(
+        "value", [object(), [1], {"a": 1}, (1,), type("Text", (str,), {})("t"), 2**70 + 0.5]
+    )
+    def test_a_value_that_is_not_a_scalar_is_not_plain(self, value: object) -> None:
+        """Objects, containers and str subclasses leave the slice to the Preparer (C and Python)."""
+        batch = [(0, 0, INFO, _PLAIN_SOURCE, "m", {"x": value})]
+        expected = (0, INFO, INFO, isinstance(value, float), False)
+        assert _c_scan()(batch, {"x"}, DEBUG) == scan_py(batch, {"x"}) == expected
+
+    @pytest.mark.parametrize(
+        ("msg", "fields", "source"),
+        [
+            ("key sk-SECRET-1 leaked", {}, _PLAIN_SOURCE),
+            ("m", {"note": "...sk-SECRET-1..."}, _PLAIN_SOURCE),
+            ("m", {}, Source.create("bound", (), {"url": "?k=sk-SECRET-1"})),
+        ],
+    )
+    def test_a_settings_secret_anywhere_in_the_text_is_a_hit(
+        self, msg: str, fields: dict[str, Any], source: Source
+    ) -> None:
+        """A secret in the message, a field value or the bound context: hit, not plain."""
+        batch = [(0, 0, INFO, _PLAIN_SOURCE, "clean", {}), (1, 0, INFO, source, msg, fields)]
+        secrets = ("sk-SECRET-1", "other-secret")
+        facts = _c_scan()(batch, {"note"}, DEBUG, secrets)
+        assert facts == scan_py(batch, {"note"}, secrets) == (1, INFO, INFO, False, True)
 
     @pytest.mark.parametrize(
         "odd",

@@ -94,6 +94,10 @@ class HftSettings(_Model):
         "token",
         "signature",
         "password",
+        "authorization",
+        "private_key",
+        "cookie",
+        "credentials",
     )
     spill_dir: Annotated[str, Field(min_length=1)] = "logs/spill"
     retry_backoff_ms: PositiveFloat = 5.0

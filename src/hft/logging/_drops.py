@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from hft.logging._clock import iso_us
@@ -41,6 +41,7 @@ class DropLedger:
         self._max_refused = -1
         self._refused_lock = threading.Lock()
         self._confirmed = 0
+        self._flushed = 0  #: the exact count when the last flush marker was honoured
         self._window_start, self._window_min = time.monotonic(), 0
         self._reported = 0
         self._last_report = 0.0
@@ -57,19 +58,22 @@ class DropLedger:
         self.taken += count
         self._max_seq = max(self._max_seq, newest)
 
-    def issued(self, newest_waiting: Iterable[int]) -> int:
-        """Sequence numbers handed out so far, given the newest number in each ring."""
-        return max(self._max_seq, self._max_refused, *newest_waiting) + 1
+    def issued(self, rings: Iterable[deque[Record]]) -> int:
+        """Sequence numbers handed out so far, given the rings where records wait."""
+        return max(self._max_seq, self._max_refused, *newest_seqs(rings)) + 1
 
-    def dropped(self, newest_waiting: Iterable[int], waiting: int) -> int:
-        """Issued, but neither taken nor still waiting."""
-        return max(0, self.issued(newest_waiting) - self.taken - waiting)
+    def dropped(self, rings: Sequence[deque[Record]]) -> int:
+        """Issued, but neither taken nor still waiting in *rings*."""
+        waiting = sum(map(len, rings))
+        return max(0, self.issued(rings) - self.taken - waiting)
 
     def confirmed(self, dropped: int) -> int:
-        """Drops that lasted: the smallest count seen over a whole window (O(1) per call).
+        """Drops that lasted: the smallest count seen over a whole window (O(1) per call), or
+        the count a flush saw (:meth:`flushed`) if that is larger and still seen.
 
-        Real drops never go away; a caller caught between taking its number and appending
-        does within microseconds, so a window's minimum leaves such blips out.
+        Real drops never go away. While threads log, a record whose caller has taken its
+        number but not yet appended it looks dropped, for microseconds: a window's minimum
+        leaves such blips out.
         """
         now = time.monotonic()
         if now - self._window_start >= CONFIRM_S:
@@ -77,7 +81,13 @@ class DropLedger:
             self._window_start, self._window_min = now, dropped
         else:
             self._window_min = min(self._window_min, dropped)
-        return self._confirmed
+        return max(self._confirmed, min(self._flushed, dropped))
+
+    def flushed(self, dropped: int) -> None:
+        """A flush marker was honoured: every older record was taken or dropped, so *dropped*
+        is exact if the callers are quiet. A caller still between its number and its append
+        (not quiet) looks dropped in it, but only as long as the count read later says so."""
+        self._flushed = dropped
 
     def report(self, dropped: int, *, final: bool) -> dict[str, Any] | None:
         """The fields of a drop warning when one is due (at most one a second), else None.

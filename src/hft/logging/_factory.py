@@ -22,6 +22,7 @@ from hft.config._models import BackendsSettings
 from hft.config._validation import logging_settings, section_settings
 from hft.logging._logger import HFTLogger
 from hft.logging._pipeline import LoggingPipeline
+from hft.logging._secrets import settings_secrets
 from hft.logging.backends._base import LoggingBackend
 
 BackendFactory = Callable[..., LoggingBackend]
@@ -161,16 +162,21 @@ def pipeline_settings(config: Any) -> dict[str, Any]:
 
 
 def create_pipeline_from_config(
-    config: Any, backends: Iterable[LoggingBackend] | None = None
+    config: Any,
+    backends: Iterable[LoggingBackend] | None = None,
+    secrets: Iterable[object] = (),
 ) -> LoggingPipeline:
     """A (not yet started) pipeline for a ``logging`` section, with its enabled backends.
 
     *config* is a ``LoggingSettings``, a whole ``Settings`` or a dict of the same shape,
-    validated as base.yaml is (unknown keys, types, bounds and the HFT rules).
+    validated as base.yaml is (unknown keys, types, bounds and the HFT rules). The pipeline
+    masks *secrets* and every ``SecretStr`` in *config* itself (a whole ``Settings``: the
+    exchanges' keys) wherever they appear in a record (see :mod:`hft.logging._secrets`).
     """
     settings = logging_settings(config)
     chosen = create_backends_from_config(settings) if backends is None else backends
-    return LoggingPipeline(chosen, **pipeline_settings(settings))
+    known = (*settings_secrets(config), *secrets)
+    return LoggingPipeline(chosen, **pipeline_settings(settings), secrets=known)
 
 
 _shared: dict[bytes, LoggingPipeline] = {}
@@ -178,12 +184,13 @@ _shared_lock = threading.Lock()
 
 
 def _shared_pipeline(config: Any) -> LoggingPipeline:
-    settings = logging_settings(config)
-    key = orjson.dumps(settings.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    settings, secrets = logging_settings(config), settings_secrets(config)
+    key = orjson.dumps([settings.model_dump(mode="json"), secrets], option=orjson.OPT_SORT_KEYS)
     with _shared_lock:
         pipeline = _shared.get(key)
         if pipeline is None or pipeline._closed:
-            pipeline = _shared[key] = create_pipeline_from_config(settings).start()
+            pipeline = create_pipeline_from_config(settings, secrets=secrets).start()
+            _shared[key] = pipeline
         return pipeline
 
 

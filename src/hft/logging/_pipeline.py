@@ -21,13 +21,14 @@ from operator import call
 from typing import Any, Final, Literal
 
 from hft.logging._audit_guard import AuditSlot
-from hft.logging._drops import DropLedger, newest_seqs
+from hft.logging._drops import DropLedger
 from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
 from hft.logging._loggers import LoggerRegistry
 from hft.logging._metrics import LoggingMetrics, RateMeter, snapshot
 from hft.logging._prepare import Preparer, level_bounds
 from hft.logging._record import Record, Source
+from hft.logging._render import DEFAULT_REDACT_FIELDS
 from hft.logging._signals import install_sigterm_exit, restore_sigterm
 from hft.logging._slots import BackendSlot
 from hft.logging._spill import Fallback, fallback_for
@@ -41,8 +42,6 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 _FASTEST_CALL_S: Final = 1e-6
 #: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
-#: The same list as ``hft_settings.redact_fields`` in settings/base.yaml.
-DEFAULT_REDACT_FIELDS: Final = ("api_key", "secret", "passphrase", "token", "signature", "password")
 _SAMPLES: Final = 4096
 _SETTLE_ROUNDS: Final = 3  #: a backend's flush may warn (outage), and that warning be flushed
 _BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
@@ -69,6 +68,7 @@ class LoggingPipeline:
         spill_dir: str | os.PathLike[str] = "logs/spill",
         retry_backoff_ms: float = 5,
         probe_interval_ms: float = 1000,
+        secrets: Iterable[object] = (),
     ) -> None:
         self.capacity = ring_buffer_size
         self.batch_size = max(1, batch_size)
@@ -85,7 +85,7 @@ class LoggingPipeline:
         self._probe_interval_s = probe_interval_ms / 1000
         self._max_retry_attempts = max_retry_attempts
         self._enable_failover = enable_failover
-        self._prepare = Preparer(redact_fields, max_field_chars)
+        self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see _secrets.py
         self._reset_state()
         self._loggers = LoggerRegistry()
         #: The audit backend's slot: holds what the trail cannot take yet (``_audit_guard``).
@@ -377,11 +377,11 @@ class LoggingPipeline:
         logs, metrics, markers = batch, _NONE, _NONE
         lowest, highest = AUDIT, 0
         if batch:
-            newest, lowest, highest, plain = self._prepare.scan(batch)
+            newest, lowest, highest, plain, hit = self._prepare.scan(batch)
             self._drops.take(len(batch), newest)
             self._delivery_ns.append(time.time_ns() - batch[0][1])
             if not plain:
-                logs, metrics, markers = self._prepare.sort(batch)
+                logs, metrics, markers = self._prepare.sort(batch, hit)
                 lowest, highest = level_bounds(logs)
         if self._pending_internal:
             logs = logs + self._pending_internal
@@ -394,11 +394,8 @@ class LoggingPipeline:
             self._deferred_markers.extend(markers)
             if self._deferred_markers:
                 self._honour_markers()
-        elif markers:  # flush() promises the records reached the backends *and* left them
-            self._flush_backends()
-            self._sync_backends()
-            for marker in markers:
-                marker[-1].set()
+        elif markers:
+            self._release(markers)
 
     def _bookkeep(self) -> None:
         """Throughput and drop reports: every few slices, not on every one."""
@@ -414,13 +411,18 @@ class LoggingPipeline:
         """
         front, empty = self._main_front, not self.ring
         done = [m for m in self._deferred_markers if empty or m[0] < front]
-        if not done:
-            return
+        if done:
+            self._release(done)
+            self._deferred_markers = [m for m in self._deferred_markers if m not in done]
+
+    def _release(self, markers: list[Record]) -> None:
+        """flush() promises the records reached the backends *and* left them, and that the
+        drop count is exact: every older record was taken, refused or evicted."""
         self._flush_backends()
         self._sync_backends()
-        for marker in done:
+        self._drops.flushed(self.dropped)
+        for marker in markers:
             marker[-1].set()
-        self._deferred_markers = [m for m in self._deferred_markers if m not in done]
 
     def _sync_backends(self) -> None:
         """Backends that hand records on (a writer process) wait until they are written."""
@@ -459,20 +461,14 @@ class LoggingPipeline:
 
     # -- metrics ------------------------------------------------------------------------------
 
-    def _newest_waiting(self) -> list[int]:
-        """The sequence number of the newest record in each ring that holds one."""
-        return newest_seqs((self.ring, self.audit_ring))
+    def _rings(self) -> list[deque[Record]]:  # where records wait
+        return [self.ring, self.audit_ring, *self._retired]
 
     @property
     def dropped(self) -> int:
-        """Records given a sequence number that will never reach the backends.
-
-        Exact once the call sites are quiet. While threads log, a record whose caller has
-        taken its number but not yet appended it looks dropped for a moment; the dispatcher
-        therefore reports only drops that last (:meth:`DropLedger.confirmed`).
-        """
-        waiting = len(self.ring) + len(self.audit_ring) + sum(map(len, self._retired))
-        return self._drops.dropped(self._newest_waiting(), waiting)
+        """Records given a sequence number that will never reach the backends: exact once the
+        call sites are quiet (metrics use :meth:`DropLedger.confirmed`, which says why)."""
+        return self._drops.dropped(self._rings())
 
     @property
     def slots(self) -> Sequence[BackendSlot]:
@@ -484,7 +480,7 @@ class LoggingPipeline:
         dropped = self._drops.confirmed(self.dropped) if self.running else self.dropped
         return snapshot(
             self.call_latency_ns, self._delivery_ns, self._rate, self._slots,
-            logged=self._drops.issued(self._newest_waiting()), processed=self._drops.taken,
+            logged=self._drops.issued(self._rings()), processed=self._drops.taken,
             dropped=dropped, depth=len(self.ring), capacity=self.capacity,
         )  # fmt: skip
 

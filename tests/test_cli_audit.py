@@ -58,6 +58,31 @@ class TestAuditVerify:
         assert main(["audit", "verify", str(trail)]) == 3
         assert capsys.readouterr().out.startswith("TORN TAIL")
 
+    def test_not_an_audit_trail_exit_4(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A file with no sealed record (an ordinary log, say) is not called tampered: one line
+        saying it is not an audit trail, exit 4."""
+        other = tmp_path / "hft.log"
+        other.write_text("".join(f'{{"msg":"order {i}"}}\n' for i in range(500)))
+        assert main(["audit", "verify", str(other)]) == 4
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith("NOT AN AUDIT TRAIL")
+        expected = (
+            f"  {other}:1: not_audit_trail: no line is a sealed audit record"
+            " (line 1: no digest at the end of the line)"
+        )
+        assert out[1:] == [expected]
+
+    def test_a_wrong_file_among_a_chain_exit_4(
+        self, trail: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Given beside a real trail, the wrong file still decides the exit code (4)."""
+        other = tmp_path / "notes.txt"
+        other.write_text("just text")
+        assert main(["audit", "verify", str(trail), str(other)]) == 4
+        assert f"{other}:1: not_audit_trail" in capsys.readouterr().out
+
     def test_missing_file_exit_2(self, tmp_path: Path) -> None:
         """An unreadable path exits 2."""
         assert main(["audit", "verify", str(tmp_path / "nope")]) == 2

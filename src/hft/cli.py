@@ -55,7 +55,7 @@ def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     verify = audit_commands.add_parser(
         "verify",
         help="verify hash chains up to their checkpoint; exit 0 intact, 1 tampered, gap or"
-        " truncated, 2 usage error or end unconfirmed, 3 torn tail",
+        " truncated, 2 usage error or end unconfirmed, 3 torn tail, 4 not an audit trail",
     )
     verify.add_argument("paths", nargs="+", metavar="PATH", help="audit files of one chain")
     verify.add_argument(

@@ -20,7 +20,8 @@ Exit codes (:attr:`AuditReport.exit_code`, used by ``hft audit verify``):
   file deleted or emptied); a chain or checkpoint that disagree; a complete line set aside;
 - 2 usage or configuration error: a file unreadable, a keyed chain (or checkpoint) and no key,
   or no checkpoint to confirm the end (when nothing worse was found);
-- 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash.
+- 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash;
+- 4 not an audit trail: a file given holds text but not one sealed record (the wrong file).
 
 Records the writer lost (accepted, then never written: the disk stayed full until close) are
 reported as ``records_lost`` (exit code 1, verdict GAP): each sealed gap record, and a loss
@@ -72,6 +73,8 @@ TAMPER_KINDS: Final = frozenset(
 UNCONFIRMED_KINDS: Final = frozenset({"no_checkpoint"})
 #: Records lost by the writer, said by a gap record or a loss note (exit code 1, verdict GAP).
 LOST_KINDS: Final = frozenset({"records_lost"})
+#: A file given that holds no sealed record at all: the wrong file (exit code 4).
+NOT_TRAIL_KINDS: Final = frozenset({"not_audit_trail"})
 _SHOWN: Final = 50
 
 
@@ -108,10 +111,13 @@ class AuditReport:
 
     @property
     def exit_code(self) -> int:
-        """0 intact, 1 tampered or gap, 2 usage error or end unconfirmed, 3 torn tail only."""
+        """0 intact, 1 tampered or gap, 2 usage error or end unconfirmed, 3 torn tail only,
+        4 not an audit trail."""
         kinds = {p.kind for p in self.problems}
         if kinds & USAGE_KINDS:
             return 2
+        if kinds & NOT_TRAIL_KINDS:
+            return 4
         if kinds & (TAMPER_KINDS | LOST_KINDS):
             return 1
         if kinds & UNCONFIRMED_KINDS:
@@ -129,7 +135,9 @@ class AuditReport:
 
     def render(self) -> str:
         """The report as text: a verdict, a summary line, then one line per problem."""
-        verdict = {0: "INTACT", 1: "TAMPERED", 2: "ERROR", 3: "TORN TAIL"}[self.exit_code]
+        verdict = {0: "INTACT", 1: "TAMPERED", 2: "ERROR", 3: "TORN TAIL", 4: "NOT AN AUDIT TRAIL"}[
+            self.exit_code
+        ]
         if verdict == "ERROR" and not {p.kind for p in self.problems} & USAGE_KINDS:
             verdict = "UNCONFIRMED"
         if self.exit_code == 1 and not {p.kind for p in self.problems} & TAMPER_KINDS:
@@ -190,6 +198,8 @@ def verify_audit_files(
     )
     problems: list[AuditProblem] = []
     files = [f for p in chain_paths if (f := _read(p, key, problems, anchors)) is not None]
+    if not files and problems and all(p.kind == "not_audit_trail" for p in problems):
+        return _report((), [], problems)  # nothing to verify: say only that
     files.sort(key=lambda f: f.entries[0].seq if f.entries else -1)
     entries = [(f.path, e) for f in files for e in f.entries]
     problems += _check_keys(entries, key)
@@ -256,14 +266,27 @@ def _read(
         return None
     *lines, torn = data.split(b"\n")
     result = _File(str(path), [])
+    unparsable: list[AuditProblem] = []
     for number, raw in enumerate(lines, 1):
         try:
             result.entries.append(parse_line(raw, number, key))
         except LineError as exc:
-            problems.append(AuditProblem("unparsable", str(path), number, None, str(exc)))
+            unparsable.append(AuditProblem("unparsable", str(path), number, None, str(exc)))
+    if not result.entries and (unparsable or torn):
+        problems.append(_not_a_trail(path, unparsable))
+        return None
+    problems += unparsable
     if torn:
         problems.append(_torn(result, len(lines) + 1, len(torn)))
     return result
+
+
+def _not_a_trail(path: Path, unparsable: list[AuditProblem]) -> AuditProblem:
+    """A file with text in it and not one sealed record: not an audit trail at all."""
+    first = f" (line 1: {unparsable[0].detail})" if unparsable else ""
+    return AuditProblem(
+        "not_audit_trail", str(path), 1, None, f"no line is a sealed audit record{first}"
+    )
 
 
 def _torn(file: _File, line: int, size: int) -> AuditProblem:

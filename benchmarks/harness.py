@@ -275,7 +275,7 @@ _KINDS = {
 def hft_build() -> dict[str, Any]:
     """Where ``hft`` was imported from and which of its C fast paths this process loaded."""
     import hft
-    from hft._native import native_paths
+    from hft.logging import native_paths
 
     paths = native_paths()
     missing = [name for name, loaded in paths.items() if not loaded]

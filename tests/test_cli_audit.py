@@ -9,7 +9,7 @@ import pytest
 
 from hft.cli import main
 from hft.logging import AuditBackend, verify_audit_files
-from hft.logging._audit_chain import rotated_files
+from hft.logging.audit._chain import rotated_files
 from tests.logging.audit_files import append_torn, lines, record, rewrite, write_trail
 
 

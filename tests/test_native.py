@@ -1,4 +1,4 @@
-"""hft._native: the C fast paths are built where required, and HFT_PURE_PYTHON switches them off."""
+"""The C fast paths: built where required; HFT_PURE_PYTHON switches them off."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from hft._native import native_paths, require_native
+from hft.logging import native_paths
+from hft.logging._native import require_native
 
 MODULES = ("hft._callsite", "hft._frames", "hft._speedups")
 
@@ -48,7 +49,7 @@ class TestNativePaths:
 
     def test_pure_python_is_reported(self) -> None:
         """Under HFT_PURE_PYTHON=1 a fresh interpreter reports every path as not loaded."""
-        code = "from hft._native import native_paths; print(sorted(native_paths().items()))"
+        code = "from hft.logging import native_paths; print(sorted(native_paths().items()))"
         env = {**os.environ, "HFT_PURE_PYTHON": "1"}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
         assert out.stdout.decode().count("False") == 4

@@ -1,4 +1,4 @@
-/* Optional C fast path for the writer process's frames (hft.logging.backends._offload).
+/* Optional C fast path for the writer process's frames (hft.logging._writer).
  *
  * pack(records, dumps) -> bytes | None (an 8-byte little-endian payload size, then the payload)
  * unpack(data, loads) -> list

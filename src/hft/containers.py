@@ -25,15 +25,13 @@ from hft.logging import (
     HFTLogger,
     LoggingBackend,
     LoggingPipeline,
-    install_stdlib_bridge,
-)
-from hft.logging._factory import (
     create_backends_from_config,
     exchange_logger,
+    install_stdlib_bridge,
     pipeline_settings,
+    settings_secrets,
     strategy_logger,
 )
-from hft.logging._secrets import settings_secrets
 
 
 def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
@@ -91,7 +89,7 @@ class LoggingContainer(containers.DeclarativeContainer):
     # depends on the pipeline directly, so it is removed before the pipeline drains)
     stdlib_bridge = providers.Resource(install_stdlib_bridge, pipeline=pipeline, level="INFO")
 
-    # Monitoring: the spec's performance monitor, logging as exchange.system.performance
+    # Monitoring: the performance monitor, logging as exchange.system.performance
     monitor = providers.Factory(
         ConfigurablePerformanceMonitor,
         logging_config=config,

@@ -115,7 +115,7 @@ class TestHftBuild:
     def test_child_reports_where_hft_came_from_and_its_c_paths(self, tmp_path: Path) -> None:
         """An hft child's result names the package it imported and which C paths it loaded."""
         import hft
-        from hft._native import native_paths
+        from hft.logging import native_paths
 
         if not all(native_paths().values()):
             pytest.skip("this tree has no C build: the refusal test below covers it")

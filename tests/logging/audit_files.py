@@ -8,7 +8,7 @@ from typing import Any
 
 from hft.logging import AUDIT
 from hft.logging._record import Record, Source
-from hft.logging.backends.audit import AuditBackend
+from hft.logging.audit.backend import AuditBackend
 
 SOURCE = Source.create("strategy.arb", ("arb",), {})
 

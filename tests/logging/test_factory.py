@@ -27,7 +27,7 @@ from hft.logging import (
     get_strategy_logger_with_config,
 )
 from hft.logging._render import REDACTED
-from hft.logging.backends._offload import ProcessBackend
+from hft.logging._writer._backend import ProcessBackend
 from hft.logging.testing import CapturingBackend
 
 REPO_SETTINGS = Path(__file__).resolve().parents[2] / "settings"

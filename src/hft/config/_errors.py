@@ -8,7 +8,7 @@ from collections.abc import Iterable
 class ConfigError(ValueError):
     """Invalid settings. ``problems`` holds one line per problem, each naming its source and key.
 
-    A subclass of :class:`ValueError`, so code written against the spec's ``ValueError`` still
+    A subclass of :class:`ValueError`, so code written to catch ``ValueError`` still
     catches it.
     """
 

@@ -1,4 +1,4 @@
-"""The spec's HFT rules over the ``logging`` section, and readable pydantic errors."""
+"""The HFT rules over the ``logging`` section, and readable pydantic errors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic_core import ErrorDetails
 from hft.config._errors import ConfigError
 from hft.config._models import SECRET_FIELDS, LoggingSettings, Settings
 
-#: Highest allowed ``hft_settings.max_latency_us`` (the spec's 5 ms HFT ceiling).
+#: Highest allowed ``hft_settings.max_latency_us`` (the 5 ms HFT ceiling).
 MAX_LATENCY_US_LIMIT = 5000
 #: Smallest allowed ``hft_settings.ring_buffer_size``.
 MIN_RING_BUFFER_SIZE = 1000

@@ -176,7 +176,7 @@ def build_connection_strategy(
     latency_s: float = 0.0,
     **options: Any,
 ) -> ConnectionStrategy:
-    """The container's way to build a strategy: the spec's logger name and tags, the
+    """The container's way to build a strategy: the documented logger name and tags, the
     latency target from ``hft_settings``, a transport from *transport_factory*."""
     logger = logger_factory(
         strategy_path=f"ws.connection.{exchange}.{api_type}",

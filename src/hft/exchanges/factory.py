@@ -1,4 +1,4 @@
-"""``ExchangeFactory``: the spec's factory, with its configuration and loggers injected."""
+"""``ExchangeFactory``: exchanges by name, with its configuration and loggers injected."""
 
 from __future__ import annotations
 

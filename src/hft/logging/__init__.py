@@ -1,15 +1,16 @@
 """The ``hft`` logger: a ring buffer at the call site, a dispatcher thread behind it."""
 
-from hft.logging._audit_files import AuditPathError
-from hft.logging._audit_guard import AuditWriteError
 from hft.logging._emit import nop
 from hft.logging._factory import (
     create_backend_from_config,
     create_backends_from_config,
     create_hft_logger_from_config,
     create_pipeline_from_config,
+    exchange_logger,
     get_exchange_logger_with_config,
     get_strategy_logger_with_config,
+    pipeline_settings,
+    strategy_logger,
 )
 from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, METRIC, WARNING
 from hft.logging._logger import HFTLogger, HFTLoggerInterface
@@ -21,11 +22,20 @@ from hft.logging._monitor import (
     monitor_hft_logging_performance,
     validate_hft_logging_compliance,
 )
+from hft.logging._native_paths import native_paths
 from hft.logging._pipeline import LoggingPipeline
+from hft.logging._secrets import settings_secrets
 from hft.logging._timer import LoggingTimer
-from hft.logging.audit_verify import AuditProblem, AuditReport, verify_audit_files
-from hft.logging.backends import (
+from hft.logging.audit import (
     AuditBackend,
+    AuditChainError,
+    AuditPathError,
+    AuditProblem,
+    AuditReport,
+    AuditWriteError,
+    verify_audit_files,
+)
+from hft.logging.backends import (
     BaseBackend,
     ConsoleBackend,
     FileBackend,
@@ -44,6 +54,7 @@ __all__ = [
     "METRIC",
     "WARNING",
     "AuditBackend",
+    "AuditChainError",
     "AuditPathError",
     "AuditProblem",
     "AuditReport",
@@ -69,11 +80,16 @@ __all__ = [
     "create_backends_from_config",
     "create_hft_logger_from_config",
     "create_pipeline_from_config",
+    "exchange_logger",
     "get_exchange_logger_with_config",
     "get_strategy_logger_with_config",
     "install_stdlib_bridge",
     "monitor_hft_logging_performance",
+    "native_paths",
     "nop",
+    "pipeline_settings",
+    "settings_secrets",
+    "strategy_logger",
     "validate_hft_logging_compliance",
     "verify_audit_files",
 ]

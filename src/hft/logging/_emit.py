@@ -15,8 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hft._native import require_native
 from hft.logging._levels import AUDIT, METRIC
+from hft.logging._native import require_native
 from hft.logging._record import Record, Source
 
 try:  # the optional C call site (src/hft/_callsite.c)
@@ -119,7 +119,7 @@ def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
 def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
     """``audit(event, **fields)``: the lossless path. A full audit ring waits, never drops.
 
-    With an audit backend, its slot (:mod:`hft.logging._audit_guard`) tracks the call site and
+    With an audit backend, its slot (:mod:`hft.logging.audit._guard`) tracks the call site and
     sets its ``capacity`` to 0 while the trail fails (or always, ``durable: true``): every call
     then goes to ``full``, which waits for its own record to be written or raises.
     """

@@ -1,4 +1,4 @@
-"""The spec's factory functions, with the configuration passed in rather than fetched.
+"""The public factory functions: loggers, pipelines and backends from settings passed in.
 
 ``config`` is the ``logging`` section: a ``hft.config.LoggingSettings`` model, a whole
 ``Settings``, or the same shape as a plain dict, validated the same way in every case.
@@ -8,24 +8,18 @@ it is started on first use and drained at interpreter exit.
 
 from __future__ import annotations
 
-import errno
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import orjson
-from pydantic import BaseModel
 
-from hft.config._errors import ConfigError
-from hft.config._models import BackendsSettings
-from hft.config._validation import logging_settings, section_settings
+from hft.config._validation import logging_settings
 from hft.logging._logger import HFTLogger
 from hft.logging._pipeline import LoggingPipeline
 from hft.logging._secrets import settings_secrets
 from hft.logging.backends._base import LoggingBackend
-
-BackendFactory = Callable[..., LoggingBackend]
+from hft.logging.backends._registry import backend_section, create_in_process
 
 #: Settings of ``hft_settings`` that shape the pipeline itself.
 PIPELINE_SETTINGS: Final = (
@@ -45,12 +39,6 @@ PIPELINE_SETTINGS: Final = (
 )
 
 
-def _registry() -> dict[str, BackendFactory]:
-    from hft.logging.backends import BACKENDS
-
-    return BACKENDS
-
-
 def as_plain_dict(config: Any) -> dict[str, Any]:
     """A settings model (anything with ``model_dump``) or mapping as a plain dict."""
     if hasattr(config, "model_dump"):
@@ -58,23 +46,6 @@ def as_plain_dict(config: Any) -> dict[str, Any]:
     if isinstance(config, Mapping):
         return dict(config)
     raise TypeError(f"expected a settings model or a mapping, got {type(config).__name__}")
-
-
-def backend_section(backend_name: str, backend_config: Any) -> BaseModel:
-    """*backend_config* validated against backend *backend_name*'s settings model, with the
-    defaults of base.yaml; an unknown name or a bad section is a :class:`ConfigError` naming
-    ``logging.backends.<name>`` and the key (with "did you mean" for a typo)."""
-    models = BackendsSettings.model_fields
-    if backend_name not in models:
-        known = ", ".join(sorted(models))
-        raise ConfigError(
-            f"logging.backends.{backend_name}: unknown backend type {backend_name!r}"
-            f" (known: {known})"
-        )
-    model = models[backend_name].annotation
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):  # pragma: no cover
-        raise TypeError(f"BackendsSettings.{backend_name} is not a settings model")
-    return section_settings(model, backend_config, f"logging.backends.{backend_name}")
 
 
 def create_backend_from_config(
@@ -90,55 +61,16 @@ def create_backend_from_config(
     port) is a :class:`ConfigError` naming the key and the resource.
     """
     section = backend_section(backend_name, backend_config)
-    settings = section.model_dump(exclude={"enabled"})
-    try:
-        return _build(backend_name, settings, extra)
-    except OSError as exc:
-        raise ConfigError(start_error(f"logging.backends.{backend_name}", settings, exc)) from exc
+    if getattr(section, "writer", "thread") != "process":
+        return create_in_process(backend_name, section, **extra)
+    from hft.logging._writer import ProcessBackend
 
-
-def _build(backend_name: str, settings: dict[str, Any], extra: dict[str, Any]) -> LoggingBackend:
-    if settings.get("writer") == "process":
-        from hft.logging.backends._offload import ProcessBackend
-
-        return ProcessBackend(
-            backend_name,
-            {**settings, "writer": "thread"},  # what the writer process itself builds
-            extra.get("max_field_chars", 4096),
-            spill_dir=extra.get("spill_dir", "logs/spill"),
-        )
-    settings.pop("writer", None)
-    factory = _registry()[backend_name]
-    accepted = getattr(factory, "extra_settings", ())
-    settings.update({k: v for k, v in extra.items() if k in accepted})
-    return factory(**settings)
-
-
-def start_error(path: str, settings: Mapping[str, Any], exc: OSError) -> str:
-    """One line for a resource that could not be opened: the key that names it, the resource
-    and the system's reason (``logging.backends.file.file_path: cannot open '/x': ...``)."""
-    reason = exc.strerror or str(exc)
-    if reason.startswith(f"{path}."):
-        return reason  # the backend named the key itself
-    if exc.filename is not None:
-        name = str(exc.filename)
-        for key, value in settings.items():
-            if isinstance(value, str) and value and _names(value, name):
-                same = Path(value).absolute() == Path(name).absolute()
-                return (
-                    f"{path}.{key}: cannot open {value!r}: {'' if same else f'{name!r}: '}{reason}"
-                )
-        return f"{path}: cannot open {name!r}: {reason}"
-    if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL) and "scrape_port" in settings:
-        where = f"{settings.get('scrape_address')}:{settings['scrape_port']}"
-        return f"{path}.scrape_port: cannot listen on {where}: {reason}"
-    return f"{path}: cannot start: {reason}"
-
-
-def _names(value: str, filename: str) -> bool:
-    """Whether setting *value* names *filename*: the same path, or a folder on its way."""
-    chosen, failed = Path(value).absolute(), Path(filename).absolute()
-    return chosen == failed or chosen in failed.parents or failed in chosen.parents
+    return ProcessBackend(
+        backend_name,
+        section.model_dump(exclude={"enabled"}),
+        extra.get("max_field_chars", 4096),
+        spill_dir=extra.get("spill_dir", "logs/spill"),
+    )
 
 
 def create_backends_from_config(config: Any) -> list[LoggingBackend]:

@@ -65,7 +65,7 @@ class HFTLogger:
     ``critical`` and ``warning`` honour ``exc_info=True``; ``exception`` is ``error`` that
     always captures the exception being handled. ``audit`` raises
     :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
-    (``logging.backends.audit.on_failure``; see :mod:`hft.logging._audit_guard`).
+    (``logging.backends.audit.on_failure``; see :mod:`hft.logging.audit._guard`).
     """
 
     __slots__ = (
@@ -168,7 +168,9 @@ class HFTLogger:
         """Latency, throughput, drops and backend counts of the pipeline."""
         return self._pipeline.metrics()
 
-    _get_performance_metrics = get_performance_metrics  # the spec's spelling
+    _get_performance_metrics = (
+        get_performance_metrics  # the older, private-looking spelling, kept for callers
+    )
 
     @property
     def pipeline(self) -> LoggingPipeline:

@@ -86,7 +86,7 @@ class BackendStats:
 
 @dataclass(frozen=True, slots=True)
 class LoggingMetrics:
-    """A snapshot of a pipeline's performance (the spec's ``LoggingMetrics``).
+    """A snapshot of a pipeline's performance (``LoggingMetrics``).
 
     Call-site latency is sampled (a few calls per second are timed, never every call);
     delivery latency is the time from a record's timestamp to its hand-over to the backends.

@@ -1,6 +1,6 @@
-"""The spec's performance monitor: thresholds from configuration, logger and pipeline injected.
+"""The performance monitor: thresholds from configuration, logger and pipeline injected.
 
-``hft_settings.max_latency_us`` / ``warning_threshold_us`` are the spec's latency budget (an
+``hft_settings.max_latency_us`` / ``warning_threshold_us`` are the latency budget (an
 error above the first, a warning above the second); ``performance.thresholds`` adds p99
 latency, throughput, drops and queue fill. Nothing here looks anything up globally.
 """
@@ -96,7 +96,7 @@ class ConfigurablePerformanceMonitor:
             )
 
     def validate_logging_performance(self, metrics: LoggingMetrics) -> bool:
-        """The spec's check: log each violation through the injected logger, True if compliant."""
+        """The check: log each violation through the injected logger, True if compliant."""
         verdict = self.evaluate(metrics)
         self.report(verdict)
         return verdict.compliant
@@ -129,7 +129,7 @@ def _snapshot(source: MetricsSource) -> LoggingMetrics:
 def validate_hft_logging_compliance(
     pipeline_or_logger: MetricsSource, logging_config: Any, logger: HFTLoggerInterface | None = None
 ) -> bool:
-    """The spec's compliance check on a given pipeline or logger, thresholds from the config."""
+    """The compliance check on a given pipeline or logger, thresholds from the config."""
     monitor = ConfigurablePerformanceMonitor(logging_config, logger)
     return monitor.validate_logging_performance(_snapshot(pipeline_or_logger))
 
@@ -141,7 +141,7 @@ async def monitor_hft_logging_performance(
     *,
     interval_s: float | None = None,
 ) -> None:
-    """Check the pipeline every interval and emit the spec's metrics, until cancelled.
+    """Check the pipeline every interval and emit the monitoring metrics, until cancelled.
 
     A violation is logged when it starts, not again at every check while it lasts.
     """

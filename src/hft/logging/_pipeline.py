@@ -20,7 +20,6 @@ from itertools import repeat
 from operator import call
 from typing import Any, Final, Literal
 
-from hft.logging._audit_guard import AuditSlot
 from hft.logging._drops import DropLedger
 from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
@@ -32,6 +31,7 @@ from hft.logging._render import DEFAULT_REDACT_FIELDS
 from hft.logging._signals import install_sigterm_exit, restore_sigterm
 from hft.logging._slots import BackendSlot
 from hft.logging._spill import Fallback, fallback_for
+from hft.logging.audit._guard import AuditSlot
 from hft.logging.backends._base import LoggingBackend
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
@@ -88,7 +88,7 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see _secrets.py
         self._reset_state()
         self._loggers = LoggerRegistry()
-        #: The audit backend's slot: holds what the trail cannot take yet (``_audit_guard``).
+        #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
         self._slots = [self._slot(b) for b in backends]
         self._closed = False

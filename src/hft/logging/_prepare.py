@@ -17,8 +17,8 @@ from operator import itemgetter
 from types import TracebackType
 from typing import Any, Final
 
-from hft._native import require_native
 from hft.logging._levels import AUDIT, DEBUG, METRIC
+from hft.logging._native import require_native
 from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, sanitize, truncate
 from hft.logging._secrets import SecretMask, holds_secret

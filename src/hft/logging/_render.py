@@ -19,9 +19,9 @@ from typing import Any, Final
 
 import orjson
 
-from hft._native import require_native
 from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import LEVEL_NAMES, level_name
+from hft.logging._native import require_native
 from hft.logging._record import Record
 
 try:  # the optional C fast path (src/hft/_speedups.c); pure Python without a compiler

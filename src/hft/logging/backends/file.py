@@ -44,7 +44,7 @@ class FileBackend(BaseBackend):
         *,
         level: int | str = "INFO",
         file_path: str | os.PathLike[str] = "logs/hft.log",
-        format: Literal["json"] = "json",  # noqa: A002 - the spec's parameter name
+        format: Literal["json"] = "json",  # noqa: A002 - the settings key's name
         rotation: Rotation = "daily",
         max_bytes: int = 100 * 1024 * 1024,
         retention: int = 7,

@@ -1,0 +1,10 @@
+"""The writer process: a backend (``writer: process``) rendered and written in a child process.
+
+``_backend`` is the parent's side (:class:`ProcessBackend`, keeping frames until they are
+acknowledged), ``_handle`` its handle on one writer, ``_wire`` the frames and replies, and
+``_serve`` the child's loop (``python -m hft.logging._writer``).
+"""
+
+from hft.logging._writer._backend import ProcessBackend
+
+__all__ = ["ProcessBackend"]

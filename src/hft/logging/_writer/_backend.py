@@ -1,0 +1,419 @@
+"""Run a backend in a writer process of its own, so formatting and I/O use the second core.
+
+CPython runs one thread at a time per process: in-process, the dispatcher's JSON work competes
+with the strategy's own code for the GIL. :class:`ProcessBackend` hands batches to a child
+interpreter instead (:mod:`backends._writer`). The dispatcher's share shrinks to packing a
+batch into a frame (:mod:`hft.logging._writer._wire`) and one ``write`` on a pipe.
+
+Guarantees and their limits:
+- Nothing handed over is lost, nothing is counted before it is written. Every frame is kept
+  until the writer acknowledges it disposed of (one acknowledgement per frame, never per
+  record). If the writer dies (even by SIGKILL, at any moment), the dispatcher starts another
+  and resends every unacknowledged frame; the new writer skips the records its predecessor
+  had already written (:meth:`FileBackend.last_line`), so the file holds each record once.
+- Only acknowledged records count as written; the writer's failovers, losses, backend state
+  and warnings reach this process (:meth:`handover`, the pipeline's warnings).
+- The unacknowledged frames are bounded (:data:`MAX_UNACKED_FRAMES`, :data:`MAX_UNACKED_BYTES`):
+  past the bound the dispatcher waits for the writer, so the ring fills and the overflow policy
+  applies (block: callers wait up to ``block_timeout_ms``; drops are counted). A restart runs
+  on the dispatcher without waiting for the new writer, so it costs call sites no more.
+- Order is kept: one pipe, one reader. The writer ignores SIGINT and SIGTERM and reads its
+  pipe to the end, so neither Ctrl-C nor the parent's death loses what was handed over.
+- A value that cannot cross the process boundary as itself (a user's class, a lock, a lambda)
+  crosses as its ``repr``, which is what the JSON renderer would have printed anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+import orjson
+
+from hft.logging._record import Record
+from hft.logging._spill import StderrFallback
+from hft.logging._writer._handle import CLOSE_TIMEOUT_S, WriterChild, reap
+from hft.logging._writer._wire import (
+    ACKED,
+    HEADER,
+    READY,
+    STATES,
+    WARNED,
+    FrameEncoder,
+    Reply,
+    decode_frame,
+    parse_replies,
+)
+from hft.logging.backends._base import LoggingBackend
+
+if TYPE_CHECKING:
+    from hft.logging._pipeline import LoggingPipeline
+
+#: Records per frame at most: large enough that per-frame costs vanish, small enough that a
+#: frame is written while the dispatcher is still draining a burst.
+_FRAME_RECORDS: Final = 2048
+#: Unacknowledged frames kept at most (and their bytes); past either the dispatcher waits.
+MAX_UNACKED_FRAMES: Final = 1024
+MAX_UNACKED_BYTES: Final = 32 << 20
+_START_TIMEOUT_S: Final = 30.0
+_SYNC_TIMEOUT_S: Final = 10.0
+_FAILED_STARTS: Final = 3  #: writers in a row that died before ready: write in this process
+_WAIT_S: Final = 0.1  #: longest single wait for the writer (its death is seen at least this often)
+
+
+class _Frame(NamedTuple):
+    number: int
+    data: memoryview  #: header included, as written on the pipe
+    records: int
+
+
+class ProcessBackend:
+    """A backend (by its registry name and settings) running in a writer process.
+
+    It looks like the backend it wraps (``name``, ``level``, routing flags), so the pipeline
+    routes to it as usual. ``write`` queues a batch, ``flush`` (called by the dispatcher after
+    every drain) sends the queue as one frame; ``sync`` waits until every frame is
+    acknowledged; ``close`` does that, then lets the writer exit. If no writer process can be
+    started, the backend writes in this process instead: slower, never lossy.
+    """
+
+    def __init__(
+        self,
+        backend_name: str,
+        settings: Mapping[str, Any],
+        max_field_chars: int,
+        *,
+        spill_dir: str = "logs/spill",
+        max_unacked_frames: int = MAX_UNACKED_FRAMES,
+    ) -> None:
+        from hft.logging.backends._registry import create_in_process
+
+        probe = create_in_process(backend_name, settings)  # validates; how to route
+        self.name, self.level = probe.name, probe.level
+        self.takes_metrics, self.takes_audit = probe.takes_metrics, probe.takes_audit
+        probe.close()
+        self._spec = {
+            "backend": backend_name,
+            "settings": dict(settings),
+            "limit": max_field_chars,
+            "spill_dir": str(spill_dir),
+        }
+        self._limit = max_field_chars
+        self._max_unacked = max_unacked_frames
+        self._encode = FrameEncoder(max_field_chars)
+        self._pending: list[Record] = []
+        self._unacked: deque[_Frame] = deque()
+        self._unsent: deque[_Frame] = deque()
+        self._offset = 0  #: bytes of ``_unsent[0]`` already on the pipe
+        self._unacked_bytes = self._unacked_records = 0
+        self._next_frame = 0
+        self._sent_through = -1  #: the newest frame any writer may have read
+        self._local: LoggingBackend | None = None
+        self._local_only = False
+        self._child: WriterChild | None = None
+        self._failed_starts = 0
+        self._exited: list[tuple[WriterChild, bool]] = []
+        self._exit_status: int | None = None
+        self._pid = os.getpid()
+        self._warn_hook: Callable[..., None] | None = None
+        self.restarts = -1
+        #: Records confirmed written / failed over / lost (by writers, or in this process).
+        self.written = self.failed_over = self.lost = 0
+        self.writer_state = "healthy"
+        self._start()
+        self._await(lambda: self._child is None or self._child.ready, _START_TIMEOUT_S)
+        if self._child is None or not self._child.ready:
+            self._kill_child()
+            self._reap_exited(block=True)
+            raise RuntimeError(
+                f"{self.name} writer process failed to start (exit status {self._exit_status})"
+            )
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The process id of the current writer (None between one and the next)."""
+        return None if self._child is None else self._child.popen.pid
+
+    def attach(self, pipeline: LoggingPipeline) -> None:
+        """The writer's warnings (and ours) go out as the pipeline's own."""
+        self._warn_hook = pipeline._warn
+
+    # -- the dispatcher's calls -----------------------------------------------------------
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Queue *records* for the writer; a full frame's worth is sent at once."""
+        if self._pid != os.getpid():  # forked (the pipeline's fork hook normally did this)
+            self.after_fork_in_child()
+        self._pending.extend(records)
+        if len(self._pending) >= _FRAME_RECORDS:
+            self._send()
+
+    def flush(self) -> None:
+        """Send what is queued (the dispatcher flushes at the end of every drain)."""
+        if self._pending:
+            self._send()
+        else:
+            self._pump()
+
+    def sync(self, timeout: float = _SYNC_TIMEOUT_S) -> bool:
+        """Send what is queued and wait until the writer acknowledged it (``pipeline.flush``)."""
+        self.flush()
+        return self._await(lambda: not self._unacked, timeout)
+
+    def handover(self) -> tuple[int, int, int, str]:
+        """Of the records :meth:`write` accepted: how many are not yet confirmed, failed over,
+        lost, and the writer's backend state (the slot's counts come from these)."""
+        unconfirmed = len(self._pending) + self._unacked_records
+        return unconfirmed, self.failed_over, self.lost, self.writer_state
+
+    def stats(self) -> dict[str, float]:
+        """Writer process restarts (0 while the first lives), frames awaiting acknowledgement."""
+        return {
+            "writer_restarts": float(self.restarts),
+            "writer_unacked_frames": float(len(self._unacked)),
+            "writer_failed_over": float(self.failed_over),
+            "writer_lost": float(self.lost),
+        }
+
+    def after_fork_in_child(self) -> None:
+        """A forked process must neither resend the parent's frames nor hold its pipes open."""
+        self._pending = []
+        self._unacked.clear()
+        self._unsent.clear()
+        self._unacked_bytes = self._unacked_records = self._offset = 0
+        self._pid = os.getpid()  # the next frame starts a writer of our own
+        self._exited.clear()  # the parent's to reap, not ours
+        child, self._child = self._child, None
+        if child is not None:
+            child.close()
+
+    def close(self) -> None:
+        """Wait until every frame is acknowledged, then let the writer exit (EOF)."""
+        self._warn_hook = None  # the pipeline dispatches nothing more: warnings go to stderr
+        self.flush()
+        if self._pid == os.getpid():
+            self._await(lambda: not self._unacked, CLOSE_TIMEOUT_S)
+            child = self._child
+            if child is not None:
+                child.end_input()  # EOF: the writer settles, acknowledges, exits
+                self._lose_child(expected=True)
+            self._reap_exited(block=True)
+            if self._unacked:  # a writer that never answered: this process writes them
+                self._write_here()
+        if self._local is not None:
+            self._local.close()
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def _send(self) -> None:
+        """Queue the pending records as one frame and push frames to the writer."""
+        records, self._pending = self._pending, []
+        if self._local_only:
+            self._last_resort(records)
+            return
+        frame = _Frame(self._next_frame, self._encode(records), len(records))
+        self._next_frame += 1
+        self._unacked.append(frame)
+        self._unsent.append(frame)
+        self._unacked_bytes += len(frame.data)
+        self._unacked_records += frame.records
+        self._pump()
+        if self._over_bound():  # back-pressure: the ring fills, the overflow policy applies
+            self._await(lambda: not self._over_bound(), None)
+
+    def _over_bound(self) -> bool:
+        return len(self._unacked) > self._max_unacked or self._unacked_bytes > MAX_UNACKED_BYTES
+
+    def _pump(self) -> None:
+        """Read the writer's replies, replace a dead writer, write what the pipe takes."""
+        if self._pid != os.getpid():
+            self.after_fork_in_child()
+        self._read_replies()
+        if self._exited:
+            self._reap_exited()
+        if self._child is None and self._unacked:
+            if self._failed_starts >= _FAILED_STARTS:
+                self._write_here()
+                return
+            self._start()
+        child = self._child
+        if child is None or not child.ready:
+            return
+        while self._unsent:
+            frame = self._unsent[0]
+            try:
+                written = os.write(child.stdin, frame.data[self._offset :])
+            except BlockingIOError:
+                return
+            except OSError:  # the writer is gone; the next pump starts another
+                self._lose_child()
+                return
+            self._sent_through = max(self._sent_through, frame.number)
+            self._offset += written
+            if self._offset == len(frame.data):
+                self._unsent.popleft()
+                self._offset = 0
+
+    def _await(self, done: Callable[[], bool], timeout: float | None) -> bool:
+        """Pump until *done* holds; False if *timeout* passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._pump()
+            if done():
+                return True
+            left = _WAIT_S if deadline is None else min(_WAIT_S, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            child = self._child
+            if child is None:
+                time.sleep(left)
+                continue
+            writable = [child.stdin] if child.ready and self._unsent else []
+            select.select([child.stdout], writable, [], left)
+
+    # -- writer processes -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Start a writer; it gets every unacknowledged frame, and is told which of them a
+        predecessor may have written. The dispatcher does not wait for it to be ready."""
+        first = self._unacked[0].number if self._unacked else self._next_frame
+        spec = {
+            **self._spec,
+            "first_frame": first,
+            "resend_through": self._sent_through if self._sent_through >= first else -1,
+        }
+        self._child = WriterChild.start(spec)
+        self._unsent = deque(self._unacked)
+        self._offset = 0
+        self.restarts += 1
+
+    def _read_replies(self) -> None:
+        child = self._child
+        if child is None:
+            return
+        closed = child.read()
+        self._handle(child, parse_replies(child.replies))
+        if closed:
+            self._lose_child()
+
+    def _handle(self, child: WriterChild, replies: list[Reply]) -> None:
+        for tag, value in replies:
+            if tag == ACKED:
+                self._acknowledged(child, value)
+            elif tag == WARNED:
+                self._warn(value["msg"], **value["fields"])
+            elif tag == READY:
+                child.ready = True
+                self._failed_starts = 0
+
+    def _acknowledged(self, child: WriterChild, ack: tuple[int, int, int, int, int]) -> None:
+        """Frames up to *frame* are disposed of: count what the writer says became of them."""
+        frame, written, failed_over, lost, state = ack
+        was = child.totals
+        child.totals = (written, failed_over, lost)
+        done = 0
+        while self._unacked and self._unacked[0].number <= frame:
+            acked = self._unacked.popleft()
+            done += acked.records
+            self._unacked_bytes -= len(acked.data)
+        d_written, d_failed, d_lost = written - was[0], failed_over - was[1], lost - was[2]
+        self.written += d_written
+        self.failed_over += d_failed
+        self.lost += d_lost + max(0, done - d_written - d_failed - d_lost)  # unreadable frames
+        self._unacked_records -= done  # last: a reader on another thread never sees too many
+        self.writer_state = STATES[state]
+
+    def _lose_child(self, *, expected: bool = False) -> None:
+        """Forget a writer whose pipes closed (reading its last replies first).
+
+        It is reaped later (:meth:`_reap_exited`): waiting here for the kernel to finish its
+        exit would hold up the dispatcher, and with it every call site.
+        """
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if expected:
+            reap(child.popen)  # close(): it settles and acknowledges before it exits
+        child.read()  # its ends are closed: what it sent is all there
+        self._handle(child, parse_replies(child.replies))
+        child.close()
+        self._exited.append((child, expected))
+        self._reap_exited()
+
+    def _reap_exited(self, *, block: bool = False) -> None:
+        """Reap the writers that have exited; warn about the ones that died unasked."""
+        for entry in list(self._exited):
+            child, expected = entry
+            status = child.popen.wait() if block else child.popen.poll()
+            if status is None:
+                continue
+            self._exited.remove(entry)
+            self._exit_status = status
+            if not child.ready and status > 0:  # it could not open its backend
+                self._failed_starts += 1
+            if not expected:
+                unacked = len(self._unacked)
+                self._warn("log writer process exited", exit_status=status, unacked_frames=unacked)
+
+    def _kill_child(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            child.popen.kill()
+            child.close()
+            self._exit_status = child.popen.wait()
+
+    # -- no writer process ----------------------------------------------------------------
+
+    def _write_here(self) -> None:
+        """No writer can be had: every unacknowledged frame, and what follows, is written here."""
+        if not self._local_only:
+            self._warn("log writer process cannot start; writing in this process")
+        self._local_only = True
+        frames = list(self._unacked)
+        self._unacked.clear()
+        self._unsent.clear()
+        self._unacked_bytes = self._unacked_records = self._offset = 0
+        for frame in frames:
+            try:
+                records = decode_frame(frame.data[HEADER.size :])
+            except Exception:  # noqa: BLE001 - a frame this process made; counted if unreadable
+                self.lost += frame.records
+                continue
+            self._last_resort(records)
+
+    def _last_resort(self, records: list[Record]) -> None:
+        """This process's own copy of the backend, else standard error, else counted lost."""
+        try:
+            self._fallback().write(records)
+        except Exception:  # noqa: BLE001 - the backend cannot write here either
+            try:
+                StderrFallback(max_field_chars=self._limit).write(records)
+            except Exception:  # noqa: BLE001 - counted, never raised twice for one record
+                self.lost += len(records)
+                return
+            self.failed_over += len(records)
+            return
+        self.written += len(records)
+
+    def _fallback(self) -> LoggingBackend:
+        """The same backend in this process, for when no writer process can be had."""
+        if self._local is None:
+            from hft.logging.backends._registry import create_in_process
+
+            self._local = create_in_process(
+                str(self._spec["backend"]), self._spec["settings"], max_field_chars=self._limit
+            )
+        return self._local
+
+    def _warn(self, msg: str, **fields: Any) -> None:
+        fields = {"backend": self.name, **fields}
+        if self._warn_hook is not None:
+            self._warn_hook(msg, **fields)
+            return
+        line = {"level": "WARNING", "logger": "hft.logging", "msg": msg, "fields": fields}
+        sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")

@@ -1,0 +1,212 @@
+"""The writer process: reads frames, writes them with the real backend, acknowledges them.
+
+``python -m hft.logging._writer SPEC`` (started by :class:`ProcessBackend`). Delivery
+goes through the same :class:`BackendSlot` as in-process, so a failing write is retried, then
+failed over (stderr or a spill file) — the writer never dies of a full disk. A frame is
+acknowledged once every record in it is disposed of, with the running totals of written,
+failed-over and lost records and the backend's state; warnings go to the parent, which logs
+them as its own (see :mod:`hft.logging._writer._wire` for the replies).
+
+A replacement for a killed writer is told which frames its predecessor may have written
+(``resend_through``). It holds those, reads the last complete line of the log (cutting off a
+line the kill tore), finds the record that line was rendered from, and writes only what comes
+after it: the file ends up with every record once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from typing import IO, Any, Final
+
+import orjson
+
+from hft.logging._record import Record
+from hft.logging._slots import BackendSlot
+from hft.logging._writer._wire import (
+    HEADER,
+    READY,
+    ack_message,
+    decode_frame,
+    warn_message,
+)
+
+_CHILD_RETRIES: Final = 3
+_READ_BYTES: Final = 1 << 20
+_RETRY_POLL_S: Final = 0.005  #: how often held records are retried while no frame comes
+
+
+class FrameReader:
+    """Frames from a pipe, with a timeout (so held records can be retried while idle)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buf = bytearray()
+        self._pos = 0
+        self.eof = False
+
+    def next(self, timeout: float | None) -> bytes | None:
+        """The next frame's payload; None after *timeout* or at the end of the pipe."""
+        while True:
+            payload = self._take()
+            if payload is not None or self.eof:
+                return payload
+            if timeout is not None and not select.select([self._fd], [], [], timeout)[0]:
+                return None
+            chunk = os.read(self._fd, _READ_BYTES)
+            if not chunk:
+                self.eof = True  # a frame cut short by the parent's death was never handed over
+                continue
+            if self._pos:
+                del self._buf[: self._pos]
+                self._pos = 0
+            self._buf += chunk
+
+    def _take(self) -> bytes | None:
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < HEADER.size:
+            return None
+        end = pos + HEADER.size + HEADER.unpack_from(buf, pos)[0]
+        if len(buf) < end:
+            return None
+        self._pos = end
+        return bytes(buf[pos + HEADER.size : end])
+
+
+class Writer:
+    """Delivers frames to the slot and acknowledges them; skips what a predecessor wrote."""
+
+    def __init__(self, backend: Any, slot: BackendSlot, out: IO[bytes], spec: Mapping[str, Any]):
+        self._slot = slot
+        self._out: IO[bytes] | None = out
+        self.frame = int(spec.get("first_frame", 0)) - 1  #: the last frame read
+        self._resend_through = int(spec.get("resend_through", -1))
+        self._resent: list[Record] | None = None
+        self._last_line: bytes | None = None
+        self._render = getattr(backend, "render", None)
+        if self._resend_through > self.frame and self._render is not None:
+            self._resent = []
+            self._last_line = backend.last_line()
+        self.skipped = 0  #: records a killed predecessor had written (counted as written)
+        self._told: tuple[int, str] = (self.frame, "healthy")
+
+    def take(self, payload: bytes) -> None:
+        """One frame: deliver it (or hold it while resent frames are being gathered)."""
+        self.frame += 1
+        try:
+            records = decode_frame(payload)
+        except Exception as exc:  # noqa: BLE001 - the parent counts the frame's records as lost
+            self.warn("writer could not read a frame", error=repr(exc), size=len(payload))
+            records = []
+        if self._resent is None:
+            if records:
+                self._slot.deliver(records)
+            return
+        self._resent.extend(records)
+        if self.frame >= self._resend_through:
+            self.deliver_resent()
+
+    def deliver_resent(self) -> None:
+        """Skip the resent records already in the log; deliver the rest."""
+        resent, self._resent = self._resent, None
+        if not resent:
+            return
+        done = self._already_written(resent)
+        self.skipped += done
+        if done < len(resent):
+            self._slot.deliver(resent[done:])
+
+    def _already_written(self, records: list[Record]) -> int:
+        """How many of *records* lead up to (and include) the log's last line."""
+        line = self._last_line
+        if line is None or self._render is None:
+            return 0
+        try:
+            seq = orjson.loads(line)["seq"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return 0
+        for i in range(len(records) - 1, -1, -1):
+            if records[i][0] == seq and self._render([records[i]]) == line:
+                return i + 1
+        return 0
+
+    def acknowledge(self) -> None:
+        """Tell the parent what is disposed of, when that (or the backend's state) changed."""
+        slot = self._slot
+        if slot.pending or self._resent is not None:
+            return
+        now = (self.frame, slot.state)
+        if now == self._told:
+            return
+        self._told = now
+        message = ack_message(
+            self.frame, slot.written + self.skipped, slot.failed_over, slot.lost, slot.state
+        )
+        self._send(message)
+
+    def warn(self, msg: str, **fields: Any) -> None:
+        """A warning, sent to the parent to be logged there."""
+        self._send(warn_message(msg, fields))
+
+    def _send(self, message: bytes) -> None:
+        if self._out is None:
+            return
+        try:
+            self._out.write(message)
+            self._out.flush()
+        except OSError:  # the parent is gone: keep writing what it handed over, quietly
+            self._out = None
+            with contextlib.suppress(OSError):  # nor complain at exit about the closed pipe
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.close(null)
+
+
+def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:
+    """The writer's loop: frames until the pipe closes, each delivered and acknowledged."""
+    from hft.logging._spill import fallback_for
+    from hft.logging.backends._registry import create_in_process
+
+    limit = spec["limit"]
+    backend = create_in_process(spec["backend"], spec["settings"], max_field_chars=limit)
+    writer: Writer | None = None
+    slot = BackendSlot(
+        backend,
+        max_retry_attempts=_CHILD_RETRIES,
+        enable_failover=True,
+        fallback=fallback_for(backend.name, spec.get("spill_dir", "logs/spill"), limit),
+        warn=lambda msg, **fields: writer.warn(msg, **fields) if writer else None,
+    )
+    writer = Writer(backend, slot, out, spec)
+    out.write(READY)
+    out.flush()
+    try:
+        _loop(FrameReader(fd), writer, slot)
+    finally:
+        writer.deliver_resent()  # the parent died before sending them all: write what came
+        slot.settle()
+        writer.acknowledge()
+        backend.close()
+
+
+def _loop(reader: FrameReader, writer: Writer, slot: BackendSlot) -> None:
+    while True:
+        payload = reader.next(_RETRY_POLL_S if slot.pending else None)
+        if payload is not None:
+            writer.take(payload)
+        elif reader.eof:
+            return
+        slot.tick(time.monotonic())
+        writer.acknowledge()
+
+
+def main() -> None:
+    """Entry point of the writer process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent decides when we stop: EOF
+    serve(sys.stdin.fileno(), orjson.loads(sys.argv[1]), sys.stdout.buffer)

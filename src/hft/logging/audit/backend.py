@@ -1,0 +1,508 @@
+"""The audit trail: append-only, hash-chained, fsynced, continued across rotations and crashes.
+
+Only ``logger.audit(...)`` records come here (``level`` is ``AUDIT`` whatever the settings
+say). Each record gets the chain's own sequence number (``seq``: 0, 1, 2, … across files; the
+pipeline's number is kept as ``pipeline_seq``), the digest of the previous record (``prev``)
+and its own ``digest`` (format in :mod:`hft.logging.audit._chain`).
+
+Durability (``fsync_policy``):
+
+- ``every_batch``: a batch is written with one ``write`` and ``fdatasync``-ed before
+  :meth:`AuditBackend.write` returns, so a record the pipeline counts as written (and every
+  record before a ``logger.flush()`` that returned) is on disk.
+- ``interval_ms``: a batch reaches the kernel on each write (a process crash loses nothing),
+  and is synced at most ``fsync_interval_ms`` later; a power loss or kernel crash may lose the
+  records of that last interval (the file then ends early or with a torn line).
+
+Restart after a crash: on open, bytes after the last newline (all a crash leaves) are moved
+to ``<file>.torn-<UTC stamp>`` (mode 0600) and the file is truncated to its intact prefix
+before anything is appended; the chain continues from the last intact record. A complete last
+line that does not verify was altered: it stays, and the chain continues after its seq. If
+the record before it does not verify either (wrong key, tampering), opening fails rather than
+extending a broken chain. ``<file>.checkpoint`` (:mod:`hft.logging.audit._checkpoint`) keeps
+the head outside the trail; a trail shorter than it continues after the checkpoint's seq.
+The file is opened ``O_APPEND | O_NOFOLLOW`` with ``file_mode`` (0600); rotated files are
+never deleted. A symlink, or a file that is not an audit trail, is refused untouched
+(:mod:`hft.logging.audit._files`); a forked child writes its own chain,
+``<stem>.<pid><suffix>``, with its own checkpoint.
+
+When the trail cannot be written, the pipeline's audit slot holds the records and ``audit()``
+waits or raises (``on_failure``, ``failure_timeout_ms``, ``durable``: see
+:mod:`hft.logging.audit._guard`); records lost at close are sealed as a gap record
+(:mod:`hft.logging.audit._gaps`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal
+
+import orjson
+
+from hft.logging._clock import TimestampFormatter, utc_day, utc_stamp
+from hft.logging._levels import AUDIT
+from hft.logging._record import Record
+from hft.logging._render import safe_repr, sanitize
+from hft.logging.audit._chain import (
+    GENESIS,
+    LineError,
+    Tail,
+    alg_for,
+    free_name,
+    fsync_dir,
+    parse_line,
+    read_tail,
+    rotated_files,
+    seal,
+)
+from hft.logging.audit._checkpoint import (
+    Checkpointer,
+    CheckpointError,
+    first_seq_of,
+    is_digest,
+)
+from hft.logging.audit._files import check_ours, child_path, open_trail
+from hft.logging.audit._gaps import (
+    clear_note,
+    gap_record,
+    merge,
+    read_note,
+    reserve_note,
+    write_note,
+)
+from hft.logging.backends._base import BaseBackend
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hft.logging._pipeline import LoggingPipeline
+
+FsyncPolicy = Literal["every_batch", "interval_ms"]
+Rotation = Literal["none", "daily", "size"]
+OnFailure = Literal["block", "raise"]
+_SORTED: Final = orjson.OPT_SORT_KEYS
+_sync = getattr(os, "fdatasync", os.fsync)
+_UNVERIFIED: Final = (
+    "the last records do not verify (a different HMAC key, or tampering); run hft audit verify"
+)
+
+
+class AuditChainError(RuntimeError):
+    """The existing audit file cannot be continued safely (run ``hft audit verify``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainState:
+    """Where the chain stands: the next sequence number and the last digest."""
+
+    next_seq: int = 0
+    prev: str = GENESIS
+
+
+class AuditBackend(BaseBackend):
+    """Appends sealed audit records to ``file_path``; see the module docstring for guarantees."""
+
+    name = "audit"
+    level = AUDIT
+    takes_metrics = False
+    takes_audit = True
+
+    def __init__(
+        self,
+        *,
+        level: str = "INFO",
+        file_path: str | os.PathLike[str] = "logs/audit.log",
+        format: Literal["json"] = "json",  # noqa: A002 - the settings key's name
+        fsync_policy: FsyncPolicy = "every_batch",
+        fsync_interval_ms: float = 50,
+        hmac_key_env: str = "HFT_AUDIT_HMAC_KEY",
+        rotation: Rotation = "none",
+        max_bytes: int = 100 * 1024 * 1024,
+        max_field_chars: int = 4096,
+        checkpoint_interval_ms: float = 1000,
+        on_failure: OnFailure = "block",
+        failure_timeout_ms: float = 5000,
+        durable: bool = False,
+        file_mode: int = 0o600,
+    ) -> None:
+        _check_choices(format, fsync_policy, rotation)
+        _check_failure_policy(on_failure, failure_timeout_ms)
+        del level  # the section's shape is shared; this backend takes audit records only
+        #: Read by the pipeline's audit slot (:mod:`hft.logging.audit._guard`).
+        self.on_failure, self.durable = on_failure, durable
+        self.failure_timeout_s = failure_timeout_ms / 1000
+        self._mode = file_mode
+        self._base_path = self.path = Path(file_path)
+        secret = os.environ.get(hmac_key_env, "")
+        self._key = secret.encode() if secret else None
+        self._alg = alg_for(self._key)
+        self._every_batch = fsync_policy == "every_batch"
+        self._interval_s = fsync_interval_ms / 1000
+        self._rotation = rotation
+        self._max_bytes = max_bytes
+        self._limit = max_field_chars
+        self._timestamp = TimestampFormatter()
+        self._fd, self._size, self._day, self._pid = -1, 0, "", os.getpid()
+        self._dirty, self._synced_at = False, time.monotonic()
+        #: The side file the torn tail went to when this backend opened, if there was one.
+        self.set_aside: Path | None = None
+        self._fork_error: BaseException | None = None
+        self._deleted = False
+        self._checkpoint_interval_ms = checkpoint_interval_ms
+        #: ``<file>.checkpoint``: the chain's head, outside the trail (see audit._checkpoint).
+        self.checkpoints = Checkpointer(
+            self.path, self._key, checkpoint_interval_ms, self._sync_if_dirty
+        )
+        self.state = self._resume()
+        self._open()
+        self._first_seq = first_seq_of(self.path, self.state.next_seq)
+        self._checkpoint(force=True)
+        self._gap = self._ready_gap_note()
+        if self._gap is not None:  # records lost at the last close: say so in the chain now
+            with contextlib.suppress(OSError):
+                self.write(())
+
+    @property
+    def keyed(self) -> bool:
+        """True when records are sealed with HMAC-SHA256 (a key was found in the variable)."""
+        return self._key is not None
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _resume(self) -> ChainState:
+        """The trail's head, reconciled with its checkpoint (never reusing a vouched-for seq)."""
+        try:
+            state = self._recover()
+            self.checkpoints.load()
+            next_seq, prev, warning = self.checkpoints.reconcile(state.next_seq, state.prev)
+        except CheckpointError as exc:
+            raise AuditChainError(str(exc)) from None
+        if warning is not None:
+            self.checkpoints.warn_on_attach(warning, file=str(self.path))
+        return ChainState(next_seq, prev)
+
+    def _recover(self) -> ChainState:
+        """Find the last intact record, setting a torn tail aside first (see module doc)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_ours(self.path)
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return self._state_of_predecessors()
+        tail = read_tail(self.path)
+        cut, state = tail.end, self._state_of(tail.line, tail.end)
+        if state is None:  # a complete line that does not verify: tampering, left as found
+            state = self._past_damaged(tail)
+        if cut < tail.size:
+            self.set_aside = _move_aside(self.path, cut)
+        return state if cut else self._state_of_predecessors()
+
+    def _state_of(self, line: bytes, end: int) -> ChainState | None:
+        """The state after *line*; ``None`` if it is not a valid record (start: empty file)."""
+        if end == 0:
+            return ChainState()
+        try:
+            entry = parse_line(line, 0, self._key)
+        except LineError:
+            return None
+        if entry.alg != self._alg:
+            raise AuditChainError(
+                f"{self.path}: the chain is sealed with {entry.alg}, this backend with"
+                f" {self._alg} (HMAC key variable set or unset since): rotate the file away first"
+            )
+        return ChainState(entry.seq + 1, entry.digest) if entry.valid else None
+
+    def _past_damaged(self, tail: Tail) -> ChainState:
+        """Continue after a damaged last line, never reusing the sequence number it held.
+
+        A crash leaves only bytes without a newline; a complete line that does not verify was
+        altered. It stays in place for ``hft audit verify`` to report (exit 1), and the chain
+        goes on after it, anchored on the record before it, which must verify.
+        """
+        before = read_tail(self.path, tail.start)
+        state = self._state_of(before.line, before.end)
+        if state is None:
+            raise AuditChainError(f"{self.path}: {_UNVERIFIED}")
+        if before.end == 0:
+            state = self._state_of_predecessors()
+        self.checkpoints.warn_on_attach(
+            "audit trail: its last record does not verify (tampering?); kept as found, the"
+            f" chain continues at seq {state.next_seq + 1}; run hft audit verify",
+            file=str(self.path),
+        )
+        return ChainState(state.next_seq + 1, _stored_digest(tail.line) or state.prev)
+
+    def _state_of_predecessors(self) -> ChainState:
+        for older in reversed(rotated_files(self.path)):
+            tail = read_tail(older)
+            if tail.end:
+                state = self._state_of(tail.line, tail.end)
+                if state is None:
+                    raise AuditChainError(f"{older}: {_UNVERIFIED}")
+                return state
+        return ChainState()
+
+    def _open(self) -> None:
+        created = not os.path.lexists(self.path)
+        self._fd = open_trail(self.path, self._mode)
+        stat = os.fstat(self._fd)
+        if stat.st_mode & 0o777 != self._mode:  # our own trail (checked by _recover)
+            os.fchmod(self._fd, self._mode)
+        if created:
+            fsync_dir(self.path.parent)
+        self._size = stat.st_size
+        self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Seal *records*, append them with one write and sync as the policy says.
+
+        On any failure the file is cut back to where it was, so a retry cannot duplicate.
+        """
+        self._ready_to_write()
+        records = self._with_gap(records)
+        self._maybe_rotate()
+        seq, prev = self.state.next_seq, self.state.prev
+        lines = []
+        for record in records:
+            line, prev = self._seal(seq, prev, record)
+            lines.append(line)
+            seq += 1
+        data = b"".join(lines)
+        try:
+            self._append(data)
+            self._check_linked()
+        except BaseException:
+            self._undo()
+            raise
+        self.state = ChainState(seq, prev)
+        self._size += len(data)
+        if self._gap is not None and records and records[0][0] == -1:
+            self._gap_sealed()
+        self._checkpoint()
+
+    def _seal(self, seq: int, prev: str, record: Record) -> tuple[bytes, str]:
+        pipeline_seq, ts_ns, _level, source, msg, fields = record
+        body = {
+            "alg": self._alg,
+            "event": msg if type(msg) is str else safe_repr(msg, self._limit),
+            "fields": fields,
+            "logger": source.name,
+            "pipeline_seq": pipeline_seq,
+            "prev": prev,
+            "seq": seq,
+            "tags": source.tags,
+            "ts": self._timestamp(ts_ns),
+            "ts_ns": ts_ns,
+        }
+        try:
+            canonical = orjson.dumps(body, option=_SORTED)
+        except (TypeError, orjson.JSONEncodeError):
+            body["fields"] = sanitize(fields, self._limit)
+            try:
+                canonical = orjson.dumps(body, option=_SORTED)
+            except (TypeError, orjson.JSONEncodeError):  # a lone surrogate in event or logger
+                canonical = orjson.dumps(sanitize(body, self._limit), option=_SORTED)
+        return seal(canonical, self._key)
+
+    def _append(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._dirty = True
+        if self._every_batch or time.monotonic() - self._synced_at >= self._interval_s:
+            self._sync()
+
+    def _undo(self) -> None:
+        with contextlib.suppress(OSError):  # the write error is what the caller needs to see
+            os.ftruncate(self._fd, self._size)
+
+    def _sync(self) -> None:
+        _sync(self._fd)
+        self._dirty, self._synced_at = False, time.monotonic()
+
+    def flush(self) -> None:
+        """Under ``interval_ms``, sync once the interval has passed since the last sync.
+
+        A checkpoint is written here too when its interval has passed.
+        """
+        if self._dirty and time.monotonic() - self._synced_at >= self._interval_s:
+            self._sync()
+        self._checkpoint()
+
+    def close(self) -> None:
+        """Sync what is pending and close the file; closing twice is harmless."""
+        if self._fd >= 0:
+            self._checkpoint(force=True)
+            if self._dirty:
+                self._sync()
+            os.close(self._fd)
+            self._fd = -1
+
+    def _ready_to_write(self) -> None:
+        """A forked child switches to its own trail; a deleted trail is created again."""
+        if os.getpid() != self._pid:
+            self.after_fork_in_child()
+        if self._fork_error is not None:
+            raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
+        if self._deleted:
+            if not self.path.parent.is_dir():  # a deleted folder is not created behind anyone
+                raise FileNotFoundError(errno.ENOENT, "audit trail folder deleted", str(self.path))
+            check_ours(self.path)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._open()
+            self._deleted = False
+            reserve_note(self.path, self._mode)
+
+    def _check_linked(self) -> None:
+        """Records written to a file that was deleted meanwhile are not in any trail."""
+        if os.fstat(self._fd).st_nlink == 0:
+            self._deleted = True
+            raise FileNotFoundError(errno.ENOENT, "audit trail deleted", str(self.path))
+
+    # -- loss notes and gap records (hft.logging.audit._gaps) -------------------------------
+
+    def _ready_gap_note(self) -> dict[str, object] | None:
+        reserve_note(self.path, self._mode)
+        return read_note(self.path)
+
+    def _with_gap(self, records: Sequence[Record]) -> Sequence[Record]:
+        """A pending loss goes into the chain first, sealed as a gap record."""
+        return records if self._gap is None else [gap_record(self._gap), *records]
+
+    def _gap_sealed(self) -> None:
+        self._gap = None
+        clear_note(self.path)
+
+    def note_lost(self, pipeline_seqs: Sequence[int], error: str) -> str:
+        """Records accepted and never written: note them for a gap record; where it went."""
+        self._gap = merge(self._gap, pipeline_seqs, error)
+        if write_note(self.path, self._gap):
+            return f"{self.path}.lost"
+        return "nowhere (the loss note could not be written: counted and warned only)"
+
+    # -- fork -----------------------------------------------------------------------------
+
+    def after_fork_in_child(self) -> None:
+        """A forked child leaves the parent's trail to the parent and opens its own."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd, self._pid, self._dirty = -1, os.getpid(), False
+        self.path, self.set_aside = child_path(self._base_path, self._pid), None
+        pipeline = self.checkpoints.pipeline
+        self.checkpoints = Checkpointer(
+            self.path, self._key, self._checkpoint_interval_ms, self._sync_if_dirty
+        )
+        if pipeline is not None:
+            self.checkpoints.attach(pipeline)
+        try:
+            self.state = self._resume()
+            self._open()
+            self._first_seq = first_seq_of(self.path, self.state.next_seq)
+            self._gap, self._fork_error = self._ready_gap_note(), None
+        except (OSError, ValueError, AuditChainError) as exc:
+            self._fork_error = exc
+
+    # -- rotation -------------------------------------------------------------------------
+
+    def _maybe_rotate(self) -> None:
+        rotation = self._rotation
+        if (rotation == "size" and self._size >= self._max_bytes) or (
+            rotation == "daily" and utc_day(time.time()) != self._day
+        ):
+            self.rotate()
+
+    def rotate(self) -> Path | None:
+        """Rename the current file to ``<file>.<UTC stamp>`` and start a new one.
+
+        The new file's first record links to the old file's last, so the chain goes on.
+        Returns the rotated file, or ``None`` when the current one is still empty.
+        """
+        if self._size == 0:
+            return None
+        self.close()
+        target = free_name(self.path, utc_stamp())
+        os.rename(self.path, target)
+        fsync_dir(self.path.parent)
+        self._open()
+        self._first_seq = self.state.next_seq
+        self._checkpoint(force=True)
+        return target
+
+    def rotated_files(self) -> list[Path]:
+        """Rotated files of this trail, oldest first (never pruned: they are evidence)."""
+        return rotated_files(self.path)
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def _checkpoint(self, *, force: bool = False) -> None:
+        """Write ``<file>.checkpoint`` when due (or *force*), unless it already says this."""
+        checkpoints = self.checkpoints
+        if not (force or checkpoints.due()) or os.getpid() != self._pid:
+            return  # a forked child must not move its parent's checkpoint back
+        head = (self.state.next_seq - 1, self.state.prev, self._first_seq)
+        if not checkpoints.current(*head):
+            checkpoints.write(*head)
+
+    def _sync_if_dirty(self) -> None:
+        """A checkpoint vouches only for records on disk: sync pending ones first."""
+        if self._dirty and self._fd >= 0:
+            self._sync()
+
+    def attach(self, pipeline: LoggingPipeline) -> None:
+        """Send the chain head (``audit.checkpoint``) and opening warnings through *pipeline*."""
+        self.checkpoints.attach(pipeline)
+
+    def stats(self) -> Mapping[str, float]:
+        """The chain head and checkpoint counts (``hft_audit_*`` in Prometheus)."""
+        return self.checkpoints.stats(self.state.next_seq - 1)
+
+
+def _move_aside(path: Path, cut: int) -> Path:
+    """Copy the bytes of *path* from *cut* on to a side file, then truncate *path* to *cut*."""
+    with path.open("rb") as source:
+        source.seek(cut)
+        torn = source.read()
+    side = free_name(path, f"torn-{utc_stamp()}")
+    fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, torn)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
+    os.truncate(path, cut)
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return side
+
+
+def _stored_digest(line: bytes) -> str | None:
+    """The digest a line claims (its last 66 bytes), if it has that shape."""
+    head, digest, tail = line[-77:-66], line[-66:-2].decode("ascii", "replace"), line[-2:]
+    return digest if head == b',"digest":"' and tail == b'"}' and is_digest(digest) else None
+
+
+def _check_failure_policy(on_failure: str, timeout_ms: float) -> None:
+    if on_failure not in ("block", "raise"):
+        raise ValueError(f"audit backend: unknown on_failure {on_failure!r} (block or raise)")
+    if not timeout_ms > 0:
+        raise ValueError(f"audit backend: failure_timeout_ms must be > 0, not {timeout_ms!r}")
+
+
+def _check_choices(fmt: str, fsync_policy: str, rotation: str) -> None:
+    if fmt != "json":
+        raise ValueError(f"audit backend: unsupported format {fmt!r} (only 'json')")
+    if fsync_policy not in ("every_batch", "interval_ms"):
+        raise ValueError(f"audit backend: unknown fsync_policy {fsync_policy!r}")
+    if rotation not in ("none", "daily", "size"):
+        raise ValueError(f"audit backend: unknown rotation {rotation!r}")

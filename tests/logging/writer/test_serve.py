@@ -1,0 +1,115 @@
+"""The writer process's side: frames off a pipe, resent frames skipped up to the log's end."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import orjson
+
+from hft.logging._record import Record, Source
+from hft.logging._slots import BackendSlot
+from hft.logging._spill import StderrFallback
+from hft.logging._writer._serve import FrameReader, Writer
+from hft.logging._writer._wire import ACK, ACKED, FrameEncoder, parse_replies
+from hft.logging.backends.file import FileBackend
+
+_SOURCE = Source.create("orders", ("mexc",), {})
+_INTERNAL = Source.create("hft.logging", ("hft", "logging"), {})
+
+
+def _records(start: int, stop: int) -> list[Record]:
+    return [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(start, stop)]
+
+
+def _writer(path: Path, first_frame: int, resend_through: int) -> tuple[Writer, io.BytesIO]:
+    backend = FileBackend(file_path=path, rotation="none")
+    slot = BackendSlot(
+        backend, max_retry_attempts=1, enable_failover=True, fallback=StderrFallback(), warn=print
+    )
+    out = io.BytesIO()
+    spec = {"first_frame": first_frame, "resend_through": resend_through}
+    return Writer(backend, slot, out, spec), out
+
+
+def _frame(records: list[Record]) -> bytes:
+    return bytes(FrameEncoder(4096)(records))[8:]
+
+
+def _msgs(path: Path) -> list[object]:
+    return [orjson.loads(line)["fields"].get("i") for line in path.read_bytes().splitlines()]
+
+
+class TestFrameReader:
+    def test_frames_split_across_reads_come_out_whole(self) -> None:
+        """Frames written to a pipe in odd pieces are read back whole, then None at the end."""
+        frames = [FrameEncoder(4096)(_records(k * 100, k * 100 + 100)) for k in range(3)]
+        data = b"".join(bytes(f) for f in frames)
+        read_fd, write_fd = os.pipe()
+        for piece in (data[:5], data[5:700], data[700:]):
+            os.write(write_fd, piece)
+        os.close(write_fd)
+        reader = FrameReader(read_fd)
+        got = [reader.next(None) for _ in range(4)]
+        os.close(read_fd)
+        assert got[:3] == [bytes(f)[8:] for f in frames]
+        assert got[3] is None
+        assert reader.eof
+
+    def test_a_timeout_returns_none_while_the_pipe_stays_open(self) -> None:
+        """No frame within the timeout: None, and the pipe is not taken for ended."""
+        read_fd, write_fd = os.pipe()
+        reader = FrameReader(read_fd)
+        assert reader.next(0.01) is None
+        assert not reader.eof
+        os.close(write_fd)
+        os.close(read_fd)
+
+
+class TestResend:
+    def test_resent_records_already_in_the_log_are_skipped(self, tmp_path: Path) -> None:
+        """A replacement writer given frames 0-1 again, with the log ending inside frame 1,
+        writes only what follows the last line, and acknowledges both frames."""
+        path = tmp_path / "hft.log"
+        first = FileBackend(file_path=path, rotation="none")
+        first.write(_records(0, 150))  # the killed writer got through frame 0 and half of 1
+        first.close()
+        writer, out = _writer(path, first_frame=0, resend_through=1)
+        writer.take(_frame(_records(0, 100)))
+        writer.take(_frame(_records(100, 200)))
+        writer.take(_frame(_records(200, 250)))  # a frame the killed writer never saw
+        writer.acknowledge()
+        assert _msgs(path) == list(range(250))
+        assert writer.skipped == 150
+        (reply,) = parse_replies(bytearray(out.getvalue()))
+        assert reply == (ACKED, (2, 250, 0, 0, 0))
+        assert len(out.getvalue()) == 1 + ACK.size
+
+    def test_the_last_line_is_matched_by_its_bytes_not_only_its_seq(self, tmp_path: Path) -> None:
+        """Internal warnings all carry seq -1: the skip stops at the warning whose line is the
+        log's last one, not at another warning with the same seq."""
+        path = tmp_path / "hft.log"
+        warn_a: Record = (-1, 10**18 + 1, 30, _INTERNAL, "a", {})
+        warn_b: Record = (-1, 10**18 + 2, 30, _INTERNAL, "b", {})
+        resent = [*_records(0, 10), warn_a, *_records(10, 20), warn_b, *_records(20, 30)]
+        first = FileBackend(file_path=path, rotation="none")
+        first.write(resent[:11])  # up to and including warning "a"
+        first.close()
+        writer, _ = _writer(path, first_frame=0, resend_through=0)
+        writer.take(_frame(resent))
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        assert [line["msg"] for line in lines].count("a") == 1
+        assert [line["fields"].get("i") for line in lines if line["msg"] == "m"] == list(range(30))
+        assert writer.skipped == 11
+
+    def test_a_log_ending_before_the_resent_frames_skips_nothing(self, tmp_path: Path) -> None:
+        """When the log's last line is not among the resent records, all of them are written."""
+        path = tmp_path / "hft.log"
+        first = FileBackend(file_path=path, rotation="none")
+        first.write(_records(0, 50))  # acknowledged long ago
+        first.close()
+        writer, _ = _writer(path, first_frame=3, resend_through=3)
+        writer.take(_frame(_records(50, 80)))
+        assert _msgs(path) == list(range(80))
+        assert writer.skipped == 0

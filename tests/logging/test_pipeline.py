@@ -11,6 +11,7 @@ import pytest
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
 from hft.logging._pipeline import OverflowPolicy
+from hft.logging.backends._base import BackendContext
 from hft.logging.testing import CapturingBackend
 from tests.logging.test_prepare import SlowRepr
 
@@ -200,12 +201,12 @@ class TestAfterClose:
 class _WarnsOnLastFlush(CapturingBackend):
     """Like the syslog backend: its flush reports an outage through the pipeline."""
 
-    def attach(self, pipeline: LoggingPipeline) -> None:
-        self.pipeline = pipeline
+    def attach(self, context: BackendContext) -> None:
+        self.context = context
 
     def flush(self) -> None:
         if self.records and not any(r.msg == "outage" for r in self.records):
-            self.pipeline._warn("outage")
+            self.context.warn("outage")
 
 
 class TestShutdown:

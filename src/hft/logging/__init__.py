@@ -36,6 +36,7 @@ from hft.logging.audit import (
     verify_audit_files,
 )
 from hft.logging.backends import (
+    BackendContext,
     BaseBackend,
     ConsoleBackend,
     FileBackend,
@@ -59,6 +60,7 @@ __all__ = [
     "AuditProblem",
     "AuditReport",
     "AuditWriteError",
+    "BackendContext",
     "BackendStats",
     "BaseBackend",
     "ConfigurablePerformanceMonitor",

@@ -32,13 +32,15 @@ from hft.logging._signals import install_sigterm_exit, restore_sigterm
 from hft.logging._slots import BackendSlot
 from hft.logging._spill import Fallback, fallback_for
 from hft.logging.audit._guard import AuditSlot
-from hft.logging.backends._base import LoggingBackend
+from hft.logging.backends._base import BackendContext, LoggingBackend
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
 INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: A busy Python caller's pace (about a record a microsecond): the dispatcher looks at the ring
 #: at least this often per ``gc_threshold`` of it. A faster burst (the C call site takes
 #: ~0.2 µs) wakes it directly: the call that brings the ring to ``wake_at`` records.
+#: Longest ``flush()`` waits for a backend that hands records on (a writer process).
+SYNC_TIMEOUT_S: Final = 10.0
 _FASTEST_CALL_S: Final = 1e-6
 #: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
@@ -97,10 +99,9 @@ class LoggingPipeline:
         #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
         self.dispatch_errors = 0
         _live_pipelines.add(self)
+        context = BackendContext(warn=self._warn, note=self._note, metrics=self.metrics)
         for slot in self._slots:  # once the pipeline is whole: a backend may read it at once
-            attach = getattr(slot.backend, "attach", None)
-            if attach is not None:
-                attach(self)  # a backend that reports on the pipeline itself (metrics)
+            slot.hooks.attach(context)
 
     def _slot(self, backend: LoggingBackend) -> BackendSlot:
         if backend.takes_audit and hasattr(backend, "on_failure"):
@@ -225,9 +226,7 @@ class LoggingPipeline:
         self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         for slot in self._slots:  # the parent delivers what it held and queued, not us
             slot.forget_held()
-            hook = getattr(slot.backend, "after_fork_in_child", None)
-            if hook is not None:
-                hook()
+            slot.hooks.after_fork_in_child()
         if was_running and not self._closed:
             self.start()
 
@@ -427,12 +426,10 @@ class LoggingPipeline:
     def _sync_backends(self) -> None:
         """Backends that hand records on (a writer process) wait until they are written."""
         for slot in self._slots:
-            sync = getattr(slot.backend, "sync", None)
-            if sync is not None:
-                try:
-                    sync()
-                except Exception:  # noqa: BLE001 - counted like a failed flush
-                    slot.write_errors += 1
+            try:
+                slot.hooks.sync(SYNC_TIMEOUT_S)
+            except Exception:  # noqa: BLE001 - counted like a failed flush
+                slot.write_errors += 1
 
     def _flush_backends(self) -> None:
         for slot in self._slots:

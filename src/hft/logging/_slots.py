@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from hft.logging._levels import AUDIT
 from hft.logging._metrics import BackendStats
 from hft.logging._record import Record
 from hft.logging._spill import Fallback, NoFallback, SpillFile, StderrFallback
-from hft.logging.backends._base import LoggingBackend
+from hft.logging.backends._base import Hooks, LoggingBackend
 
 Warn = Callable[..., None]
 State = Literal["healthy", "retrying", "unhealthy"]
@@ -56,6 +56,8 @@ class BackendSlot:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backend = backend
+        #: Its optional hooks, found once (``backends._base``).
+        self.hooks = Hooks.of(backend)
         self._clock = clock
         self._max_retries = max(0, max_retry_attempts)
         self.fallback: Fallback = fallback if enable_failover else NoFallback()
@@ -242,10 +244,10 @@ class BackendSlot:
         """
         unconfirmed = failed_over = lost = 0
         state = self._state()
-        handover = getattr(self.backend, "handover", None)
-        if handover is not None:
-            unconfirmed, failed_over, lost, theirs = handover()
-            state = theirs if state == HEALTHY else state
+        handed = self.hooks.handover()
+        if handed is not None:
+            unconfirmed, failed_over, lost, theirs = handed
+            state = cast(State, theirs) if state == HEALTHY else state
         return BackendStats(
             name=self.backend.name,
             routed=self.routed,
@@ -256,13 +258,13 @@ class BackendSlot:
             lost=self.lost + lost,
             pending=self.pending + unconfirmed,
             state=state,
-            extra=dict(stats()) if (stats := getattr(self.backend, "stats", None)) else {},
+            extra=dict(self.hooks.stats()),
         )
 
     def _state(self) -> State:
         """The slot's state, or ``unhealthy`` while a backend whose writes work says it cannot
         reach its destination (its optional ``healthy`` property: syslog while spooling)."""
-        if self.state == HEALTHY and not getattr(self.backend, "healthy", True):
+        if self.state == HEALTHY and not self.hooks.healthy:
             return UNHEALTHY
         return self.state
 

@@ -52,7 +52,7 @@ from hft.logging._writer._wire import (
 from hft.logging.backends._base import LoggingBackend
 
 if TYPE_CHECKING:
-    from hft.logging._pipeline import LoggingPipeline
+    from hft.logging.backends._base import BackendContext
 
 #: Records per frame at most: large enough that per-frame costs vanish, small enough that a
 #: frame is written while the dispatcher is still draining a burst.
@@ -139,9 +139,9 @@ class ProcessBackend:
         """The process id of the current writer (None between one and the next)."""
         return None if self._child is None else self._child.popen.pid
 
-    def attach(self, pipeline: LoggingPipeline) -> None:
+    def attach(self, context: BackendContext) -> None:
         """The writer's warnings (and ours) go out as the pipeline's own."""
-        self._warn_hook = pipeline._warn
+        self._warn_hook = context.warn
 
     # -- the dispatcher's calls -----------------------------------------------------------
 

@@ -33,7 +33,7 @@ from hft.logging._levels import INFO, WARNING
 from hft.logging.audit._chain import HMAC_SHA256, SHA256, alg_for, digest_of, fsync_dir
 
 if TYPE_CHECKING:
-    from hft.logging._pipeline import LoggingPipeline
+    from hft.logging.backends._base import BackendContext
 
 KIND: Final = "hft.audit.checkpoint"
 SUFFIX: Final = ".checkpoint"
@@ -168,7 +168,7 @@ class Checkpointer:
         self._interval_s = interval_ms / 1000
         self._before_write = before_write
         self._due = 0.0
-        self._pipeline: LoggingPipeline | None = None
+        self._context: BackendContext | None = None
         self._held: list[tuple[int, str, dict[str, Any]]] = []
         #: The checkpoint last written or found; ``None`` before either.
         self.last: Checkpoint | None = None
@@ -250,13 +250,13 @@ class Checkpointer:
     # -- reporting through the pipeline --------------------------------------------------
 
     @property
-    def pipeline(self) -> LoggingPipeline | None:
-        """The pipeline the head goes out through, once attached."""
-        return self._pipeline
+    def context(self) -> BackendContext | None:
+        """The pipeline's context the head goes out through, once attached."""
+        return self._context
 
-    def attach(self, pipeline: LoggingPipeline) -> None:
-        """Report through *pipeline* from now on: what opening found, then the head."""
-        self._pipeline = pipeline
+    def attach(self, context: BackendContext) -> None:
+        """Report through *context* from now on: what opening found, then the head."""
+        self._context = context
         for level, msg, fields in self._held:
             self._say(level, msg, **fields)
         self._held.clear()
@@ -268,14 +268,14 @@ class Checkpointer:
         self._say(WARNING, msg, **fields)
 
     def _say(self, level: int, msg: str, **fields: Any) -> None:
-        pipeline = self._pipeline
-        if pipeline is None:
+        context = self._context
+        if context is None:
             if level != INFO:  # the head is sent on attach anyway
                 self._held.append((level, msg, fields))
         elif level == INFO:
-            pipeline._note(msg, **fields)
+            context.note(msg, **fields)
         else:
-            pipeline._warn(msg, **fields, checkpoint=str(self.path))
+            context.warn(msg, **fields, checkpoint=str(self.path))
 
     def stats(self, head_seq: int) -> dict[str, float]:
         """Gauges for Prometheus (``hft_audit_*``)."""

@@ -76,12 +76,11 @@ from hft.logging.audit._gaps import (
     reserve_note,
     write_note,
 )
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends._base import BackendContext, BaseBackend
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hft.logging._pipeline import LoggingPipeline
 
 FsyncPolicy = Literal["every_batch", "interval_ms"]
 Rotation = Literal["none", "daily", "size"]
@@ -395,12 +394,12 @@ class AuditBackend(BaseBackend):
             os.close(self._fd)
         self._fd, self._pid, self._dirty = -1, os.getpid(), False
         self.path, self.set_aside = child_path(self._base_path, self._pid), None
-        pipeline = self.checkpoints.pipeline
+        context = self.checkpoints.context
         self.checkpoints = Checkpointer(
             self.path, self._key, self._checkpoint_interval_ms, self._sync_if_dirty
         )
-        if pipeline is not None:
-            self.checkpoints.attach(pipeline)
+        if context is not None:
+            self.checkpoints.attach(context)
         try:
             self.state = self._resume()
             self._open()
@@ -455,9 +454,9 @@ class AuditBackend(BaseBackend):
         if self._dirty and self._fd >= 0:
             self._sync()
 
-    def attach(self, pipeline: LoggingPipeline) -> None:
-        """Send the chain head (``audit.checkpoint``) and opening warnings through *pipeline*."""
-        self.checkpoints.attach(pipeline)
+    def attach(self, context: BackendContext) -> None:
+        """Send the chain head (``audit.checkpoint``) and opening warnings through *context*."""
+        self.checkpoints.attach(context)
 
     def stats(self) -> Mapping[str, float]:
         """The chain head and checkpoint counts (``hft_audit_*`` in Prometheus)."""

@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
-from hft.logging.backends._base import BaseBackend, LoggingBackend
+from hft.logging.backends._base import BackendContext, BaseBackend, LoggingBackend
 from hft.logging.backends.console import ConsoleBackend
 from hft.logging.backends.file import FileBackend
 from hft.logging.backends.prometheus import PrometheusBackend
 from hft.logging.backends.syslog import SyslogBackend
 
 __all__ = [
+    "BackendContext",
     "BaseBackend",
     "ConsoleBackend",
     "FileBackend",

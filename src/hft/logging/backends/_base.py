@@ -1,13 +1,45 @@
-"""The small protocol every backend implements: write a batch, flush, close."""
+"""What the pipeline asks of a backend, declared in one place.
+
+Required (:class:`LoggingBackend`): ``name``, ``level``, ``takes_metrics``, ``takes_audit``,
+``write(records)``, ``flush()``, ``close()``. A class with just these works as a backend.
+
+Optional hooks, each with a default that does nothing (:class:`BaseBackend` declares them all;
+:class:`Hooks` finds them on any backend, once, when it joins a pipeline):
+
+- ``attach(context)``: called once when the backend joins a pipeline; *context* is a
+  :class:`BackendContext` (``warn``, ``note``, ``metrics``): how a backend reports outages and
+  reads the pipeline's health, instead of reaching into the pipeline;
+- ``after_fork_in_child()``: in a forked child, before its first write (reopen what the
+  parent owns);
+- ``sync(timeout) -> bool``: at ``flush()``, wait until what was written is really delivered
+  (a writer process, say); False at the timeout;
+- ``stats() -> Mapping[str, float]``: figures of its own, in ``BackendStats.extra``;
+- ``healthy`` (a property): False while its writes work but its destination cannot be reached
+  (a syslog backend spooling): the backend then shows as ``unhealthy``;
+- ``handover() -> (unconfirmed, failed_over, lost, state)``: for a backend that hands records
+  on, how many of those it took are not yet confirmed, failed over elsewhere or lost;
+- ``extra_settings`` (a class attribute): which ``hft_settings`` keys its constructor takes too.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hft.logging._levels import DEBUG
 from hft.logging._record import Record
+
+if TYPE_CHECKING:
+    from hft.logging._metrics import LoggingMetrics
+
+__all__ = ["BackendContext", "BaseBackend", "Handover", "Hooks", "LoggingBackend", "Say"]
+
+#: ``say(msg, **fields)``: queue a record from the logging layer itself.
+Say = Callable[..., None]
+#: What :meth:`BaseBackend.handover` returns: unconfirmed, failed over, lost, writer state.
+Handover = tuple[int, int, int, str]
 
 
 @runtime_checkable
@@ -33,15 +65,70 @@ class LoggingBackend(Protocol):
         """Flush and release resources; closing twice is harmless, later writes may raise."""
 
 
-# A backend may also define ``attach(pipeline)``: the pipeline calls it once when the backend
-# joins, so a metrics backend can export the pipeline's own health (queue depth, drops, …).
-# It may also define a ``healthy`` property: while False, its ``BackendStats.state`` says
-# ``unhealthy`` although its writes work (a syslog backend spooling while its collector is
-# unreachable or refuses the TLS handshake).
+@dataclass(frozen=True, slots=True)
+class BackendContext:
+    """What a pipeline gives a backend that joins it (``attach``)."""
+
+    #: A WARNING from the logging layer (``hft.logging``), out with the next batch.
+    warn: Say
+    #: An INFO record from the logging layer (the audit chain's head, say).
+    note: Say
+    #: A snapshot of the pipeline's latencies, drops and backend counts.
+    metrics: Callable[[], LoggingMetrics]
+
+
+def _no_attach(context: BackendContext) -> None:
+    del context
+
+
+def _nothing() -> None:
+    return None
+
+
+def _synced(timeout: float) -> bool:
+    del timeout
+    return True
+
+
+def _no_stats() -> Mapping[str, float]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """A backend's optional hooks, bound once (the declared default where it has none)."""
+
+    attach: Callable[[BackendContext], None]
+    after_fork_in_child: Callable[[], None]
+    sync: Callable[[float], bool]
+    stats: Callable[[], Mapping[str, float]]
+    handover: Callable[[], Handover | None]
+    backend: Any
+
+    @classmethod
+    def of(cls, backend: object) -> Hooks:
+        """The hooks of *backend*: its own where it defines them, else the defaults."""
+
+        def own(name: str, default: Any) -> Any:
+            return getattr(backend, name, default)  # the one place hooks are looked up
+
+        return cls(
+            attach=own("attach", _no_attach),
+            after_fork_in_child=own("after_fork_in_child", _nothing),
+            sync=own("sync", _synced),
+            stats=own("stats", _no_stats),
+            handover=own("handover", _nothing),
+            backend=backend,
+        )
+
+    @property
+    def healthy(self) -> bool:
+        """The backend's ``healthy`` property, True where it has none (read each time)."""
+        return bool(getattr(self.backend, "healthy", True))
 
 
 class BaseBackend(ABC):
-    """Defaults for the protocol's attributes and no-op ``flush``/``close``."""
+    """Defaults for the protocol's attributes and for every optional hook (see the module)."""
 
     name: str = "backend"
     level: int = DEBUG
@@ -60,3 +147,27 @@ class BaseBackend(ABC):
     def close(self) -> None:
         """Nothing to release by default."""
         self.flush()
+
+    def attach(self, context: BackendContext) -> None:  # noqa: B027 - a no-op default
+        """Joined a pipeline: keep *context* to report through it. Default: nothing."""
+
+    def after_fork_in_child(self) -> None:  # noqa: B027 - a no-op default
+        """In a forked child, before its first write. Default: nothing."""
+
+    def sync(self, timeout: float) -> bool:
+        """Wait until what was written is delivered. Default: it already is."""
+        del timeout
+        return True
+
+    def stats(self) -> Mapping[str, float]:
+        """Figures of the backend's own. Default: none."""
+        return {}
+
+    @property
+    def healthy(self) -> bool:
+        """False while the destination cannot be reached though writes work. Default: True."""
+        return True
+
+    def handover(self) -> Handover | None:
+        """For a backend that hands records on: what is not yet confirmed. Default: None."""
+        return None

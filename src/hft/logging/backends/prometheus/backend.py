@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from hft.logging._levels import METRIC, level_name, parse_level
 from hft.logging._record import Record
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends._base import BackendContext, BaseBackend, Say
 from hft.logging.backends.prometheus._health import HealthCollector
 from hft.logging.backends.prometheus._names import (
     US_BUCKETS,
@@ -34,7 +34,6 @@ from hft.logging.backends.prometheus._push import Pusher, grouping_key
 if TYPE_CHECKING:
     import threading
 
-    from hft.logging._pipeline import LoggingPipeline
 
 #: The performance monitor's own metrics are levels, whatever their suffix says.
 DEFAULT_KINDS: Final[Mapping[str, Kind]] = {
@@ -44,6 +43,11 @@ DEFAULT_KINDS: Final[Mapping[str, Kind]] = {
 }
 _RESERVED_PREFIXES: Final = ("hft_logging_", "hft_prometheus_", "hft_log_records")
 _KINDS: Final = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
+
+
+def _drop(msg: str, **fields: Any) -> None:
+    """A warning before the backend joins a pipeline: there is no one to tell yet."""
+    del msg, fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ class PrometheusBackend(BaseBackend):
         self._kinds = {**DEFAULT_KINDS, **(metric_types or {})}
         self._series: dict[str, _Series | None] = {}
         self._warned: set[tuple[str, str]] = set()
-        self._pipeline: LoggingPipeline | None = None
+        self._say: Say = _drop  # until attached: nobody to tell
         self._delete_on_shutdown = delete_on_shutdown
         self._push_failing_reported = False
         self._closed = False
@@ -140,10 +144,10 @@ class PrometheusBackend(BaseBackend):
 
     # -- pipeline side -----------------------------------------------------------------------
 
-    def attach(self, pipeline: LoggingPipeline) -> None:
-        """Export *pipeline*'s health and report push failures through it."""
-        self._pipeline = pipeline
-        self.registry.register(HealthCollector(pipeline.metrics, lambda: self.pusher))
+    def attach(self, context: BackendContext) -> None:
+        """Export the pipeline's health and report push failures through *context*."""
+        self._say = context.warn
+        self.registry.register(HealthCollector(context.metrics, lambda: self.pusher))
         self._start_pusher()
 
     @property
@@ -210,8 +214,7 @@ class PrometheusBackend(BaseBackend):
             thread.join()
 
     def _warn(self, msg: str, **fields: Any) -> None:
-        if self._pipeline is not None:
-            self._pipeline._warn(msg, **fields)
+        self._say(msg, **fields)
 
     # -- metric samples ----------------------------------------------------------------------
 

@@ -24,11 +24,11 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from hft.logging._levels import parse_level
 from hft.logging._record import Record
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends._base import BackendContext, BaseBackend, Say
 from hft.logging.backends.syslog._relp import RelpTransport
 from hft.logging.backends.syslog._rfc5424 import (
     FACILITIES,
@@ -41,12 +41,14 @@ from hft.logging.backends.syslog._spool import Spool
 from hft.logging.backends.syslog._tls import client_context, explain_refusal, settings_error
 from hft.logging.backends.syslog._transport import StreamTransport, Transport
 
-if TYPE_CHECKING:
-    from hft.logging._pipeline import LoggingPipeline
-
 SyslogTransport = Literal["tcp", "tls", "relp"]
 OUTAGE = "syslog collector unreachable; spooling records"
 CERTIFICATE_REFUSED = "syslog collector's TLS certificate refused; spooling records"
+
+
+def _drop(msg: str, **fields: Any) -> None:
+    """A warning before the backend joins a pipeline: there is no one to tell yet."""
+    del msg, fields
 
 
 class SyslogBackend(BaseBackend):
@@ -99,16 +101,16 @@ class SyslogBackend(BaseBackend):
             _transport(transport, host, port, context, relp_window),
             Spool(spool_dir, spool_max_mb * 1024 * 1024, file_mode=spool_file_mode),
         )
-        self._pipeline: LoggingPipeline | None = None
+        self._say: Say = _drop  # until attached: nobody to tell
         self._outage_reported = False
         self._dropped_reported = 0
         self._overflow_reported = False
         self._closed = False
         self.sender.start()
 
-    def attach(self, pipeline: LoggingPipeline) -> None:
-        """Report outages through *pipeline*'s internal warnings."""
-        self._pipeline = pipeline
+    def attach(self, context: BackendContext) -> None:
+        """Report outages as the pipeline's own warnings (*context*)."""
+        self._say = context.warn
 
     def write(self, records: Sequence[Record]) -> None:
         """Render *records* and hand them to the sender (no network I/O here)."""
@@ -175,8 +177,7 @@ class SyslogBackend(BaseBackend):
             self._warn(CERTIFICATE_REFUSED, **refused)
 
     def _warn(self, msg: str, **fields: Any) -> None:
-        if self._pipeline is not None:
-            self._pipeline._warn(msg, backend=self.name, **fields)
+        self._say(msg, backend=self.name, **fields)
 
 
 def _check(

@@ -1,0 +1,105 @@
+"""hft.logging.backends._base: the declared protocol, its optional hooks and their defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hft.logging import (
+    BackendContext,
+    BaseBackend,
+    HFTLogger,
+    LoggingBackend,
+    LoggingMetrics,
+    LoggingPipeline,
+)
+from hft.logging._levels import DEBUG
+from hft.logging._record import Record
+from hft.logging.backends._base import Hooks
+from hft.logging.testing import CapturingBackend
+
+
+class OnlyTheProtocol:
+    """A user's backend with the required attributes and methods and nothing else."""
+
+    name = "mine"
+    level = DEBUG
+    takes_metrics = False
+    takes_audit = False
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.flushes = 0
+        self.closed = False
+
+    def write(self, records: Sequence[Record]) -> None:
+        self.lines.extend(str(record[4]) for record in records)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Reporting(CapturingBackend):
+    """A backend that reports through the context it is given when it joins."""
+
+    def attach(self, context: BackendContext) -> None:
+        self.context = context
+        context.warn("joined", backend=self.name)
+        self.seen: LoggingMetrics = context.metrics()
+
+
+class TestOnlyTheProtocol:
+    def test_it_is_a_backend(self) -> None:
+        """The required part alone satisfies LoggingBackend (runtime check)."""
+        assert isinstance(OnlyTheProtocol(), LoggingBackend)
+
+    def test_it_works_in_a_pipeline(self) -> None:
+        """Records are delivered, flush and close are called, its stats are counted."""
+        backend = OnlyTheProtocol()
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "user")
+        for i in range(100):
+            logger.info(f"m{i}")
+        assert pipeline.flush()
+        assert backend.lines == [f"m{i}" for i in range(100)]
+        assert backend.flushes >= 1
+        stats = pipeline.metrics().backends["mine"]
+        assert (stats.written, stats.state, dict(stats.extra)) == (100, "healthy", {})
+        pipeline.close()
+        assert backend.closed
+
+    def test_hooks_fall_back_to_the_declared_defaults(self) -> None:
+        """A backend without hooks gets the no-op defaults: synced, no stats, healthy."""
+        hooks = Hooks.of(OnlyTheProtocol())
+        context = BackendContext(warn=print, note=print, metrics=LoggingMetrics)
+        hooks.attach(context)
+        hooks.after_fork_in_child()
+        assert (hooks.sync(1.0), dict(hooks.stats()), hooks.handover(), hooks.healthy) == (
+            True, {}, None, True,
+        )  # fmt: skip
+
+
+class TestBaseBackend:
+    def test_declares_every_hook_with_a_default(self) -> None:
+        """BaseBackend's defaults are the same as those Hooks gives a plain backend."""
+
+        class Minimal(BaseBackend):
+            def write(self, records: Sequence[Record]) -> None:
+                del records
+
+        backend = Minimal()
+        assert (backend.sync(1.0), dict(backend.stats()), backend.handover(), backend.healthy) == (
+            True, {}, None, True,
+        )  # fmt: skip
+
+    def test_context_reports_as_the_pipeline(self) -> None:
+        """attach gets a context: its warn reaches the other backends, metrics() answers."""
+        reporting, capture = Reporting(), CapturingBackend()
+        pipeline = LoggingPipeline([reporting, capture]).start()
+        assert pipeline.flush()
+        assert [r.msg for r in capture.records] == ["joined"]
+        assert capture.records[0].fields == {"backend": "capture"}
+        assert reporting.seen.queue_capacity == pipeline.capacity
+        pipeline.close()

@@ -44,10 +44,15 @@ def _loggers(log: Path) -> dict[str, list[int]]:
 
 
 def _signal_when_ready(child: subprocess.Popen[str], signum: int) -> int:
+    """Signal the child once it says it is ready; its exit status. Its output is read while
+    it exits (communicate, not wait): a child writing more than a pipe holds to stderr would
+    otherwise block on the pipe and never exit."""
     assert child.stdout is not None
     assert child.stdout.readline() == "ready\n"
     child.send_signal(signum)
-    return child.wait(timeout=30)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode is not None, err
+    return child.returncode
 
 
 @pytest.mark.slow
@@ -55,7 +60,8 @@ class TestExit:
     def test_normal_exit_writes_every_record(self, tmp_path: Path) -> None:
         """Leaving main() without shutdown drains the ring through atexit."""
         with _spawn(tmp_path / "hft.log", "exit") as child:
-            assert child.wait(timeout=30) == 0
+            _, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
         assert _loggers(tmp_path / "hft.log")["child"] == list(range(COUNT))
 
     def test_sigterm_drains_and_exits_143(self, tmp_path: Path) -> None:

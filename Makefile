@@ -62,7 +62,7 @@ pytest-installed: $(STAMP)
 	echo "-- the whole suite against the installed wheel ($$("$$tmp/wheel/bin/python" -c 'import hft; print(hft.__file__)')) --"; \
 	(cd "$$tmp" && HFT_EXPECT_INSTALLED=1 "$$tmp/wheel/bin/pytest" -q -p no:cacheprovider --rootdir "$(CURDIR)" -c "$(CURDIR)/pyproject.toml" "$(CURDIR)/tests"); \
 	$(PYTHON) -m venv "$$tmp/sdist" && "$$tmp/sdist/bin/pip" install --quiet dist/*.tar.gz; \
-	mkdir "$$tmp/empty" && cd "$$tmp/empty" && "$$tmp/sdist/bin/python" -c 'from hft._native import native_paths as n; p = n(); assert all(p.values()), p; print("sdist: C paths", p)' \
+	mkdir "$$tmp/empty" && cd "$$tmp/empty" && "$$tmp/sdist/bin/python" -c 'from hft.logging import native_paths as n; p = n(); assert all(p.values()), p; print("sdist: C paths", p)' \
 	  && "$$tmp/sdist/bin/hft" config validate --env prod
 
 bench: $(STAMP)

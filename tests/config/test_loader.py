@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hft.config import ConfigError, LoggingConfigManager, load_settings
+from hft.config._loader import default_settings_dir
 from tests.config.conftest import REPO_SETTINGS, load, read_yaml, write_yaml
 
 SECRET = "s3cr3t-value"  # noqa: S105 - a fake secret the tests look for
@@ -90,11 +91,16 @@ class TestSettingsDir:
         assert manager.settings.logging.hft_settings.batch_size == 78
         assert manager.layers[0].name == "settings/base.yaml"
 
-    def test_checkout_fallback(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """With no ./settings, the source checkout's settings/ is used."""
+    def test_shipped_settings_fallback(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With no ./settings, the settings that come with hft are used: the checkout's
+        settings/ in a source tree, the package's copy of them when installed."""
         monkeypatch.chdir(tmp_path)
         manager = LoggingConfigManager(env={})
-        assert manager.settings_dir.resolve() == REPO_SETTINGS
+        assert manager.settings_dir == default_settings_dir()
+        shipped = (manager.settings_dir / "base.yaml").read_bytes()
+        assert shipped == (REPO_SETTINGS / "base.yaml").read_bytes()
 
 
 class TestVariables:

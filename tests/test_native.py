@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,7 @@ class TestNativePaths:
 # extension with single-phase init or without Py_MOD_PER_INTERPRETER_GIL_SUPPORTED.
 _ISOLATED = """
 import sys
+from typing import Any
 try:
     import _interpreters as interpreters  # 3.13
     iid = interpreters.create("isolated")
@@ -120,5 +122,5 @@ class TestModuleState:
         assert spec.loader is not None
         again = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(again)
-        records = [(1, 2, 20, ("s", (), {}), "m", {"a": 1.5, "b": "x"})] * 3
+        records: list[Any] = [(1, 2, 20, ("s", (), {}), "m", {"a": 1.5, "b": "x"})] * 3
         assert again.pack(records, pickle.dumps) == frames.pack(records, pickle.dumps)

@@ -1,8 +1,9 @@
 /* What the C modules need from newer CPython headers, for every CPython hft supports (3.11+).
  *
- * 3.12 moved the PyMemberDef type codes and flags into Python.h (Py_T_OBJECT_EX, Py_READONLY)
- * and deprecated structmember.h; 3.11 has them only there, under the old names. The values are
- * the same in both, so 3.11 gets them here and nobody includes structmember.h.
+ * 3.12 moved PyMemberDef and its type codes and flags into Python.h (Py_T_OBJECT_EX,
+ * Py_READONLY) and deprecated structmember.h; 3.11 has them only there, under the old names
+ * (same values). So only a 3.11 build includes structmember.h, here, and the modules use the
+ * new names everywhere.
  */
 #ifndef HFT_COMPAT_H
 #define HFT_COMPAT_H
@@ -10,10 +11,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stddef.h> /* offsetof */
+
 #if PY_VERSION_HEX < 0x030C0000
-#define Py_T_OBJECT_EX 16 /* structmember.h: T_OBJECT_EX */
-#define Py_T_PYSSIZET 19  /* structmember.h: T_PYSSIZET */
-#define Py_READONLY 1     /* structmember.h: READONLY */
+#include <structmember.h> /* 3.11: the only home of PyMemberDef */
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#define Py_T_PYSSIZET T_PYSSIZET
+#define Py_READONLY READONLY
 #endif
 
 /* The module slots every hft extension declares besides Py_mod_exec (see each module's exec).

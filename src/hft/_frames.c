@@ -24,7 +24,14 @@
 #define NEW 0xFFFFFFFFu
 #define MAX_FIELDS 0xFFFF
 
-enum { T_NONE = 'N', T_TRUE = 'T', T_FALSE = 'F', T_INT = 'i', T_FLOAT = 'f', T_STR = 's' };
+enum { /* value tags; not T_*: 3.11's structmember.h (see _compat.h) defines T_NONE */
+    TAG_NONE = 'N',
+    TAG_TRUE = 'T',
+    TAG_FALSE = 'F',
+    TAG_INT = 'i',
+    TAG_FLOAT = 'f',
+    TAG_STR = 's',
+};
 
 typedef struct { /* identity -> index, open addressing; keys are borrowed from the records */
     PyObject **keys;
@@ -169,12 +176,12 @@ put_value(Buf *o, Memo *m, PyObject *v)
 {
     char tag;
     if (v == Py_None || v == Py_True || v == Py_False) {
-        tag = v == Py_None ? T_NONE : v == Py_True ? T_TRUE : T_FALSE;
+        tag = v == Py_None ? TAG_NONE : v == Py_True ? TAG_TRUE : TAG_FALSE;
         return buf_put(o, &tag, 1) < 0 ? -1 : 1;
     }
     if (PyFloat_CheckExact(v)) {
         double d = PyFloat_AS_DOUBLE(v);
-        tag = T_FLOAT;
+        tag = TAG_FLOAT;
         return buf_put(o, &tag, 1) < 0 || buf_put(o, &d, 8) < 0 ? -1 : 1;
     }
     if (PyLong_CheckExact(v)) {
@@ -183,11 +190,11 @@ put_value(Buf *o, Memo *m, PyObject *v)
         if (overflow) {
             return 0;
         }
-        tag = T_INT;
+        tag = TAG_INT;
         return buf_put(o, &tag, 1) < 0 || buf_put(o, &n, 8) < 0 ? -1 : 1;
     }
     if (PyUnicode_CheckExact(v)) {
-        tag = T_STR;
+        tag = TAG_STR;
         return buf_put(o, &tag, 1) < 0 ? -1 : put_str(o, m, v);
     }
     return 0;
@@ -370,19 +377,19 @@ get_value(In *in)
         return NULL;
     }
     switch (tag) {
-    case T_NONE:
+    case TAG_NONE:
         return Py_NewRef(Py_None);
-    case T_TRUE:
+    case TAG_TRUE:
         return Py_NewRef(Py_True);
-    case T_FALSE:
+    case TAG_FALSE:
         return Py_NewRef(Py_False);
-    case T_STR:
+    case TAG_STR:
         return get_ref(in, 0);
-    case T_INT: {
+    case TAG_INT: {
         long long n;
         return take(in, &n, 8) < 0 ? NULL : PyLong_FromLongLong(n);
     }
-    case T_FLOAT: {
+    case TAG_FLOAT: {
         double d;
         return take(in, &d, 8) < 0 ? NULL : PyFloat_FromDouble(d);
     }

@@ -73,6 +73,7 @@ pytest-installed: $(STAMP)
 # own exit-time allocations, and tests/leakcheck.py checks the C loops' memory instead (with a
 # small quarantine, so that freed blocks ASAN holds back do not read as resident growth).
 # pytest captures sys.stdout/err only: an ASAN report goes to the real stderr even on abort.
+ASAN_BIN    ?= $(BIN)#  the interpreter whose build is checked: make asan ASAN_BIN=.venv-3.13/bin
 ASAN_DIR    := build/asan
 ASAN_CFLAGS := -fsanitize=address -fno-omit-frame-pointer -g -O1
 ASAN_TESTS  := tests/test_callsite.py tests/test_frames.py tests/logging/test_speedups.py tests/test_native.py
@@ -84,17 +85,17 @@ asan: $(STAMP)
 	cp -r setup.py pyproject.toml MANIFEST.in README.md settings src $(ASAN_DIR)-src/
 	find $(ASAN_DIR)-src -name '*.so' -delete
 	cd $(ASAN_DIR)-src && CC=gcc HFT_REQUIRE_SPEEDUPS=1 HFT_CFLAGS="$(ASAN_CFLAGS)" \
-	  HFT_LDFLAGS="-fsanitize=address" $(CURDIR)/$(BIN)/pip install --quiet --no-deps \
+	  HFT_LDFLAGS="-fsanitize=address" $(abspath $(ASAN_BIN))/pip install --quiet --no-deps \
 	  --target $(CURDIR)/$(ASAN_DIR) .
 	@echo "-- the C-facing tests against the AddressSanitizer build --"
-	$(ASAN_ENV) $(BIN)/python -c 'import hft._callsite as c, hft._frames as f, hft._speedups as s; \
+	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft._callsite as c, hft._frames as f, hft._speedups as s; \
 	  paths = [m.__file__ for m in (c, f, s)]; print("\n".join(paths)); \
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
-	$(ASAN_ENV) PYTHONMALLOC=malloc $(BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
+	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
 	@echo "-- leak check of the call-site, frame and render loops (ASAN build, 1e5 calls) --"
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
-	  $(BIN)/python -m tests.leakcheck 100000
+	  $(ASAN_BIN)/python -m tests.leakcheck 100000
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+from collections import deque
 from typing import Any
 
 import pytest
@@ -64,6 +65,7 @@ class TestNativePaths:
 # extension with single-phase init or without Py_MOD_PER_INTERPRETER_GIL_SUPPORTED.
 _ISOLATED = """
 import sys
+from collections import deque
 from typing import Any
 try:
     import _interpreters as interpreters  # 3.13
@@ -85,6 +87,12 @@ _USE = {
     "hft._frames": """
 import hft._frames as frames
 assert frames.unpack(frames.pack([record], pickle.dumps)[8:], pickle.loads) == [record]
+""",
+    "hft._callsite": """
+import hft._callsite as callsite
+ring = collections.deque()
+callsite.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
+assert ring[0][2:] == (20, source, "m", {"a": 1}), ring
 """,
 }
 # The modules converted to multi-phase init so far.
@@ -113,6 +121,21 @@ class TestModuleState:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert module is not native_module(name)
+
+    def test_a_second_callsite_has_its_own_emitter_type(self) -> None:
+        """Emitter is a heap type made by each load of _callsite; each type's methods work."""
+        callsite = native_module("hft._callsite")
+        spec = importlib.util.find_spec("hft._callsite")
+        assert spec is not None
+        assert spec.loader is not None
+        again = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(again)
+        assert again.Emitter is not callsite.Emitter
+        rings: list[deque[Any]] = [deque(), deque()]
+        for module, ring in zip((callsite, again), rings, strict=True):
+            module.Emitter(ring, iter(range(9)).__next__, 20, ("s", (), {}), -1, None)("m")
+        assert [(r[0], *r[2:]) for r in rings[0]] == [(0, 20, ("s", (), {}), "m", {})]
+        assert [(r[0], *r[2:]) for r in rings[1]] == [(0, 20, ("s", (), {}), "m", {})]
 
     def test_frames_of_a_second_load_are_the_same(self) -> None:
         """A second _frames module (its own kept buffer) packs the very bytes of the first."""

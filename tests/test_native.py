@@ -94,14 +94,19 @@ ring = collections.deque()
 callsite.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
 assert ring[0][2:] == (20, source, "m", {"a": 1}), ring
 """,
+    "hft._speedups": """
+import hft._speedups as speedups
+dumps = lambda o: json.dumps(o, separators=(",", ":")).encode()
+lines, slow = speedups.render_lines([record], {20: b"INFO"}, {}, dumps, 1 << 20, [])
+assert slow == [] and lines.endswith(b'"seq":1,"msg":"m","fields":{"a":1}}\\n'), lines
+assert speedups.scan([record], {"a"}, 10)[:3] == (1, 20, 20)
+""",
 }
-# The modules converted to multi-phase init so far.
-MULTI_PHASE = tuple(_USE)
 
 
 class TestModuleState:
     @pytest.mark.skipif(sys.version_info < (3, 12), reason="own-GIL subinterpreters are 3.12+")
-    @pytest.mark.parametrize("name", MULTI_PHASE)
+    @pytest.mark.parametrize("name", MODULES)
     def test_works_in_a_subinterpreter_with_its_own_gil(self, name: str) -> None:
         """Multi-phase init, module state, heap types: the module imports and works in an
         isolated subinterpreter (where CPython refuses a single-phase module)."""
@@ -112,7 +117,7 @@ class TestModuleState:
         )
         assert run.returncode == 0, run.stderr.decode()
 
-    @pytest.mark.parametrize("name", MULTI_PHASE)
+    @pytest.mark.parametrize("name", MODULES)
     def test_a_second_load_is_a_module_of_its_own(self, name: str) -> None:
         """Loading an extension again makes a new module object, with state of its own."""
         spec = importlib.util.find_spec(name)

@@ -10,7 +10,7 @@ ENV      ?= dev
 DURATION ?= 5
 C_SOURCES := $(wildcard src/hft/*.c src/hft/*.h)
 
-.PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed bench clean
+.PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan bench clean
 
 $(STAMP): pyproject.toml setup.py $(C_SOURCES)
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,38 @@ pytest-installed: $(STAMP)
 	$(PYTHON) -m venv "$$tmp/sdist" && "$$tmp/sdist/bin/pip" install --quiet dist/*.tar.gz; \
 	mkdir "$$tmp/empty" && cd "$$tmp/empty" && "$$tmp/sdist/bin/python" -c 'from hft.logging import native_paths as n; p = n(); assert all(p.values()), p; print("sdist: C paths", p)' \
 	  && "$$tmp/sdist/bin/hft" config validate --env prod
+
+# AddressSanitizer: the package built with its C extensions under -fsanitize=address (gcc) into
+# build/asan, never over the in-place .so files the other targets load. pip builds a copy of the
+# sources (a fresh setuptools build dir: no unsanitized object is reused). The C-facing tests
+# then run against it with libasan preloaded into the interpreter and PYTHONMALLOC=malloc (every
+# Python object in ASAN's heap, redzones around it); leak detection is off for the interpreter's
+# own exit-time allocations, and tests/leakcheck.py checks the C loops' memory instead (with a
+# small quarantine, so that freed blocks ASAN holds back do not read as resident growth).
+# pytest captures sys.stdout/err only: an ASAN report goes to the real stderr even on abort.
+ASAN_BIN    ?= $(BIN)#  the interpreter whose build is checked: make asan ASAN_BIN=.venv-3.13/bin
+ASAN_DIR    := build/asan
+ASAN_CFLAGS := -fsanitize=address -fno-omit-frame-pointer -g -O1
+ASAN_TESTS  := tests/test_callsite.py tests/test_frames.py tests/logging/test_speedups.py tests/test_native.py
+ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+               ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+               HFT_REQUIRE_SPEEDUPS=1
+asan: $(STAMP)
+	rm -rf $(ASAN_DIR) $(ASAN_DIR)-src && mkdir -p $(ASAN_DIR)-src
+	cp -r setup.py pyproject.toml MANIFEST.in README.md settings src $(ASAN_DIR)-src/
+	find $(ASAN_DIR)-src -name '*.so' -delete
+	cd $(ASAN_DIR)-src && CC=gcc HFT_REQUIRE_SPEEDUPS=1 HFT_CFLAGS="$(ASAN_CFLAGS)" \
+	  HFT_LDFLAGS="-fsanitize=address" $(abspath $(ASAN_BIN))/pip install --quiet --no-deps \
+	  --target $(CURDIR)/$(ASAN_DIR) .
+	@echo "-- the C-facing tests against the AddressSanitizer build --"
+	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft._callsite as c, hft._frames as f, hft._speedups as s; \
+	  paths = [m.__file__ for m in (c, f, s)]; print("\n".join(paths)); \
+	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
+	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
+	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
+	@echo "-- leak check of the call-site, frame and render loops (ASAN build, 1e5 calls) --"
+	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
+	  $(ASAN_BIN)/python -m tests.leakcheck 100000
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -5,13 +5,23 @@ one copy of the defaults: the build copies it to ``hft/config/defaults/``, so an
 runs, and ``hft init`` writes a starter ``settings/``, with no checkout at hand.
 """
 
+import os
+import shlex
 from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-_SHARED = ["src/hft/_buffer.h"]  # the growable buffer both output-building modules use
+_SHARED = ["src/hft/_buffer.h", "src/hft/_compat.h"]  # the kept buffer; CPython version compat
+_OWN = {"_speedups": ["src/hft/_scan.h"]}  # a module's own headers (scan() is in _scan.h)
 _SETTINGS = Path(__file__).resolve().parent / "settings"
+# Extra compiler flags for the C extensions, e.g. HFT_CFLAGS="-Wall -Wextra -Werror" in CI, or
+# "-fsanitize=address -fno-omit-frame-pointer -g -O1" for `make asan`. Empty for a user's install.
+_CFLAGS = shlex.split(os.environ.get("HFT_CFLAGS", ""))
+_LDFLAGS = shlex.split(os.environ.get("HFT_LDFLAGS", ""))
+# Where the fast paths are required (CI: HFT_REQUIRE_SPEEDUPS=1), a C extension that does not
+# compile fails the build, with the compiler's message, instead of being left out quietly.
+_OPTIONAL = os.environ.get("HFT_REQUIRE_SPEEDUPS") != "1"
 
 
 class BuildWithSettings(build_py):
@@ -29,12 +39,13 @@ setup(
     cmdclass={"build_py": BuildWithSettings},
     ext_modules=[
         Extension(
-            "hft._speedups",
-            ["src/hft/_speedups.c"],
-            depends=[*_SHARED, "src/hft/_scan.h"],
-            optional=True,
-        ),
-        Extension("hft._frames", ["src/hft/_frames.c"], depends=_SHARED, optional=True),
-        Extension("hft._callsite", ["src/hft/_callsite.c"], optional=True),
+            f"hft.{name}",
+            [f"src/hft/{name}.c"],
+            depends=[*_SHARED, *_OWN.get(name, [])],
+            optional=_OPTIONAL,
+            extra_compile_args=_CFLAGS,
+            extra_link_args=_LDFLAGS,
+        )
+        for name in ("_speedups", "_frames", "_callsite")
     ],
 )

@@ -177,3 +177,20 @@ class TestWired:
         assert isinstance(logger.error, callsite.Emitter) is native
         assert isinstance(logger.audit, callsite.Emitter) is native
         pipeline.close()
+
+
+class TestType:
+    def test_a_heap_type_of_its_module_that_cannot_change(self) -> None:
+        """Emitter is a heap type (of hft._callsite's module state), immutable and final as
+        the static type was; level and source are read-only."""
+        assert callsite.Emitter.__flags__ & (1 << 9)  # Py_TPFLAGS_HEAPTYPE
+        assert callsite.Emitter.__module__ == "hft._callsite"
+        with pytest.raises(TypeError, match="immutable"):
+            callsite.Emitter.level = 30
+        with pytest.raises(TypeError, match="not an acceptable base type"):
+            type("Sub", (callsite.Emitter,), {})
+        emit, _ = _emitter()
+        for name in ("level", "source"):
+            with pytest.raises(AttributeError):
+                setattr(emit, name, None)
+        assert (emit.level, emit.source) == (20, SOURCE)

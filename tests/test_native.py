@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import pickle
 import subprocess
 import sys
+from collections import deque
+from typing import Any
 
 import pytest
 
 from hft.logging import native_paths
 from hft.logging._native import require_native
+from tests.native import native_module
 
 MODULES = ("hft._callsite", "hft._frames", "hft._speedups")
 
@@ -19,7 +24,8 @@ class TestBuilt:
     @pytest.mark.parametrize("name", MODULES)
     def test_each_extension_is_built_when_required(self, name: str) -> None:
         """With HFT_REQUIRE_SPEEDUPS=1 (CI) every extension imports: setup.py builds them as
-        optional, so a compile error would otherwise pass unnoticed as the Python path."""
+        optional for users, so a compile error would otherwise pass unnoticed as the Python
+        path (and with that variable set, setup.py makes a compile error fail the build)."""
         if os.environ.get("HFT_REQUIRE_SPEEDUPS") != "1":
             pytest.skip("HFT_REQUIRE_SPEEDUPS is not set: a build without a compiler is allowed")
         assert importlib.import_module(name).__file__.endswith(".so")  # type: ignore[union-attr]
@@ -53,3 +59,96 @@ class TestNativePaths:
         env = {**os.environ, "HFT_PURE_PYTHON": "1"}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
         assert out.stdout.decode().count("False") == 4
+
+
+# Runs the script on stdin in a subinterpreter with its own GIL: there CPython refuses any
+# extension with single-phase init or without Py_MOD_PER_INTERPRETER_GIL_SUPPORTED.
+_ISOLATED = """
+import sys
+from collections import deque
+from typing import Any
+try:
+    import _interpreters as interpreters  # 3.13
+    iid = interpreters.create("isolated")
+except ImportError:
+    import _xxsubinterpreters as interpreters  # 3.12
+    iid = interpreters.create(isolated=True)
+failure = interpreters.run_string(iid, sys.stdin.read())
+interpreters.destroy(iid)
+sys.exit(str(failure) if failure else 0)
+"""
+_RECORD = """
+import collections, itertools, json, pickle
+source = ("s", (), {}, b'"logger":"s",')
+record = (1, 1_700_000_000_123_456_789, 20, source, "m", {"a": 1})
+"""
+# What each module does in the subinterpreter: its main entry points, results checked.
+_USE = {
+    "hft._frames": """
+import hft._frames as frames
+assert frames.unpack(frames.pack([record], pickle.dumps)[8:], pickle.loads) == [record]
+""",
+    "hft._callsite": """
+import hft._callsite as callsite
+ring = collections.deque()
+callsite.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
+assert ring[0][2:] == (20, source, "m", {"a": 1}), ring
+""",
+    "hft._speedups": """
+import hft._speedups as speedups
+dumps = lambda o: json.dumps(o, separators=(",", ":")).encode()
+lines, slow = speedups.render_lines([record], {20: b"INFO"}, {}, dumps, 1 << 20, [])
+assert slow == [] and lines.endswith(b'"seq":1,"msg":"m","fields":{"a":1}}\\n'), lines
+assert speedups.scan([record], {"a"}, 10)[:3] == (1, 20, 20)
+""",
+}
+
+
+class TestModuleState:
+    @pytest.mark.skipif(sys.version_info < (3, 12), reason="own-GIL subinterpreters are 3.12+")
+    @pytest.mark.parametrize("name", MODULES)
+    def test_works_in_a_subinterpreter_with_its_own_gil(self, name: str) -> None:
+        """Multi-phase init, module state, heap types: the module imports and works in an
+        isolated subinterpreter (where CPython refuses a single-phase module)."""
+        native_module(name)
+        script = (_RECORD + _USE[name]).encode()
+        run = subprocess.run(
+            [sys.executable, "-c", _ISOLATED], input=script, capture_output=True, check=False
+        )
+        assert run.returncode == 0, run.stderr.decode()
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_a_second_load_is_a_module_of_its_own(self, name: str) -> None:
+        """Loading an extension again makes a new module object, with state of its own."""
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module is not native_module(name)
+
+    def test_a_second_callsite_has_its_own_emitter_type(self) -> None:
+        """Emitter is a heap type made by each load of _callsite; each type's methods work."""
+        callsite = native_module("hft._callsite")
+        spec = importlib.util.find_spec("hft._callsite")
+        assert spec is not None
+        assert spec.loader is not None
+        again = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(again)
+        assert again.Emitter is not callsite.Emitter
+        rings: list[deque[Any]] = [deque(), deque()]
+        for module, ring in zip((callsite, again), rings, strict=True):
+            module.Emitter(ring, iter(range(9)).__next__, 20, ("s", (), {}), -1, None)("m")
+        assert [(r[0], *r[2:]) for r in rings[0]] == [(0, 20, ("s", (), {}), "m", {})]
+        assert [(r[0], *r[2:]) for r in rings[1]] == [(0, 20, ("s", (), {}), "m", {})]
+
+    def test_frames_of_a_second_load_are_the_same(self) -> None:
+        """A second _frames module (its own kept buffer) packs the very bytes of the first."""
+        frames = native_module("hft._frames")
+        spec = importlib.util.find_spec("hft._frames")
+        assert spec is not None
+        assert spec.loader is not None
+        again = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(again)
+        records: list[Any] = [(1, 2, 20, ("s", (), {}), "m", {"a": 1.5, "b": "x"})] * 3
+        assert again.pack(records, pickle.dumps) == frames.pack(records, pickle.dumps)

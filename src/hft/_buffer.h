@@ -3,12 +3,15 @@
  * Output of a few hundred kB (a frame, a batch of JSON lines) in a fresh block on every call is
  * pages to fault in every time; the kept buffer stays mapped. A call that finds it in use (a
  * callback into Python ran the same function again) works in a buffer of its own.
+ *
+ * The keeper lives in the module's state (one per module object, so one per interpreter) and
+ * is released by the module's m_free with buf_keeper_free. It relies on the GIL: busy is a
+ * plain int (the modules declare Py_MOD_GIL_USED).
  */
 #ifndef HFT_BUFFER_H
 #define HFT_BUFFER_H
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_compat.h"
 #include <string.h>
 
 #define BUF_FIRST ((Py_ssize_t)65536)
@@ -94,6 +97,16 @@ buf_close(Buf *b)
         keeper->busy = 0;
     }
     b->data = NULL;
+}
+
+/* Frees the kept buffer (the module is going away: no call can hold it). */
+static inline void
+buf_keeper_free(BufKeeper *keeper)
+{
+    PyMem_RawFree(keeper->data);
+    keeper->data = NULL;
+    keeper->cap = 0;
+    keeper->busy = 0;
 }
 
 #endif /* HFT_BUFFER_H */

@@ -20,10 +20,14 @@
  * parts are plain), so no path leads from it back to itself. A record holding a traceback
  * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <structmember.h>
+#include "_compat.h" /* Python.h, and what 3.11 lacks of 3.12's API */
 #include <time.h>
+
+/* The module's state: no global mutable state, so each interpreter has its own. */
+typedef struct {
+    PyObject *emitter_type; /* the Emitter heap type of this module object */
+    PyObject *exc_info_key; /* "exc_info", interned */
+} CallsiteState;
 
 typedef struct {
     PyObject_HEAD
@@ -40,13 +44,14 @@ typedef struct {
     Py_ssize_t wake_at;
     int exc;             /* honour exc_info=True: capture sys.exc_info() at the call */
     PyObject *weakreflist; /* the audit guard tracks its call sites weakly */
+    PyObject *exc_info_key; /* the module state's, held here: no state lookup per call */
 } Emitter;
 
-static PyObject *exc_info_key; /* "exc_info", interned */
+static struct PyModuleDef module_def; /* defined at the end; emitter_new finds its state */
 
 /* fields["exc_info"] = sys.exc_info() when the caller passed exc_info=True. */
 static int
-capture_exc_info(PyObject *fields)
+capture_exc_info(PyObject *fields, PyObject *exc_info_key)
 {
     PyObject *flag = PyDict_GetItemWithError(fields, exc_info_key);
     if (flag != Py_True) {
@@ -126,7 +131,7 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
             return NULL;
         }
     }
-    if (self->exc && nkw && capture_exc_info(fields) < 0) {
+    if (self->exc && nkw && capture_exc_info(fields, self->exc_info_key) < 0) {
         Py_DECREF(fields);
         return NULL;
     }
@@ -194,6 +199,12 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "Emitter: next_seq and full must be callable");
         return NULL;
     }
+    /* Construction, not the call: the module state is looked up here only. */
+    PyObject *module = PyType_GetModuleByDef(type, &module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    CallsiteState *state = PyModule_GetState(module);
     PyObject *append = PyObject_GetAttrString(ring, "append");
     if (append == NULL) {
         return NULL;
@@ -214,12 +225,15 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->capacity = capacity;
     self->wake_at = wake_at;
     self->exc = exc;
+    self->exc_info_key = Py_NewRef(state->exc_info_key);
     return (PyObject *)self;
 }
 
 static int
-emitter_traverse(Emitter *self, visitproc visit, void *arg)
+emitter_traverse(PyObject *op, visitproc visit, void *arg)
 {
+    Emitter *self = (Emitter *)op;
+    Py_VISIT(Py_TYPE(op)); /* a heap type: its instances hold it */
     Py_VISIT(self->ring);
     Py_VISIT(self->append);
     Py_VISIT(self->next_seq);
@@ -231,8 +245,9 @@ emitter_traverse(Emitter *self, visitproc visit, void *arg)
 }
 
 static int
-emitter_clear(Emitter *self)
+emitter_clear(PyObject *op)
 {
+    Emitter *self = (Emitter *)op;
     Py_CLEAR(self->ring);
     Py_CLEAR(self->append);
     Py_CLEAR(self->next_seq);
@@ -240,73 +255,123 @@ emitter_clear(Emitter *self)
     Py_CLEAR(self->source);
     Py_CLEAR(self->full);
     Py_CLEAR(self->wake);
+    Py_CLEAR(self->exc_info_key);
     return 0;
 }
 
 static void
-emitter_dealloc(Emitter *self)
+emitter_dealloc(PyObject *op)
 {
-    PyObject_GC_UnTrack(self);
-    if (self->weakreflist != NULL) {
-        PyObject_ClearWeakRefs((PyObject *)self);
+    PyTypeObject *type = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    if (((Emitter *)op)->weakreflist != NULL) {
+        PyObject_ClearWeakRefs(op);
     }
-    emitter_clear(self);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    (void)emitter_clear(op);
+    type->tp_free(op);
+    Py_DECREF(type); /* a heap type: each instance held a reference */
 }
 
 static PyObject *
-emitter_repr(Emitter *self)
+emitter_repr(PyObject *op)
 {
+    Emitter *self = (Emitter *)op;
     return PyUnicode_FromFormat("<hft call site level=%R capacity=%zd>", self->level,
                                 self->capacity);
 }
 
 static PyMemberDef emitter_members[] = {
-    {"level", T_OBJECT, offsetof(Emitter, level), READONLY, "the level of its records"},
-    {"source", T_OBJECT, offsetof(Emitter, source), READONLY, "the logger's Source"},
-    {"capacity", T_PYSSIZET, offsetof(Emitter, capacity), 0,
+    {"level", Py_T_OBJECT_EX, offsetof(Emitter, level), Py_READONLY, "the level of its records"},
+    {"source", Py_T_OBJECT_EX, offsetof(Emitter, source), Py_READONLY, "the logger's Source"},
+    {"capacity", Py_T_PYSSIZET, offsetof(Emitter, capacity), 0,
      "room checked before appending (0: every call goes to full)"},
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Emitter, vectorcall), Py_READONLY, NULL},
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(Emitter, weakreflist), Py_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
-static PyTypeObject EmitterType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "hft._callsite.Emitter",
-    .tp_basicsize = sizeof(Emitter),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
-              "wake_at=-1): a logging method.",
-    .tp_new = emitter_new,
-    .tp_dealloc = (destructor)emitter_dealloc,
-    .tp_traverse = (traverseproc)emitter_traverse,
-    .tp_clear = (inquiry)emitter_clear,
-    .tp_repr = (reprfunc)emitter_repr,
-    .tp_call = PyVectorcall_Call,
-    .tp_vectorcall_offset = offsetof(Emitter, vectorcall),
-    .tp_members = emitter_members,
-    .tp_weaklistoffset = offsetof(Emitter, weakreflist),
+static PyType_Slot emitter_slots[] = {
+    {Py_tp_doc, "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
+                "wake_at=-1): a logging method."},
+    {Py_tp_new, emitter_new},
+    {Py_tp_dealloc, emitter_dealloc},
+    {Py_tp_traverse, emitter_traverse},
+    {Py_tp_clear, emitter_clear},
+    {Py_tp_repr, emitter_repr},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, emitter_members},
+    {0, NULL},
+};
+
+static PyType_Spec emitter_spec = {
+    .name = "hft._callsite.Emitter",
+    .basicsize = sizeof(Emitter),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = emitter_slots,
+};
+
+static int
+callsite_exec(PyObject *module)
+{
+    CallsiteState *state = PyModule_GetState(module);
+    state->exc_info_key = PyUnicode_InternFromString("exc_info");
+    if (state->exc_info_key == NULL) {
+        return -1;
+    }
+    state->emitter_type = PyType_FromModuleAndSpec(module, &emitter_spec, NULL);
+    if (state->emitter_type == NULL) {
+        return -1;
+    }
+    return PyModule_AddObjectRef(module, "Emitter", state->emitter_type);
+}
+
+static int
+callsite_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    CallsiteState *state = PyModule_GetState(module);
+    if (state != NULL) { /* NULL before the state was made */
+        Py_VISIT(state->emitter_type);
+        Py_VISIT(state->exc_info_key);
+    }
+    return 0;
+}
+
+static int
+callsite_clear(PyObject *module)
+{
+    CallsiteState *state = PyModule_GetState(module);
+    if (state != NULL) {
+        Py_CLEAR(state->emitter_type);
+        Py_CLEAR(state->exc_info_key);
+    }
+    return 0;
+}
+
+static void
+callsite_free(void *module)
+{
+    (void)callsite_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, callsite_exec},
+    HFT_SLOT_INTERPRETERS HFT_SLOT_GIL {0, NULL},
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "hft._callsite", "The C call site of hft loggers.", 0, NULL,
-    NULL, NULL, NULL, NULL,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "hft._callsite",
+    .m_doc = "The C call site of hft loggers.",
+    .m_size = sizeof(CallsiteState),
+    .m_slots = slots,
+    .m_traverse = callsite_traverse,
+    .m_clear = callsite_clear,
+    .m_free = callsite_free,
 };
 
 PyMODINIT_FUNC
 PyInit__callsite(void)
 {
-    if (PyType_Ready(&EmitterType) < 0) {
-        return NULL;
-    }
-    if (exc_info_key == NULL && (exc_info_key = PyUnicode_InternFromString("exc_info")) == NULL) {
-        return NULL;
-    }
-    PyObject *module = PyModule_Create(&module_def);
-    if (module == NULL) {
-        return NULL;
-    }
-    if (PyModule_AddObjectRef(module, "Emitter", (PyObject *)&EmitterType) < 0) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    return module;
+    return PyModuleDef_Init(&module_def);
 }

@@ -16,10 +16,7 @@
  * ref: u32 index of an object written before, or NEW followed by u32 length and the bytes
  * (UTF-8 for a str, dumps(source) for a source). value: a tag byte, then the payload.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
-#include "_buffer.h"
+#include "_buffer.h" /* includes _compat.h and Python.h */
 #include <stdint.h>
 #include <string.h>
 
@@ -27,7 +24,14 @@
 #define NEW 0xFFFFFFFFu
 #define MAX_FIELDS 0xFFFF
 
-enum { T_NONE = 'N', T_TRUE = 'T', T_FALSE = 'F', T_INT = 'i', T_FLOAT = 'f', T_STR = 's' };
+enum { /* value tags; not T_*: 3.11's structmember.h (see _compat.h) defines T_NONE */
+    TAG_NONE = 'N',
+    TAG_TRUE = 'T',
+    TAG_FALSE = 'F',
+    TAG_INT = 'i',
+    TAG_FLOAT = 'f',
+    TAG_STR = 's',
+};
 
 typedef struct { /* identity -> index, open addressing; keys are borrowed from the records */
     PyObject **keys;
@@ -36,8 +40,10 @@ typedef struct { /* identity -> index, open addressing; keys are borrowed from t
     size_t used;
 } Memo;
 
-/* The buffer pack keeps across calls (see _buffer.h). */
-static BufKeeper keeper;
+/* The module's state: no global mutable state, so each interpreter has its own. */
+typedef struct {
+    BufKeeper keeper; /* the buffer pack keeps across calls (see _buffer.h) */
+} FramesState;
 
 static int
 memo_init(Memo *m, size_t size)
@@ -170,12 +176,12 @@ put_value(Buf *o, Memo *m, PyObject *v)
 {
     char tag;
     if (v == Py_None || v == Py_True || v == Py_False) {
-        tag = v == Py_None ? T_NONE : v == Py_True ? T_TRUE : T_FALSE;
+        tag = v == Py_None ? TAG_NONE : v == Py_True ? TAG_TRUE : TAG_FALSE;
         return buf_put(o, &tag, 1) < 0 ? -1 : 1;
     }
     if (PyFloat_CheckExact(v)) {
         double d = PyFloat_AS_DOUBLE(v);
-        tag = T_FLOAT;
+        tag = TAG_FLOAT;
         return buf_put(o, &tag, 1) < 0 || buf_put(o, &d, 8) < 0 ? -1 : 1;
     }
     if (PyLong_CheckExact(v)) {
@@ -184,11 +190,11 @@ put_value(Buf *o, Memo *m, PyObject *v)
         if (overflow) {
             return 0;
         }
-        tag = T_INT;
+        tag = TAG_INT;
         return buf_put(o, &tag, 1) < 0 || buf_put(o, &n, 8) < 0 ? -1 : 1;
     }
     if (PyUnicode_CheckExact(v)) {
-        tag = T_STR;
+        tag = TAG_STR;
         return buf_put(o, &tag, 1) < 0 ? -1 : put_str(o, m, v);
     }
     return 0;
@@ -252,9 +258,9 @@ put_record(Buf *o, Memo *m, PyObject *r, PyObject *dumps)
 }
 
 static PyObject *
-pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+pack(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)self;
+    FramesState *state = PyModule_GetState(module);
     if (nargs != 2 || !PyList_CheckExact(args[0])) {
         PyErr_SetString(PyExc_TypeError, "pack(records: list, dumps)");
         return NULL;
@@ -268,7 +274,7 @@ pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = PyTuple_GET_SIZE(records);
     uint32_t count = (uint32_t)n;
     Buf o;
-    buf_open(&o, &keeper);
+    buf_open(&o, &state->keeper);
     Memo m;
     if ((Py_ssize_t)count != n || memo_init(&m, 256) < 0) {
         Py_DECREF(records);
@@ -371,19 +377,19 @@ get_value(In *in)
         return NULL;
     }
     switch (tag) {
-    case T_NONE:
+    case TAG_NONE:
         return Py_NewRef(Py_None);
-    case T_TRUE:
+    case TAG_TRUE:
         return Py_NewRef(Py_True);
-    case T_FALSE:
+    case TAG_FALSE:
         return Py_NewRef(Py_False);
-    case T_STR:
+    case TAG_STR:
         return get_ref(in, 0);
-    case T_INT: {
+    case TAG_INT: {
         long long n;
         return take(in, &n, 8) < 0 ? NULL : PyLong_FromLongLong(n);
     }
-    case T_FLOAT: {
+    case TAG_FLOAT: {
         double d;
         return take(in, &d, 8) < 0 ? NULL : PyFloat_FromDouble(d);
     }
@@ -499,13 +505,40 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int
+frames_exec(PyObject *module)
+{
+    FramesState *state = PyModule_GetState(module);
+    state->keeper = (BufKeeper){NULL, 0, 0};
+    return 0;
+}
+
+static void
+frames_free(void *module)
+{
+    FramesState *state = PyModule_GetState((PyObject *)module);
+    if (state != NULL) { /* NULL when the module failed before its state was made */
+        buf_keeper_free(&state->keeper);
+    }
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, frames_exec},
+    HFT_SLOT_INTERPRETERS HFT_SLOT_GIL {0, NULL},
+};
+
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "hft._frames", "Compact frames of plain records for the writer.", 0,
-    methods, NULL, NULL, NULL, NULL,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "hft._frames",
+    .m_doc = "Compact frames of plain records for the writer.",
+    .m_size = sizeof(FramesState),
+    .m_methods = methods,
+    .m_slots = slots,
+    .m_free = frames_free, /* the state holds no Python object: no m_traverse, m_clear */
 };
 
 PyMODINIT_FUNC
 PyInit__frames(void)
 {
-    return PyModule_Create(&module_def);
+    return PyModuleDef_Init(&module_def);
 }

@@ -14,10 +14,7 @@
  *
  * state is a list [second_start_ns: int, prefix: bytes] caching the rendered second.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
-#include "_buffer.h"
+#include "_buffer.h" /* includes _compat.h and Python.h */
 #include "_scan.h"
 #include <limits.h>
 #include <stdint.h>
@@ -26,8 +23,10 @@
 
 #define NS_PER_S 1000000000LL
 
-/* The buffer render_lines keeps across calls (see _buffer.h). */
-static BufKeeper keeper;
+/* The module's state: no global mutable state, so each interpreter has its own. */
+typedef struct {
+    BufKeeper keeper; /* the buffer render_lines keeps across calls (see _buffer.h) */
+} SpeedupsState;
 
 /* Writes v in decimal at p; returns the number of characters. */
 static Py_ssize_t
@@ -321,7 +320,7 @@ stamp_store(const Stamp *s, PyObject *state)
 static PyObject *
 render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
+    SpeedupsState *mstate = PyModule_GetState(module); /* a pointer away: once per batch */
     if (nargs != 6) {
         PyErr_SetString(PyExc_TypeError, "render_lines() takes exactly 6 arguments");
         return NULL;
@@ -364,7 +363,7 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = PyTuple_GET_SIZE(seq);
     PyObject *data = NULL;
     Buf b;
-    buf_open(&b, &keeper);
+    buf_open(&b, &mstate->keeper);
     for (Py_ssize_t i = 0; i < n; i++) {
         int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
                             &stamp);
@@ -416,12 +415,40 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int
+speedups_exec(PyObject *module)
+{
+    SpeedupsState *mstate = PyModule_GetState(module);
+    mstate->keeper = (BufKeeper){NULL, 0, 0};
+    return 0;
+}
+
+static void
+speedups_free(void *module)
+{
+    SpeedupsState *mstate = PyModule_GetState((PyObject *)module);
+    if (mstate != NULL) { /* NULL when the module failed before its state was made */
+        buf_keeper_free(&mstate->keeper);
+    }
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, speedups_exec},
+    HFT_SLOT_INTERPRETERS HFT_SLOT_GIL {0, NULL},
+};
+
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "hft._speedups", "C fast paths for the dispatcher and JSON line rendering.", 0, methods,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "hft._speedups",
+    .m_doc = "C fast paths for the dispatcher and JSON line rendering.",
+    .m_size = sizeof(SpeedupsState),
+    .m_methods = methods,
+    .m_slots = slots,
+    .m_free = speedups_free, /* the state holds no Python object: no m_traverse, m_clear */
 };
 
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    return PyModule_Create(&module_def);
+    return PyModuleDef_Init(&module_def);
 }

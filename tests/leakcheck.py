@@ -1,0 +1,153 @@
+"""Leak check of the C paths' loops: ``python -m tests.leakcheck [calls]`` (run by ``make asan``).
+
+Not a pytest module. Each loop runs a C path (the call site, frames, line rendering) through
+its common and its error branches, first for a warm-up, then ``calls`` times (the call site:
+6 calls a loop) or ``calls // 10`` times (a frame or a slice: 21 records a loop), and fails when
+memory grew over the measured part: tracemalloc's traced bytes (every allocation through the
+Python allocators, PyMem_Raw included: exact, whatever ASAN's quarantine holds) by more than
+TRACED_SLACK, or the resident set by more than RSS_SLACK. One leaked record, dict or buffer a
+call is at least 50 bytes a call, megabytes over the loop: far above both.
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import itertools
+import json
+import os
+import pickle
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from hft._callsite import Emitter
+from hft._frames import pack, unpack
+from hft._speedups import render_lines, scan
+
+TRACED_SLACK = 64 * 1024
+RSS_SLACK = 4 * 1024 * 1024
+SOURCE: tuple[Any, ...] = ("orders", ("mexc",), {}, b'"logger":"orders",')
+
+
+def rss() -> int:
+    """The resident set of this process, in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _raising(*_: object) -> Any:
+    raise RuntimeError("refused")
+
+
+def expect(error: type[Exception], call: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Call, and make sure the call took its error branch."""
+    try:
+        call(*args, **kwargs)
+    except error:
+        return
+    raise AssertionError(f"{call} did not raise {error.__name__}")
+
+
+def callsite_loop() -> Callable[[int], None]:
+    """Emitter: append, exc_info capture, full ring, wake, and calls that raise."""
+    ring: collections.deque[Any] = collections.deque()
+    overflow: list[Any] = []
+    seq = itertools.count().__next__
+    emit = Emitter(ring, seq, 20, SOURCE, -1, None)
+    exc = Emitter(ring, seq, 40, SOURCE, -1, None, True)
+    full = Emitter(ring, seq, 20, SOURCE, 0, overflow.append, False, ring.clear, 1)
+    refused = Emitter(ring, seq, 20, SOURCE, 0, _raising)
+
+    def run(i: int) -> None:
+        emit("order placed", symbol="BTCUSDT", qty=1.5, n=i)
+        emit("no fields")
+        try:
+            raise ValueError(i)
+        except ValueError:
+            exc("failed", exc_info=True, n=i)
+        full("to full", n=i)
+        expect(TypeError, emit)
+        expect(RuntimeError, refused, "x")
+        ring.clear()
+        overflow.clear()
+
+    return run
+
+
+def frames_loop() -> Callable[[int], None]:
+    """pack and unpack of a frame; a record pack refuses; damaged frames unpack refuses."""
+    other = ("risk", (), {"venue": "x"}, b"")
+
+    def run(i: int) -> None:
+        records: list[Any] = [
+            (i + k, 10**18 + k, 20, SOURCE if k % 2 else other, f"m{k % 5}", {"a": k, "s": "v"})
+            for k in range(20)
+        ]
+        records.append((i, 1, 20, SOURCE, "m", {"f": 0.5, "n": None, "t": True, "u": "\u00e9"}))
+        packed = pack(records, pickle.dumps)
+        assert packed is not None
+        assert unpack(memoryview(packed)[8:], pickle.loads) == records
+        assert pack([*records, (1, 2, 3, SOURCE, "m", {"x": object()})], pickle.dumps) is None
+        for data in (packed[8:-3], b"X" + packed[9:], packed[8:] + b"\0"):
+            expect(ValueError, unpack, data, pickle.loads)
+        expect(RuntimeError, pack, records, _raising)
+
+    return run
+
+
+def render_loop() -> Callable[[int], None]:
+    """render_lines with fast and slow records, and scan of the same slice."""
+    levels = {20: b"INFO", 40: b"ERROR"}
+    messages: dict[object, bytes] = {}
+
+    def dumps(obj: object) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    def run(i: int) -> None:
+        records: list[Any] = [
+            (i + k, 1_700_000_000 * 10**9 + k, 20, SOURCE, "m", {"k": k}) for k in range(20)
+        ]
+        records.append((i, 1, 99, SOURCE, "unknown level", {}))  # slow path
+        records.append((i, 1, 40, SOURCE, "x" * 300, {"k": object()}))  # dumps raises
+        render_lines(records, levels, messages, dumps, 256, [])
+        scan(records, {"k"}, 10)
+
+    return run
+
+
+def measure(name: str, run: Callable[[int], None], calls: int) -> bool:
+    """Warm up, then run *calls* times; print the growth and whether it is within the slack."""
+    for i in range(max(calls // 10, 500)):
+        run(i)
+    gc.collect()
+    traced_before, rss_before, start = tracemalloc.get_traced_memory()[0], rss(), time.monotonic()
+    for i in range(calls):
+        run(i)
+    gc.collect()
+    traced = tracemalloc.get_traced_memory()[0] - traced_before
+    grown = rss() - rss_before
+    ok = traced <= TRACED_SLACK and grown <= RSS_SLACK
+    print(
+        f"{name:9} {calls:>8} loops in {time.monotonic() - start:5.1f} s: traced "
+        f"{traced:+9d} B, RSS {grown / 2**20:+6.2f} MiB  {'ok' if ok else 'LEAK'}"
+    )
+    return ok
+
+
+def main() -> int:
+    """Run the three loops; exit 1 if one of them leaked."""
+    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    tracemalloc.start()
+    results = [
+        measure("callsite", callsite_loop(), calls),
+        measure("frames", frames_loop(), calls // 10),
+        measure("render", render_loop(), calls // 10),
+    ]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ STAMP    := $(VENV)/.installed
 PYTHONS  ?= 3.12 3.13#  more interpreters the suite runs on, besides $(PYTHON) (found by .ci/python)
 ENV      ?= dev
 DURATION ?= 5
-C_SOURCES := $(wildcard src/hft/*.c src/hft/*.h)
+C_SOURCES := $(wildcard src/hft/logging/*.c src/hft/logging/*.h)
 
 .PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan bench clean
 
@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml setup.py $(C_SOURCES)
 run: $(STAMP)
 	$(BIN)/hft run --env $(ENV) --duration $(DURATION)
 
-test: lint typecheck pytest pytest-pure pytest-pythons pytest-installed
+test: lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -44,7 +44,7 @@ pytest: $(STAMP)
 
 pytest-pure: $(STAMP)
 	@echo "-- the logging tests again on the pure-Python paths (HFT_PURE_PYTHON=1) --"
-	HFT_PURE_PYTHON=1 $(BIN)/pytest -q tests/logging tests/test_callsite.py
+	HFT_PURE_PYTHON=1 $(BIN)/pytest -q tests/logging
 
 pytest-pythons: $(foreach v,$(PYTHONS),.venv-$(v)/.installed)
 	@set -e; for v in $(PYTHONS); do \
@@ -76,7 +76,7 @@ pytest-installed: $(STAMP)
 ASAN_BIN    ?= $(BIN)#  the interpreter whose build is checked: make asan ASAN_BIN=.venv-3.13/bin
 ASAN_DIR    := build/asan
 ASAN_CFLAGS := -fsanitize=address -fno-omit-frame-pointer -g -O1
-ASAN_TESTS  := tests/test_callsite.py tests/test_frames.py tests/logging/test_speedups.py tests/test_native.py
+ASAN_TESTS  := tests/logging/test_callsite.py tests/logging/test_frames.py tests/logging/test_speedups.py tests/logging/test_native.py
 ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                HFT_REQUIRE_SPEEDUPS=1
@@ -88,7 +88,7 @@ asan: $(STAMP)
 	  HFT_LDFLAGS="-fsanitize=address" $(abspath $(ASAN_BIN))/pip install --quiet --no-deps \
 	  --target $(CURDIR)/$(ASAN_DIR) .
 	@echo "-- the C-facing tests against the AddressSanitizer build --"
-	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft._callsite as c, hft._frames as f, hft._speedups as s; \
+	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging._callsite as c, hft.logging._frames as f, hft.logging._speedups as s; \
 	  paths = [m.__file__ for m in (c, f, s)]; print("\n".join(paths)); \
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'

@@ -12,8 +12,8 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-_SHARED = ["src/hft/_buffer.h", "src/hft/_compat.h"]  # the kept buffer; CPython version compat
-_OWN = {"_speedups": ["src/hft/_scan.h"]}  # a module's own headers (scan() is in _scan.h)
+_SHARED = ["src/hft/logging/_buffer.h", "src/hft/logging/_compat.h"]  # the kept buffer; CPython version compat
+_OWN = {"_speedups": ["src/hft/logging/_scan.h"]}  # a module's own headers (scan() is in _scan.h)
 _SETTINGS = Path(__file__).resolve().parent / "settings"
 # Extra compiler flags for the C extensions, e.g. HFT_CFLAGS="-Wall -Wextra -Werror" in CI, or
 # "-fsanitize=address -fno-omit-frame-pointer -g -O1" for `make asan`. Empty for a user's install.
@@ -39,8 +39,8 @@ setup(
     cmdclass={"build_py": BuildWithSettings},
     ext_modules=[
         Extension(
-            f"hft.{name}",
-            [f"src/hft/{name}.c"],
+            f"hft.logging.{name}",
+            [f"src/hft/logging/{name}.c"],
             depends=[*_SHARED, *_OWN.get(name, [])],
             optional=_OPTIONAL,
             extra_compile_args=_CFLAGS,

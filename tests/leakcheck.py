@@ -23,9 +23,9 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft._callsite import Emitter
-from hft._frames import pack, unpack
-from hft._speedups import render_lines, scan
+from hft.logging._callsite import Emitter
+from hft.logging._frames import pack, unpack
+from hft.logging._speedups import render_lines, scan
 
 TRACED_SLACK = 64 * 1024
 RSS_SLACK = 4 * 1024 * 1024

@@ -3,7 +3,7 @@
 This is the hot path. Each function here builds its closure once, so that a call does no
 configuration branching: it takes a sequence number and a timestamp, builds one tuple and
 appends it to the ring. Formatting, dict merging and I/O all happen on the dispatcher thread.
-Where ``hft._callsite`` was built, the logging methods are its ``Emitter``: the same steps
+Where ``hft.logging._callsite`` was built, the logging methods are its ``Emitter``: the same steps
 in C, and the record untracked by the garbage collector.
 """
 
@@ -19,9 +19,9 @@ from hft.logging._levels import AUDIT, METRIC
 from hft.logging._native import require_native
 from hft.logging._record import Record, Source
 
-try:  # the optional C call site (src/hft/_callsite.c)
+try:  # the optional C call site (src/hft/logging/_callsite.c)
     require_native()
-    from hft._callsite import Emitter
+    from hft.logging._callsite import Emitter
 except ImportError:  # pragma: no cover - depends on how hft was installed
     Emitter = None  # type: ignore[assignment,misc]
 

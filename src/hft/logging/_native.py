@@ -1,4 +1,4 @@
-"""Whether to use the optional C fast paths (``src/hft/*.c``) where they were built.
+"""Whether to use the optional C fast paths (``src/hft/logging/*.c``) where they were built.
 
 ``HFT_PURE_PYTHON=1`` in the environment, read at import, makes every module take its
 pure-Python path instead: the test suite runs the logging tests that way too, and it is a

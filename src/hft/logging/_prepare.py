@@ -23,9 +23,9 @@ from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, sanitize, truncate
 from hft.logging._secrets import SecretMask, holds_secret
 
-try:  # the optional C fast path (src/hft/_speedups.c)
+try:  # the optional C fast path (src/hft/logging/_speedups.c)
     require_native()
-    from hft._speedups import scan as _c_scan
+    from hft.logging._speedups import scan as _c_scan
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _c_scan = None  # type: ignore[assignment]
 
@@ -60,8 +60,8 @@ class Preparer:
         Hit: a settings secret is in a log record's message, field values or bound context.
         Plain is the common slice: no hit, only log records with a ``str`` message, no bound
         context, only field names known to be harmless holding scalars (:data:`SCALARS`); such
-        a slice goes to the backends as it is. One pass in C when ``hft._speedups`` was built,
-        else C-level ``map`` passes.
+        a slice goes to the backends as it is. One pass in C when ``hft.logging._speedups``
+        was built, else C-level ``map`` passes.
         """
         harmless, secrets = self._redact.harmless, self._secrets.secrets
         if _c_scan is not None:

@@ -27,7 +27,7 @@ class Source(NamedTuple):
     Records waiting in a ring must cost the garbage collector nothing, or full collections
     rescan them (pauses of 5 to 9 ms every ~60,000 records, measured). CPython never untracks
     a tuple that holds a dict or a tuple subclass, which every record does; the C call site
-    (``hft._callsite``) therefore untracks each record it builds.
+    (``hft.logging._callsite``) therefore untracks each record it builds.
     """
 
     name: str

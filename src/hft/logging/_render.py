@@ -24,9 +24,9 @@ from hft.logging._levels import LEVEL_NAMES, level_name
 from hft.logging._native import require_native
 from hft.logging._record import Record
 
-try:  # the optional C fast path (src/hft/_speedups.c); pure Python without a compiler
+try:  # the optional C fast path (src/hft/logging/_speedups.c); pure Python without a compiler
     require_native()
-    from hft import _speedups
+    from hft.logging import _speedups
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _speedups = None  # type: ignore[assignment]
 
@@ -191,7 +191,7 @@ class JsonLineRenderer:
 
     def __init__(self, max_field_chars: int = 4096, *, use_speedups: bool = True) -> None:
         self._limit = max_field_chars
-        #: Render with ``hft._speedups`` when it was built (same bytes; False forces Python).
+        #: Render with ``hft.logging._speedups`` where built (same bytes; False forces Python).
         self._use_speedups = use_speedups and _speedups is not None
         #: The C path's cache of the current second: ``[start_ns, b"YYYY-MM-DDTHH:MM:SS"]``.
         self._stamp: list[Any] = []

@@ -1,8 +1,8 @@
 """What crosses the pipes between the dispatcher and a writer process, and how.
 
 Parent to writer, one frame per batch: an 8-byte little-endian payload size, then the payload,
-packed in C (src/hft/_frames.c, plain records) or pickled. Frames are numbered implicitly: the
-writer is told the number of the first frame it will read, and counts.
+packed in C (src/hft/logging/_frames.c, plain records) or pickled. Frames are numbered
+implicitly: the writer is told the number of the first frame it will read, and counts.
 
 Writer to parent, replies:
 
@@ -32,9 +32,9 @@ from hft.logging._native import require_native
 from hft.logging._record import Record, Source
 from hft.logging._render import safe_repr, sanitize
 
-try:  # the optional C fast path for frames of plain records (src/hft/_frames.c)
+try:  # the optional C fast path for frames of plain records (src/hft/logging/_frames.c)
     require_native()
-    from hft import _frames
+    from hft.logging import _frames
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _frames = None  # type: ignore[assignment]
 

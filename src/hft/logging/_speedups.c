@@ -439,7 +439,7 @@ static PyModuleDef_Slot slots[] = {
 
 static struct PyModuleDef module_def = {
     .m_base = PyModuleDef_HEAD_INIT,
-    .m_name = "hft._speedups",
+    .m_name = "hft.logging._speedups",
     .m_doc = "C fast paths for the dispatcher and JSON line rendering.",
     .m_size = sizeof(SpeedupsState),
     .m_methods = methods,

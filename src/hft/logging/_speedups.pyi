@@ -1,4 +1,4 @@
-"""Types of the optional C fast path (``src/hft/_speedups.c``)."""
+"""Types of the optional C fast path (``src/hft/logging/_speedups.c``)."""
 
 from collections.abc import Callable, Sequence
 from typing import Any

@@ -304,7 +304,7 @@ static PyType_Slot emitter_slots[] = {
 };
 
 static PyType_Spec emitter_spec = {
-    .name = "hft._callsite.Emitter",
+    .name = "hft.logging._callsite.Emitter",
     .basicsize = sizeof(Emitter),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
              Py_TPFLAGS_IMMUTABLETYPE,
@@ -361,7 +361,7 @@ static PyModuleDef_Slot slots[] = {
 
 static struct PyModuleDef module_def = {
     .m_base = PyModuleDef_HEAD_INIT,
-    .m_name = "hft._callsite",
+    .m_name = "hft.logging._callsite",
     .m_doc = "The C call site of hft loggers.",
     .m_size = sizeof(CallsiteState),
     .m_slots = slots,

@@ -1,4 +1,4 @@
-"""Types of the optional C call site (``src/hft/_callsite.c``)."""
+"""Types of the optional C call site (``src/hft/logging/_callsite.c``)."""
 
 from collections import deque
 from collections.abc import Callable

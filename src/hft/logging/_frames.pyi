@@ -1,4 +1,4 @@
-"""Types of the optional C fast path for writer frames (``src/hft/_frames.c``)."""
+"""Types of the optional C fast path for writer frames (``src/hft/logging/_frames.c``)."""
 
 from collections.abc import Callable
 from typing import Any

@@ -1,4 +1,4 @@
-"""hft._frames: packed frames of plain records come back equal; anything else is refused."""
+"""hft.logging._frames: packed frames of plain records come back equal; anything else is refused."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hft.logging._record import Source
 from tests.native import native_module
 
-frames = native_module("hft._frames")
+frames = native_module("hft.logging._frames")
 
 SOURCE = Source.create("orders", ("mexc",), {"venue": "mexc"})
 OTHER = Source.create("risk", (), {})

@@ -17,7 +17,7 @@ from hft.logging import native_paths
 from hft.logging._native import require_native
 from tests.native import native_module
 
-MODULES = ("hft._callsite", "hft._frames", "hft._speedups")
+MODULES = ("hft.logging._callsite", "hft.logging._frames", "hft.logging._speedups")
 
 
 class TestBuilt:
@@ -84,18 +84,18 @@ record = (1, 1_700_000_000_123_456_789, 20, source, "m", {"a": 1})
 """
 # What each module does in the subinterpreter: its main entry points, results checked.
 _USE = {
-    "hft._frames": """
-import hft._frames as frames
+    "hft.logging._frames": """
+import hft.logging._frames as frames
 assert frames.unpack(frames.pack([record], pickle.dumps)[8:], pickle.loads) == [record]
 """,
-    "hft._callsite": """
-import hft._callsite as callsite
+    "hft.logging._callsite": """
+import hft.logging._callsite as callsite
 ring = collections.deque()
 callsite.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
 assert ring[0][2:] == (20, source, "m", {"a": 1}), ring
 """,
-    "hft._speedups": """
-import hft._speedups as speedups
+    "hft.logging._speedups": """
+import hft.logging._speedups as speedups
 dumps = lambda o: json.dumps(o, separators=(",", ":")).encode()
 lines, slow = speedups.render_lines([record], {20: b"INFO"}, {}, dumps, 1 << 20, [])
 assert slow == [] and lines.endswith(b'"seq":1,"msg":"m","fields":{"a":1}}\\n'), lines
@@ -129,8 +129,8 @@ class TestModuleState:
 
     def test_a_second_callsite_has_its_own_emitter_type(self) -> None:
         """Emitter is a heap type made by each load of _callsite; each type's methods work."""
-        callsite = native_module("hft._callsite")
-        spec = importlib.util.find_spec("hft._callsite")
+        callsite = native_module("hft.logging._callsite")
+        spec = importlib.util.find_spec("hft.logging._callsite")
         assert spec is not None
         assert spec.loader is not None
         again = importlib.util.module_from_spec(spec)
@@ -144,8 +144,8 @@ class TestModuleState:
 
     def test_frames_of_a_second_load_are_the_same(self) -> None:
         """A second _frames module (its own kept buffer) packs the very bytes of the first."""
-        frames = native_module("hft._frames")
-        spec = importlib.util.find_spec("hft._frames")
+        frames = native_module("hft.logging._frames")
+        spec = importlib.util.find_spec("hft.logging._frames")
         assert spec is not None
         assert spec.loader is not None
         again = importlib.util.module_from_spec(spec)

@@ -529,7 +529,7 @@ static PyModuleDef_Slot slots[] = {
 
 static struct PyModuleDef module_def = {
     .m_base = PyModuleDef_HEAD_INIT,
-    .m_name = "hft._frames",
+    .m_name = "hft.logging._frames",
     .m_doc = "Compact frames of plain records for the writer.",
     .m_size = sizeof(FramesState),
     .m_methods = methods,

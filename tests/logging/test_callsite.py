@@ -1,4 +1,4 @@
-"""hft._callsite.Emitter: the C call site builds the Python closure's record, untracked by GC."""
+"""hft.logging._callsite.Emitter: the C call site builds the Python record, GC-untracked."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hft.logging._record import Source
 from hft.logging.testing import CapturingBackend
 from tests.native import native_module
 
-callsite = native_module("hft._callsite")
+callsite = native_module("hft.logging._callsite")
 SOURCE = Source.create("orders", ("mexc",), {})
 
 
@@ -181,10 +181,10 @@ class TestWired:
 
 class TestType:
     def test_a_heap_type_of_its_module_that_cannot_change(self) -> None:
-        """Emitter is a heap type (of hft._callsite's module state), immutable and final as
+        """Emitter is a heap type (of hft.logging._callsite's module state), immutable and final as
         the static type was; level and source are read-only."""
         assert callsite.Emitter.__flags__ & (1 << 9)  # Py_TPFLAGS_HEAPTYPE
-        assert callsite.Emitter.__module__ == "hft._callsite"
+        assert callsite.Emitter.__module__ == "hft.logging._callsite"
         with pytest.raises(TypeError, match="immutable"):
             callsite.Emitter.level = 30
         with pytest.raises(TypeError, match="not an acceptable base type"):

@@ -192,7 +192,7 @@ class TestRecordsAndHealth:
         assert processed >= 10
         assert _value(local, "hft_logging_records_dropped_total") == 0
         assert _value(local, "hft_logging_backend_healthy", backend="capture") == 1
-        assert _value(local, "hft_logging_delivery_latency_us_count") is not None
+        assert _value(local, "hft_logging_delivery_latency_seconds_count") is not None
 
     def test_built_from_settings(self) -> None:
         """The registry builds it from the settings section (every key is a parameter)."""

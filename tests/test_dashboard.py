@@ -1,4 +1,5 @@
-"""dashboards/hft.json: valid JSON whose queries name only series hft exports."""
+"""dashboards/hft.json and the README's Prometheus section: queries that name only series hft
+exports, and latencies aggregated across processes from summed histogram buckets."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from prometheus_client import generate_latest
 
 from hft.logging import HFTLogger, LoggingPipeline, PrometheusBackend
 
-_DASHBOARD = Path(__file__).resolve().parents[1] / "dashboards" / "hft.json"
+_ROOT = Path(__file__).resolve().parents[1]
+_DASHBOARD = _ROOT / "dashboards" / "hft.json"
 _NAME = re.compile(r"\b([a-z_][a-z0-9_]*)\{")
+_HFT_NAME = re.compile(r"\bhft_[a-z0-9_]*[a-z0-9]\b")
+_BUCKETS = re.compile(r"[a-z0-9_]+_bucket\b")
+#: How a latency is read for a fleet: a quantile of the buckets summed across processes.
+_FLEET_QUANTILE = re.compile(
+    r"histogram_quantile\(0\.\d+, sum by \(le\) \(rate\(([a-z0-9_]+_bucket)[{\[]"
+)
 #: Series the Pushgateway adds to every pushed group.
 _GATEWAY_SERIES = {"push_time_seconds"}
 
@@ -33,11 +41,46 @@ def _exported_names() -> set[str]:
     return {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line[:1] != "#"}
 
 
+def _dashboard_exprs() -> list[str]:
+    dashboard = json.loads(_DASHBOARD.read_text())
+    return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+
+
+def _readme_queries() -> list[str]:
+    """The code spans of README's "Metrics in Prometheus and Grafana" that are queries."""
+    readme = (_ROOT / "README.md").read_text()
+    section = readme.split("## Metrics in Prometheus and Grafana", 1)[1].split("\n## ", 1)[0]
+    return [span for span in re.findall(r"`([^`\n]+)`", section) if "(" in span and "hft_" in span]
+
+
 class TestDashboard:
     def test_every_queried_series_is_exported(self) -> None:
         """Each metric a panel queries is one the backend (or the gateway) exposes."""
-        dashboard = json.loads(_DASHBOARD.read_text())
-        exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-        queried = {name for expr in exprs for name in _NAME.findall(expr)}
+        queried = {name for expr in _dashboard_exprs() for name in _NAME.findall(expr)}
         assert queried
         assert queried - _GATEWAY_SERIES <= _exported_names()
+
+    def test_latency_panels_aggregate_buckets_across_processes(self) -> None:
+        """Every bucket series is read as histogram_quantile over a sum by (le) of its rate."""
+        exprs = [e for e in _dashboard_exprs() if _BUCKETS.search(e)]
+        wanted = {
+            "hft_logging_call_duration_seconds_bucket",
+            "hft_logging_delivery_latency_seconds_bucket",
+        }
+        assert wanted <= {m for e in exprs for m in _FLEET_QUANTILE.findall(e)}
+        assert all(_FLEET_QUANTILE.search(e) for e in exprs)
+
+
+class TestReadme:
+    def test_queries_name_exported_series(self) -> None:
+        """Each hft_* series a README query names is one the backend exposes."""
+        queries = _readme_queries()
+        named = {name for query in queries for name in _HFT_NAME.findall(query)}
+        assert "hft_logging_call_duration_seconds_bucket" in named
+        assert named <= _exported_names()
+
+    def test_latency_queries_aggregate_buckets(self) -> None:
+        """A README query over buckets is histogram_quantile of a sum by (le)."""
+        bucket_queries = [q for q in _readme_queries() if _BUCKETS.search(q)]
+        assert bucket_queries
+        assert all(_FLEET_QUANTILE.search(q) for q in bucket_queries)

@@ -127,7 +127,7 @@ class HFTLogger:
             fast = make_emit(pipeline, level, source, exc=level >= WARNING)
             setattr(self, method, fast)
             self._samplers[method] = make_sampler(
-                self._setter(method), fast, pipeline.call_latency_ns
+                self._setter(method), fast, pipeline.call_samples.fresh
             )
         error = make_emit(pipeline, ERROR, source, exc=True)
         self.exception = (

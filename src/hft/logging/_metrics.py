@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +14,14 @@ if TYPE_CHECKING:
     from hft.logging._slots import BackendSlot
 
 _WINDOW_S: Final = 10.0
+_SAMPLES: Final = 4096  #: the window of latency samples the summaries are made of
+
+#: Upper bounds (ns) of the call-site latency histogram's buckets: 100 ns to 10 ms, 1-2.5-5 steps
+#: (a call site takes about a microsecond; a page fault or a full ring, milliseconds).
+CALL_BUCKETS_NS: Final = (
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000, 10_000_000,
+)  # fmt: skip
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -45,6 +55,60 @@ class LatencySummary:
             p99_us=percentile(values, 0.99),
             max_us=values[-1],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramSnapshot:
+    """Cumulative counts of latency samples: ``counts[i]`` fell at or under ``bounds_s[i]``
+    and above the bound before; the last count is above every bound (``+Inf``)."""
+
+    bounds_s: tuple[float, ...] = ()
+    counts: tuple[int, ...] = (0,)
+    sum_s: float = 0.0
+
+    @property
+    def count(self) -> int:
+        """How many samples there were in all."""
+        return sum(self.counts)
+
+
+class CallSamples:
+    """Sampled call-site latencies (ns), for the window and for a histogram.
+
+    A timed call appends to ``fresh`` (one deque append, nothing else on the call site); the
+    dispatcher moves each sample, once, into the window (the summaries of :class:`LoggingMetrics`)
+    and into cumulative bucket counts (Prometheus' ``hft_logging_call_duration_seconds``).
+    """
+
+    __slots__ = ("_counts", "_lock", "_sum_ns", "fresh", "window")
+
+    def __init__(self) -> None:
+        self.fresh: deque[int] = deque()
+        self.window: deque[int] = deque(maxlen=_SAMPLES)
+        self._counts = [0] * (len(CALL_BUCKETS_NS) + 1)
+        self._sum_ns = 0
+        self._lock = threading.Lock()  # the dispatcher's move against a reader, never a call site
+
+    def take(self) -> None:
+        """Move the fresh samples into the window and the histogram (dispatcher thread)."""
+        fresh, window, counts = self.fresh, self.window, self._counts
+        with self._lock:
+            while fresh:
+                ns = fresh.popleft()
+                window.append(ns)
+                counts[bisect_left(CALL_BUCKETS_NS, ns)] += 1
+                self._sum_ns += ns
+
+    def recent(self) -> list[int]:
+        """The window and the samples not yet moved."""
+        with self._lock:
+            return [*self.window, *self.fresh]
+
+    def histogram(self) -> HistogramSnapshot:
+        """The bucket counts so far, in seconds."""
+        with self._lock:
+            counts, sum_ns = tuple(self._counts), self._sum_ns
+        return HistogramSnapshot(tuple(b / 1e9 for b in CALL_BUCKETS_NS), counts, sum_ns / 1e9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +173,8 @@ class LoggingMetrics:
     failovers: int = 0
     lost: int = 0
     backends: Mapping[str, BackendStats] = field(default_factory=dict)
+    #: Every sampled call-site latency since start, in buckets (for Prometheus).
+    call_histogram: HistogramSnapshot = field(default_factory=HistogramSnapshot)
 
     @property
     def queue_utilization(self) -> float:
@@ -144,7 +210,7 @@ class RateMeter:
 
 
 def snapshot(
-    call_ns: Iterable[int],
+    calls_taken: CallSamples,
     delivery_ns: Iterable[int],
     rate: RateMeter,
     slots: Iterable[BackendSlot],
@@ -156,7 +222,7 @@ def snapshot(
     capacity: int,
 ) -> LoggingMetrics:
     """A pipeline's :class:`LoggingMetrics` from its samples, meters and counts."""
-    calls = LatencySummary.of_ns(list(call_ns))
+    calls = LatencySummary.of_ns(calls_taken.recent())
     delivery = LatencySummary.of_ns(list(delivery_ns))
     stats = {s.backend.name: s.stats() for s in slots}
     return LoggingMetrics(
@@ -177,4 +243,5 @@ def snapshot(
         failovers=sum(s.failed_over for s in stats.values()),
         lost=sum(s.lost for s in stats.values()),
         backends=stats,
+        call_histogram=calls_taken.histogram(),
     )

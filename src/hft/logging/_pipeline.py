@@ -24,7 +24,7 @@ from hft.logging._drops import DropLedger
 from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
 from hft.logging._loggers import LoggerRegistry
-from hft.logging._metrics import LoggingMetrics, RateMeter, snapshot
+from hft.logging._metrics import CallSamples, LoggingMetrics, RateMeter, snapshot
 from hft.logging._prepare import Preparer, level_bounds
 from hft.logging._record import Record, Source
 from hft.logging._render import DEFAULT_REDACT_FIELDS
@@ -125,7 +125,7 @@ class LoggingPipeline:
         self._retired: list[deque[Record]] = []
         self.audit_ring: deque[Record] = deque()
         self.next_seq: Callable[[], int] = itertools.count().__next__
-        self.call_latency_ns: deque[int] = deque(maxlen=_SAMPLES)
+        self.call_samples = CallSamples()
         self._delivery_ns: deque[int] = deque(maxlen=_SAMPLES)
         self._wake = threading.Event()
         self._ring_gate = Gate()
@@ -305,12 +305,14 @@ class LoggingPipeline:
                 self._dispatch_failed(exc)
             self._flush_backends()
             self._bookkeep()
+            self.call_samples.take()
             self._loggers.arm_sampling()
             if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
                 break
             wait(self._poll_s)
             clear()
         self._drain()
+        self.call_samples.take()
         self._settle_slots()
 
     def _dispatch_failed(self, exc: Exception) -> None:
@@ -476,7 +478,7 @@ class LoggingPipeline:
         """A snapshot of latencies, throughput, drops and backend counts."""
         dropped = self._drops.confirmed(self.dropped) if self.running else self.dropped
         return snapshot(
-            self.call_latency_ns, self._delivery_ns, self._rate, self._slots,
+            self.call_samples, self._delivery_ns, self._rate, self._slots,
             logged=self._drops.issued(self._rings()), processed=self._drops.taken,
             dropped=dropped, depth=len(self.ring), capacity=self.capacity,
         )  # fmt: skip

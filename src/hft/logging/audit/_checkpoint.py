@@ -278,7 +278,8 @@ class Checkpointer:
             context.warn(msg, **fields, checkpoint=str(self.path))
 
     def stats(self, head_seq: int) -> dict[str, float]:
-        """Gauges for Prometheus (``hft_audit_*``)."""
+        """Figures for Prometheus (``hft_audit_*``): the sequence numbers are gauges, the counts
+        counters."""
         last = self.last
         return {
             "chain_head_seq": head_seq,

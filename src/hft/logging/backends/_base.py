@@ -13,7 +13,9 @@ Optional hooks, each with a default that does nothing (:class:`BaseBackend` decl
   parent owns);
 - ``sync(timeout) -> bool``: at ``flush()``, wait until what was written is really delivered
   (a writer process, say); False at the timeout;
-- ``stats() -> Mapping[str, float]``: figures of its own, in ``BackendStats.extra``;
+- ``stats() -> Mapping[str, float]``: figures of its own, in ``BackendStats.extra`` (Prometheus
+  exports a count as a counter ``hft_<backend>_<name>_total``, a level named in
+  ``prometheus._health.LEVEL_STATS`` as a gauge);
 - ``healthy`` (a property): False while its writes work but its destination cannot be reached
   (a syslog backend spooling): the backend then shows as ``unhealthy``;
 - ``handover() -> (unconfirmed, failed_over, lost, state)``: for a backend that hands records

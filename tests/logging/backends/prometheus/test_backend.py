@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,13 @@ from pathlib import Path
 import pytest
 
 import hft
-from hft.logging import HFTLogger, LoggingPipeline, PrometheusBackend, create_backend_from_config
+from hft.logging import (
+    HFTLogger,
+    LoggingPipeline,
+    LoggingTimer,
+    PrometheusBackend,
+    create_backend_from_config,
+)
 from hft.logging.backends.prometheus._names import kind_of, label_name, metric_name
 from hft.logging.testing import CapturingBackend
 from tests.servers import Pushgateway, free_port, http_get, wait_until
@@ -149,6 +156,28 @@ class TestSamples:
         assert _rejected(local, "orders_total", "value") == 1
         assert _rejected(local, "orders_total", "negative") == 1
 
+    def test_user_names_are_kept(self, local: PrometheusBackend) -> None:
+        """metric() and LoggingTimer names stay the application's, units included."""
+        logger, _ = _run(local)
+        with LoggingTimer(logger, "ws_connection"):
+            pass
+        logger.metric("tick_to_trade_us", 42)
+        logger.flush()
+        assert _value(local, "ws_connection_duration_us_count") == 1
+        assert _value(local, "tick_to_trade_us_bucket", le="50.0") == 1
+
+    def test_grouping_key_tags_become_exported_labels(self) -> None:
+        """Tags named job, instance, pid or a configured key label are exported_<label>."""
+        backend = PrometheusBackend(push_gateway_url="", grouping_key={"bot": "b"})
+        logger, _ = _run(backend)
+        tags = {"job": "j", "instance": "i", "pid": "p", "bot": "x", "symbol": "BTC"}
+        logger.metric("fills_total", 2, tags=tags)
+        logger.flush()
+        exported = {"exported_job": "j", "exported_instance": "i", "exported_pid": "p",
+                    "exported_bot": "x", "symbol": "BTC"}  # fmt: skip
+        assert _value(backend, "fills_total", **exported) == 2
+        backend.close()
+
     def test_reserved_names_are_refused(self, local: PrometheusBackend) -> None:
         """A user metric cannot shadow the backend's own ``hft_logging_`` series."""
         logger, _ = _run(local)
@@ -192,7 +221,38 @@ class TestRecordsAndHealth:
         assert processed >= 10
         assert _value(local, "hft_logging_records_dropped_total") == 0
         assert _value(local, "hft_logging_backend_healthy", backend="capture") == 1
-        assert _value(local, "hft_logging_delivery_latency_us_count") is not None
+        assert _value(local, "hft_logging_delivery_latency_seconds_count") is not None
+
+    def test_timed_calls_fill_the_call_histogram_once_each(self, local: PrometheusBackend) -> None:
+        """Every sampled call is one observation of hft_logging_call_duration_seconds, the same
+        samples the windowed LoggingMetrics figures are made of."""
+        logger, _ = _run(local)
+        for _ in range(5):
+            logger.pipeline._loggers.arm_sampling(force=True)
+            logger.info("timed")
+            logger.info("not timed")
+        logger.flush()
+        wait_until(lambda: not logger.pipeline.call_samples.fresh, what="samples moved")
+        metrics = logger.get_performance_metrics()
+        assert metrics.latency_samples == 5
+        assert _value(local, "hft_logging_call_duration_seconds_count") == 5
+        assert _value(local, "hft_logging_call_duration_seconds_bucket", le="+Inf") == 5
+        total = _value(local, "hft_logging_call_duration_seconds_sum")
+        assert total == pytest.approx(metrics.avg_latency_us * 5 / 1e6)
+
+    def test_own_series_follow_prometheus_conventions(self, local: PrometheusBackend) -> None:
+        """Latencies are histograms in seconds; no abbreviated unit, rate or quantile gauge."""
+        logger, _ = _run(local)
+        logger.info("a")
+        logger.flush()
+        families = {f.name: f.type for f in local.registry.collect() if f.name.startswith("hft_")}
+        assert families["hft_logging_call_duration_seconds"] == "histogram"
+        assert families["hft_logging_delivery_latency_seconds"] == "histogram"
+        assert families["hft_logging_queue_utilization_ratio"] == "gauge"
+        for name, kind in families.items():
+            assert not name.endswith(("_us", "_ms", "_per_sec")), name
+            assert kind != "gauge" or not re.search("latency|duration|throughput|_p[0-9]", name)
+        assert not [n for n in families if "call_latency" in n or "throughput" in n]
 
     def test_built_from_settings(self) -> None:
         """The registry builds it from the settings section (every key is a parameter)."""

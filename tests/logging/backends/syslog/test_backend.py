@@ -244,7 +244,7 @@ class TestHealth:
         assert prom.scrape_url is not None
         text = http_get(prom.scrape_url)
         assert "hft_syslog_connected 1.0" in text
-        assert "hft_syslog_acknowledged 1.0" in text
+        assert "hft_syslog_acknowledged_total 1.0" in text
 
     def test_dead_collector_never_slows_the_dispatcher(self, tmp_path: Path) -> None:
         """A collector that accepts but never reads: records keep flowing to other backends."""

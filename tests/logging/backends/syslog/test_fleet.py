@@ -57,7 +57,7 @@ class TestFleet:
                 lambda: {m["instance"]: v for m, v in prometheus.query(query)} == wanted,
                 timeout=30, what="Prometheus to scrape every process",
             )  # fmt: skip
-            acked = prometheus.query("hft_syslog_acknowledged")
+            acked = prometheus.query("hft_syslog_acknowledged_total")
             assert len(acked) == 3
             wait_until(lambda: server.count() >= sum(_COUNTS.values()), what="all records")
         finally:

@@ -13,6 +13,15 @@ _INVALID_LABEL: Final = re.compile(r"[^a-zA-Z0-9_]")
 #: Labels prometheus-client reserves for a histogram's buckets and a summary's quantiles.
 _RESERVED_LABELS: Final = frozenset({"le", "quantile"})
 
+#: Labels the push adds to every series whatever the grouping key is configured to be.
+GROUPING_LABELS: Final = frozenset({"job", "instance", "pid"})
+#: Delivery latency buckets (seconds), from a dispatcher that is awake (10 us) to a stalled
+#: backend (10 s), 1-2.5-5 steps.
+DELIVERY_BUCKETS: Final = (
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
 #: Latency buckets for values in microseconds, from a fast call site to a slow disk.
 US_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, 100000)
 MS_BUCKETS: Final = tuple(b / 1000 for b in US_BUCKETS)
@@ -32,13 +41,20 @@ def metric_name(name: str) -> str:
     return "_" + cleaned if cleaned[0].isdigit() else cleaned
 
 
-def label_name(name: str) -> str:
-    """*name* made a valid label name, outside the ``__`` prefix and the reserved names."""
+def label_name(name: str, taken: frozenset[str] = frozenset()) -> str:
+    """*name* made a valid label name, outside the ``__`` prefix and the reserved names.
+
+    A name in *taken* (the push grouping key's labels: ``job``, ``instance``, ``pid``, any
+    configured one) becomes ``exported_<name>``, as Prometheus renames a clashing target label,
+    so a tag never merges into the label that says which process pushed.
+    """
     cleaned = _INVALID_LABEL.sub("_", name) or "_"
     if cleaned[0].isdigit():
         cleaned = "_" + cleaned
     if cleaned.startswith("__"):
         cleaned = "_" + cleaned.lstrip("_")
+    if cleaned in taken:
+        return "exported_" + cleaned
     return cleaned + "_" if cleaned in _RESERVED_LABELS else cleaned
 
 

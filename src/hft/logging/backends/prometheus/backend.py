@@ -22,7 +22,8 @@ from hft.logging._record import Record
 from hft.logging.backends._base import BackendContext, BaseBackend, Say
 from hft.logging.backends.prometheus._health import HealthCollector
 from hft.logging.backends.prometheus._names import (
-    US_BUCKETS,
+    DELIVERY_BUCKETS,
+    GROUPING_LABELS,
     Kind,
     buckets_for,
     kind_of,
@@ -92,6 +93,7 @@ class PrometheusBackend(BaseBackend):
         self._push_failing_reported = False
         self._closed = False
         self._own_metrics()
+        self._taken_labels = GROUPING_LABELS | frozenset(grouping_key or {})
         self.pusher = self._make_pusher(
             push_gateway_url, job_name, push_interval, push_timeout, grouping_key or {}
         )
@@ -115,9 +117,9 @@ class PrometheusBackend(BaseBackend):
             registry=self.registry,
         )
         self._delivery = Histogram(
-            "hft_logging_delivery_latency_us",
-            "Time from a batch's oldest call to its hand-over to this backend (us).",
-            buckets=US_BUCKETS,
+            "hft_logging_delivery_latency_seconds",
+            "Time from a batch's oldest call to its hand-over to this backend.",
+            buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
 
@@ -172,7 +174,7 @@ class PrometheusBackend(BaseBackend):
         for key, count in tally.items():
             self._record_child(key).inc(count)
         if records:
-            self._delivery.observe((time.time_ns() - records[0][1]) / 1000)
+            self._delivery.observe((time.time_ns() - records[0][1]) / 1e9)
 
     def _record_child(self, key: tuple[str, int]) -> Any:
         child = self._record_children.get(key)
@@ -262,7 +264,7 @@ class PrometheusBackend(BaseBackend):
 
     def _make(self, name: str, clean: str, kind: Kind, keys: tuple[str, ...]) -> Any:
         doc = f"hft metric {name!r} ({kind})"
-        labels = [label_name(k) for k in keys]
+        labels = [label_name(k, self._taken_labels) for k in keys]
         if kind == "histogram":
             return Histogram(clean, doc, labels, buckets=buckets_for(clean), registry=self.registry)
         return _KINDS[kind](clean, doc, labels, registry=self.registry)

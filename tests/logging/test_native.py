@@ -77,6 +77,17 @@ failure = interpreters.run_string(iid, sys.stdin.read())
 interpreters.destroy(iid)
 sys.exit(str(failure) if failure else 0)
 """
+# The extension is loaded from its file, without importing hft.logging (whose other imports,
+# orjson among them, need not support isolated subinterpreters).
+_LOAD = """
+import importlib.machinery, importlib.util
+def load(name, path):
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+"""
 _RECORD = """
 import collections, itertools, json, pickle
 source = ("s", (), {}, b'"logger":"s",')
@@ -85,17 +96,17 @@ record = (1, 1_700_000_000_123_456_789, 20, source, "m", {"a": 1})
 # What each module does in the subinterpreter: its main entry points, results checked.
 _USE = {
     "hft.logging._frames": """
-import hft.logging._frames as frames
+frames = load("hft.logging._frames", PATH)
 assert frames.unpack(frames.pack([record], pickle.dumps)[8:], pickle.loads) == [record]
 """,
     "hft.logging._callsite": """
-import hft.logging._callsite as callsite
+callsite = load("hft.logging._callsite", PATH)
 ring = collections.deque()
 callsite.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
 assert ring[0][2:] == (20, source, "m", {"a": 1}), ring
 """,
     "hft.logging._speedups": """
-import hft.logging._speedups as speedups
+speedups = load("hft.logging._speedups", PATH)
 dumps = lambda o: json.dumps(o, separators=(",", ":")).encode()
 lines, slow = speedups.render_lines([record], {20: b"INFO"}, {}, dumps, 1 << 20, [])
 assert slow == [] and lines.endswith(b'"seq":1,"msg":"m","fields":{"a":1}}\\n'), lines
@@ -110,8 +121,8 @@ class TestModuleState:
     def test_works_in_a_subinterpreter_with_its_own_gil(self, name: str) -> None:
         """Multi-phase init, module state, heap types: the module imports and works in an
         isolated subinterpreter (where CPython refuses a single-phase module)."""
-        native_module(name)
-        script = (_RECORD + _USE[name]).encode()
+        path = native_module(name).__file__
+        script = (_LOAD + f"PATH = {path!r}\n" + _RECORD + _USE[name]).encode()
         run = subprocess.run(
             [sys.executable, "-c", _ISOLATED], input=script, capture_output=True, check=False
         )

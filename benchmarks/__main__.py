@@ -1,4 +1,8 @@
-"""``python -m benchmarks [suite|exit|memory]``: run, print the tables, write the results."""
+"""``python -m benchmarks [suite|exit|memory|paced]``: run, print the tables, write the results.
+
+Every mode first measures and prints the host facts (:mod:`benchmarks.hostfacts`) and keeps
+them in its JSON results under ``meta.host``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import report, suite
+from benchmarks import hostfacts, report, suite
 from benchmarks.contenders import DEFAULT, REGISTRY
 from benchmarks.harness import ALLOW_PURE_ENV, child_main, hft_build, probe_hft, refusal
 
@@ -46,6 +50,7 @@ def _suite(args: argparse.Namespace) -> None:
     names = args.contenders or list(DEFAULT)
     calls, records = args.calls or 200_000, args.records or 200_000
     results = suite.run_suite(names, calls, records, args.rounds or 3)
+    results["meta"]["host"] = args.host
     print(report.suite_table(results))
     report.write_json(results, args.out / "latest.json")
     report.plot_latency(results, args.out / "latency.png")
@@ -54,12 +59,14 @@ def _suite(args: argparse.Namespace) -> None:
 
 def _exit(args: argparse.Namespace) -> None:
     results = suite.run_exit(args.contenders or EXIT_DEFAULT, args.records or 1_000_000)
+    results["meta"]["host"] = args.host
     print(report.exit_table(results))
     report.write_json(results, args.out / "exit.json")
 
 
 def _memory(args: argparse.Namespace) -> None:
     results = suite.run_memory(args.contenders or ["hft", "baseline"], args.records or 10_000_000)
+    results["meta"]["host"] = args.host
     print(report.memory_table(results))
     report.write_json(results, args.out / "memory.json")
 
@@ -81,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[ALLOW_PURE_ENV] = "1"  # read by every hft child
     if _runs_hft(args) and not _check_hft():
         return 2
+    args.host = hostfacts.measure()
+    print("\n".join(hostfacts.facts_lines(args.host)), flush=True)
     {"suite": _suite, "exit": _exit, "memory": _memory}[args.mode](args)
     return 0
 

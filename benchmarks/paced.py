@@ -54,8 +54,8 @@ def paced_calls(log: LogCall, calls: int, rate: int, warmup: int = 0) -> dict[st
     """Make ``warmup + calls`` calls on schedule; time the last *calls* of them.
 
     Returns the samples (ns per call), the achieved rate over the timed calls (their count over
-    the time from the first one's due time to the end of the last) and the worst lag of a call's
-    start behind its due time.
+    the time from the first one's due time to the end of the last), the worst lag of a call's
+    start behind its due time, and the schedule's start (``perf_counter_ns``).
     """
     clock = time.perf_counter_ns
     samples = [0] * calls
@@ -73,7 +73,8 @@ def paced_calls(log: LogCall, calls: int, rate: int, warmup: int = 0) -> dict[st
             samples[i - warmup] = end - begin
             max_lag = max(max_lag, begin - due)
     span = end - due_ns(start, warmup, rate)
-    return {"samples": samples, "achieved_rate": calls * NS_PER_S / span, "max_lag_ns": max_lag}
+    achieved = calls * NS_PER_S / span
+    return {"samples": samples, "achieved_rate": achieved, "max_lag_ns": max_lag, "start_ns": start}
 
 
 def paced_stats(samples: list[int]) -> dict[str, Any]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+import orjson
+import pytest
 
 from benchmarks import hostfacts
 
@@ -55,3 +59,23 @@ def test_facts_lines_name_each_fact() -> None:
     for needle in ("os.getppid()", "time.time_ns()", "perf_counter_ns()", "wake-up", "p99",
                    "busy processes", "nproc"):  # fmt: skip
         assert needle in text
+
+
+@pytest.mark.parametrize(
+    ("mode", "file"), [("suite", "latest.json"), ("exit", "exit.json"), ("memory", "memory.json")]
+)
+def test_every_mode_prints_and_keeps_the_facts(
+    mode: str, file: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """suite, exit and memory print the host facts before their first child and keep them in
+    their JSON results under meta.host (paced: see test_paced)."""
+    from benchmarks.__main__ import main
+
+    argv = [mode, "--contenders", "baseline", "--calls", "200", "--records", "400",
+            "--rounds", "1", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.index("Host: ") < out.index("baseline")
+    host = orjson.loads((tmp_path / file).read_bytes())["meta"]["host"]
+    assert {"getppid_ns", "time_ns_ns", "perf_counter_ns_ns", "event_wakeup", "busy_share",
+            "nproc", "platform"} <= host.keys()  # fmt: skip

@@ -1,4 +1,8 @@
-"""``python -m benchmarks [suite|exit|memory]``: run, print the tables, write the results."""
+"""``python -m benchmarks [suite|exit|memory|paced]``: run, print the tables, write the results.
+
+Every mode first measures and prints the host facts (:mod:`benchmarks.hostfacts`) and keeps
+them in its JSON results under ``meta.host``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import report, suite
+from benchmarks import hostfacts, paced, paced_report, report, suite
 from benchmarks.contenders import DEFAULT, REGISTRY
 from benchmarks.harness import ALLOW_PURE_ENV, child_main, hft_build, probe_hft, refusal
 
 QUICK = 20_000
+MODES = ["suite", "exit", "memory", "paced"]
+PACED_SECONDS = 5.0
 EXIT_DEFAULT = ("baseline", "stdlib-queue", "loguru-enqueue", "picologging-queue", "hft")
 
 
@@ -25,10 +31,26 @@ def _names(value: str) -> list[str]:
     return names
 
 
+def _rates(value: str) -> list[int]:
+    try:
+        rates = [int(rate) for rate in value.split(",") if rate.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rates: integers, comma-separated: {value!r}") from None
+    if not rates or min(rates) <= 0:
+        raise argparse.ArgumentTypeError(f"--rates: positive calls per second: {value!r}")
+    return rates
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("mode", nargs="?", default="suite", choices=["suite", "exit", "memory"])
-    parser.add_argument("--calls", type=int, help="timed calls per round (default 200,000)")
+    parser.add_argument("mode", nargs="?", default="suite", choices=MODES)
+    parser.add_argument(
+        "--calls", type=int, help="timed calls per round (suite default 200,000; paced: per rate)"
+    )
+    rates_help = "paced: comma-separated calls/s (default 20000,100000)"
+    parser.add_argument("--rates", type=_rates, default=[20_000, 100_000], help=rates_help)
+    seconds_help = f"paced: seconds per rate, unless --calls (default {PACED_SECONDS})"
+    parser.add_argument("--seconds", type=float, help=seconds_help)
     parser.add_argument("--records", type=int, help="records per throughput/exit/memory run")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (suite; default 3)")
     parser.add_argument("--contenders", type=_names, help="comma-separated; default per mode")
@@ -46,6 +68,7 @@ def _suite(args: argparse.Namespace) -> None:
     names = args.contenders or list(DEFAULT)
     calls, records = args.calls or 200_000, args.records or 200_000
     results = suite.run_suite(names, calls, records, args.rounds or 3)
+    results["meta"]["host"] = args.host
     print(report.suite_table(results))
     report.write_json(results, args.out / "latest.json")
     report.plot_latency(results, args.out / "latency.png")
@@ -54,22 +77,34 @@ def _suite(args: argparse.Namespace) -> None:
 
 def _exit(args: argparse.Namespace) -> None:
     results = suite.run_exit(args.contenders or EXIT_DEFAULT, args.records or 1_000_000)
+    results["meta"]["host"] = args.host
     print(report.exit_table(results))
     report.write_json(results, args.out / "exit.json")
 
 
 def _memory(args: argparse.Namespace) -> None:
     results = suite.run_memory(args.contenders or ["hft", "baseline"], args.records or 10_000_000)
+    results["meta"]["host"] = args.host
     print(report.memory_table(results))
     report.write_json(results, args.out / "memory.json")
+
+
+def _paced(args: argparse.Namespace) -> None:
+    seconds = args.seconds or PACED_SECONDS
+    calls = {rate: args.calls or paced.calls_for(seconds, rate) for rate in args.rates}
+    results = paced.run_paced(args.contenders or list(paced.DEFAULT), calls, args.rounds or 3)
+    results["meta"]["host"] = args.host
+    print(paced_report.paced_table(results))
+    report.write_json(results, args.out / "paced.json")
+    print(f"\nwrote {args.out / 'paced.json'}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse *argv* and run the chosen mode (``_child`` is the harness's internal entry point)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_child"]:
-        kind, name, count, workdir = argv[1:]
-        return child_main(kind, name, int(count), Path(workdir))
+        kind, name, count, workdir, *extra = argv[1:]
+        return child_main(kind, name, int(count), Path(workdir), *extra)
     if argv[:1] == ["_build"]:
         print(orjson.dumps(hft_build()).decode(), flush=True)
         return 0
@@ -81,12 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[ALLOW_PURE_ENV] = "1"  # read by every hft child
     if _runs_hft(args) and not _check_hft():
         return 2
-    {"suite": _suite, "exit": _exit, "memory": _memory}[args.mode](args)
+    args.host = hostfacts.measure()
+    print("\n".join(hostfacts.facts_lines(args.host)), flush=True)
+    {"suite": _suite, "exit": _exit, "memory": _memory, "paced": _paced}[args.mode](args)
     return 0
 
 
 def _runs_hft(args: argparse.Namespace) -> bool:
-    names = args.contenders or (DEFAULT if args.mode == "suite" else EXIT_DEFAULT)
+    defaults = {"suite": DEFAULT, "paced": paced.DEFAULT}.get(args.mode, EXIT_DEFAULT)
+    names = args.contenders or defaults
     return any(name.startswith("hft") for name in names)
 
 

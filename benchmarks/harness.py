@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ __all__ = [
     "SKIP_STATUS",
     "WARMUP_CALLS",
     "LatencyStats",
+    "check_file",
     "child_main",
     "count_lines",
     "has_payload",
@@ -292,11 +293,12 @@ def _refusal(build: dict[str, Any]) -> str | None:
     )
 
 
-def child_main(kind: str, name: str, count: int, workdir: Path) -> int:
+def child_main(kind: str, name: str, count: int, workdir: Path, *extra: str) -> int:
     """Entry point of a child: run one measurement and print its JSON as the last line.
 
     An hft contender's result carries ``hft``: where the package came from and which C paths
     were loaded; without them the child refuses (:data:`REFUSED_STATUS`) unless allowed.
+    The ``paced`` kind takes its rate (calls per second) as the one *extra* argument.
     """
     try:
         setup = load(name)
@@ -304,7 +306,13 @@ def child_main(kind: str, name: str, count: int, workdir: Path) -> int:
         if build and (reason := _refusal(build)):
             print(orjson.dumps({"error": reason}).decode(), flush=True)
             return REFUSED_STATUS
-        result = _KINDS[kind](setup, workdir / f"{name}-{kind}.jsonl", count)
+        path = workdir / f"{name}-{kind}.jsonl"
+        if kind == "paced":
+            from benchmarks.paced import measure_paced  # imports this module
+
+            result = measure_paced(setup, path, count, int(extra[0]))
+        else:
+            result = _KINDS[kind](setup, path, count)
     except (ImportError, NotImplementedError) as error:
         print(orjson.dumps({"skip": f"{type(error).__name__}: {error}"}).decode(), flush=True)
         return SKIP_STATUS
@@ -348,11 +356,14 @@ def refusal(build: dict[str, Any]) -> str | None:
     return build.get("error") or _refusal(build)
 
 
-def run_child(kind: str, name: str, count: int, workdir: Path) -> dict[str, Any]:
+def run_child(
+    kind: str, name: str, count: int, workdir: Path, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter; the result, or ``{"skip"|"error": reason}``."""
     if reason := unavailable(name):
         return {"skip": reason}
-    argv = [sys.executable, "-m", "benchmarks", "_child", kind, name, str(count), str(workdir)]
+    argv = [sys.executable, "-m", "benchmarks", "_child", kind, name, str(count), str(workdir),
+            *extra]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, env=_child_env(), check=False)
     finished = time.monotonic_ns()
     lines = proc.stdout.strip().splitlines()

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from hft.logging._slots import BackendSlot
 
 _WINDOW_S: Final = 10.0
-_SAMPLES: Final = 4096  #: the window of latency samples the summaries are made of
+LATENCY_SAMPLES: Final = 4096  #: the window of latency samples the summaries are made of
 
 #: Upper bounds (ns) of the call-site latency histogram's buckets: 100 ns to 10 ms, 1-2.5-5 steps
 #: (a call site takes about a microsecond; a page fault or a full ring, milliseconds).
@@ -84,7 +84,7 @@ class CallSamples:
 
     def __init__(self) -> None:
         self.fresh: deque[int] = deque()
-        self.window: deque[int] = deque(maxlen=_SAMPLES)
+        self.window: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         self._counts = [0] * (len(CALL_BUCKETS_NS) + 1)
         self._sum_ns = 0
         self._lock = threading.Lock()  # the dispatcher's move against a reader, never a call site

@@ -24,7 +24,7 @@ from hft.logging._drops import DropLedger
 from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
 from hft.logging._loggers import LoggerRegistry
-from hft.logging._metrics import CallSamples, LoggingMetrics, RateMeter, snapshot
+from hft.logging._metrics import LATENCY_SAMPLES, CallSamples, LoggingMetrics, RateMeter, snapshot
 from hft.logging._prepare import Preparer, level_bounds
 from hft.logging._record import Record, Source
 from hft.logging._render import DEFAULT_REDACT_FIELDS
@@ -44,7 +44,6 @@ SYNC_TIMEOUT_S: Final = 10.0
 _FASTEST_CALL_S: Final = 1e-6
 #: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
-_SAMPLES: Final = 4096
 _SETTLE_ROUNDS: Final = 3  #: a backend's flush may warn (outage), and that warning be flushed
 _BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
 
@@ -126,7 +125,7 @@ class LoggingPipeline:
         self.audit_ring: deque[Record] = deque()
         self.next_seq: Callable[[], int] = itertools.count().__next__
         self.call_samples = CallSamples()
-        self._delivery_ns: deque[int] = deque(maxlen=_SAMPLES)
+        self._delivery_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         self._wake = threading.Event()
         self._ring_gate = Gate()
         self._audit_gate = Gate()

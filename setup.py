@@ -13,7 +13,14 @@ from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 _SHARED = ["src/hft/logging/_buffer.h", "src/hft/logging/_compat.h"]  # the kept buffer; CPython version compat
-_OWN = {"_speedups": ["src/hft/logging/_scan.h"]}  # a module's own headers (scan() is in _scan.h)
+_OWN = {
+    "_speedups": ["src/hft/logging/_scan.h", "src/hft/logging/_secret.h"],
+    "_callsite": [
+        "src/hft/logging/_lane.h",
+        "src/hft/logging/_lane_type.h",
+        "src/hft/logging/_secret.h",
+    ],
+}  # a module's own headers (scan() is in _scan.h)
 _SETTINGS = Path(__file__).resolve().parent / "settings"
 # Extra compiler flags for the C extensions, e.g. HFT_CFLAGS="-Wall -Wextra -Werror" in CI, or
 # "-fsanitize=address -fno-omit-frame-pointer -g -O1" for `make asan`. Empty for a user's install.

@@ -23,7 +23,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging._callsite import Emitter
+from hft.logging._callsite import Emitter, Lane, unpack_lane
 from hft.logging._frames import pack, unpack
 from hft.logging._speedups import render_lines, scan
 
@@ -73,6 +73,38 @@ def callsite_loop() -> Callable[[int], None]:
         expect(RuntimeError, refused, "x")
         ring.clear()
         overflow.clear()
+
+    return run
+
+
+def lane_loop() -> Callable[[int], None]:
+    """Lane: plain records in, refused and evicted when full, taken out, decoded; damaged
+    frames refused; a record it cannot carry falls back to the tuple."""
+    ring: collections.deque[Any] = collections.deque()
+    refused: list[int] = []
+    seq = itertools.count().__next__
+    names: set[object] = {"symbol", "qty", "n", "ok", "none"}
+    lanes = [Lane(1 << 16, 8, policy, 0.0, names, ("s3cr3t",), refused.append)
+             for policy in ("drop_newest", "drop_oldest", "block")]  # fmt: skip
+    emits = [Emitter(ring, seq, 20, SOURCE, -1, None, lane=lane,
+                     lane_source=lane.define(pickle.dumps(SOURCE))) for lane in lanes]  # fmt: skip
+
+    def run(i: int) -> None:
+        for emit in emits:
+            for k in range(10):  # 8 fit: the rest refused, evicted, or refused after the wait
+                emit("order placed \u00e9", symbol="BTCUSDT", qty=1.5, n=i + k, ok=True, none=None)
+            emit("has s3cr3t", n=i)
+            emit("big int", n=2**70)
+        for lane in lanes:
+            taken = lane.take(1 << 20)
+            assert taken is not None
+            frame, count, _ = taken
+            records = unpack_lane(memoryview(frame)[8:], pickle.loads)
+            assert len(records) == count == 8
+            for data in (frame[8:-3], b"X" + frame[9:], frame[8:] + b"\0"):
+                expect(ValueError, unpack_lane, data, pickle.loads)
+        ring.clear()
+        refused.clear()
 
     return run
 
@@ -138,11 +170,12 @@ def measure(name: str, run: Callable[[int], None], calls: int) -> bool:
 
 
 def main() -> int:
-    """Run the three loops; exit 1 if one of them leaked."""
+    """Run the loops; exit 1 if one of them leaked."""
     calls = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     tracemalloc.start()
     results = [
         measure("callsite", callsite_loop(), calls),
+        measure("lane", lane_loop(), calls // 10),
         measure("frames", frames_loop(), calls // 10),
         measure("render", render_loop(), calls // 10),
     ]

@@ -21,11 +21,13 @@
  * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
  */
 #include "_compat.h" /* Python.h, and what 3.11 lacks of 3.12's API */
+#include "_lane_type.h" /* the byte lane: Lane, lane_push, unpack_lane */
 #include <time.h>
 
 /* The module's state: no global mutable state, so each interpreter has its own. */
 typedef struct {
     PyObject *emitter_type; /* the Emitter heap type of this module object */
+    PyObject *lane_type;    /* the Lane heap type */
     PyObject *exc_info_key; /* "exc_info", interned */
 } CallsiteState;
 
@@ -45,6 +47,9 @@ typedef struct {
     int exc;             /* honour exc_info=True: capture sys.exc_info() at the call */
     PyObject *weakreflist; /* the audit guard tracks its call sites weakly */
     PyObject *exc_info_key; /* the module state's, held here: no state lookup per call */
+    PyObject *lane;         /* a Lane: plain records go there as bytes (NULL: never) */
+    uint32_t lane_source;   /* this logger's source id in the lane */
+    int32_t level_c;
 } Emitter;
 
 static struct PyModuleDef module_def; /* defined at the end; emitter_new finds its state */
@@ -120,6 +125,13 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
                      nargs);
         return NULL;
     }
+    if (self->lane != NULL) { /* a plain record: into the lane as bytes, no object made */
+        int done = lane_push((Lane *)self->lane, self->next_seq, self->level_c, self->lane_source,
+                             args[0], args + 1, kwnames);
+        if (done != 0) {
+            return done < 0 ? NULL : Py_NewRef(Py_None);
+        }
+    }
     PyObject *fields = PyDict_New();
     if (fields == NULL) {
         return NULL;
@@ -181,14 +193,18 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
 static PyObject *
 emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None;
-    Py_ssize_t capacity, wake_at = -1;
+    PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
+    Py_ssize_t capacity, wake_at = -1, lane_source = -1;
     int exc = 0;
-    static char *names[] = {"ring", "next_seq", "level", "source", "capacity",
-                            "full", "exc",  "wake",  "wake_at", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOn:Emitter", names, &ring,
+    static char *names[] = {"ring", "next_seq", "level",   "source", "capacity",    "full",
+                            "exc",  "wake",     "wake_at", "lane",   "lane_source", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOn:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
-                                     &wake_at)) {
+                                     &wake_at, &lane, &lane_source)) {
+        return NULL;
+    }
+    long level_c = PyLong_AsLong(level);
+    if (level_c == -1 && PyErr_Occurred()) {
         return NULL;
     }
     if (wake != Py_None && !PyCallable_Check(wake)) {
@@ -205,6 +221,11 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     CallsiteState *state = PyModule_GetState(module);
+    if (lane != Py_None && (!PyObject_TypeCheck(lane, (PyTypeObject *)state->lane_type) ||
+                            lane_source < 0 || lane_source > UINT32_MAX)) {
+        PyErr_SetString(PyExc_TypeError, "Emitter: lane must be a Lane, with its lane_source");
+        return NULL;
+    }
     PyObject *append = PyObject_GetAttrString(ring, "append");
     if (append == NULL) {
         return NULL;
@@ -226,6 +247,9 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->wake_at = wake_at;
     self->exc = exc;
     self->exc_info_key = Py_NewRef(state->exc_info_key);
+    self->lane = lane == Py_None ? NULL : Py_NewRef(lane);
+    self->lane_source = (uint32_t)lane_source;
+    self->level_c = (int32_t)level_c;
     return (PyObject *)self;
 }
 
@@ -241,6 +265,7 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->source);
     Py_VISIT(self->full);
     Py_VISIT(self->wake);
+    Py_VISIT(self->lane);
     return 0;
 }
 
@@ -256,6 +281,7 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->full);
     Py_CLEAR(self->wake);
     Py_CLEAR(self->exc_info_key);
+    Py_CLEAR(self->lane);
     return 0;
 }
 
@@ -320,7 +346,11 @@ callsite_exec(PyObject *module)
         return -1;
     }
     state->emitter_type = PyType_FromModuleAndSpec(module, &emitter_spec, NULL);
-    if (state->emitter_type == NULL) {
+    state->lane_type = PyType_FromModuleAndSpec(module, &lane_spec, NULL);
+    if (state->emitter_type == NULL || state->lane_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "Lane", state->lane_type) < 0) {
         return -1;
     }
     return PyModule_AddObjectRef(module, "Emitter", state->emitter_type);
@@ -332,6 +362,7 @@ callsite_traverse(PyObject *module, visitproc visit, void *arg)
     CallsiteState *state = PyModule_GetState(module);
     if (state != NULL) { /* NULL before the state was made */
         Py_VISIT(state->emitter_type);
+        Py_VISIT(state->lane_type);
         Py_VISIT(state->exc_info_key);
     }
     return 0;
@@ -343,6 +374,7 @@ callsite_clear(PyObject *module)
     CallsiteState *state = PyModule_GetState(module);
     if (state != NULL) {
         Py_CLEAR(state->emitter_type);
+        Py_CLEAR(state->lane_type);
         Py_CLEAR(state->exc_info_key);
     }
     return 0;
@@ -359,8 +391,15 @@ static PyModuleDef_Slot slots[] = {
     HFT_SLOT_INTERPRETERS HFT_SLOT_GIL {0, NULL},
 };
 
+static PyMethodDef module_methods[] = {
+    {"unpack_lane", (PyCFunction)(void (*)(void))unpack_lane, METH_FASTCALL,
+     "unpack_lane(payload, load_source) -> list of records: a lane frame's payload decoded"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module_def = {
     .m_base = PyModuleDef_HEAD_INIT,
+    .m_methods = module_methods,
     .m_name = "hft.logging._callsite",
     .m_doc = "The C call site of hft loggers.",
     .m_size = sizeof(CallsiteState),

@@ -1,8 +1,37 @@
-"""Types of the optional C call site (``src/hft/logging/_callsite.c``)."""
+"""Types of the optional C call site (``src/hft/logging/_callsite.c``, ``_lane.h``)."""
 
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+class Lane:
+    """Plain records as bytes in a ring, taken out a frame at a time (``_lane.h``)."""
+
+    pending: int
+    max_records: int
+    pushed: int
+    taken: int
+    evicted: int
+    refused: int
+    newest: int
+    newest_taken: int
+
+    def __init__(
+        self,
+        capacity_bytes: int,
+        max_records: int,
+        policy: str,
+        block_timeout_s: float,
+        harmless: set[object],
+        secrets: tuple[str, ...],
+        refused: Callable[[int], object],
+        wake: Callable[[], object] | None = None,
+        wake_at: int = -1,
+    ) -> None: ...
+    def define(self, pickled_source: bytes, /) -> int:
+        """Register a source (pickled); its id goes with every record of it."""
+    def take(self, max_bytes: int, /) -> tuple[bytes, int, int] | None:
+        """``(frame, count, newest_seq)`` of the oldest records, or None when empty."""
 
 class Emitter:
     """A logging method: builds the record, untracks it, appends it (or calls ``full``)."""
@@ -23,6 +52,11 @@ class Emitter:
         exc: bool = False,
         wake: Callable[[], object] | None = None,
         wake_at: int = -1,
+        lane: Lane | None = None,
+        lane_source: int = -1,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""
+
+def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
+    """A lane frame's payload back into record tuples."""

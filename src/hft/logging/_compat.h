@@ -17,6 +17,7 @@
 #include <structmember.h> /* 3.11: the only home of PyMemberDef */
 #define Py_T_OBJECT_EX T_OBJECT_EX
 #define Py_T_PYSSIZET T_PYSSIZET
+#define Py_T_LONGLONG T_LONGLONG
 #define Py_READONLY READONLY
 #endif
 

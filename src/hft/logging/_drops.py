@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -23,7 +22,7 @@ REPORT_EVERY_S: Final = 1.0
 CONFIRM_S: Final = 1.0
 
 
-def newest_seqs(rings: Iterable[deque[Record]]) -> list[int]:
+def newest_seqs(rings: Iterable[Sequence[Record]]) -> list[int]:
     """The sequence number of the newest record in each of *rings* that holds one."""
     newest = []
     for ring in rings:
@@ -58,11 +57,11 @@ class DropLedger:
         self.taken += count
         self._max_seq = max(self._max_seq, newest)
 
-    def issued(self, rings: Iterable[deque[Record]]) -> int:
+    def issued(self, rings: Iterable[Sequence[Record]]) -> int:
         """Sequence numbers handed out so far, given the rings where records wait."""
         return max(self._max_seq, self._max_refused, *newest_seqs(rings)) + 1
 
-    def dropped(self, rings: Sequence[deque[Record]]) -> int:
+    def dropped(self, rings: Sequence[Sequence[Record]]) -> int:
         """Issued, but neither taken nor still waiting in *rings*."""
         waiting = sum(map(len, rings))
         return max(0, self.issued(rings) - self.taken - waiting)

@@ -59,7 +59,11 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     capacity = pipeline.capacity if bounded else -1
     wake, wake_at = pipeline.wake, pipeline.wake_at
     if Emitter is not None:  # the C call site: half the cost, records untracked
-        return Emitter(ring, pipeline.next_seq, level, source, capacity, full, exc, wake, wake_at)
+        lane, lane_source = pipeline.lane_for(level, source)  # plain records as bytes
+        return Emitter(
+            ring, pipeline.next_seq, level, source, capacity, full, exc, wake, wake_at,
+            lane, lane_source,
+        )  # fmt: skip
     append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
 
     def emit(msg: str, /, **fields: Any) -> None:  # what Emitter does, in Python

@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 
 from hft.logging._drops import DropLedger
 from hft.logging._gate import REOPEN_AT, Gate
+from hft.logging._lanes import LaneFeed, open_lane
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
 from hft.logging._loggers import LoggerRegistry
 from hft.logging._metrics import LATENCY_SAMPLES, CallSamples, LoggingMetrics, RateMeter, snapshot
@@ -70,8 +71,10 @@ class LoggingPipeline:
         retry_backoff_ms: float = 5,
         probe_interval_ms: float = 1000,
         secrets: Iterable[object] = (),
+        lane: bool = True,
     ) -> None:
         self.capacity = ring_buffer_size
+        self.use_lane = lane  #: plain records to a writer process as bytes (see _lanes.py)
         self.batch_size = max(1, batch_size)
         self.overflow_policy: OverflowPolicy = overflow_policy
         self.block_timeout_s = block_timeout_ms / 1000
@@ -92,6 +95,7 @@ class LoggingPipeline:
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
         self._slots = [self._slot(b) for b in backends]
+        self._lane: LaneFeed | None = open_lane(self, self._slots, max_field_chars)
         self._closed = False
         #: Logger calls made after close (not delivered; counted so they are not silent).
         self.calls_after_close = 0
@@ -136,6 +140,7 @@ class LoggingPipeline:
         self._main_front = -1  #: sequence number of the last record taken from the main ring
         self._drops = DropLedger()
         self._rate = RateMeter()
+        self._lane = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -222,6 +227,7 @@ class LoggingPipeline:
         """A forked child must not wait on the parent's thread or write the parent's records."""
         was_running = self.running or (self._thread is not None)
         self._reset_state()
+        self._lane = open_lane(self, self._slots, self._max_field_chars)
         self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         for slot in self._slots:  # the parent delivers what it held and queued, not us
             slot.forget_held()
@@ -247,6 +253,24 @@ class LoggingPipeline:
     def wake_at(self) -> int:
         """The ring length (``gc_threshold`` of the capacity) whose call wakes the dispatcher."""
         return max(1, int(self._gc_threshold * self.capacity))
+
+    def lane_for(self, level: int, source: Source) -> tuple[Any, int]:
+        """``(lane, source id)`` for call sites of *level* whose plain records go to the lane;
+        ``(None, -1)``: every record takes the tuple ring (see :mod:`hft.logging._lanes`)."""
+        if self._lane is None:
+            return None, -1
+        source_id = self._lane.source_id(level, source)
+        return (self._lane.lane, source_id) if source_id >= 0 else (None, -1)
+
+    @property
+    def harmless_fields(self) -> set[object]:
+        """Field names the redactor has passed (the lane takes records with only these)."""
+        return self._prepare.harmless
+
+    @property
+    def secret_texts(self) -> tuple[str, ...]:
+        """The settings' secrets as text: a record holding one takes the careful path."""
+        return self._prepare.secret_texts
 
     def wake(self) -> None:
         """Wake the dispatcher now (call sites, when the ring reaches :attr:`wake_at`)."""
@@ -340,12 +364,17 @@ class LoggingPipeline:
     def _drain(self) -> None:
         """Dispatch everything in the rings, one bounded slice at a time."""
         slices = 0
+        lane = self._lane
+        if lane is not None:
+            lane.drain(self._drops)
         while self.ring or self.audit_ring or self._pending_internal or any(self._retired):
             slices += 1
             if not slices % _BOOKKEEP_EVERY:
                 self._bookkeep()
             self._dispatch(self._take(self.batch_size))
             os.sched_yield()  # hand call sites the GIL between slices (sleep(0) costs ~80 µs)
+        if lane is not None:
+            lane.drain(self._drops)
         self._honour_markers()
 
     def _take(self, limit: int) -> list[Record]:
@@ -459,14 +488,21 @@ class LoggingPipeline:
 
     # -- metrics ------------------------------------------------------------------------------
 
-    def _rings(self) -> list[deque[Record]]:  # where records wait
-        return [self.ring, self.audit_ring, *self._retired]
+    def _rings(self) -> list[Sequence[Record]]:  # where records wait
+        rings: list[Sequence[Record]] = [self.ring, self.audit_ring, *self._retired]
+        if self._lane is not None:
+            rings.append(self._lane.waiting)
+        return rings
 
     @property
     def dropped(self) -> int:
         """Records given a sequence number that will never reach the backends: exact once the
         call sites are quiet (metrics use :meth:`DropLedger.confirmed`, which says why)."""
         return self._drops.dropped(self._rings())
+
+    @property
+    def _lane_depth(self) -> int:
+        return 0 if self._lane is None else len(self._lane.waiting)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:
@@ -479,7 +515,7 @@ class LoggingPipeline:
         return snapshot(
             self.call_samples, self._delivery_ns, self._rate, self._slots,
             logged=self._drops.issued(self._rings()), processed=self._drops.taken,
-            dropped=dropped, depth=len(self.ring), capacity=self.capacity,
+            dropped=dropped, depth=len(self.ring) + self._lane_depth, capacity=self.capacity,
         )  # fmt: skip
 
 

@@ -54,6 +54,16 @@ class Preparer:
         self._secrets = SecretMask(secrets)
         self._masking = bool(self._secrets.secrets)
 
+    @property
+    def harmless(self) -> set[object]:
+        """Field names the redactor has passed (it adds to this set as it learns)."""
+        return self._redact.harmless
+
+    @property
+    def secret_texts(self) -> tuple[str, ...]:
+        """The settings' secrets, as searched for in a record's text."""
+        return self._secrets.secrets
+
     def scan(self, batch: list[Record]) -> tuple[int, int, int, bool, bool]:
         """``(newest seq, lowest level, highest level, plain, hit)`` of a non-empty *batch*.
 

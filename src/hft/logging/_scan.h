@@ -6,6 +6,8 @@
 #include <Python.h>
 #include <limits.h>
 
+#include "_secret.h"
+
 /* scan(batch, harmless, debug[, secrets]) -> (max_seq, lowest, highest, plain, hit) | None
  *
  * What the dispatcher learns about a slice in one pass instead of several C-level map passes
@@ -18,22 +20,6 @@
  * (anything else is rendered once by the Preparer). None for anything unusual (an empty batch,
  * not a list of 6-tuples of ints...): the caller then takes the Python path.
  */
-
-/* 1 when the exact str holds one of the secrets, 0 when not, -1 on error. */
-static int
-holds_secret(PyObject *text, PyObject *secrets, Py_ssize_t shortest)
-{
-    if (PyUnicode_GET_LENGTH(text) < shortest) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(secrets); i++) {
-        int found = PyUnicode_Contains(text, PyTuple_GET_ITEM(secrets, i));
-        if (found != 0) {
-            return found;
-        }
-    }
-    return 0;
-}
 
 /* holds_secret over the exact-str values of an exact dict (runs no Python code). */
 static int
@@ -70,27 +56,6 @@ record_holds_secret(PyObject *record, PyObject *secrets, Py_ssize_t shortest)
         found = dict_holds_secret(PyTuple_GET_ITEM(source, 2), secrets, shortest);
     }
     return found;
-}
-
-/* The length of the shortest secret (-1 for none); -2 when secrets is not a tuple of str. */
-static Py_ssize_t
-shortest_secret(PyObject *secrets)
-{
-    if (!PyTuple_CheckExact(secrets)) {
-        return -2;
-    }
-    Py_ssize_t shortest = -1;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(secrets); i++) {
-        PyObject *secret = PyTuple_GET_ITEM(secrets, i);
-        if (!PyUnicode_CheckExact(secret)) {
-            return -2;
-        }
-        Py_ssize_t n = PyUnicode_GET_LENGTH(secret);
-        if (shortest < 0 || n < shortest) {
-            shortest = n;
-        }
-    }
-    return shortest;
 }
 
 static int

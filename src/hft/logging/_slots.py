@@ -116,6 +116,12 @@ class BackendSlot:
         else:
             self._probe_or_fail_over(records, self._clock())
 
+    def handed_on(self, count: int) -> None:
+        """*count* records reached the backend past :meth:`deliver` (a lane's frame, handed to
+        the writer process as it is): counted as routed and handed over alike."""
+        self.routed += count
+        self.written += count
+
     def tick(self, now: float) -> None:
         """Called on every dispatcher cycle: retry held records once their backoff is over."""
         if self.state == RETRYING and now >= self._next_try:

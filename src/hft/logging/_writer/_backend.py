@@ -210,13 +210,28 @@ class ProcessBackend:
 
     # -- frames ---------------------------------------------------------------------------
 
+    def send_frame(self, data: bytes, records: int) -> None:
+        """Send a frame made elsewhere (a lane's: :mod:`hft.logging._lanes`), header included,
+        after the records queued before it."""
+        if self._pid != os.getpid():
+            self.after_fork_in_child()
+        if self._pending:
+            self._send()
+        self._queue(memoryview(data), records)
+
     def _send(self) -> None:
         """Queue the pending records as one frame and push frames to the writer."""
         records, self._pending = self._pending, []
         if self._local_only:
             self._last_resort(records)
             return
-        frame = _Frame(self._next_frame, self._encode(records), len(records))
+        self._queue(self._encode(records), len(records))
+
+    def _queue(self, data: memoryview, records: int) -> None:
+        if self._local_only:
+            self._last_resort(decode_frame(data[HEADER.size :]))
+            return
+        frame = _Frame(self._next_frame, data, records)
         self._next_frame += 1
         self._unacked.append(frame)
         self._unsent.append(frame)

@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - depends on how hft was installed
 
 HEADER: Final = struct.Struct("<Q")
 PACKED: Final = b"H"  #: first byte of a packed frame (a pickled one starts with 0x80)
+LANE: Final = b"L"  #: first byte of a lane frame (plain records as bytes: hft.logging._lanes)
 READY: Final = b"R"
 ACKED: Final = b"A"
 WARNED: Final = b"W"
@@ -105,7 +106,7 @@ class FrameEncoder:
     def __call__(self, records: list[Record]) -> memoryview:
         """The frame for *records*, header included."""
         if _frames is not None:  # plain records: a compact frame, ~5x cheaper than pickling
-            packed = _frames.pack(records, self._pickle_source)  # header included
+            packed = _frames.pack(records, self.pickle_source)  # header included
             if packed is not None:
                 return memoryview(packed)
         try:
@@ -114,7 +115,7 @@ class FrameEncoder:
             limit = self._limit
             return self._pickle([(*r[:5], sanitize(r[5], limit)) for r in records])
 
-    def _pickle_source(self, source: Source) -> bytes:
+    def pickle_source(self, source: Source) -> bytes:
         """A source inside a packed frame, pickled as in a pickled frame."""
         buffer = io.BytesIO()
         _RecordPickler(buffer, self._limit).dump(source)
@@ -134,6 +135,10 @@ def decode_frame(payload: bytes | memoryview) -> list[Record]:
     if payload[:1] == PACKED:
         assert _frames is not None  # the parent packs only when the extension is built
         return _frames.unpack(payload, pickle.loads)
+    if payload[:1] == LANE:
+        from hft.logging._callsite import unpack_lane  # the parent's lane: the C call site
+
+        return unpack_lane(payload, pickle.loads)
     return pickle.loads(payload)  # type: ignore[no-any-return]  # noqa: S301 - our own parent's frames
 
 

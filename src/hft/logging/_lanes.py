@@ -1,0 +1,126 @@
+"""The byte lane: plain records straight from the call site to the writer process, as bytes.
+
+A record that needs nothing from the dispatcher (an exact-str message, scalar fields under
+names the redactor already passed, no secret in its text, a logger with no bound context)
+and that only the writer process takes at its level is copied by the C call site into a
+byte ring (``hft.logging._callsite.Lane``, see ``_lane.h``): no tuple, no dict, nothing for
+the garbage collector. The dispatcher takes it out thousands of records at a time, copied
+with the GIL released into one frame, and hands the frame to the writer process unchanged;
+the writer decodes it (``unpack_lane``) into the tuples the classic path would have sent.
+So the caller's thread shares the GIL with the logging machinery once a frame, not once a
+slice of records.
+
+Everything else takes the classic path (the tuple ring and the dispatcher), so behaviour is
+unchanged: the same lines in the file (a test holds them byte-identical), the same overflow
+policy and drop counts, the same flush guarantee. A record on the classic path can reach the
+file after lane records logged just after it: ``seq`` gives the order of the calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final, cast, overload
+
+from hft.logging._native import require_native
+from hft.logging._record import Record, Source
+from hft.logging._writer._wire import FrameEncoder
+
+try:  # the C call site and its lane (src/hft/logging/_callsite.c, _lane.h)
+    require_native()
+    from hft.logging._callsite import Lane
+except ImportError:  # pragma: no cover - depends on how hft was installed
+    Lane = None  # type: ignore[assignment,misc]
+
+if TYPE_CHECKING:
+    from hft.logging._drops import DropLedger
+    from hft.logging._slots import BackendSlot
+    from hft.logging._writer._backend import ProcessBackend
+
+#: Bytes of ring per slot of ``ring_buffer_size`` (a plain record takes ~100-300), at least.
+BYTES_PER_SLOT: Final = 256
+MIN_BYTES: Final = 1 << 20
+#: Most bytes of records in one frame (the writer reads its pipe 1 MiB at a time).
+FRAME_BYTES: Final = 512 << 10
+
+
+class LaneFeed:
+    """A pipeline's lane and the writer-process slot it feeds."""
+
+    def __init__(self, lane: Any, slot: BackendSlot, slots: Sequence[BackendSlot], limit: int):
+        self.lane = lane
+        self._slot = slot
+        self._slots = slots  #: the pipeline's list: backends added later are seen
+        self._encode = FrameEncoder(limit)
+        self._ids: dict[int, tuple[Source, int]] = {}
+        self.waiting = _Waiting(lane)
+
+    def source_id(self, level: int, source: Source) -> int:
+        """The lane id of *source* for records of *level*; -1: the classic path.
+
+        The lane is for records that only its writer process takes, from loggers without a
+        bound context (the dispatcher merges a context; the lane does not).
+        """
+        if source.context or level < self._slot.backend.level:
+            return -1
+        if any(s is not self._slot and s.backend.level <= level for s in self._slots):
+            return -1
+        known = self._ids.get(id(source))
+        if known is None or known[0] is not source:
+            known = (source, self.lane.define(self._encode.pickle_source(source)))
+            self._ids[id(source)] = known
+        return known[1]
+
+    def drain(self, drops: DropLedger) -> None:
+        """Hand every waiting lane record to the writer, a frame at a time."""
+        take, backend = self.lane.take, cast("ProcessBackend", self._slot.backend)
+        while True:
+            taken = take(FRAME_BYTES)
+            if taken is None:
+                return
+            frame, count, newest = taken
+            drops.take(count, newest)
+            self._slot.handed_on(count)
+            backend.send_frame(frame, count)
+
+
+class _Waiting(Sequence[Any]):
+    """The lane as the drop ledger sees a ring: its length, and its newest record's seq."""
+
+    def __init__(self, lane: Any) -> None:
+        self._lane = lane
+
+    def __len__(self) -> int:
+        return int(self._lane.pending)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if index != -1 or not self._lane.pending:
+            raise IndexError(index)
+        return (self._lane.newest,)
+
+
+def open_lane(pipeline: Any, slots: Sequence[BackendSlot], limit: int) -> LaneFeed | None:
+    """A lane for *pipeline* when the C call site is built and one writer process takes logs."""
+    if Lane is None or not pipeline.use_lane:
+        return None
+    writers = [s for s in slots if hasattr(s.backend, "send_frame")]
+    if len(writers) != 1:
+        return None
+    lane = Lane(
+        max(MIN_BYTES, pipeline.capacity * BYTES_PER_SLOT),
+        pipeline.capacity,
+        pipeline.overflow_policy,
+        pipeline.block_timeout_s,
+        pipeline.harmless_fields,
+        pipeline.secret_texts,
+        pipeline.note_refused,
+        pipeline.wake,
+        pipeline.wake_at,
+    )
+    return LaneFeed(lane, writers[0], slots, limit)
+
+
+__all__ = ["LaneFeed", "Record", "open_lane"]

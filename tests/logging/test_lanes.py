@@ -1,0 +1,293 @@
+"""The byte lane: plain records as bytes from the C call site to the writer process."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import pickle
+import re
+import struct
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
+from hft.logging._pipeline import OverflowPolicy
+from hft.logging._record import Source
+from hft.logging._writer._wire import FrameEncoder
+from tests.native import native_module
+
+callsite = native_module("hft.logging._callsite")
+SOURCE = Source.create("orders", ("mexc",), {})
+NAMES = ("a", "bb", "price", "note", "flag", "qty", "nothing")
+_TS = re.compile(rb'"ts":"[^"]*",')
+
+
+def _lane(
+    harmless: set[object] | None = None,
+    *,
+    max_records: int = 100_000,
+    capacity_bytes: int = 1 << 16,
+    policy: str = "drop_newest",
+    secrets: tuple[str, ...] = (),
+    refused: list[int] | None = None,
+) -> Any:
+    sink = [] if refused is None else refused
+    names = set(NAMES) if harmless is None else harmless
+    return callsite.Lane(
+        capacity_bytes, max_records, policy, 0.001, names, secrets, sink.append, None, -1
+    )
+
+
+def _emitter(lane: Any, ring: deque[Any] | None = None, seqs: Any = None) -> tuple[Any, Any]:
+    source_id = lane.define(FrameEncoder(4096).pickle_source(SOURCE))
+    ring = deque() if ring is None else ring
+    next_seq = seqs or itertools.count().__next__
+    emit = callsite.Emitter(ring, next_seq, 20, SOURCE, -1, None, lane=lane, lane_source=source_id)
+    return emit, ring
+
+
+def _drain(lane: Any, max_bytes: int = 1 << 20) -> list[Any]:
+    records = []
+    while (taken := lane.take(max_bytes)) is not None:
+        frame, count, newest = taken
+        assert struct.unpack_from("<Q", frame)[0] == len(frame) - 8  # the size header
+        decoded = callsite.unpack_lane(frame[8:], pickle.loads)
+        assert len(decoded) == count
+        assert max(r[0] for r in decoded) == newest
+        records.extend(decoded)
+    return records
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same type (True is not 1; -0.0 is not 0.0; nan is nan)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
+    return bool(a == b)
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+)
+
+
+class TestFormat:
+    @settings(max_examples=200, deadline=None)
+    @given(
+        msg=st.text(max_size=80),
+        fields=st.dictionaries(st.sampled_from(NAMES), scalars, max_size=len(NAMES)),
+    )
+    def test_a_decoded_record_is_the_tuple_the_call_would_have_built(
+        self, msg: str, fields: dict[str, Any]
+    ) -> None:
+        """Message, field names, order, values and their exact types survive the bytes."""
+        lane = _lane()
+        emit, ring = _emitter(lane)
+        before = time.time_ns()
+        emit(msg, **fields)
+        after = time.time_ns()
+        if ring:  # a lone surrogate in the text: the classic path, as a tuple
+            assert lane.pushed == 0
+            assert ring[0][4:] == (msg, fields)
+            return
+        (record,) = _drain(lane)
+        seq, ts, level, source, text, decoded = record
+        assert (seq, level, source, text) == (0, 20, SOURCE, msg)
+        assert before <= ts <= after
+        assert list(decoded) == list(fields)
+        assert all(_same(decoded[k], v) for k, v in fields.items())
+
+    def test_records_wrap_around_a_small_ring_intact(self) -> None:
+        """Thousands of records of every size through a 64 KiB ring, taken in small frames."""
+        lane = _lane()
+        emit, ring = _emitter(lane)
+        got: list[Any] = []
+        for i in range(5000):
+            emit("m" * (i % 700), a=i, note="x" * (i % 1300))
+            if i % 17 == 0:  # 17 records fill at most ~35 KiB
+                got.extend(_drain(lane, max_bytes=1 + i % 5000))
+        got.extend(_drain(lane))
+        assert not ring
+        assert lane.refused == 0
+        assert [r[0] for r in got] == list(range(5000))
+        assert [r[4] for r in got] == ["m" * (i % 700) for i in range(5000)]
+        assert [r[5]["note"] for r in got] == ["x" * (i % 1300) for i in range(5000)]
+
+    @pytest.mark.parametrize(
+        ("value", "why"),
+        [
+            (2**63, "an int beyond 64 bits"),
+            ([1, 2], "a list"),
+            ({"k": 1}, "a dict"),
+            (object(), "an object"),
+            ("\ud800", "a lone surrogate"),
+            (1.5j, "a complex"),
+        ],
+    )
+    def test_a_value_it_cannot_carry_takes_the_classic_path(self, value: Any, why: str) -> None:
+        """The call builds the tuple as before; nothing reaches the lane ({why})."""
+        lane = _lane()
+        emit, ring = _emitter(lane)
+        emit("m", a=value)
+        assert lane.pushed == 0, why
+        assert ring[0][5]["a"] is value
+
+    def test_unknown_names_secrets_and_huge_records_take_the_classic_path(self) -> None:
+        """A name the redactor has not passed, a settings secret in the text, a record over a
+        quarter of the ring: each goes where the dispatcher finishes it."""
+        lane = _lane({"a"}, secrets=("s3cr3t",))
+        emit, ring = _emitter(lane)
+        emit("m", unknown=1)
+        emit("key s3cr3t here")
+        emit("m", a="has s3cr3t")
+        emit("x" * 20_000)
+        emit("plain", a=1)
+        assert lane.pushed == 1
+        assert [r[5] for r in ring][:3] == [{"unknown": 1}, {}, {"a": "has s3cr3t"}]
+
+    @pytest.mark.parametrize(
+        "payload",
+        [b"", b"L", b"X\0\0\0\0", b"L\0\0\0\0\5\0\0\0", b"L\1\0\0\0\0\0\0\0\x09\0\0\0"],
+    )
+    def test_a_damaged_frame_is_an_error_not_a_crash(self, payload: bytes) -> None:
+        """The writer counts an unreadable frame's records as lost; decoding never crashes."""
+        with pytest.raises(ValueError, match=r"lane frame|not a lane frame"):
+            callsite.unpack_lane(payload, pickle.loads)
+
+    def test_a_frame_cut_anywhere_is_an_error(self) -> None:
+        """Every truncation of a real frame is refused with ValueError."""
+        lane = _lane()
+        emit, _ = _emitter(lane)
+        emit("hello", a=1, note="text", price=1.5, flag=True, nothing=None)
+        frame = lane.take(1 << 20)[0][8:]
+        for cut in range(len(frame)):
+            with pytest.raises(ValueError, match=r"lane frame"):
+                callsite.unpack_lane(frame[:cut], pickle.loads)
+
+
+class TestOverflow:
+    def test_drop_newest_refuses_and_reports_the_sequence_number(self) -> None:
+        """A full lane refuses the call: its seq goes to ``refused``, nothing is written."""
+        refused: list[int] = []
+        lane = _lane(max_records=3, refused=refused)
+        emit, ring = _emitter(lane)
+        for i in range(5):
+            emit("m", a=i)
+        assert (lane.pending, lane.refused, refused, ring) == (3, 2, [3, 4], deque())
+        assert [r[5]["a"] for r in _drain(lane)] == [0, 1, 2]
+
+    def test_drop_oldest_evicts_the_oldest(self) -> None:
+        """Under drop_oldest the newest records stay; the evicted ones are counted."""
+        lane = _lane(max_records=3, policy="drop_oldest")
+        emit, _ = _emitter(lane)
+        for i in range(5):
+            emit("m", a=i)
+        assert (lane.pending, lane.evicted, lane.refused) == (3, 2, 0)
+        assert [r[5]["a"] for r in _drain(lane)] == [2, 3, 4]
+
+    def test_block_waits_then_refuses_when_nobody_takes(self) -> None:
+        """With nobody taking, a block call waits its timeout (1 ms here), then is refused."""
+        refused: list[int] = []
+        lane = _lane(max_records=2, policy="block", refused=refused)
+        emit, _ = _emitter(lane)
+        for i in range(3):
+            emit("m", a=i)
+        assert (lane.pending, refused) == (2, [2])
+
+
+def _pipeline(path: Path, *, lane: bool, **settings: Any) -> LoggingPipeline:
+    backend = create_backend_from_config(
+        "file", {"file_path": str(path), "writer": "process", "rotation": "none"}
+    )
+    return LoggingPipeline([backend], lane=lane, **settings)
+
+
+def _log_everything(logger: HFTLogger) -> None:
+    """Plain records and every kind the lane leaves to the dispatcher, interleaved."""
+    bound = logger.bind(order_id="o-1")
+    logger.info("fill", i=-1, px=0.0, side="", ok=True, none=None)
+    logger._pipeline.flush()  # the redactor has now passed these names: the lane takes them
+    for i in range(3000):
+        logger.info("fill", i=i, px=1.5 * i, side="buy", ok=i % 2 == 0, none=None)
+        if i % 500 == 0:
+            logger.info("odd", i=i, items=[1, 2], obj=Path("/x"))
+            logger.info("secret", i=i, api_key="k-123")
+            bound.info("bound", i=i)
+            try:
+                raise ValueError(i)
+            except ValueError:
+                logger.error("failed", i=i, exc_info=True)
+
+
+class TestPipeline:
+    def test_the_file_is_the_same_with_and_without_the_lane(self, tmp_path: Path) -> None:
+        """Every line of the lane's file is byte-identical to the classic path's, timestamps
+        aside; lines are in the same order once sorted by seq."""
+        files = []
+        for lane in (True, False):
+            path = tmp_path / f"lane-{lane}.log"
+            pipeline = _pipeline(path, lane=lane).start()
+            _log_everything(HFTLogger(pipeline, "x", ["t"]))
+            pipeline.close()
+            lines = [_TS.sub(b"", line) for line in path.read_bytes().splitlines()]
+            files.append(sorted(lines, key=lambda line: orjson.loads(line)["seq"]))
+            if lane:
+                assert pipeline._lane is not None
+                assert pipeline._lane.lane.pushed > 2900  # the plain records went by the lane
+        with_lane, classic = files
+        assert len(with_lane) == len(classic) == 1 + 3000 + 4 * 6
+        assert with_lane == classic
+
+    @pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest", "block"])
+    def test_drops_are_exact_against_the_file(self, tmp_path: Path, policy: OverflowPolicy) -> None:
+        """A stopped dispatcher and a small ring: lines on disk + dropped == calls."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(
+            path, lane=True, ring_buffer_size=1000, overflow_policy=policy, block_timeout_ms=1
+        )
+        logger = HFTLogger(pipeline, "x")
+        logger.info("learn", i=-1)  # the redactor passes `i` on the first drain
+        pipeline.flush()
+        for i in range(5000):
+            logger.info("m", i=i)
+        dropped = pipeline.dropped
+        pipeline.close()
+        mine = [line for line in path.read_bytes().splitlines() if b'"msg":"m"' in line]
+        assert dropped == 5000 - len(mine) > 0
+        assert pipeline._lane is not None
+        assert pipeline._lane.lane.pushed >= 1000
+        kept = [orjson.loads(line)["fields"]["i"] for line in mine]
+        newest = policy == "drop_oldest"
+        assert kept == (list(range(4000, 5000)) if newest else list(range(1000)))
+
+    def test_levels_another_backend_takes_stay_on_the_classic_path(self, tmp_path: Path) -> None:
+        """With the console taking WARNING and up, only INFO records use the lane."""
+        from hft.logging.testing import CapturingBackend
+
+        capture = CapturingBackend(level="WARNING")
+        path = tmp_path / "hft.log"
+        backend = create_backend_from_config("file", {"file_path": str(path), "writer": "process"})
+        pipeline = LoggingPipeline([backend, capture]).start()
+        logger = HFTLogger(pipeline, "x")
+        logger.info("learn", n=-1)
+        pipeline.flush()  # the redactor has passed `n`
+        for i in range(100):
+            logger.info("i", n=i)
+            logger.warning("w", n=i)
+        pipeline.close()
+        assert [r.fields["n"] for r in capture.records if r.msg == "w"] == list(range(100))
+        assert pipeline._lane is not None
+        assert pipeline._lane.lane.pushed == 100
+        assert len(path.read_bytes().splitlines()) == 201

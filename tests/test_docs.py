@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from tests.docs_examples import (
     Block,
     ExampleError,
     collect,
+    markdown_files,
     output_pattern,
     parse,
     source,
@@ -218,3 +220,53 @@ class TestCollector:
         assert PROMTOOL
         assert RSYSLOG
         assert OUTPUTS
+
+
+class TestReadme:
+    README = (ROOT / "README.md").read_text()
+
+    def test_short(self) -> None:
+        """The README stays a newcomer's page: at most 200 lines."""
+        assert len(self.README.splitlines()) <= 200
+
+    def test_starts_with_the_two_commands(self) -> None:
+        """The first block, within the first ten lines, is `make run` then `make test`."""
+        first = parse(self.README, "README.md")[0]
+        assert first.line <= 10
+        assert [line.split()[:2] for line in first.code.splitlines()] == [
+            ["make", "run"],
+            ["make", "test"],
+        ]
+
+    def test_sections_in_the_issues_order(self) -> None:
+        """What hft is, Pythons, install, quickstart, the commands, features, performance."""
+        headings = [line for line in self.README.splitlines() if line.startswith("## ")]
+        assert headings[:6] == [
+            "## Supported Pythons",
+            "## Install",
+            "## Quickstart",
+            "## `make run` and `make test`",
+            "## Features",
+            "## Performance",
+        ]
+
+    def test_links_to_pages_that_exist(self) -> None:
+        """Every docs/ link of the README names a page of the site."""
+        links = re.findall(r"\]\((docs/[^)#]+)", self.README)
+        assert len(links) >= 10
+        assert all((ROOT / link).is_file() for link in links), links
+
+    def test_figures_are_marked_for_replacement(self) -> None:
+        """Headline and full figures sit between the markers the benchmark owner replaces."""
+        performance = (ROOT / "docs" / "performance.md").read_text()
+        for text, name in ((self.README, "headline"), (performance, "figures")):
+            start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+            assert text.count(start) == text.count(end) == 1
+            assert text.index(start) < text.index(end)
+
+    def test_no_project_history_or_scratch_paths(self) -> None:
+        """User docs carry no scratch paths or pointers into git history (CHANGELOG.md does)."""
+        for page in markdown_files():
+            text = page.read_text()
+            assert "/tmp/" not in text, page
+            assert "git log" not in text, page

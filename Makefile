@@ -1,22 +1,27 @@
 # Two entry points for a fresh machine: `make run` (the main job) and `make test` (everything CI
-# checks: lint, types, the suite on CPython 3.11, 3.12 and 3.13, the C paths switched off, and
-# the package as a user installs it).
+# checks: lint, types, the suite on CPython 3.11, 3.12 and 3.13, the C paths switched off, the
+# package as a user installs it, and the docs site built strictly). `make docs` serves the site.
 PYTHON   ?= python3
 VENV     ?= .venv
 BIN      := $(VENV)/bin
-STAMP    := $(VENV)/.installed
+STAMP    := $(VENV)/.installed#       the runtime dependencies only: what `make run` needs
+TEST_STAMP := $(VENV)/.installed-test# the tools of `make test` and `make docs` on top of it
 PYTHONS  ?= 3.12 3.13#  more interpreters the suite runs on, besides $(PYTHON) (found by .ci/python)
 ENV      ?= dev
 DURATION ?= 5
 C_SOURCES := $(wildcard src/hft/logging/*.c src/hft/logging/*.h)
 
-.PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan bench clean
+.PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan docs docs-build bench clean
 
 $(STAMP): pyproject.toml setup.py $(C_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench,docs]'
+	touch $(TEST_STAMP)
 
 # One venv per extra interpreter (.venv-3.12, ...): the editable install builds that
 # interpreter's C extensions in place beside the others'.
@@ -29,20 +34,20 @@ $(STAMP): pyproject.toml setup.py $(C_SOURCES)
 run: $(STAMP)
 	$(BIN)/hft run --env $(ENV) --duration $(DURATION)
 
-test: lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan
+test: lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan docs-build
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks docs/hooks
+	$(BIN)/ruff format --check src tests benchmarks docs/hooks
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(TEST_STAMP)
 	@echo "-- the whole suite on $$($(BIN)/python -V) --"
 	$(BIN)/pytest
 
-pytest-pure: $(STAMP)
+pytest-pure: $(TEST_STAMP)
 	@echo "-- the logging tests again on the pure-Python paths (HFT_PURE_PYTHON=1) --"
 	HFT_PURE_PYTHON=1 $(BIN)/pytest -q tests/logging
 
@@ -55,7 +60,7 @@ pytest-pythons: $(foreach v,$(PYTHONS),.venv-$(v)/.installed)
 # The package as a user gets it: sdist and wheel built with `python -m build`; the wheel
 # installed into a fresh venv outside the checkout and the suite run against it (hft from
 # site-packages, never src/); the sdist installed too, which proves its C sources and settings.
-pytest-installed: $(STAMP)
+pytest-installed: $(TEST_STAMP)
 	rm -rf dist && $(BIN)/python -m build --outdir dist . >/dev/null
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(PYTHON) -m venv "$$tmp/wheel" && "$$tmp/wheel/bin/pip" install --quiet "$$(ls dist/*.whl)[dev,bench]"; \
@@ -80,7 +85,7 @@ ASAN_TESTS  := tests/logging/test_callsite.py tests/logging/test_lanes.py tests/
 ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                HFT_REQUIRE_SPEEDUPS=1
-asan: $(STAMP)
+asan: $(TEST_STAMP)
 	rm -rf $(ASAN_DIR) $(ASAN_DIR)-src && mkdir -p $(ASAN_DIR)-src
 	cp -r setup.py pyproject.toml MANIFEST.in README.md settings src $(ASAN_DIR)-src/
 	find $(ASAN_DIR)-src -name '*.so' -delete
@@ -97,8 +102,19 @@ asan: $(STAMP)
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
 	  $(ASAN_BIN)/python -m tests.leakcheck 100000
 
-bench: $(STAMP)
+# The docs site (mkdocs, Material theme): `make docs` serves it on http://127.0.0.1:8000 and
+# rebuilds on every edit; `make docs-build` (part of `make test`) fails on any warning: a broken
+# link, a page missing from the nav, an API name mkdocstrings cannot find. The examples in the
+# pages are run by the suite (tests/test_docs.py), not here.
+docs: $(TEST_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+docs-build: $(TEST_STAMP)
+	@echo "-- the docs site, built strictly (site/) --"
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-* build dist *.egg-info src/*.egg-info .mypy_cache .pytest_cache .ruff_cache logs
+	rm -rf $(VENV) .venv-* build dist site *.egg-info src/*.egg-info .mypy_cache .pytest_cache .ruff_cache logs

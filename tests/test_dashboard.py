@@ -1,5 +1,5 @@
-"""dashboards/hft.json and the README's Prometheus section: queries that name only series hft
-exports, and latencies aggregated across processes from summed histogram buckets."""
+"""dashboards/hft.json and the docs' metrics page: queries that name only series hft exports,
+and latencies aggregated across processes from summed histogram buckets."""
 
 from __future__ import annotations
 
@@ -46,11 +46,10 @@ def _dashboard_exprs() -> list[str]:
     return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
 
 
-def _readme_queries() -> list[str]:
-    """The code spans of README's "Metrics in Prometheus and Grafana" that are queries."""
-    readme = (_ROOT / "README.md").read_text()
-    section = readme.split("## Metrics in Prometheus and Grafana", 1)[1].split("\n## ", 1)[0]
-    return [span for span in re.findall(r"`([^`\n]+)`", section) if "(" in span and "hft_" in span]
+def _docs_queries() -> list[str]:
+    """The code spans of docs/metrics.md ("Metrics and Grafana") that are queries."""
+    page = (_ROOT / "docs" / "metrics.md").read_text()
+    return [span for span in re.findall(r"`([^`\n]+)`", page) if "(" in span and "hft_" in span]
 
 
 class TestDashboard:
@@ -71,16 +70,16 @@ class TestDashboard:
         assert all(_FLEET_QUANTILE.search(e) for e in exprs)
 
 
-class TestReadme:
+class TestMetricsPage:
     def test_queries_name_exported_series(self) -> None:
-        """Each hft_* series a README query names is one the backend exposes."""
-        queries = _readme_queries()
+        """Each hft_* series a query on the metrics page names is one the backend exposes."""
+        queries = _docs_queries()
         named = {name for query in queries for name in _HFT_NAME.findall(query)}
         assert "hft_logging_call_duration_seconds_bucket" in named
         assert named <= _exported_names()
 
     def test_latency_queries_aggregate_buckets(self) -> None:
-        """A README query over buckets is histogram_quantile of a sum by (le)."""
-        bucket_queries = [q for q in _readme_queries() if _BUCKETS.search(q)]
+        """A query over buckets on the metrics page is histogram_quantile of a sum by (le)."""
+        bucket_queries = [q for q in _docs_queries() if _BUCKETS.search(q)]
         assert bucket_queries
         assert all(_FLEET_QUANTILE.search(q) for q in bucket_queries)

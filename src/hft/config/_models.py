@@ -30,6 +30,7 @@ SECRET_MASK = "**********"  # noqa: S105 - the mask, not a password
 
 
 def _upper(value: object) -> object:
+    """Case-insensitive (``info`` is ``INFO``)."""
     return value.upper() if isinstance(value, str) else value
 
 
@@ -49,6 +50,7 @@ def _octal(value: object) -> object:
 
 
 def _owner_read_write(mode: int) -> int:
+    """The owner keeps read and write (``0600`` at least)."""
     if mode & 0o600 != 0o600:
         raise ValueError(f"{mode:#o} leaves hft unable to read and write its own file (need 0600)")
     return mode

@@ -125,3 +125,17 @@ class TestPerformanceApi:
             metrics = logger.get_performance_metrics()
         assert metrics.latency_samples == 1
         assert metrics.avg_latency_us > 0
+
+    def test_a_method_kept_while_armed_times_one_call_only(self) -> None:
+        """``log = logger.info`` taken while sampling is armed is the call site itself: it
+        times the next call only, then every call takes the fast path again."""
+        with capture_logs() as (logger, captured):
+            logger.pipeline._loggers.arm_sampling(force=True)
+            log = logger.info  # armed: a flag on the method, not another method
+            assert log is logger.info
+            for i in range(100):
+                log("m", i=i)
+            metrics = logger.get_performance_metrics()
+        assert metrics.latency_samples == 1
+        assert [r.fields["i"] for r in captured.records] == list(range(100))
+

@@ -21,6 +21,7 @@
  * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
  */
 #include "_compat.h" /* Python.h, and what 3.11 lacks of 3.12's API */
+static int plain_source(PyObject *source); /* below: untracking a decoded record, as a made one */
 #include "_lane_type.h" /* the byte lane: Lane, lane_push, unpack_lane */
 #include <time.h>
 
@@ -48,6 +49,8 @@ typedef struct {
     PyObject *weakreflist; /* the audit guard tracks its call sites weakly */
     PyObject *exc_info_key; /* the module state's, held here: no state lookup per call */
     PyObject *lane;         /* a Lane: plain records go there as bytes (NULL: never) */
+    PyObject *samples;      /* a deque: a timed call appends its duration (ns) */
+    int sample;             /* writable: time the next call (the dispatcher arms it) */
     uint32_t lane_source;   /* this logger's source id in the lane */
     int32_t level_c;
 } Emitter;
@@ -109,10 +112,40 @@ now_ns(void)
     return PyLong_FromLongLong((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 }
 
+static PyObject *emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames);
+
+/* The call: an armed call site times itself, once, and appends the duration to samples.
+ * Arming sets a flag; the method object never changes, so a caller holding a reference to
+ * it (log = logger.info) keeps the fast path. */
 static PyObject *
 emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Emitter *self = (Emitter *)op;
+    if (!self->sample) {
+        return emit(self, args, nargsf, kwnames);
+    }
+    self->sample = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* as time.perf_counter_ns() */
+    PyObject *result = emit(self, args, nargsf, kwnames);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (result != NULL && self->samples != NULL && self->samples != Py_None) {
+        long long ns = (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+        PyObject *took = PyLong_FromLongLong(ns);
+        PyObject *done = took == NULL ? NULL : PyObject_CallMethod(self->samples, "append", "O", took);
+        Py_XDECREF(took);
+        if (done == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        Py_DECREF(done);
+    }
+    return result;
+}
+
+static PyObject *
+emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (self->ring == NULL) { /* cleared by the GC while its cycle was being torn down */
         PyErr_SetString(PyExc_RuntimeError, "this logging method was cleared with its logger");
@@ -194,13 +227,15 @@ static PyObject *
 emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
+    PyObject *samples = Py_None;
     Py_ssize_t capacity, wake_at = -1, lane_source = -1;
     int exc = 0;
-    static char *names[] = {"ring", "next_seq", "level",   "source", "capacity",    "full",
-                            "exc",  "wake",     "wake_at", "lane",   "lane_source", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOn:Emitter", names, &ring,
+    static char *names[] = {"ring", "next_seq", "level", "source",      "capacity",
+                            "full", "exc",      "wake",  "wake_at",     "lane",
+                            "lane_source",      "samples", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnO:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
-                                     &wake_at, &lane, &lane_source)) {
+                                     &wake_at, &lane, &lane_source, &samples)) {
         return NULL;
     }
     long level_c = PyLong_AsLong(level);
@@ -248,6 +283,7 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->exc = exc;
     self->exc_info_key = Py_NewRef(state->exc_info_key);
     self->lane = lane == Py_None ? NULL : Py_NewRef(lane);
+    self->samples = Py_NewRef(samples);
     self->lane_source = (uint32_t)lane_source;
     self->level_c = (int32_t)level_c;
     return (PyObject *)self;
@@ -266,6 +302,7 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->full);
     Py_VISIT(self->wake);
     Py_VISIT(self->lane);
+    Py_VISIT(self->samples);
     return 0;
 }
 
@@ -282,6 +319,7 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->wake);
     Py_CLEAR(self->exc_info_key);
     Py_CLEAR(self->lane);
+    Py_CLEAR(self->samples);
     return 0;
 }
 
@@ -311,6 +349,8 @@ static PyMemberDef emitter_members[] = {
     {"source", Py_T_OBJECT_EX, offsetof(Emitter, source), Py_READONLY, "the logger's Source"},
     {"capacity", Py_T_PYSSIZET, offsetof(Emitter, capacity), 0,
      "room checked before appending (0: every call goes to full)"},
+    {"sample", Py_T_INT, offsetof(Emitter, sample), 0,
+     "1: time the next call and append its duration (ns) to samples"},
     {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Emitter, vectorcall), Py_READONLY, NULL},
     {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(Emitter, weakreflist), Py_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},

@@ -40,6 +40,8 @@ class Emitter:
     source: Any
     #: Room checked before appending; 0 sends every call to ``full`` (writable).
     capacity: int
+    #: 1: time the next call and append its duration (ns) to ``samples`` (writable).
+    sample: int
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class Emitter:
         wake_at: int = -1,
         lane: Lane | None = None,
         lane_source: int = -1,
+        samples: deque[int] | None = None,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

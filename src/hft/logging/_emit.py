@@ -53,20 +53,21 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
     The call that brings the ring to ``gc_threshold`` of its capacity wakes the dispatcher.
+    Setting the method's ``sample`` to 1 times its next call into ``call_samples.fresh``.
     """
     ring, bounded = pipeline.ring, pipeline.overflow_policy != "drop_oldest"
     full = _bounded_append(pipeline, ring) if bounded else None
     capacity = pipeline.capacity if bounded else -1
-    wake, wake_at = pipeline.wake, pipeline.wake_at
+    wake, wake_at, samples = pipeline.wake, pipeline.wake_at, pipeline.call_samples.fresh
     if Emitter is not None:  # the C call site: half the cost, records untracked
         lane, lane_source = pipeline.lane_for(level, source)  # plain records as bytes
         return Emitter(
             ring, pipeline.next_seq, level, source, capacity, full, exc, wake, wake_at,
-            lane, lane_source,
+            lane, lane_source, samples,
         )  # fmt: skip
     append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
 
-    def emit(msg: str, /, **fields: Any) -> None:  # what Emitter does, in Python
+    def put(msg: str, fields: dict[str, Any]) -> None:  # what Emitter does, in Python
         if exc and fields.get("exc_info") is True:
             fields["exc_info"] = sys.exc_info()
         record = (next_seq(), now(), level, source, msg, fields)
@@ -78,7 +79,25 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
         if used + 1 == wake_at:
             wake()
 
-    return emit
+    return _PyEmit(put, samples)
+
+
+class _PyEmit:
+    """The pure-Python call site: ``put`` behind a ``sample`` flag, as ``Emitter`` has."""
+
+    __slots__ = ("_put", "_samples", "sample")
+
+    def __init__(self, put: Callable[[str, dict[str, Any]], None], samples: deque[int]) -> None:
+        self._put, self._samples, self.sample = put, samples, 0
+
+    def __call__(self, msg: str, /, **fields: Any) -> None:
+        if not self.sample:
+            self._put(msg, fields)
+            return
+        self.sample = 0
+        start = time.perf_counter_ns()
+        self._put(msg, fields)
+        self._samples.append(time.perf_counter_ns() - start)
 
 
 def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[[Record], None]:
@@ -170,16 +189,3 @@ class _AuditSite:
             self._ring.append(record)
         else:
             self._full(record)
-
-
-def make_sampler(set_method: Callable[[Emit], None], fast: Emit, samples: deque[int]) -> Emit:
-    """A one-shot wrapper that times one call of *fast*, then puts *fast* back in its place."""
-    clock = time.perf_counter_ns
-
-    def sample(msg: str, /, **fields: Any) -> None:
-        set_method(fast)
-        start = clock()
-        fast(msg, **fields)
-        samples.append(clock() - start)
-
-    return sample

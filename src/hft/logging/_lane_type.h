@@ -267,9 +267,49 @@ static PyType_Spec lane_spec = {
 
 /* -- the writer's side -------------------------------------------------------------------- */
 
+/* Decoded strings of one frame, by their bytes: a frame repeats a few field names and
+ * messages thousands of times, so each is made once (and shared, as the caller's were). */
+#define STR_CACHE 256
+#define STR_CACHE_MAX 64 /* longer strings are not looked up */
+
 typedef struct {
     const char *p, *end;
+    PyObject *cache[STR_CACHE];
 } Reader;
+
+static void
+reader_clear(Reader *r)
+{
+    for (int i = 0; i < STR_CACHE; i++) {
+        Py_CLEAR(r->cache[i]);
+    }
+}
+
+static PyObject *
+cached_str(Reader *r, const char *s, uint32_t len)
+{
+    if (len > STR_CACHE_MAX) {
+        return PyUnicode_DecodeUTF8(s, len, "strict");
+    }
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (uint32_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    }
+    PyObject **slot = &r->cache[h % STR_CACHE];
+    if (*slot != NULL) {
+        Py_ssize_t n;
+        const char *have = PyUnicode_AsUTF8AndSize(*slot, &n); /* made from utf-8: cached */
+        if (have != NULL && n == (Py_ssize_t)len && memcmp(have, s, len) == 0) {
+            return Py_NewRef(*slot);
+        }
+        PyErr_Clear();
+    }
+    PyObject *str = PyUnicode_DecodeUTF8(s, len, "strict");
+    if (str != NULL) {
+        Py_XSETREF(*slot, Py_NewRef(str));
+    }
+    return str;
+}
 
 static int
 take_bytes(Reader *r, void *out, size_t n)
@@ -293,7 +333,7 @@ take_str(Reader *r)
         }
         return NULL;
     }
-    PyObject *s = PyUnicode_DecodeUTF8(r->p, len, "strict");
+    PyObject *s = cached_str(r, r->p, len);
     r->p += len;
     return s;
 }
@@ -313,7 +353,7 @@ take_value(Reader *r)
     case TAG_TRUE: Py_RETURN_TRUE;
     case TAG_INT: return take_bytes(r, &i, 8) < 0 ? NULL : PyLong_FromLongLong(i);
     case TAG_FLOAT: return take_bytes(r, &f, 8) < 0 ? NULL : PyFloat_FromDouble(f);
-    case TAG_STR: return take_str(r);
+    case TAG_STR: return take_str(r); /* values too: a side, a symbol, an order state... */
     default: PyErr_Format(PyExc_ValueError, "lane frame: unknown value tag %d", tag); return NULL;
     }
 }
@@ -362,7 +402,32 @@ take_record(Reader *r, PyObject *sources)
         PyErr_SetString(PyExc_ValueError, "lane frame: an entry's size does not match");
         return NULL;
     }
-    return Py_BuildValue("(LLiONN)", seq, ts, (int)level, src, msg, fields);
+    PyObject *record = PyTuple_New(6);
+    PyObject *seq_obj = PyLong_FromLongLong(seq), *ts_obj = PyLong_FromLongLong(ts);
+    PyObject *lvl = PyLong_FromLong(level); /* a small int: CPython's shared object */
+    if (record == NULL || seq_obj == NULL || ts_obj == NULL || lvl == NULL) {
+        Py_XDECREF(record);
+        Py_XDECREF(seq_obj);
+        Py_XDECREF(ts_obj);
+        Py_XDECREF(lvl);
+        Py_DECREF(msg);
+        Py_DECREF(fields);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(record, 0, seq_obj);
+    PyTuple_SET_ITEM(record, 1, ts_obj);
+    PyTuple_SET_ITEM(record, 2, lvl);
+    PyTuple_SET_ITEM(record, 3, Py_NewRef(src));
+    PyTuple_SET_ITEM(record, 4, msg);
+    PyTuple_SET_ITEM(record, 5, fields);
+    /* Scalars only, and a source whose parts are plain (as at the call site): nothing leads
+     * back to the record, so the garbage collector need not look at it. A frame's thousands
+     * of records would otherwise be scanned, promoted, and rescanned by full collections. */
+    PyObject_GC_UnTrack(fields);
+    if (plain_source(src)) {
+        PyObject_GC_UnTrack(record);
+    }
+    return record;
 }
 
 /* unpack_lane(payload, load_source) -> list of records: a frame's payload ('L' ...) back into
@@ -378,7 +443,7 @@ unpack_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         return NULL;
     }
-    Reader r = {(const char *)view.buf, (const char *)view.buf + view.len};
+    Reader r = {(const char *)view.buf, (const char *)view.buf + view.len, {NULL}};
     PyObject *sources = PyDict_New(), *records = NULL;
     char tag;
     uint32_t ndefs, nrecords;
@@ -424,6 +489,7 @@ done:
         PyErr_SetString(PyExc_ValueError, "not a lane frame");
     }
     Py_XDECREF(sources);
+    reader_clear(&r);
     PyBuffer_Release(&view);
     return records;
 }

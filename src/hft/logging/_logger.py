@@ -11,7 +11,6 @@ from hft.logging._emit import (
     make_audit,
     make_emit,
     make_metric,
-    make_sampler,
     nop,
 )
 from hft.logging._levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
@@ -71,7 +70,7 @@ class HFTLogger:
     __slots__ = (
         "__weakref__",
         "_pipeline",
-        "_samplers",
+        "_sampled",
         "_source",
         "audit",
         "critical",
@@ -113,7 +112,7 @@ class HFTLogger:
     def rebind(self) -> None:
         """Choose the methods again (after the pipeline's levels or ring changed)."""
         pipeline, source = self._pipeline, self._source
-        self._samplers = {}
+        self._sampled: list[Any] = []
         if pipeline.closed:  # nothing would deliver: count the calls instead of queueing them
             closed = pipeline.count_after_close
             for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
@@ -126,9 +125,7 @@ class HFTLogger:
                 continue
             fast = make_emit(pipeline, level, source, exc=level >= WARNING)
             setattr(self, method, fast)
-            self._samplers[method] = make_sampler(
-                self._setter(method), fast, pipeline.call_samples.fresh
-            )
+            self._sampled.append(fast)
         error = make_emit(pipeline, ERROR, source, exc=True)
         self.exception = (
             (lambda msg, /, **f: error(msg, exc_info=True, **f)) if enabled <= ERROR else nop
@@ -136,13 +133,14 @@ class HFTLogger:
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)
 
-    def _setter(self, method: str) -> Any:
-        return lambda fn: setattr(self, method, fn)
-
     def _arm_sampling(self) -> None:
-        """Time the next call of each enabled method (called by the dispatcher, rarely)."""
-        for method, sampler in self._samplers.items():
-            setattr(self, method, sampler)
+        """Time the next call of each enabled method (called by the dispatcher, rarely).
+
+        The call site times itself (a flag it clears): the method object stays the same, so
+        a caller that keeps a reference to it (``log = logger.info``) keeps the fast path.
+        """
+        for method in self._sampled:
+            method.sample = 1
 
     def bind(self, **fields: Any) -> HFTLogger:
         """A logger on the same pipeline whose records carry *fields* (call fields win)."""

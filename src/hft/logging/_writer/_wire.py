@@ -19,6 +19,7 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import io
 import pickle
 import struct
@@ -130,6 +131,14 @@ class FrameEncoder:
         return frame
 
 
+@functools.lru_cache(maxsize=1024)
+def _load_source(pickled: bytes) -> Any:
+    """A lane frame's source, made once: every frame of a logger then shares one object,
+    which the garbage collector soon knows to hold nothing it must track (so the records
+    that refer to it can be left untracked too)."""
+    return pickle.loads(pickled)  # noqa: S301 - our own parent's frames
+
+
 def decode_frame(payload: bytes | memoryview) -> list[Record]:
     """The records of a frame's payload (raises if it is damaged)."""
     if payload[:1] == PACKED:
@@ -138,7 +147,7 @@ def decode_frame(payload: bytes | memoryview) -> list[Record]:
     if payload[:1] == LANE:
         from hft.logging._callsite import unpack_lane  # the parent's lane: the C call site
 
-        return unpack_lane(payload, pickle.loads)
+        return unpack_lane(payload, _load_source)
     return pickle.loads(payload)  # type: ignore[no-any-return]  # noqa: S301 - our own parent's frames
 
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
+from hft.logging import HFTLogger, LoggingPipeline, _lanes, create_backend_from_config
 from hft.logging._pipeline import OverflowPolicy
 from hft.logging._record import Source
 from hft.logging._writer._wire import FrameEncoder
@@ -231,6 +231,7 @@ def _log_everything(logger: HFTLogger) -> None:
                 logger.error("failed", i=i, exc_info=True)
 
 
+@pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
 class TestPipeline:
     def test_the_file_is_the_same_with_and_without_the_lane(self, tmp_path: Path) -> None:
         """Every line of the lane's file is byte-identical to the classic path's, timestamps

@@ -123,4 +123,4 @@ def open_lane(pipeline: Any, slots: Sequence[BackendSlot], limit: int) -> LaneFe
     return LaneFeed(lane, writers[0], slots, limit)
 
 
-__all__ = ["LaneFeed", "Record", "open_lane"]
+__all__ = ["Lane", "LaneFeed", "Record", "open_lane"]

@@ -138,4 +138,3 @@ class TestPerformanceApi:
             metrics = logger.get_performance_metrics()
         assert metrics.latency_samples == 1
         assert [r.fields["i"] for r in captured.records] == list(range(100))
-

@@ -127,6 +127,9 @@ class FileBackendSettings(_Model):
     max_bytes: PositiveInt = 104857600
     retention: NonNegativeInt = 7
     writer: Literal["thread", "process"] = "process"
+    #: The CPU the writer process runs on: "last" (the last one this process may use, when
+    #: it may use two or more), "any" (wherever the OS puts it), or a CPU number.
+    writer_cpu: Literal["last", "any"] | NonNegativeInt = "last"
     #: Permissions of a log file hft creates: an octal string ("0640") or an int up to 0o777.
     file_mode: FileMode = 0o640
 

@@ -375,3 +375,43 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split()[2]
     except (FileNotFoundError, IndexError):
         return "Z"
+
+
+class TestWriterCpu:
+    @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to keep free")
+    def test_the_writer_runs_on_the_last_cpu_by_default(self, tmp_path: Path) -> None:
+        """``writer_cpu: last``: the writer process may use only the last usable CPU."""
+        backend = _process_file(tmp_path / "hft.log")
+        try:
+            assert backend.writer_pid is not None
+            assert os.sched_getaffinity(backend.writer_pid) == {max(os.sched_getaffinity(0))}
+        finally:
+            backend.close()
+
+    def test_any_leaves_the_writer_where_the_os_puts_it(self, tmp_path: Path) -> None:
+        """``writer_cpu: any``: the writer may use every CPU this process may."""
+        backend = _process_file(tmp_path / "hft.log", writer_cpu="any")
+        try:
+            assert backend.writer_pid is not None
+            assert os.sched_getaffinity(backend.writer_pid) == os.sched_getaffinity(0)
+        finally:
+            backend.close()
+
+    def test_a_cpu_it_cannot_use_is_a_warning_not_a_failure(self, tmp_path: Path) -> None:
+        """A CPU number out of reach: the writer runs unpinned, says so once, loses nothing."""
+        path = tmp_path / "hft.log"
+        backend = _process_file(path, writer_cpu=4096)
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        for i in range(100):
+            logger.info("m", i=i)
+        pipeline.close()
+        lines = json_lines(path.read_bytes())
+        (warning,) = [line for line in lines if "unpinned" in line["msg"]]
+        assert warning["fields"]["writer_cpu"] == 4096
+        assert [line["fields"]["i"] for line in lines if line["msg"] == "m"] == list(range(100))
+
+    def test_a_bad_value_is_a_config_error_naming_the_key(self, tmp_path: Path) -> None:
+        """``writer_cpu: first`` is refused at build time, with the key named."""
+        with pytest.raises(ConfigError, match=r"logging\.backends\.file\.writer_cpu"):
+            _process_file(tmp_path / "hft.log", writer_cpu="first")

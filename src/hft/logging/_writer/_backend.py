@@ -121,6 +121,8 @@ class ProcessBackend:
         self._exit_status: int | None = None
         self._pid = os.getpid()
         self._warn_hook: Callable[..., None] | None = None
+        #: Warnings that came before the pipeline attached (the writer's start): sent on attach.
+        self._early: list[tuple[str, dict[str, Any]]] | None = []
         self.restarts = -1
         #: Records confirmed written / failed over / lost (by writers, or in this process).
         self.written = self.failed_over = self.lost = 0
@@ -142,6 +144,9 @@ class ProcessBackend:
     def attach(self, context: BackendContext) -> None:
         """The writer's warnings (and ours) go out as the pipeline's own."""
         self._warn_hook = context.warn
+        early, self._early = self._early or [], None
+        for msg, fields in early:
+            context.warn(msg, **fields)
 
     # -- the dispatcher's calls -----------------------------------------------------------
 
@@ -195,6 +200,9 @@ class ProcessBackend:
     def close(self) -> None:
         """Wait until every frame is acknowledged, then let the writer exit (EOF)."""
         self._warn_hook = None  # the pipeline dispatches nothing more: warnings go to stderr
+        early, self._early = self._early or [], None
+        for msg, fields in early:  # never attached to a pipeline: said on stderr, not lost
+            self._warn(msg, **fields)
         self.flush()
         if self._pid == os.getpid():
             self._await(lambda: not self._unacked, CLOSE_TIMEOUT_S)
@@ -427,6 +435,9 @@ class ProcessBackend:
 
     def _warn(self, msg: str, **fields: Any) -> None:
         fields = {"backend": self.name, **fields}
+        if self._early is not None:  # not attached yet: the pipeline logs it once it is
+            self._early.append((msg, fields))
+            return
         if self._warn_hook is not None:
             self._warn_hook(msg, **fields)
             return

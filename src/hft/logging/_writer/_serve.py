@@ -22,7 +22,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any, Final
 
 import orjson
@@ -168,6 +168,26 @@ class Writer:
                 os.close(null)
 
 
+def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
+    """Keep the writer on one CPU (``writer_cpu``), so that it never takes the core the
+    caller's thread runs on: sharing a core with a busy writer, a call now and then waited
+    for the scheduler for a millisecond or more. "last": the last CPU this process may use,
+    when it may use two or more; "any": the OS decides."""
+    allowed = os.sched_getaffinity(0)
+    if choice == "any" or (choice == "last" and len(allowed) < 2):
+        return
+    cpu = max(allowed) if choice == "last" else int(choice)
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError as exc:
+        warn(
+            "log writer process left unpinned: logging.backends.file.writer_cpu",
+            writer_cpu=choice,
+            allowed=sorted(allowed),
+            error=exc.strerror or str(exc),
+        )
+
+
 def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:
     """The writer's loop: frames until the pipe closes, each delivered and acknowledged."""
     from hft.logging._spill import fallback_for
@@ -184,6 +204,7 @@ def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:
         warn=lambda msg, **fields: writer.warn(msg, **fields) if writer else None,
     )
     writer = Writer(backend, slot, out, spec)
+    pin_to_cpu(spec["settings"].get("writer_cpu", "any"), writer.warn)
     # What startup made lives as long as the writer: out of the collector's sight, so that
     # full collections (triggered by the frames' short-lived records) scan next to nothing.
     gc.freeze()

@@ -66,7 +66,7 @@ def create_in_process(backend_name: str, backend_config: Any, **extra: Any) -> L
     but the backend cannot open is a :class:`ConfigError` naming the key and the resource.
     """
     section = backend_section(backend_name, backend_config)
-    settings = section.model_dump(exclude={"enabled", "writer"})
+    settings = section.model_dump(exclude={"enabled", "writer", "writer_cpu"})
     factory = backend_classes()[backend_name]
     accepted = getattr(factory, "extra_settings", ())
     try:

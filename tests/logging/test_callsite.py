@@ -194,3 +194,18 @@ class TestType:
             with pytest.raises(AttributeError):
                 setattr(emit, name, None)
         assert (emit.level, emit.source) == (20, SOURCE)
+
+
+class TestNop:
+    def test_nop_takes_anything_and_returns_none(self) -> None:
+        """The disabled level's builtin accepts any arguments and does nothing with them."""
+        values: list[Any] = []
+        assert callsite.nop() is None
+        assert callsite.nop("m", 1, 2, a=values, b=object()) is None
+        assert values == []
+
+    def test_a_disabled_level_is_the_builtin(self) -> None:
+        """With the C call site built, ``hft.logging.nop`` is the builtin (no Python frame)."""
+        from hft.logging import nop
+
+        assert nop is callsite.nop or os.environ.get("HFT_PURE_PYTHON") == "1"

@@ -63,3 +63,6 @@ class Emitter:
 
 def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
     """A lane frame's payload back into record tuples."""
+
+def nop(*args: Any, **fields: Any) -> None:
+    """What a disabled logging level is."""

@@ -22,8 +22,10 @@ from hft.logging._record import Record, Source
 try:  # the optional C call site (src/hft/logging/_callsite.c)
     require_native()
     from hft.logging._callsite import Emitter
+    from hft.logging._callsite import nop as _c_nop
 except ImportError:  # pragma: no cover - depends on how hft was installed
     Emitter = None  # type: ignore[assignment,misc]
+    _c_nop = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from hft.logging._pipeline import LoggingPipeline
@@ -43,8 +45,12 @@ class EmitMetric(Protocol):
         """Record one sample of the metric *name*."""
 
 
-def nop(*_args: Any, **_fields: Any) -> None:
+def _nop(*_args: Any, **_fields: Any) -> None:
     """What a disabled level is: a call that does nothing at all."""
+
+
+#: What a disabled level is: a call that does nothing at all (a C builtin where built).
+nop: Callable[..., None] = _c_nop if _c_nop is not None else _nop
 
 
 def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) -> Emit:

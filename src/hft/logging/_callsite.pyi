@@ -27,6 +27,7 @@ class Lane:
         refused: Callable[[int], object],
         wake: Callable[[], object] | None = None,
         wake_at: int = -1,
+        learn: Callable[[object], bool] | None = None,
     ) -> None: ...
     def define(self, pickled_source: bytes, /) -> int:
         """Register a source (pickled); its id goes with every record of it."""

@@ -55,6 +55,7 @@ typedef struct {
     PyObject *refused; /* refused(seq): the pipeline counts it dropped */
     PyObject *wake;
     Py_ssize_t wake_at;
+    PyObject *learn; /* learn(name) -> bool: a name not in harmless, asked once (or None) */
     PyObject *sources; /* list: id -> pickled Source (bytes) */
     long long pushed, taken, evicted, refusals, newest, newest_taken;
 } Lane;
@@ -91,6 +92,11 @@ lane_field(Lane *lane, PyObject *key, PyObject *value, LaneField *f, size_t *siz
         return 0;
     }
     int known = PySet_Contains(lane->harmless, key); /* an exact str: runs no Python code */
+    if (known == 0 && lane->learn != Py_None) { /* a name met for the first time */
+        PyObject *verdict = PyObject_CallOneArg(lane->learn, key);
+        known = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
+        Py_XDECREF(verdict);
+    }
     if (known <= 0) {
         return known;
     }

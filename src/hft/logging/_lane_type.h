@@ -14,13 +14,14 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     Py_ssize_t cap_bytes, max_records, wake_at = -1;
     const char *policy;
     double timeout;
-    PyObject *harmless, *secrets, *refused, *wake = Py_None;
+    PyObject *harmless, *secrets, *refused, *wake = Py_None, *learn = Py_None;
     static char *names[] = {"capacity_bytes", "max_records", "policy", "block_timeout_s",
                             "harmless",       "secrets",     "refused", "wake",
-                            "wake_at",        NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "nnsdO!O!O|On:Lane", names, &cap_bytes,
+                            "wake_at",        "learn",       NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "nnsdO!O!O|OnO:Lane", names, &cap_bytes,
                                      &max_records, &policy, &timeout, &PySet_Type, &harmless,
-                                     &PyTuple_Type, &secrets, &refused, &wake, &wake_at)) {
+                                     &PyTuple_Type, &secrets, &refused, &wake, &wake_at,
+                                     &learn)) {
         return NULL;
     }
     int policy_id = strcmp(policy, "block") == 0         ? POLICY_BLOCK
@@ -29,7 +30,8 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                                          : -1;
     Py_ssize_t shortest = shortest_secret(secrets);
     if (policy_id < 0 || shortest == -2 || max_records < 1 || !PyCallable_Check(refused) ||
-        (wake != Py_None && !PyCallable_Check(wake))) {
+        (wake != Py_None && !PyCallable_Check(wake)) ||
+        (learn != Py_None && !PyCallable_Check(learn))) {
         PyErr_SetString(PyExc_ValueError, "Lane: bad policy, secrets, max_records or callable");
         return NULL;
     }
@@ -53,6 +55,7 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->refused = Py_NewRef(refused);
     self->wake = Py_NewRef(wake);
     self->wake_at = wake_at;
+    self->learn = Py_NewRef(learn);
     self->newest = self->newest_taken = -1;
     return (PyObject *)self;
 }
@@ -66,6 +69,7 @@ lane_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->secrets);
     Py_VISIT(self->refused);
     Py_VISIT(self->wake);
+    Py_VISIT(self->learn);
     Py_VISIT(self->sources);
     return 0;
 }
@@ -78,6 +82,7 @@ lane_clear(PyObject *op)
     Py_CLEAR(self->secrets);
     Py_CLEAR(self->refused);
     Py_CLEAR(self->wake);
+    Py_CLEAR(self->learn);
     Py_CLEAR(self->sources);
     return 0;
 }
@@ -247,7 +252,7 @@ static PyMemberDef lane_members[] = {
 
 static PyType_Slot lane_slots[] = {
     {Py_tp_doc, "Lane(capacity_bytes, max_records, policy, block_timeout_s, harmless, secrets, "
-                "refused, wake=None, wake_at=-1): plain records as bytes, taken a frame at a "
+                "refused, wake=None, wake_at=-1, learn=None): plain records as bytes, taken a frame at a "
                 "time."},
     {Py_tp_new, lane_new},
     {Py_tp_dealloc, lane_dealloc},

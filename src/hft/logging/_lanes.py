@@ -119,6 +119,7 @@ def open_lane(pipeline: Any, slots: Sequence[BackendSlot], limit: int) -> LaneFe
         pipeline.note_refused,
         pipeline.wake,
         pipeline.wake_at,
+        pipeline.learn_field,
     )
     return LaneFeed(lane, writers[0], slots, limit)
 

@@ -267,6 +267,10 @@ class LoggingPipeline:
         """Field names the redactor has passed (the lane takes records with only these)."""
         return self._prepare.harmless
 
+    def learn_field(self, name: object) -> bool:
+        """Whether a field *name* holding a scalar needs no masking (asked by the lane)."""
+        return self._prepare.learn(name)
+
     @property
     def secret_texts(self) -> tuple[str, ...]:
         """The settings' secrets as text: a record holding one takes the careful path."""

@@ -59,6 +59,10 @@ class Preparer:
         """Field names the redactor has passed (it adds to this set as it learns)."""
         return self._redact.harmless
 
+    def learn(self, name: object) -> bool:
+        """Whether a field *name* holding a scalar is harmless (see :meth:`Redactor.learn`)."""
+        return self._redact.learn(name)
+
     @property
     def secret_texts(self) -> tuple[str, ...]:
         """The settings' secrets, as searched for in a record's text."""

@@ -353,6 +353,16 @@ class Redactor:
         normal = _normalise(name)
         return any(p in normal for p in self._patterns)
 
+    def learn(self, name: object) -> bool:
+        """Whether the field *name*, holding a scalar, needs no masking; remembered when so.
+        (The byte lane asks this of a name it has not met, so that it takes the record.)"""
+        if type(name) is not str or name in self.SPECIAL or self.is_sensitive(name):
+            return False
+        if len(self.harmless) >= self._MEMO_LIMIT:
+            return False
+        self.harmless.add(name)
+        return True
+
     def __call__(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Return *fields* with sensitive values masked (the same dict when none are)."""
         return self.mask(fields, [])

@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on how hft was installed
 
 if TYPE_CHECKING:
     from hft.logging._drops import DropLedger
+    from hft.logging._prepare import Preparer
     from hft.logging._slots import BackendSlot
     from hft.logging._writer._backend import ProcessBackend
 
@@ -102,8 +103,12 @@ class _Waiting(Sequence[Any]):
         return (self._lane.newest,)
 
 
-def open_lane(pipeline: Any, slots: Sequence[BackendSlot], limit: int) -> LaneFeed | None:
-    """A lane for *pipeline* when the C call site is built and one writer process takes logs."""
+def open_lane(pipeline: Any, slots: Sequence[BackendSlot], prepare: Preparer) -> LaneFeed | None:
+    """A lane for *pipeline* when the C call site is built and one writer process takes logs.
+
+    The lane takes only what *prepare* (the dispatcher's) would pass untouched: names its
+    redactor knows to be harmless (or learns so at once), text free of the settings' secrets.
+    """
     if Lane is None or not pipeline.use_lane:
         return None
     writers = [s for s in slots if hasattr(s.backend, "send_frame")]
@@ -114,14 +119,14 @@ def open_lane(pipeline: Any, slots: Sequence[BackendSlot], limit: int) -> LaneFe
         pipeline.capacity,
         pipeline.overflow_policy,
         pipeline.block_timeout_s,
-        pipeline.harmless_fields,
-        pipeline.secret_texts,
+        prepare.harmless,
+        prepare.secret_texts,
         pipeline.note_refused,
         pipeline.wake,
         pipeline.wake_at,
-        pipeline.learn_field,
+        prepare.learn,
     )
-    return LaneFeed(lane, writers[0], slots, limit)
+    return LaneFeed(lane, writers[0], slots, prepare.limit)
 
 
 __all__ = ["Lane", "LaneFeed", "Record", "open_lane"]

@@ -95,7 +95,7 @@ class LoggingPipeline:
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
         self._slots = [self._slot(b) for b in backends]
-        self._lane: LaneFeed | None = open_lane(self, self._slots, max_field_chars)
+        self._lane: LaneFeed | None = open_lane(self, self._slots, self._prepare)
         self._closed = False
         #: Logger calls made after close (not delivered; counted so they are not silent).
         self.calls_after_close = 0
@@ -227,7 +227,7 @@ class LoggingPipeline:
         """A forked child must not wait on the parent's thread or write the parent's records."""
         was_running = self.running or (self._thread is not None)
         self._reset_state()
-        self._lane = open_lane(self, self._slots, self._max_field_chars)
+        self._lane = open_lane(self, self._slots, self._prepare)
         self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         for slot in self._slots:  # the parent delivers what it held and queued, not us
             slot.forget_held()
@@ -261,20 +261,6 @@ class LoggingPipeline:
             return None, -1
         source_id = self._lane.source_id(level, source)
         return (self._lane.lane, source_id) if source_id >= 0 else (None, -1)
-
-    @property
-    def harmless_fields(self) -> set[object]:
-        """Field names the redactor has passed (the lane takes records with only these)."""
-        return self._prepare.harmless
-
-    def learn_field(self, name: object) -> bool:
-        """Whether a field *name* holding a scalar needs no masking (asked by the lane)."""
-        return self._prepare.learn(name)
-
-    @property
-    def secret_texts(self) -> tuple[str, ...]:
-        """The settings' secrets as text: a record holding one takes the careful path."""
-        return self._prepare.secret_texts
 
     def wake(self) -> None:
         """Wake the dispatcher now (call sites, when the ring reaches :attr:`wake_at`)."""

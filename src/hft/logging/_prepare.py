@@ -59,6 +59,11 @@ class Preparer:
         """Field names the redactor has passed (it adds to this set as it learns)."""
         return self._redact.harmless
 
+    @property
+    def limit(self) -> int:
+        """``max_field_chars``: longer rendered values are truncated."""
+        return self._limit
+
     def learn(self, name: object) -> bool:
         """Whether a field *name* holding a scalar is harmless (see :meth:`Redactor.learn`)."""
         return self._redact.learn(name)

@@ -180,6 +180,48 @@ class TestFormat:
         assert asked == ["side", "api_key", "api_key"][: len(asked)]
         assert redactor.harmless == {"side"}
 
+    def test_a_call_site_remembers_harmless_names_only_once_all_passed(self) -> None:
+        """The same keyword names again skip the set test; a call whose value could not be
+        carried, or whose names were not all harmless, leaves nothing remembered."""
+        lane = _lane({"a", "bb"})
+        emit, ring = _emitter(lane)
+
+        def call(**fields: Any) -> None:  # one kwnames tuple per keyword shape, as in real code
+            emit("m", **fields)
+
+        emit("m", a={"k": 1})  # a dict: classic path, names not remembered
+        emit("m", a=1, bb=2)
+        emit("m", a=1, bb=2)  # the remembered tuple (a constant of this code)
+        emit("m", a=1, secret=2)  # not harmless: classic path every time
+        emit("m", a=1, secret=2)
+        emit("m", a=[1], bb=2)  # remembered names, a value the lane cannot carry
+        call(a=1)
+        call(a=2)
+        assert lane.pushed == 4
+        assert [r[5] for r in ring] == [
+            {"a": {"k": 1}},
+            {"a": 1, "secret": 2},
+            {"a": 1, "secret": 2},
+            {"a": [1], "bb": 2},
+        ]
+        assert [r[0] for r in _drain(lane)] == [1, 2, 6, 7]
+
+    def test_a_sequence_numbers_calls_in_c_and_python_alike(self) -> None:
+        """Lane, classic path and Python callers share one Sequence: 0, 1, 2... with no gap."""
+        seqs = callsite.Sequence()
+        lane = _lane()
+        emit, ring = _emitter(lane, seqs=seqs)
+        emit("lane", a=1)
+        emit("classic", a=[1])
+        assert seqs() == 2
+        emit("lane", a=3)
+        assert seqs.next == 4
+        assert [r[0] for r in _drain(lane)] == [0, 3]
+        assert [r[0] for r in ring] == [1]
+        with pytest.raises(TypeError):
+            seqs(1)
+        assert callsite.Sequence(start=10)() == 10
+
     @pytest.mark.parametrize(
         "payload",
         [b"", b"L", b"X\0\0\0\0", b"L\0\0\0\0\5\0\0\0", b"L\1\0\0\0\0\0\0\0\x09\0\0\0"],

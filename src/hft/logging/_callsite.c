@@ -29,6 +29,7 @@ static int plain_source(PyObject *source); /* below: untracking a decoded record
 typedef struct {
     PyObject *emitter_type; /* the Emitter heap type of this module object */
     PyObject *lane_type;    /* the Lane heap type */
+    PyObject *sequence_type; /* the Sequence heap type */
     PyObject *exc_info_key; /* "exc_info", interned */
 } CallsiteState;
 
@@ -53,7 +54,75 @@ typedef struct {
     int sample;             /* writable: time the next call (the dispatcher arms it) */
     uint32_t lane_source;   /* this logger's source id in the lane */
     int32_t level_c;
+    long long *counter;     /* next_seq's number when it is a Sequence (held), else NULL */
+    PyObject *named;        /* the kwnames tuple last found all harmless (the lane's test) */
 } Emitter;
+
+/* Sequence(start=0): the pipeline's record numbers. Called, it gives the next one, as
+ * itertools.count().__next__ does; a call site holding one takes its number in C, without a
+ * call or an int object (the lane stores it as 8 bytes). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    long long next;
+} Sequence;
+
+static PyObject *
+sequence_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (void)args;
+    if (PyVectorcall_NARGS(nargsf) != 0 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
+        PyErr_SetString(PyExc_TypeError, "a Sequence takes no arguments");
+        return NULL;
+    }
+    return PyLong_FromLongLong(((Sequence *)op)->next++);
+}
+
+static PyObject *
+sequence_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    long long start = 0;
+    static char *names[] = {"start", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|L:Sequence", names, &start)) {
+        return NULL;
+    }
+    Sequence *self = (Sequence *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->vectorcall = sequence_call;
+        self->next = start;
+    }
+    return (PyObject *)self;
+}
+
+static void
+sequence_dealloc(PyObject *op)
+{
+    PyTypeObject *type = Py_TYPE(op);
+    type->tp_free(op);
+    Py_DECREF(type);
+}
+
+static PyMemberDef sequence_members[] = {
+    {"next", Py_T_LONGLONG, offsetof(Sequence, next), Py_READONLY, "the number it gives next"},
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Sequence, vectorcall), Py_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot sequence_slots[] = {
+    {Py_tp_doc, "Sequence(start=0): called, the next record number (0, 1, 2...)."},
+    {Py_tp_new, sequence_new},
+    {Py_tp_dealloc, sequence_dealloc},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, sequence_members},
+    {0, NULL},
+};
+
+static PyType_Spec sequence_spec = {
+    .name = "hft.logging._callsite.Sequence",
+    .basicsize = sizeof(Sequence),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = sequence_slots,
+};
 
 static struct PyModuleDef module_def; /* defined at the end; emitter_new finds its state */
 
@@ -159,8 +228,8 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         return NULL;
     }
     if (self->lane != NULL) { /* a plain record: into the lane as bytes, no object made */
-        int done = lane_push((Lane *)self->lane, self->next_seq, self->level_c, self->lane_source,
-                             args[0], args + 1, kwnames);
+        int done = lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
+                             self->lane_source, args[0], args + 1, kwnames, &self->named);
         if (done != 0) {
             return done < 0 ? NULL : Py_NewRef(Py_None);
         }
@@ -180,7 +249,8 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         Py_DECREF(fields);
         return NULL;
     }
-    PyObject *seq = PyObject_CallNoArgs(self->next_seq);
+    PyObject *seq = self->counter != NULL ? PyLong_FromLongLong((*self->counter)++)
+                                          : PyObject_CallNoArgs(self->next_seq);
     PyObject *ts = seq == NULL ? NULL : now_ns();
     PyObject *record = ts == NULL ? NULL : PyTuple_New(6);
     if (record == NULL) {
@@ -286,6 +356,9 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->samples = Py_NewRef(samples);
     self->lane_source = (uint32_t)lane_source;
     self->level_c = (int32_t)level_c;
+    if (Py_IS_TYPE(next_seq, (PyTypeObject *)state->sequence_type)) {
+        self->counter = &((Sequence *)next_seq)->next; /* next_seq is held: the pointer lives */
+    }
     return (PyObject *)self;
 }
 
@@ -303,6 +376,7 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->wake);
     Py_VISIT(self->lane);
     Py_VISIT(self->samples);
+    Py_VISIT(self->named);
     return 0;
 }
 
@@ -320,6 +394,8 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->exc_info_key);
     Py_CLEAR(self->lane);
     Py_CLEAR(self->samples);
+    Py_CLEAR(self->named);
+    self->counter = NULL; /* it pointed into next_seq */
     return 0;
 }
 
@@ -387,10 +463,12 @@ callsite_exec(PyObject *module)
     }
     state->emitter_type = PyType_FromModuleAndSpec(module, &emitter_spec, NULL);
     state->lane_type = PyType_FromModuleAndSpec(module, &lane_spec, NULL);
-    if (state->emitter_type == NULL || state->lane_type == NULL) {
+    state->sequence_type = PyType_FromModuleAndSpec(module, &sequence_spec, NULL);
+    if (state->emitter_type == NULL || state->lane_type == NULL || state->sequence_type == NULL) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, "Lane", state->lane_type) < 0) {
+    if (PyModule_AddObjectRef(module, "Lane", state->lane_type) < 0 ||
+        PyModule_AddObjectRef(module, "Sequence", state->sequence_type) < 0) {
         return -1;
     }
     return PyModule_AddObjectRef(module, "Emitter", state->emitter_type);
@@ -403,6 +481,7 @@ callsite_traverse(PyObject *module, visitproc visit, void *arg)
     if (state != NULL) { /* NULL before the state was made */
         Py_VISIT(state->emitter_type);
         Py_VISIT(state->lane_type);
+        Py_VISIT(state->sequence_type);
         Py_VISIT(state->exc_info_key);
     }
     return 0;
@@ -415,6 +494,7 @@ callsite_clear(PyObject *module)
     if (state != NULL) {
         Py_CLEAR(state->emitter_type);
         Py_CLEAR(state->lane_type);
+        Py_CLEAR(state->sequence_type);
         Py_CLEAR(state->exc_info_key);
     }
     return 0;

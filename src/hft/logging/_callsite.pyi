@@ -34,6 +34,15 @@ class Lane:
     def take(self, max_bytes: int, /) -> tuple[bytes, int, int] | None:
         """``(frame, count, newest_seq)`` of the oldest records, or None when empty."""
 
+class Sequence:
+    """A pipeline's record numbers: called, 0, 1, 2... (C call sites take theirs directly)."""
+
+    #: The number it gives next.
+    next: int
+
+    def __init__(self, start: int = 0) -> None: ...
+    def __call__(self) -> int: ...
+
 class Emitter:
     """A logging method: builds the record, untracks it, appends it (or calls ``full``)."""
 

@@ -9,6 +9,7 @@ in C, and the record untracked by the garbage collector.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections import deque
@@ -21,10 +22,11 @@ from hft.logging._record import Record, Source
 
 try:  # the optional C call site (src/hft/logging/_callsite.c)
     require_native()
-    from hft.logging._callsite import Emitter
+    from hft.logging._callsite import Emitter, Sequence
     from hft.logging._callsite import nop as _c_nop
 except ImportError:  # pragma: no cover - depends on how hft was installed
     Emitter = None  # type: ignore[assignment,misc]
+    Sequence = None  # type: ignore[assignment,misc]
     _c_nop = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
@@ -51,6 +53,14 @@ def _nop(*_args: Any, **_fields: Any) -> None:
 
 #: What a disabled level is: a call that does nothing at all (a C builtin where built).
 nop: Callable[..., None] = _c_nop if _c_nop is not None else _nop
+
+
+def new_sequence() -> Callable[[], int]:
+    """A pipeline's record numbers: called, 0, 1, 2... A C ``Sequence`` where built (a C call
+    site takes its number without a call or an int object), else ``itertools.count().__next__``."""
+    if Sequence is not None:
+        return Sequence()
+    return itertools.count().__next__
 
 
 def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) -> Emit:

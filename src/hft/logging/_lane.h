@@ -84,21 +84,24 @@ read_u32(const char *p)
     return v;
 }
 
-/* Size one field; 1 plain, 0 not for the lane, -1 error. */
+/* Size one field; 1 plain, 0 not for the lane, -1 error. `named`: the call site already knows
+ * its name to be harmless (the same kwnames tuple passed before). */
 static int
-lane_field(Lane *lane, PyObject *key, PyObject *value, LaneField *f, size_t *size)
+lane_field(Lane *lane, PyObject *key, PyObject *value, LaneField *f, size_t *size, int named)
 {
-    if (!PyUnicode_CheckExact(key)) {
-        return 0;
-    }
-    int known = PySet_Contains(lane->harmless, key); /* an exact str: runs no Python code */
-    if (known == 0 && lane->learn != Py_None) { /* a name met for the first time */
-        PyObject *verdict = PyObject_CallOneArg(lane->learn, key);
-        known = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
-        Py_XDECREF(verdict);
-    }
-    if (known <= 0) {
-        return known;
+    if (!named) {
+        if (!PyUnicode_CheckExact(key)) {
+            return 0;
+        }
+        int known = PySet_Contains(lane->harmless, key); /* an exact str: runs no Python code */
+        if (known == 0 && lane->learn != Py_None) { /* a name met for the first time */
+            PyObject *verdict = PyObject_CallOneArg(lane->learn, key);
+            known = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
+            Py_XDECREF(verdict);
+        }
+        if (known <= 0) {
+            return known;
+        }
     }
     f->key = PyUnicode_AsUTF8AndSize(key, &f->key_len);
     if (f->key == NULL) {
@@ -267,10 +270,16 @@ lane_write(Lane *lane, size_t size, long long seq, long long ts, int32_t level, 
 }
 
 /* The call site's push: 1 handled (written, or refused and counted), 0 not a plain record
- * (take the classic path; nothing was consumed), -1 error. */
+ * (take the classic path; nothing was consumed), -1 error.
+ *
+ * `counter`: the pipeline's sequence when it is a C Sequence (its number taken without a call
+ * or an int object), else NULL and next_seq() is called. `named`: the kwnames tuple whose names
+ * the call site last found harmless, held by the call site; kwnames tuples are constants of the
+ * calling code, so a hot call passes the same one each time and skips the set lookups. The
+ * harmless set only ever grows, so a name once harmless stays so. */
 static int
-lane_push(Lane *lane, PyObject *next_seq, int32_t level, uint32_t source, PyObject *msg,
-          PyObject *const *values, PyObject *kwnames)
+lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
+          PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named)
 {
     Py_ssize_t n = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (!PyUnicode_CheckExact(msg) || n > LANE_MAX_FIELDS) {
@@ -290,20 +299,35 @@ lane_push(Lane *lane, PyObject *next_seq, int32_t level, uint32_t source, PyObje
     }
     LaneField fields[LANE_MAX_FIELDS];
     size_t size = LANE_FIXED + (size_t)msg_len;
+    int known = n == 0 || kwnames == *named;
     for (Py_ssize_t i = 0; i < n; i++) {
-        int ok = lane_field(lane, PyTuple_GET_ITEM(kwnames, i), values[i], &fields[i], &size);
+        int ok = lane_field(lane, PyTuple_GET_ITEM(kwnames, i), values[i], &fields[i], &size,
+                            known);
         if (ok <= 0) {
             return ok;
         }
     }
+    if (!known) {
+        Py_XSETREF(*named, Py_NewRef(kwnames));
+    }
     if (size > lane->cap / 4) {
         return 0; /* a huge record: the classic path, which truncates it */
     }
-    PyObject *seq_obj = PyObject_CallNoArgs(next_seq);
-    if (seq_obj == NULL) {
-        return -1;
+    PyObject *seq_obj = NULL;
+    long long seq;
+    if (counter != NULL) {
+        seq = (*counter)++;
+    } else {
+        seq_obj = PyObject_CallNoArgs(next_seq);
+        if (seq_obj == NULL) {
+            return -1;
+        }
+        seq = PyLong_AsLongLong(seq_obj);
+        if (seq == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq_obj);
+            return -1;
+        }
     }
-    long long seq = PyLong_AsLongLong(seq_obj);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts); /* as time.time_ns() */
     if (!lane_has_room(lane, size)) {
@@ -315,14 +339,17 @@ lane_push(Lane *lane, PyObject *next_seq, int32_t level, uint32_t source, PyObje
             room = lane_wait(lane, size);
         }
         if (room <= 0) { /* refused: its number is taken, so the pipeline counts it dropped */
-            int rc = room < 0 ? -1 : call_none(lane->refused, seq_obj);
-            Py_DECREF(seq_obj);
+            if (room == 0 && seq_obj == NULL) {
+                seq_obj = PyLong_FromLongLong(seq);
+            }
+            int rc = room < 0 || seq_obj == NULL ? -1 : call_none(lane->refused, seq_obj);
+            Py_XDECREF(seq_obj);
             lane->refusals += rc == 0;
             return rc < 0 ? -1 : 1;
         }
         /* the fields' utf-8 buffers belong to their str objects, alive in the caller's args */
     }
-    Py_DECREF(seq_obj);
+    Py_XDECREF(seq_obj);
     lane_write(lane, size, seq, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, level, source,
                text, msg_len, fields, n);
     if (lane->records == lane->wake_at && lane->wake != Py_None &&

@@ -9,7 +9,6 @@ between slices so that no call site waits long behind it.
 from __future__ import annotations
 
 import atexit
-import itertools
 import os
 import threading
 import time
@@ -21,6 +20,7 @@ from operator import call
 from typing import Any, Final, Literal
 
 from hft.logging._drops import DropLedger
+from hft.logging._emit import new_sequence
 from hft.logging._gate import REOPEN_AT, Gate
 from hft.logging._lanes import LaneFeed, open_lane
 from hft.logging._levels import AUDIT, INFO, MARKER, METRIC, WARNING
@@ -127,7 +127,7 @@ class LoggingPipeline:
         self.ring: deque[Record] = deque(maxlen=maxlen)
         self._retired: list[deque[Record]] = []
         self.audit_ring: deque[Record] = deque()
-        self.next_seq: Callable[[], int] = itertools.count().__next__
+        self.next_seq: Callable[[], int] = new_sequence()
         self.call_samples = CallSamples()
         self._delivery_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         self._wake = threading.Event()

@@ -14,10 +14,15 @@ from setuptools.command.build_py import build_py
 
 _SHARED = ["src/hft/logging/_buffer.h", "src/hft/logging/_compat.h"]  # the kept buffer; CPython version compat
 _OWN = {
-    "_speedups": ["src/hft/logging/_scan.h", "src/hft/logging/_secret.h"],
+    "_speedups": [
+        "src/hft/logging/_scan.h",
+        "src/hft/logging/_secret.h",
+        "src/hft/logging/_lane_frame.h",
+    ],
     "_callsite": [
         "src/hft/logging/_lane.h",
         "src/hft/logging/_lane_type.h",
+        "src/hft/logging/_lane_frame.h",
         "src/hft/logging/_secret.h",
     ],
 }  # a module's own headers (scan() is in _scan.h)

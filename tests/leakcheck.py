@@ -23,9 +23,9 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging._callsite import Emitter, Lane, unpack_lane
+from hft.logging._callsite import Emitter, Lane, Sequence, lane_count, unpack_lane
 from hft.logging._frames import pack, unpack
-from hft.logging._speedups import render_lines, scan
+from hft.logging._speedups import render_lane, render_lines, scan
 
 TRACED_SLACK = 64 * 1024
 RSS_SLACK = 4 * 1024 * 1024
@@ -78,11 +78,13 @@ def callsite_loop() -> Callable[[int], None]:
 
 
 def lane_loop() -> Callable[[int], None]:
-    """Lane: plain records in, refused and evicted when full, taken out, decoded; damaged
-    frames refused; a record it cannot carry falls back to the tuple."""
+    """Lane: plain records in (numbered by a C Sequence), refused and evicted when full, taken
+    out, counted, decoded and rendered to lines (some left to Python: a long line, an exponent);
+    damaged frames refused; a record it cannot carry falls back to the tuple."""
     ring: collections.deque[Any] = collections.deque()
     refused: list[int] = []
-    seq = itertools.count().__next__
+    seq = Sequence()
+    levels = {20: b"INFO"}
     names: set[object] = {"symbol", "qty", "n", "ok", "none"}
     lanes = [Lane(1 << 16, 8, policy, 0.0, names, ("s3cr3t",), refused.append)
              for policy in ("drop_newest", "drop_oldest", "block")]  # fmt: skip
@@ -92,7 +94,8 @@ def lane_loop() -> Callable[[int], None]:
     def run(i: int) -> None:
         for emit in emits:
             for k in range(10):  # 8 fit: the rest refused, evicted, or refused after the wait
-                emit("order placed \u00e9", symbol="BTCUSDT", qty=1.5, n=i + k, ok=True, none=None)
+                qty = 1.5 if k % 3 else 1e-9 * k
+                emit("order placed \u00e9\n", symbol="BTCUSDT", qty=qty, n=i + k, ok=True, none=None)
             emit("has s3cr3t", n=i)
             emit("big int", n=2**70)
         for lane in lanes:
@@ -100,9 +103,13 @@ def lane_loop() -> Callable[[int], None]:
             assert taken is not None
             frame, count, _ = taken
             records = unpack_lane(memoryview(frame)[8:], pickle.loads)
-            assert len(records) == count == 8
+            assert len(records) == count == lane_count(frame[8:]) == 8
+            lines, slow = render_lane(frame[8:], levels, 150 + i % 100, [], pickle.loads)
+            assert lines.count(b"\n") + len(slow) == 8
             for data in (frame[8:-3], b"X" + frame[9:], frame[8:] + b"\0"):
                 expect(ValueError, unpack_lane, data, pickle.loads)
+                expect(ValueError, lane_count, data)
+                expect(ValueError, render_lane, data, levels, 4096, [], pickle.loads)
         ring.clear()
         refused.clear()
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from hft.logging import HFTLogger, LoggingPipeline, _lanes, create_backend_from_config
 from hft.logging._pipeline import OverflowPolicy
-from hft.logging._record import Source
+from hft.logging._record import LaneRecords, Source
+from hft.logging._render import JsonLineRenderer
 from hft.logging._writer._wire import FrameEncoder
 from tests.native import native_module
 
@@ -270,6 +271,87 @@ class TestOverflow:
         for i in range(3):
             emit("m", a=i)
         assert (lane.pending, refused) == (2, [2])
+
+
+texts = st.text(alphabet=st.characters(codec="utf-8", max_codepoint=0x10FFFF), max_size=40)
+lane_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(places=4, min_value=-(10**9), max_value=10**9).map(float),  # prices
+    st.sampled_from([1e-4, 9.99e-5, 1e15, 999999999999999.9, 0.1 + 0.2, -0.0, 5e-324, 1e22]),
+    texts,
+)
+
+
+def _frames(calls: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+    lane = _lane()
+    emit, ring = _emitter(lane)
+    for msg, fields in calls:
+        emit(msg, **fields)
+    assert not ring  # every record went to the lane
+    frames = []
+    while (taken := lane.take(1 << 20)) is not None:
+        frames.append(taken[0][8:])
+    return frames
+
+
+class TestRenderLane:
+    @settings(max_examples=300, deadline=None)
+    @given(
+        calls=st.lists(
+            st.tuples(texts, st.dictionaries(st.sampled_from(NAMES), lane_scalars, max_size=4)),
+            min_size=1,
+            max_size=8,
+        ),
+        limit=st.sampled_from([20, 200, 4096]),
+    )
+    def test_lines_from_the_bytes_are_the_lines_from_the_tuples(
+        self, calls: list[tuple[str, dict[str, Any]]], limit: int
+    ) -> None:
+        """The JSON file's lines rendered straight from a lane frame are byte for byte those of
+        the pure-Python renderer given the decoded records (escapes, floats, long lines)."""
+        for payload in _frames(calls):
+            fast = JsonLineRenderer(limit).many(LaneRecords(payload, pickle.loads))
+            records = callsite.unpack_lane(payload, pickle.loads)
+            assert fast == JsonLineRenderer(limit, use_speedups=False).many(records)
+            assert fast == JsonLineRenderer(limit).many(records)
+
+    @settings(max_examples=500, deadline=None)
+    @given(value=st.floats(allow_nan=True, allow_infinity=True))
+    def test_a_float_is_written_as_orjson_writes_it(self, value: float) -> None:
+        """Digits, sign, exponents, nan and infinities: the field is orjson's text."""
+        (payload,) = _frames([("m", {"a": value})])
+        (line,) = JsonLineRenderer().many(LaneRecords(payload, pickle.loads)).splitlines()
+        assert orjson.loads(line)["fields"] == orjson.loads(orjson.dumps({"a": value}))
+        assert line.endswith(b',"fields":' + orjson.dumps({"a": value}) + b"}")
+
+    def test_records_are_counted_without_decoding_and_decoded_once(self) -> None:
+        """len() reads the frame's head; the tuples are made at the first look, once."""
+        (payload,) = _frames([("m", {"a": i}) for i in range(50)])
+        loads: list[bytes] = []
+
+        def load(pickled: bytes) -> Any:
+            loads.append(pickled)
+            return pickle.loads(pickled)  # noqa: S301 - the test's own frame
+
+        records = LaneRecords(payload, load)
+        assert len(records) == 50
+        assert loads == []
+        assert [r[5]["a"] for r in records] == list(range(50))
+        assert records[-1][0] == 49
+        assert records[1:3] == records.records()[1:3]
+        assert len(loads) == 1
+
+    def test_a_frame_cut_anywhere_is_refused_before_it_is_held(self) -> None:
+        """The writer holds a lane frame as bytes only once every entry in it is checked."""
+        (payload,) = _frames([("m" * i, {"note": "x" * i, "a": i, "price": 1.5}) for i in range(6)])
+        for cut in range(len(payload)):
+            with pytest.raises(ValueError, match="lane frame"):
+                LaneRecords(payload[:cut], pickle.loads)
+        with pytest.raises(ValueError, match="lane frame"):
+            LaneRecords(payload + b"\0", pickle.loads)
 
 
 def _pipeline(path: Path, *, lane: bool, **settings: Any) -> LoggingPipeline:

@@ -21,8 +21,7 @@
  * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
  */
 #include "_compat.h" /* Python.h, and what 3.11 lacks of 3.12's API */
-static int plain_source(PyObject *source); /* below: untracking a decoded record, as a made one */
-#include "_lane_type.h" /* the byte lane: Lane, lane_push, unpack_lane */
+#include "_lane_type.h" /* the byte lane: Lane, lane_push, unpack_lane; plain() */
 #include <time.h>
 
 /* The module's state: no global mutable state, so each interpreter has its own. */
@@ -147,28 +146,6 @@ capture_exc_info(PyObject *fields, PyObject *exc_info_key)
     int rc = PyDict_SetItem(fields, exc_info_key, info);
     Py_DECREF(info);
     return rc;
-}
-
-/* Neither a container the GC tracks now nor one that refers to one. */
-static int
-plain(PyObject *obj)
-{
-    return !PyObject_IS_GC(obj) || !PyObject_GC_IsTracked(obj);
-}
-
-/* The source's name, tags, context and prefix are all plain (a Source is a tuple). */
-static int
-plain_source(PyObject *source)
-{
-    if (!PyTuple_Check(source)) {
-        return plain(source);
-    }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(source); i++) {
-        if (!plain(PyTuple_GET_ITEM(source, i))) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static PyObject *
@@ -523,7 +500,23 @@ nop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
     Py_RETURN_NONE;
 }
 
+/* lane_count(payload) -> int: the records of a lane frame, every entry checked. */
+static PyObject *
+lane_count(PyObject *module, PyObject *payload)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    long long count = frame_count((const char *)view.buf, (const char *)view.buf + view.len);
+    PyBuffer_Release(&view);
+    return count < 0 ? NULL : PyLong_FromLongLong(count);
+}
+
 static PyMethodDef module_methods[] = {
+    {"lane_count", lane_count, METH_O,
+     "lane_count(payload) -> int: the records of a lane frame's payload, all checked"},
     {"nop", (PyCFunction)(void (*)(void))nop, METH_FASTCALL | METH_KEYWORDS,
      "nop(*args, **fields) -> None: what a disabled logging level is"},
     {"unpack_lane", (PyCFunction)(void (*)(void))unpack_lane, METH_FASTCALL,

@@ -27,6 +27,7 @@
 #define HFT_LANE_H
 
 #include "_compat.h"
+#include "_lane_frame.h" /* the tags, and the reader */
 #include "_secret.h"
 #include <stdint.h>
 #include <string.h>
@@ -34,7 +35,6 @@
 
 #define LANE_WRAP 0xFFFFFFFFu
 #define LANE_FIXED 36 /* size, seq, ts, level, source, msg_len, nfields */
-enum { TAG_NONE, TAG_FALSE, TAG_TRUE, TAG_INT, TAG_FLOAT, TAG_STR };
 enum { POLICY_BLOCK, POLICY_DROP_NEWEST, POLICY_DROP_OLDEST };
 #define LANE_MAX_FIELDS 64 /* more: the classic path */
 

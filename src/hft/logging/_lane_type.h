@@ -270,171 +270,6 @@ static PyType_Spec lane_spec = {
     .slots = lane_slots,
 };
 
-/* -- the writer's side -------------------------------------------------------------------- */
-
-/* Decoded strings of one frame, by their bytes: a frame repeats a few field names and
- * messages thousands of times, so each is made once (and shared, as the caller's were). */
-#define STR_CACHE 256
-#define STR_CACHE_MAX 64 /* longer strings are not looked up */
-
-typedef struct {
-    const char *p, *end;
-    PyObject *cache[STR_CACHE];
-} Reader;
-
-static void
-reader_clear(Reader *r)
-{
-    for (int i = 0; i < STR_CACHE; i++) {
-        Py_CLEAR(r->cache[i]);
-    }
-}
-
-static PyObject *
-cached_str(Reader *r, const char *s, uint32_t len)
-{
-    if (len > STR_CACHE_MAX) {
-        return PyUnicode_DecodeUTF8(s, len, "strict");
-    }
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (uint32_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    }
-    PyObject **slot = &r->cache[h % STR_CACHE];
-    if (*slot != NULL) {
-        Py_ssize_t n;
-        const char *have = PyUnicode_AsUTF8AndSize(*slot, &n); /* made from utf-8: cached */
-        if (have != NULL && n == (Py_ssize_t)len && memcmp(have, s, len) == 0) {
-            return Py_NewRef(*slot);
-        }
-        PyErr_Clear();
-    }
-    PyObject *str = PyUnicode_DecodeUTF8(s, len, "strict");
-    if (str != NULL) {
-        Py_XSETREF(*slot, Py_NewRef(str));
-    }
-    return str;
-}
-
-static int
-take_bytes(Reader *r, void *out, size_t n)
-{
-    if ((size_t)(r->end - r->p) < n) {
-        PyErr_SetString(PyExc_ValueError, "lane frame cut short");
-        return -1;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-    return 0;
-}
-
-static PyObject *
-take_str(Reader *r)
-{
-    uint32_t len;
-    if (take_bytes(r, &len, 4) < 0 || (size_t)(r->end - r->p) < len) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "lane frame cut short");
-        }
-        return NULL;
-    }
-    PyObject *s = cached_str(r, r->p, len);
-    r->p += len;
-    return s;
-}
-
-static PyObject *
-take_value(Reader *r)
-{
-    unsigned char tag;
-    if (take_bytes(r, &tag, 1) < 0) {
-        return NULL;
-    }
-    long long i;
-    double f;
-    switch (tag) {
-    case TAG_NONE: Py_RETURN_NONE;
-    case TAG_FALSE: Py_RETURN_FALSE;
-    case TAG_TRUE: Py_RETURN_TRUE;
-    case TAG_INT: return take_bytes(r, &i, 8) < 0 ? NULL : PyLong_FromLongLong(i);
-    case TAG_FLOAT: return take_bytes(r, &f, 8) < 0 ? NULL : PyFloat_FromDouble(f);
-    case TAG_STR: return take_str(r); /* values too: a side, a symbol, an order state... */
-    default: PyErr_Format(PyExc_ValueError, "lane frame: unknown value tag %d", tag); return NULL;
-    }
-}
-
-/* One entry as the record tuple the call site would have built. */
-static PyObject *
-take_record(Reader *r, PyObject *sources)
-{
-    uint32_t size, source, nfields;
-    long long seq, ts;
-    int32_t level;
-    const char *start = r->p;
-    if (take_bytes(r, &size, 4) < 0 || take_bytes(r, &seq, 8) < 0 || take_bytes(r, &ts, 8) < 0 ||
-        take_bytes(r, &level, 4) < 0 || take_bytes(r, &source, 4) < 0) {
-        return NULL;
-    }
-    PyObject *key = PyLong_FromUnsignedLong(source);
-    PyObject *src = key == NULL ? NULL : PyDict_GetItemWithError(sources, key);
-    Py_XDECREF(key);
-    if (src == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_ValueError, "lane frame: undefined source %u", source);
-        }
-        return NULL;
-    }
-    PyObject *msg = take_str(r), *fields = msg == NULL ? NULL : PyDict_New();
-    if (fields == NULL || take_bytes(r, &nfields, 4) < 0) {
-        Py_XDECREF(msg);
-        Py_XDECREF(fields);
-        return NULL;
-    }
-    for (uint32_t i = 0; i < nfields; i++) {
-        PyObject *name = take_str(r), *value = name == NULL ? NULL : take_value(r);
-        int rc = value == NULL ? -1 : PyDict_SetItem(fields, name, value);
-        Py_XDECREF(name);
-        Py_XDECREF(value);
-        if (rc < 0) {
-            Py_DECREF(msg);
-            Py_DECREF(fields);
-            return NULL;
-        }
-    }
-    if (r->p != start + size) {
-        Py_DECREF(msg);
-        Py_DECREF(fields);
-        PyErr_SetString(PyExc_ValueError, "lane frame: an entry's size does not match");
-        return NULL;
-    }
-    PyObject *record = PyTuple_New(6);
-    PyObject *seq_obj = PyLong_FromLongLong(seq), *ts_obj = PyLong_FromLongLong(ts);
-    PyObject *lvl = PyLong_FromLong(level); /* a small int: CPython's shared object */
-    if (record == NULL || seq_obj == NULL || ts_obj == NULL || lvl == NULL) {
-        Py_XDECREF(record);
-        Py_XDECREF(seq_obj);
-        Py_XDECREF(ts_obj);
-        Py_XDECREF(lvl);
-        Py_DECREF(msg);
-        Py_DECREF(fields);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(record, 0, seq_obj);
-    PyTuple_SET_ITEM(record, 1, ts_obj);
-    PyTuple_SET_ITEM(record, 2, lvl);
-    PyTuple_SET_ITEM(record, 3, Py_NewRef(src));
-    PyTuple_SET_ITEM(record, 4, msg);
-    PyTuple_SET_ITEM(record, 5, fields);
-    /* Scalars only, and a source whose parts are plain (as at the call site): nothing leads
-     * back to the record, so the garbage collector need not look at it. A frame's thousands
-     * of records would otherwise be scanned, promoted, and rescanned by full collections. */
-    PyObject_GC_UnTrack(fields);
-    if (plain_source(src)) {
-        PyObject_GC_UnTrack(record);
-    }
-    return record;
-}
-
 /* unpack_lane(payload, load_source) -> list of records: a frame's payload ('L' ...) back into
  * record tuples; load_source(bytes) makes a Source of a pickled one (once per frame). */
 static PyObject *
@@ -449,36 +284,15 @@ unpack_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Reader r = {(const char *)view.buf, (const char *)view.buf + view.len, {NULL}};
-    PyObject *sources = PyDict_New(), *records = NULL;
-    char tag;
-    uint32_t ndefs, nrecords;
-    if (sources == NULL || take_bytes(&r, &tag, 1) < 0 || tag != 'L' ||
-        take_bytes(&r, &ndefs, 4) < 0) {
-        goto done;
-    }
-    for (uint32_t i = 0; i < ndefs; i++) {
-        uint32_t id, len;
-        if (take_bytes(&r, &id, 4) < 0 || take_bytes(&r, &len, 4) < 0 ||
-            (size_t)(r.end - r.p) < len) {
-            goto done;
-        }
-        PyObject *pickled = PyBytes_FromStringAndSize(r.p, len);
-        PyObject *source = pickled == NULL ? NULL : PyObject_CallOneArg(args[1], pickled);
-        PyObject *key = PyLong_FromUnsignedLong(id);
-        int rc = source == NULL || key == NULL ? -1 : PyDict_SetItem(sources, key, source);
-        Py_XDECREF(pickled);
-        Py_XDECREF(source);
-        Py_XDECREF(key);
-        r.p += len;
-        if (rc < 0) {
-            goto done;
-        }
-    }
-    if (take_bytes(&r, &nrecords, 4) < 0 || (records = PyList_New(nrecords)) == NULL) {
+    FrameSources sources = {NULL, 0};
+    PyObject *records = NULL;
+    uint32_t nrecords;
+    if (frame_open(&r, args[1], &sources, &nrecords) < 0 ||
+        (records = PyList_New(nrecords)) == NULL) {
         goto done;
     }
     for (uint32_t i = 0; i < nrecords; i++) {
-        PyObject *record = take_record(&r, sources);
+        PyObject *record = take_record(&r, &sources);
         if (record == NULL) {
             Py_CLEAR(records);
             goto done;
@@ -490,10 +304,7 @@ unpack_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "lane frame: bytes after its last record");
     }
 done:
-    if (records == NULL && !PyErr_Occurred()) {
-        PyErr_SetString(PyExc_ValueError, "not a lane frame");
-    }
-    Py_XDECREF(sources);
+    frame_sources_clear(&sources);
     reader_clear(&r);
     PyBuffer_Release(&view);
     return records;

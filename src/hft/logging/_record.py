@@ -7,9 +7,9 @@ advance (name, tags, bound context) lives in its :class:`Source`, shared by all 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias, overload
 
 import orjson
 
@@ -41,3 +41,49 @@ class Source(NamedTuple):
         """Build a source with its JSON prefix rendered."""
         prefix = b'"logger":' + orjson.dumps(name) + b',"tags":' + orjson.dumps(list(tags)) + b","
         return cls(name, tags, dict(context), prefix)
+
+
+class LaneRecords(Sequence[Record]):
+    """The records of a lane frame (``_lane.h``), still as the frame's bytes.
+
+    A JSON renderer with the C paths writes its lines straight from the bytes
+    (``_speedups.render_lane``) and never makes the records; anything else that looks at them
+    (another backend, a retry that holds them, the resend check) gets the very tuples the call
+    sites would have built, decoded once, on first use.
+    """
+
+    __slots__ = ("_count", "_records", "load_source", "payload")
+
+    def __init__(self, payload: bytes | memoryview, load_source: Callable[[bytes], Any]) -> None:
+        self.payload = payload
+        self.load_source = load_source  #: a pickled :class:`Source` -> the Source
+        self._records: list[Record] | None = None
+        self._count = _lane_count(payload)
+
+    def records(self) -> list[Record]:
+        """The records as tuples (decoded once)."""
+        if self._records is None:
+            from hft.logging._callsite import unpack_lane  # built: the frame came from its lane
+
+            self._records = unpack_lane(self.payload, self.load_source)
+        return self._records
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records())
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        return self.records()[index]
+
+
+def _lane_count(payload: bytes | memoryview) -> int:
+    """How many records a lane frame holds, every entry checked; ValueError when damaged."""
+    from hft.logging._callsite import lane_count  # built: the frame came from its lane
+
+    return int(lane_count(payload))

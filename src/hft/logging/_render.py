@@ -22,7 +22,7 @@ import orjson
 from hft.logging._clock import TimestampFormatter
 from hft.logging._levels import LEVEL_NAMES, level_name
 from hft.logging._native import require_native
-from hft.logging._record import Record
+from hft.logging._record import LaneRecords, Record
 
 try:  # the optional C fast path (src/hft/logging/_speedups.c); pure Python without a compiler
     require_native()
@@ -213,6 +213,11 @@ class JsonLineRenderer:
         """Render *records* as consecutive lines."""
         if not self._use_speedups:
             return self._many(records)
+        if type(records) is LaneRecords:  # a lane frame's bytes: lines without the tuples
+            data, left = _speedups.render_lane(
+                records.payload, self._levels, self._long_line, self._stamp, records.load_source
+            )
+            return self._splice(data, left) if left else data
         if type(records) is not list and type(records) is not tuple:
             records = list(records)
         messages = self._messages
@@ -223,12 +228,16 @@ class JsonLineRenderer:
         )
         if not slow:
             return data
-        # The records C left alone (odd types, errors, long lines): Python's path, spliced in.
+        return self._splice(data, [(records[index], offset) for index, offset in slow])
+
+    def _splice(self, data: bytes, left: list[tuple[Record, int]]) -> bytes:
+        """The records C left alone (odd types, errors, long lines), rendered by Python's path
+        and spliced into *data* at their byte offsets."""
         parts: list[bytes] = []
         done = 0
-        for index, offset in slow:
+        for record, offset in left:
             parts.append(data[done:offset])
-            parts.append(self._many((records[index],)))
+            parts.append(self._many((record,)))
             done = offset
         parts.append(data[done:])
         return b"".join(parts)

@@ -15,8 +15,10 @@
  * state is a list [second_start_ns: int, prefix: bytes] caching the rendered second.
  */
 #include "_buffer.h" /* includes _compat.h and Python.h */
+#include "_lane_frame.h" /* render_lane reads lane frames */
 #include "_scan.h"
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -404,7 +406,324 @@ error:
     return NULL;
 }
 
+/* -- render_lane: JSON lines straight from a lane frame ------------------------------------- */
+
+static const char HEX[] = "0123456789abcdef";
+
+/* s (n bytes of valid utf-8) as a JSON string, escaped as orjson escapes it: '"', '\\' and
+ * control characters (\n \r \t \b \f by name, the others as \u00XX); the rest as it is. */
+static char *
+json_str(char *p, const char *s, uint32_t n)
+{
+    *p++ = '"';
+    uint32_t i = 0;
+    while (i < n) {
+        uint32_t run = i;
+        while (run < n) {
+            unsigned char c = (unsigned char)s[run];
+            if (c < 0x20 || c == '"' || c == '\\') {
+                break;
+            }
+            run++;
+        }
+        memcpy(p, s + i, run - i);
+        p += run - i;
+        i = run;
+        if (i == n) {
+            break;
+        }
+        unsigned char c = (unsigned char)s[i++];
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = HEX[c >> 4];
+            *p++ = HEX[c & 15];
+        }
+    }
+    *p++ = '"';
+    return p;
+}
+
+/* A float as orjson writes it, when that is Python's repr (finite, no exponent: the shortest
+ * digits that read back the same, as both write them); NULL when orjson must say (1e-05 is
+ * 0.00001 there, nan is null), or on an error (set).
+ *
+ * Prices and quantities have few decimals: the fewest k for which m = a * 10^k, rounded, reads
+ * back as a (m / 10^k, both exact, divided with one rounding as strtod does) gives the digits
+ * at once. Below 10^15 two decimals of at most 15 digits never read as the same double, so
+ * that m is the only candidate and the shortest (repr's). Anything else asks PyOS. */
+static char *
+json_float(char *p, double f)
+{
+    if (!isfinite(f)) {
+        return NULL;
+    }
+    double a = fabs(f);
+    if (a == 0.0 || (a >= 1e-4 && a < 1e15)) {
+        double scale = 1.0;
+        for (int k = 0; k <= 19; k++, scale *= 10.0) {
+            double y = a * scale;
+            if (y >= 1e15) {
+                break;
+            }
+            double m = nearbyint(y);
+            if (m / scale != a) {
+                continue;
+            }
+            char digits[24];
+            Py_ssize_t n = write_int64(digits, (long long)m);
+            if (signbit(f)) {
+                *p++ = '-';
+            }
+            if (k == 0) {
+                PUT(p, digits, n);
+                PUT(p, ".0", 2);
+            } else if (k >= n) {
+                PUT(p, "0.", 2);
+                memset(p, '0', (size_t)(k - n));
+                p += k - n;
+                PUT(p, digits, n);
+            } else {
+                PUT(p, digits, n - k);
+                *p++ = '.';
+                PUT(p, digits + n - k, k);
+            }
+            return p;
+        }
+    }
+    char *text = PyOS_double_to_string(f, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) {
+        return NULL;
+    }
+    size_t n = strlen(text);
+    char *out = NULL;
+    if (memchr(text, 'e', n) == NULL && n < 40) {
+        memcpy(p, text, n);
+        out = p + n;
+    }
+    PyMem_Free(text);
+    return out;
+}
+
+/* Everything the renderer holds across the entries of one frame. */
+typedef struct {
+    PyObject *levels;  /* dict: level (int) -> name (bytes) */
+    int32_t level;     /* the last level looked up, and its name (held) */
+    PyObject *level_name;
+    Stamp stamp;
+    Py_ssize_t long_line;
+} LaneRender;
+
+/* Render the entry at r->p into b as render_lines renders its record; 0 written (r->p moved
+ * past it), 1 for the slow path (r->p and b left as they were), -1 error. */
+static int
+render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
+{
+    const char *e = r->p;
+    uint32_t size, source, msg_len, nfields;
+    long long seq, ts;
+    int32_t level;
+    if ((size_t)(r->end - e) < 36 || (memcpy(&size, e, 4), size < 36) ||
+        (size_t)(r->end - e) < size) {
+        return 1; /* damaged: take_record says how */
+    }
+    const char *end = e + size;
+    memcpy(&seq, e + 4, 8);
+    memcpy(&ts, e + 12, 8);
+    memcpy(&level, e + 20, 4);
+    memcpy(&source, e + 24, 4);
+    memcpy(&msg_len, e + 28, 4);
+    if (source >= fs->n || fs->by_id[source] == NULL || (size_t)(end - e) - 32 < msg_len + 4u) {
+        return 1;
+    }
+    const char *msg = e + 32;
+    memcpy(&nfields, msg + msg_len, 4);
+    PyObject *src = fs->by_id[source];
+    if (!PyTuple_Check(src) || PyTuple_GET_SIZE(src) <= 3 ||
+        !PyBytes_CheckExact(PyTuple_GET_ITEM(src, 3))) {
+        return 1;
+    }
+    PyObject *prefix = PyTuple_GET_ITEM(src, 3);
+    if (lr->level_name == NULL || level != lr->level) {
+        PyObject *key = PyLong_FromLong(level);
+        PyObject *name = key == NULL ? NULL : PyDict_GetItemWithError(lr->levels, key);
+        Py_XDECREF(key);
+        if (name == NULL || !PyBytes_CheckExact(name)) {
+            return PyErr_Occurred() ? (soft_error() < 0 ? -1 : 1) : 1;
+        }
+        Py_XSETREF(lr->level_name, Py_NewRef(name));
+        lr->level = level;
+    }
+    Stamp *stamp = &lr->stamp;
+    if (!stamp->valid || ts < stamp->start ||
+        (unsigned long long)ts - (unsigned long long)stamp->start >= (unsigned long long)NS_PER_S) {
+        if (stamp_set(stamp, ts)) {
+            return 1;
+        }
+    }
+    Py_ssize_t level_len = PyBytes_GET_SIZE(lr->level_name);
+    Py_ssize_t prefix_len = PyBytes_GET_SIZE(prefix);
+    /* Every string at most 6 bytes a byte, every number at most 40 characters for its 9 bytes
+     * of entry: the entry's size bounds the line. */
+    size_t bound = FIXED + (size_t)stamp->prefix_len + (size_t)level_len + (size_t)prefix_len +
+                   24 + 6 * (size_t)size + 16;
+    if (buf_reserve(b, (Py_ssize_t)bound) < 0) {
+        return -1;
+    }
+    char *line = b->data + b->len, *p = line;
+    PUT(p, P_TS, LIT(P_TS));
+    PUT(p, stamp->prefix, stamp->prefix_len);
+    *p++ = '.';
+    write_nanos(p, ts - stamp->start);
+    p += 9;
+    PUT(p, P_LEVEL, LIT(P_LEVEL));
+    PUT(p, PyBytes_AS_STRING(lr->level_name), level_len);
+    PUT(p, P_SOURCE, LIT(P_SOURCE));
+    PUT(p, PyBytes_AS_STRING(prefix), prefix_len);
+    PUT(p, P_SEQ, LIT(P_SEQ));
+    p += write_int64(p, seq);
+    PUT(p, P_MSG, LIT(P_MSG));
+    p = json_str(p, msg, msg_len);
+    PUT(p, P_FIELDS, LIT(P_FIELDS));
+    *p++ = '{';
+    const char *q = msg + msg_len + 4;
+    for (uint32_t i = 0; i < nfields; i++) {
+        uint32_t key_len, str_len;
+        unsigned char tag;
+        if ((size_t)(end - q) < 5 || (memcpy(&key_len, q, 4), (size_t)(end - q) - 5 < key_len)) {
+            return 1;
+        }
+        if (i) {
+            *p++ = ',';
+        }
+        p = json_str(p, q + 4, key_len);
+        *p++ = ':';
+        q += 4 + key_len;
+        tag = (unsigned char)*q++;
+        long long iv;
+        double fv;
+        switch (tag) {
+        case TAG_NONE: PUT(p, "null", 4); break;
+        case TAG_FALSE: PUT(p, "false", 5); break;
+        case TAG_TRUE: PUT(p, "true", 4); break;
+        case TAG_INT:
+            if ((size_t)(end - q) < 8) {
+                return 1;
+            }
+            memcpy(&iv, q, 8);
+            q += 8;
+            p += write_int64(p, iv);
+            break;
+        case TAG_FLOAT:
+            if ((size_t)(end - q) < 8) {
+                return 1;
+            }
+            memcpy(&fv, q, 8);
+            q += 8;
+            p = json_float(p, fv);
+            if (p == NULL) {
+                return PyErr_Occurred() ? (soft_error() < 0 ? -1 : 1) : 1;
+            }
+            break;
+        case TAG_STR:
+            if ((size_t)(end - q) < 4 || (memcpy(&str_len, q, 4), (size_t)(end - q) - 4 < str_len)) {
+                return 1;
+            }
+            p = json_str(p, q + 4, str_len);
+            q += 4 + str_len;
+            break;
+        default: return 1;
+        }
+    }
+    *p++ = '}';
+    PUT(p, P_END, LIT(P_END));
+    if (q != end || p - line > lr->long_line) {
+        return 1; /* a damaged entry, or a long line: render_long, in Python */
+    }
+    b->len += p - line;
+    r->p = end;
+    return 0;
+}
+
+/* render_lane(payload, levels, long_line, state, load_source) -> (bytes, slow) */
+static PyObject *
+render_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    SpeedupsState *mstate = PyModule_GetState(module);
+    if (nargs != 5 || !PyDict_Check(args[1]) || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "render_lane(payload, levels: dict, long_line, state: list, load_source)");
+        return NULL;
+    }
+    Py_ssize_t long_line = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (long_line == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    LaneRender lr = {args[1], 0, NULL, {0, 0, {0}, 0}, long_line};
+    Reader r = {(const char *)view.buf, (const char *)view.buf + view.len, {NULL}};
+    FrameSources fs = {NULL, 0};
+    PyObject *slow = PyList_New(0), *result = NULL;
+    uint32_t nrecords;
+    Buf b;
+    buf_open(&b, &mstate->keeper);
+    if (slow == NULL || stamp_load(&lr.stamp, args[3]) < 0 ||
+        frame_open(&r, args[4], &fs, &nrecords) < 0) {
+        goto done;
+    }
+    for (uint32_t i = 0; i < nrecords; i++) {
+        int rc = render_entry(&lr, &r, &fs, &b);
+        if (rc < 0) {
+            goto done;
+        }
+        if (rc > 0) { /* the record itself, for the Python path (which raises if damaged) */
+            PyObject *record = take_record(&r, &fs);
+            PyObject *item = record == NULL ? NULL : Py_BuildValue("(Nn)", record, b.len);
+            if (item == NULL || PyList_Append(slow, item) < 0) {
+                Py_XDECREF(item);
+                goto done;
+            }
+            Py_DECREF(item);
+        }
+    }
+    if (r.p != r.end) {
+        PyErr_SetString(PyExc_ValueError, "lane frame: bytes after its last record");
+        goto done;
+    }
+    PyObject *data = PyBytes_FromStringAndSize(b.data, b.len);
+    if (data != NULL && stamp_store(&lr.stamp, args[3]) == 0) {
+        result = PyTuple_Pack(2, data, slow);
+    }
+    Py_XDECREF(data);
+done:
+    Py_XDECREF(lr.level_name);
+    Py_XDECREF(slow);
+    frame_sources_clear(&fs);
+    reader_clear(&r);
+    buf_close(&b);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"render_lane", (PyCFunction)(void (*)(void))render_lane, METH_FASTCALL,
+     "render_lane(payload, levels, long_line, state, load_source) -> (bytes, slow)\n\n"
+     "A lane frame's payload as render_lines renders its records, without making them; slow is\n"
+     "a list of (record, offset) of the records left for the Python path (long lines, floats\n"
+     "orjson writes otherwise than repr)."},
     {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
      "render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)\n\n"
      "The fast path of JsonLineRenderer.many; slow is a list of (index, offset) of the records\n"

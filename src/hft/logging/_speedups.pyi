@@ -14,6 +14,16 @@ def render_lines(
 ) -> tuple[bytes, list[tuple[int, int]]]:
     """Render the fast-path records; return them joined and ``(index, offset)`` of the rest."""
 
+def render_lane(
+    payload: bytes | memoryview,
+    levels: dict[int, bytes],
+    long_line: int,
+    state: list[Any],
+    load_source: Callable[[bytes], Any],
+    /,
+) -> tuple[bytes, list[tuple[Any, int]]]:
+    """A lane frame's lines straight from its bytes; ``(record, offset)`` of those left over."""
+
 def scan(
     batch: list[Any], harmless: set[object], debug: int, secrets: tuple[str, ...] = (), /
 ) -> tuple[int, int, int, bool, bool] | None:

@@ -33,7 +33,7 @@ from hft.logging._writer._wire import (
     HEADER,
     READY,
     ack_message,
-    decode_frame,
+    read_frame,
     warn_message,
 )
 
@@ -100,7 +100,7 @@ class Writer:
         """One frame: deliver it (or hold it while resent frames are being gathered)."""
         self.frame += 1
         try:
-            records = decode_frame(payload)
+            records = read_frame(payload)
         except Exception as exc:  # noqa: BLE001 - the parent counts the frame's records as lost
             self.warn("writer could not read a frame", error=repr(exc), size=len(payload))
             records = []

@@ -25,12 +25,13 @@ import pickle
 import struct
 import types
 import uuid
+from collections.abc import Sequence
 from typing import IO, Any, Final
 
 import orjson
 
 from hft.logging._native import require_native
-from hft.logging._record import Record, Source
+from hft.logging._record import LaneRecords, Record, Source
 from hft.logging._render import safe_repr, sanitize
 
 try:  # the optional C fast path for frames of plain records (src/hft/logging/_frames.c)
@@ -149,6 +150,14 @@ def decode_frame(payload: bytes | memoryview) -> list[Record]:
 
         return unpack_lane(payload, _load_source)
     return pickle.loads(payload)  # type: ignore[no-any-return]  # noqa: S301 - our own parent's frames
+
+
+def read_frame(payload: bytes | memoryview) -> Sequence[Record]:
+    """The records of a frame's payload, for the writer process: a lane frame's stay bytes
+    until a backend looks at them (a JSON file renders its lines straight from the bytes)."""
+    if payload[:1] == LANE:
+        return LaneRecords(payload, _load_source)
+    return decode_frame(payload)
 
 
 def ack_message(frame: int, written: int, failed_over: int, lost: int, state: str) -> bytes:

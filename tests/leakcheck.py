@@ -95,7 +95,9 @@ def lane_loop() -> Callable[[int], None]:
         for emit in emits:
             for k in range(10):  # 8 fit: the rest refused, evicted, or refused after the wait
                 qty = 1.5 if k % 3 else 1e-9 * k
-                emit("order placed \u00e9\n", symbol="BTCUSDT", qty=qty, n=i + k, ok=True, none=None)
+                emit(
+                    "order placed \u00e9\n", symbol="BTCUSDT", qty=qty, n=i + k, ok=True, none=None
+                )
             emit("has s3cr3t", n=i)
             emit("big int", n=2**70)
         for lane in lanes:

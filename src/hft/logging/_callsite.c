@@ -50,6 +50,7 @@ typedef struct {
     PyObject *exc_info_key; /* the module state's, held here: no state lookup per call */
     PyObject *lane;         /* a Lane: plain records go there as bytes (NULL: never) */
     PyObject *samples;      /* a deque: a timed call appends its duration (ns) */
+    PyObject *samples_append; /* its bound append (NULL: no samples) */
     int sample;             /* writable: time the next call (the dispatcher arms it) */
     uint32_t lane_source;   /* this logger's source id in the lane */
     int32_t level_c;
@@ -175,10 +176,10 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
     clock_gettime(CLOCK_MONOTONIC, &t0); /* as time.perf_counter_ns() */
     PyObject *result = emit(self, args, nargsf, kwnames);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (result != NULL && self->samples != NULL && self->samples != Py_None) {
+    if (result != NULL && self->samples_append != NULL) {
         long long ns = (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
         PyObject *took = PyLong_FromLongLong(ns);
-        PyObject *done = took == NULL ? NULL : PyObject_CallMethod(self->samples, "append", "O", took);
+        PyObject *done = took == NULL ? NULL : PyObject_CallOneArg(self->samples_append, took);
         Py_XDECREF(took);
         if (done == NULL) {
             Py_DECREF(result);
@@ -331,6 +332,13 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->exc_info_key = Py_NewRef(state->exc_info_key);
     self->lane = lane == Py_None ? NULL : Py_NewRef(lane);
     self->samples = Py_NewRef(samples);
+    if (samples != Py_None) {
+        self->samples_append = PyObject_GetAttrString(samples, "append");
+        if (self->samples_append == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
     self->lane_source = (uint32_t)lane_source;
     self->level_c = (int32_t)level_c;
     if (Py_IS_TYPE(next_seq, (PyTypeObject *)state->sequence_type)) {
@@ -353,6 +361,7 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->wake);
     Py_VISIT(self->lane);
     Py_VISIT(self->samples);
+    Py_VISIT(self->samples_append);
     Py_VISIT(self->named);
     return 0;
 }
@@ -371,6 +380,7 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->exc_info_key);
     Py_CLEAR(self->lane);
     Py_CLEAR(self->samples);
+    Py_CLEAR(self->samples_append);
     Py_CLEAR(self->named);
     self->counter = NULL; /* it pointed into next_seq */
     return 0;

@@ -57,14 +57,23 @@ class DropLedger:
         self.taken += count
         self._max_seq = max(self._max_seq, newest)
 
-    def issued(self, rings: Iterable[Sequence[Record]]) -> int:
-        """Sequence numbers handed out so far, given the rings where records wait."""
-        return max(self._max_seq, self._max_refused, *newest_seqs(rings)) + 1
+    def issued(self, rings: Iterable[Sequence[Record]], lane: Any = None) -> int:
+        """Sequence numbers handed out so far, given the rings where records wait and the
+        byte lane (its ``newest``: the largest number written into it)."""
+        newest = newest_seqs(rings)
+        if lane is not None:
+            newest.append(lane.newest)
+        return max(self._max_seq, self._max_refused, *newest) + 1
 
-    def dropped(self, rings: Sequence[Sequence[Record]]) -> int:
-        """Issued, but neither taken nor still waiting in *rings*."""
-        waiting = sum(map(len, rings))
-        return max(0, self.issued(rings) - self.taken - waiting)
+    def dropped(self, rings: Sequence[Sequence[Record]], lane: Any = None) -> int:
+        """Issued, but neither taken nor still waiting in *rings* or the lane (``pending``).
+
+        The newest numbers are read before the counts: a record added in between is then
+        counted waiting without being issued (a drop under-counted for one look, never one
+        that did not happen)."""
+        issued = self.issued(rings, lane)
+        waiting = sum(map(len, rings)) + (0 if lane is None else lane.pending)
+        return max(0, issued - self.taken - waiting)
 
     def confirmed(self, dropped: int) -> int:
         """Drops that lasted: the smallest count seen over a whole window (O(1) per call), or

@@ -19,7 +19,7 @@ file after lane records logged just after it: ``seq`` gives the order of the cal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final, cast, overload
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from hft.logging._native import require_native
 from hft.logging._record import Record, Source
@@ -53,7 +53,6 @@ class LaneFeed:
         self._slots = slots  #: the pipeline's list: backends added later are seen
         self._encode = FrameEncoder(limit)
         self._ids: dict[int, tuple[Source, int]] = {}
-        self.waiting = _Waiting(lane)
 
     def source_id(self, level: int, source: Source) -> int:
         """The lane id of *source* for records of *level*; -1: the classic path.
@@ -82,25 +81,6 @@ class LaneFeed:
             drops.take(count, newest)
             self._slot.handed_on(count)
             backend.send_frame(frame, count)
-
-
-class _Waiting(Sequence[Any]):
-    """The lane as the drop ledger sees a ring: its length, and its newest record's seq."""
-
-    def __init__(self, lane: Any) -> None:
-        self._lane = lane
-
-    def __len__(self) -> int:
-        return int(self._lane.pending)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if index != -1 or not self._lane.pending:
-            raise IndexError(index)
-        return (self._lane.newest,)
 
 
 def open_lane(pipeline: Any, slots: Sequence[BackendSlot], prepare: Preparer) -> LaneFeed | None:

@@ -478,21 +478,22 @@ class LoggingPipeline:
 
     # -- metrics ------------------------------------------------------------------------------
 
-    def _rings(self) -> list[Sequence[Record]]:  # where records wait
-        rings: list[Sequence[Record]] = [self.ring, self.audit_ring, *self._retired]
-        if self._lane is not None:
-            rings.append(self._lane.waiting)
-        return rings
+    def _rings(self) -> list[Sequence[Record]]:  # where records wait as tuples
+        return [self.ring, self.audit_ring, *self._retired]
+
+    @property
+    def _lane_ring(self) -> Any:  # where plain records wait as bytes (None: no lane)
+        return None if self._lane is None else self._lane.lane
 
     @property
     def dropped(self) -> int:
         """Records given a sequence number that will never reach the backends: exact once the
         call sites are quiet (metrics use :meth:`DropLedger.confirmed`, which says why)."""
-        return self._drops.dropped(self._rings())
+        return self._drops.dropped(self._rings(), self._lane_ring)
 
     @property
     def _lane_depth(self) -> int:
-        return 0 if self._lane is None else len(self._lane.waiting)
+        return 0 if self._lane is None else int(self._lane.lane.pending)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:
@@ -504,7 +505,7 @@ class LoggingPipeline:
         dropped = self._drops.confirmed(self.dropped) if self.running else self.dropped
         return snapshot(
             self.call_samples, self._delivery_ns, self._rate, self._slots,
-            logged=self._drops.issued(self._rings()), processed=self._drops.taken,
+            logged=self._drops.issued(self._rings(), self._lane_ring), processed=self._drops.taken,
             dropped=dropped, depth=len(self.ring) + self._lane_depth, capacity=self.capacity,
         )  # fmt: skip
 

@@ -152,8 +152,7 @@ class ProcessBackend:
 
     def write(self, records: Sequence[Record]) -> None:
         """Queue *records* for the writer; a full frame's worth is sent at once."""
-        if self._pid != os.getpid():  # forked (the pipeline's fork hook normally did this)
-            self.after_fork_in_child()
+        self._check_fork()
         self._pending.extend(records)
         if len(self._pending) >= _FRAME_RECORDS:
             self._send()
@@ -218,11 +217,16 @@ class ProcessBackend:
 
     # -- frames ---------------------------------------------------------------------------
 
+    def _check_fork(self) -> None:
+        """In a forked child (the pipeline's fork hook normally did this already): let go of
+        the parent's writer before touching anything."""
+        if self._pid != os.getpid():
+            self.after_fork_in_child()
+
     def send_frame(self, data: bytes, records: int) -> None:
         """Send a frame made elsewhere (a lane's: :mod:`hft.logging._lanes`), header included,
         after the records queued before it."""
-        if self._pid != os.getpid():
-            self.after_fork_in_child()
+        self._check_fork()
         if self._pending:
             self._send()
         self._queue(memoryview(data), records)
@@ -254,8 +258,7 @@ class ProcessBackend:
 
     def _pump(self) -> None:
         """Read the writer's replies, replace a dead writer, write what the pipe takes."""
-        if self._pid != os.getpid():
-            self.after_fork_in_child()
+        self._check_fork()
         self._read_replies()
         if self._exited:
             self._reap_exited()

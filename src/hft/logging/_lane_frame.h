@@ -271,19 +271,19 @@ take_record(Reader *r, const FrameSources *sources)
     return record;
 }
 
-/* The size of the well-formed entry at e (ending by end), whose source is one of the frame's
- * (defined[id]); 0 when it is damaged. */
+/* The size of the well-formed entry at e (ending by end): its message, field names and values
+ * all inside it, ending where its size says; 0 when it is damaged. Its source id is the
+ * caller's to check against the frame's. Readers of a checked entry need no bounds checks. */
 static inline uint32_t
-entry_size(const char *e, const char *end, const char *defined, uint32_t ndefined)
+entry_size(const char *e, const char *end)
 {
-    uint32_t size, source, msg_len, nfields;
+    uint32_t size, msg_len, nfields;
     if ((size_t)(end - e) < 36 || (memcpy(&size, e, 4), size < 36) || (size_t)(end - e) < size) {
         return 0;
     }
     end = e + size;
-    memcpy(&source, e + 24, 4);
     memcpy(&msg_len, e + 28, 4);
-    if (source >= ndefined || !defined[source] || (size_t)(end - e) - 32 < (size_t)msg_len + 4) {
+    if ((size_t)(end - e) - 32 < (size_t)msg_len + 4) {
         return 0;
     }
     const char *q = e + 32 + msg_len;
@@ -352,8 +352,8 @@ frame_count(const char *p, const char *end)
         q += 4;
         uint32_t i = 0;
         for (; i < nrecords; i++) {
-            uint32_t size = entry_size(q, end, defined, top);
-            if (size == 0) {
+            uint32_t size = entry_size(q, end), source;
+            if (size == 0 || (memcpy(&source, q + 24, 4), source >= top) || !defined[source]) {
                 break;
             }
             q += size;

@@ -49,8 +49,8 @@ typedef struct {
     PyObject *weakreflist; /* the audit guard tracks its call sites weakly */
     PyObject *exc_info_key; /* the module state's, held here: no state lookup per call */
     PyObject *lane;         /* a Lane: plain records go there as bytes (NULL: never) */
-    PyObject *samples;      /* a deque: a timed call appends its duration (ns) */
-    PyObject *samples_append; /* its bound append (NULL: no samples) */
+    PyObject *samples_append; /* a deque's bound append: a timed call appends its duration (ns)
+                               * there (NULL: no samples) */
     int sample;             /* writable: time the next call (the dispatcher arms it) */
     uint32_t lane_source;   /* this logger's source id in the lane */
     int32_t level_c;
@@ -331,7 +331,6 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->exc = exc;
     self->exc_info_key = Py_NewRef(state->exc_info_key);
     self->lane = lane == Py_None ? NULL : Py_NewRef(lane);
-    self->samples = Py_NewRef(samples);
     if (samples != Py_None) {
         self->samples_append = PyObject_GetAttrString(samples, "append");
         if (self->samples_append == NULL) {
@@ -360,7 +359,6 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->full);
     Py_VISIT(self->wake);
     Py_VISIT(self->lane);
-    Py_VISIT(self->samples);
     Py_VISIT(self->samples_append);
     Py_VISIT(self->named);
     return 0;
@@ -379,7 +377,6 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->wake);
     Py_CLEAR(self->exc_info_key);
     Py_CLEAR(self->lane);
-    Py_CLEAR(self->samples);
     Py_CLEAR(self->samples_append);
     Py_CLEAR(self->named);
     self->counter = NULL; /* it pointed into next_seq */

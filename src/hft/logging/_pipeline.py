@@ -493,7 +493,8 @@ class LoggingPipeline:
 
     @property
     def _lane_depth(self) -> int:
-        return 0 if self._lane is None else int(self._lane.lane.pending)
+        lane = self._lane_ring
+        return 0 if lane is None else int(lane.pending)
 
     @property
     def slots(self) -> Sequence[BackendSlot]:

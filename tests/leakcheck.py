@@ -106,7 +106,7 @@ def lane_loop() -> Callable[[int], None]:
             frame, count, _ = taken
             records = unpack_lane(memoryview(frame)[8:], pickle.loads)
             assert len(records) == count == lane_count(frame[8:]) == 8
-            lines, slow = render_lane(frame[8:], levels, 150 + i % 100, [], pickle.loads)
+            lines, slow = render_lane(frame[8:], levels, 150 + i % 100, [], pickle.loads, i % 4)
             assert lines.count(b"\n") + len(slow) == 8
             for data in (frame[8:-3], b"X" + frame[9:], frame[8:] + b"\0"):
                 expect(ValueError, unpack_lane, data, pickle.loads)
@@ -153,7 +153,7 @@ def render_loop() -> Callable[[int], None]:
         ]
         records.append((i, 1, 99, SOURCE, "unknown level", {}))  # slow path
         records.append((i, 1, 40, SOURCE, "x" * 300, {"k": object()}))  # dumps raises
-        render_lines(records, levels, messages, dumps, 256, [])
+        render_lines(records, levels, messages, dumps, 256, [], i % 4)
         scan(records, {"k"}, 10)
 
     return run

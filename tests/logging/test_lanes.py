@@ -318,6 +318,26 @@ class TestRenderLane:
             assert fast == JsonLineRenderer(limit, use_speedups=False).many(records)
             assert fast == JsonLineRenderer(limit).many(records)
 
+    @pytest.mark.parametrize("every", [1, 7, 128, 2**40])
+    def test_offering_the_cpu_while_rendering_changes_no_byte(self, every: int) -> None:
+        """A writer process's renderer (yield_every) writes the lines one that never yields does,
+        long lines spliced in included."""
+        calls = [("m" * (i % 9), {"a": i, "note": "x" * (i % 300)}) for i in range(1000)]
+        for payload in _frames(calls):
+            plain = JsonLineRenderer(200).many(LaneRecords(payload, pickle.loads))
+            offering = JsonLineRenderer(200)
+            offering.yield_every = every
+            assert offering.many(LaneRecords(payload, pickle.loads)) == plain
+            assert plain.count(b"\n") == len(LaneRecords(payload, pickle.loads))
+
+    def test_a_negative_yield_every_is_refused(self) -> None:
+        """yield_every counts records: below 0 is a ValueError, not a renderer that spins."""
+        (payload,) = _frames([("m", {"a": 1})])
+        renderer = JsonLineRenderer()
+        renderer.yield_every = -1
+        with pytest.raises(ValueError, match="yield_every"):
+            renderer.many(LaneRecords(payload, pickle.loads))
+
     @settings(max_examples=500, deadline=None)
     @given(value=st.floats(allow_nan=True, allow_infinity=True))
     def test_a_float_is_written_as_orjson_writes_it(self, value: float) -> None:

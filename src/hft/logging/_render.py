@@ -187,6 +187,7 @@ class JsonLineRenderer:
         "_stamp",
         "_timestamp",
         "_use_speedups",
+        "yield_every",
     )
 
     def __init__(self, max_field_chars: int = 4096, *, use_speedups: bool = True) -> None:
@@ -204,6 +205,9 @@ class JsonLineRenderer:
         self._set_second(0)  # a real second: no timestamp may match an empty prefix
         #: Messages are mostly literals in code: their JSON form is cached (bounded).
         self._messages: dict[object, bytes] = {}
+        #: Records rendered between offers of the CPU (0: never; the C paths only). A writer
+        #: process sets it: see :data:`hft.logging._writer._serve.YIELD_EVERY`.
+        self.yield_every = 0
 
     def __call__(self, record: Record) -> bytes:
         """Return the JSON line (newline included) for *record*."""
@@ -215,7 +219,12 @@ class JsonLineRenderer:
             return self._many(records)
         if type(records) is LaneRecords:  # a lane frame's bytes: lines without the tuples
             data, left = _speedups.render_lane(
-                records.payload, self._levels, self._long_line, self._stamp, records.load_source
+                records.payload,
+                self._levels,
+                self._long_line,
+                self._stamp,
+                records.load_source,
+                self.yield_every,
             )
             return self._splice(data, left) if left else data
         if type(records) is not list and type(records) is not tuple:
@@ -224,7 +233,13 @@ class JsonLineRenderer:
         if len(messages) > _MESSAGE_CACHE:
             messages.clear()
         data, slow = _speedups.render_lines(
-            records, self._levels, messages, orjson.dumps, self._long_line, self._stamp
+            records,
+            self._levels,
+            messages,
+            orjson.dumps,
+            self._long_line,
+            self._stamp,
+            self.yield_every,
         )
         if not slow:
             return data

@@ -1,7 +1,8 @@
 /* Optional C fast paths: JsonLineRenderer.many (render_lines) and the dispatcher's look at a
  * slice (scan, in _scan.h).
  *
- * render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)
+ * render_lines(records, levels, messages, dumps, long_line, state[, yield_every])
+ *   -> (bytes, slow)
  *
  * Renders every record that the Python fast path would render without an exception and
  * without a long line, byte for byte as
@@ -13,12 +14,15 @@
  * KeyboardInterrupt propagate.
  *
  * state is a list [second_start_ns: int, prefix: bytes] caching the rendered second.
+ * yield_every (render_lines and render_lane): after each that many records, offer the CPU
+ * (sched_yield, the GIL released); 0, the default: never. A writer process sets it.
  */
 #include "_buffer.h" /* includes _compat.h and Python.h */
 #include "_lane_frame.h" /* render_lane reads lane frames */
 #include "_scan.h"
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -319,12 +323,43 @@ stamp_store(const Stamp *s, PyObject *state)
     return rc;
 }
 
+/* A renderer's optional yield_every: records between offers of the CPU (0: never, also for a
+ * count no frame reaches); -1 with an error set. */
+static long long
+yield_every_arg(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t at)
+{
+    Py_ssize_t every = nargs > at ? PyNumber_AsSsize_t(args[at], PyExc_OverflowError) : 0;
+    if (every < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "yield_every must be 0 or more");
+        }
+        return -1;
+    }
+    return every > (Py_ssize_t)UINT32_MAX ? 0 : (long long)every;
+}
+
+/* Every `every` records (not before the first), offer the CPU to whoever waits for it: a
+ * writer process woken on a busy application thread's CPU would otherwise hold it for a whole
+ * frame. The GIL is released: another thread of this process may run too. */
+static inline void
+offer_cpu(Py_ssize_t done, long long every)
+{
+    if (every && done && done % every == 0) {
+        Py_BEGIN_ALLOW_THREADS sched_yield();
+        Py_END_ALLOW_THREADS
+    }
+}
+
 static PyObject *
 render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     SpeedupsState *mstate = PyModule_GetState(module); /* a pointer away: once per batch */
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "render_lines() takes exactly 6 arguments");
+    if (nargs != 6 && nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "render_lines() takes 6 or 7 arguments");
+        return NULL;
+    }
+    long long every = yield_every_arg(args, nargs, 6);
+    if (every < 0) {
         return NULL;
     }
     PyObject *records = args[0];
@@ -367,6 +402,7 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Buf b;
     buf_open(&b, &mstate->keeper);
     for (Py_ssize_t i = 0; i < n; i++) {
+        offer_cpu(i, every);
         int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
                             &stamp);
         if (rc < 0) {
@@ -645,18 +681,22 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
     return 0;
 }
 
-/* render_lane(payload, levels, long_line, state, load_source) -> (bytes, slow) */
+/* render_lane(payload, levels, long_line, state, load_source[, yield_every]) -> (bytes, slow) */
 static PyObject *
 render_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     SpeedupsState *mstate = PyModule_GetState(module);
-    if (nargs != 5 || !PyDict_Check(args[1]) || !PyList_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "render_lane(payload, levels: dict, long_line, state: list, load_source)");
+    if ((nargs != 5 && nargs != 6) || !PyDict_Check(args[1]) || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "render_lane(payload, levels: dict, long_line, "
+                                         "state: list, load_source[, yield_every])");
         return NULL;
     }
     Py_ssize_t long_line = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
     if (long_line == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    long long every = yield_every_arg(args, nargs, 5);
+    if (every < 0) {
         return NULL;
     }
     Py_buffer view;
@@ -675,6 +715,7 @@ render_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     for (uint32_t i = 0; i < nrecords; i++) {
+        offer_cpu((Py_ssize_t)i, every);
         int rc = render_entry(&lr, &r, &fs, &b);
         if (rc < 0) {
             goto done;
@@ -710,14 +751,17 @@ done:
 
 static PyMethodDef methods[] = {
     {"render_lane", (PyCFunction)(void (*)(void))render_lane, METH_FASTCALL,
-     "render_lane(payload, levels, long_line, state, load_source) -> (bytes, slow)\n\n"
+     "render_lane(payload, levels, long_line, state, load_source, yield_every=0)\n"
+     "-> (bytes, slow)\n\n"
      "A lane frame's payload as render_lines renders its records, without making them; slow is\n"
      "a list of (record, offset) of the records left for the Python path (long lines, floats\n"
      "orjson writes otherwise than repr)."},
     {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
-     "render_lines(records, levels, messages, dumps, long_line, state) -> (bytes, slow)\n\n"
+     "render_lines(records, levels, messages, dumps, long_line, state, yield_every=0)\n"
+     "-> (bytes, slow)\n\n"
      "The fast path of JsonLineRenderer.many; slow is a list of (index, offset) of the records\n"
-     "left for the Python path to render and splice in at that byte offset."},
+     "left for the Python path to render and splice in at that byte offset. yield_every: after\n"
+     "each that many records, offer the CPU (0: never)."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(batch, harmless, debug, secrets=()) -> (max_seq, lowest, highest, plain, hit) or None\n\n"
      "One pass over a dispatcher slice: see hft.logging._prepare.scan."},

@@ -10,9 +10,13 @@ def render_lines(
     dumps: Callable[[Any], bytes],
     long_line: int,
     state: list[Any],
+    yield_every: int = 0,
     /,
 ) -> tuple[bytes, list[tuple[int, int]]]:
-    """Render the fast-path records; return them joined and ``(index, offset)`` of the rest."""
+    """Render the fast-path records; return them joined and ``(index, offset)`` of the rest.
+
+    *yield_every*: after each that many records, offer the CPU (``sched_yield``, the GIL
+    released); 0: never."""
 
 def render_lane(
     payload: bytes | memoryview,
@@ -20,9 +24,13 @@ def render_lane(
     long_line: int,
     state: list[Any],
     load_source: Callable[[bytes], Any],
+    yield_every: int = 0,
     /,
 ) -> tuple[bytes, list[tuple[Any, int]]]:
-    """A lane frame's lines straight from its bytes; ``(record, offset)`` of those left over."""
+    """A lane frame's lines straight from its bytes; ``(record, offset)`` of those left over.
+
+    *yield_every*: after each that many records, offer the CPU (``sched_yield``, the GIL
+    released); 0: never."""
 
 def scan(
     batch: list[Any], harmless: set[object], debug: int, secrets: tuple[str, ...] = (), /

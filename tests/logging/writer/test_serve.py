@@ -11,7 +11,7 @@ import orjson
 from hft.logging._record import Record, Source
 from hft.logging._slots import BackendSlot
 from hft.logging._spill import StderrFallback
-from hft.logging._writer._serve import FrameReader, Writer
+from hft.logging._writer._serve import YIELD_EVERY, FrameReader, Writer, open_backend
 from hft.logging._writer._wire import ACK, ACKED, FrameEncoder, parse_replies
 from hft.logging.backends.file import FileBackend
 
@@ -113,3 +113,23 @@ class TestResend:
         writer.take(_frame(_records(50, 80)))
         assert _msgs(path) == list(range(80))
         assert writer.skipped == 0
+
+
+class TestOpenBackend:
+    def test_the_writers_file_backend_offers_its_cpu_back_and_the_applications_does_not(
+        self, tmp_path: Path
+    ) -> None:
+        """In a writer process the file backend yields every YIELD_EVERY records while it
+        renders (a busy thread on its CPU waits for a part of a frame, not all of it); the same
+        backend made in the application's process never yields (it would hand off the GIL)."""
+        settings = {"file_path": str(tmp_path / "w.jsonl"), "rotation": "none"}
+        backend = open_backend({"backend": "file", "settings": settings, "limit": 4096})
+        try:
+            assert backend._render.yield_every == YIELD_EVERY > 0
+        finally:
+            backend.close()
+        in_app = FileBackend(file_path=tmp_path / "a.jsonl", rotation="none")
+        try:
+            assert in_app._render.yield_every == 0
+        finally:
+            in_app.close()

@@ -39,6 +39,11 @@ from hft.logging._writer._wire import (
 
 _CHILD_RETRIES: Final = 3
 _READ_BYTES: Final = 1 << 20
+#: Records the writer renders before it offers its CPU back (``sched_yield``). A frame holds
+#: thousands (a millisecond and more of work after a wake-up). Woken on the CPU where a busy
+#: application thread runs, the scheduler may run the writer first: that thread then waits
+#: for the whole frame, unless the writer offers the CPU back as it goes.
+YIELD_EVERY: Final = 128
 _RETRY_POLL_S: Final = 0.005  #: how often held records are retried while no frame comes
 
 
@@ -188,13 +193,23 @@ def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
         )
 
 
+def open_backend(spec: Mapping[str, Any]) -> Any:
+    """The backend *spec* names, made to offer its CPU back while it renders a frame."""
+    from hft.logging.backends._registry import create_in_process
+
+    backend = create_in_process(spec["backend"], spec["settings"], max_field_chars=spec["limit"])
+    offer = getattr(backend, "offer_cpu_every", None)
+    if offer is not None:
+        offer(YIELD_EVERY)
+    return backend
+
+
 def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:
     """The writer's loop: frames until the pipe closes, each delivered and acknowledged."""
     from hft.logging._spill import fallback_for
-    from hft.logging.backends._registry import create_in_process
 
     limit = spec["limit"]
-    backend = create_in_process(spec["backend"], spec["settings"], max_field_chars=limit)
+    backend = open_backend(spec)
     writer: Writer | None = None
     slot = BackendSlot(
         backend,

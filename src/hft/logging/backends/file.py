@@ -74,6 +74,13 @@ class FileBackend(BaseBackend):
         self._size = stat.st_size
         self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
 
+    def offer_cpu_every(self, records: int) -> None:
+        """While rendering a frame, offer the CPU after each *records* records (0: never).
+
+        For a writer process of its own (:mod:`hft.logging._writer`), whose bursts would
+        otherwise hold a CPU that an application thread waits for."""
+        self._render.yield_every = records
+
     def write(self, records: Sequence[Record]) -> None:
         """Render *records* and append them with one write.
 

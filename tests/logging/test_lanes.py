@@ -25,6 +25,7 @@ from hft.logging._writer._wire import FrameEncoder
 from tests.native import native_module
 
 callsite = native_module("hft.logging._callsite")
+speedups = native_module("hft.logging._speedups")
 SOURCE = Source.create("orders", ("mexc",), {})
 NAMES = ("a", "bb", "price", "note", "flag", "qty", "nothing")
 _TS = re.compile(rb'"ts":"[^"]*",')
@@ -285,8 +286,8 @@ lane_scalars = st.one_of(
 )
 
 
-def _frames(calls: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
-    lane = _lane()
+def _frames(calls: list[tuple[str, dict[str, Any]]], capacity_bytes: int = 1 << 16) -> list[bytes]:
+    lane = _lane(capacity_bytes=capacity_bytes)
     emit, ring = _emitter(lane)
     for msg, fields in calls:
         emit(msg, **fields)
@@ -318,25 +319,29 @@ class TestRenderLane:
             assert fast == JsonLineRenderer(limit, use_speedups=False).many(records)
             assert fast == JsonLineRenderer(limit).many(records)
 
-    @pytest.mark.parametrize("every", [1, 7, 128, 2**40])
+    @pytest.mark.parametrize("every", [1, 7, 128, 2**31])
     def test_offering_the_cpu_while_rendering_changes_no_byte(self, every: int) -> None:
-        """A writer process's renderer (yield_every) writes the lines one that never yields does,
-        long lines spliced in included."""
-        calls = [("m" * (i % 9), {"a": i, "note": "x" * (i % 300)}) for i in range(1000)]
-        for payload in _frames(calls):
+        """A renderer that yields every few records writes the bytes one that never yields does."""
+        calls = [("m" * (i % 9), {"a": i, "note": "x" * (3000 if i % 97 == 0 else i % 300)})
+                 for i in range(1000)]  # fmt: skip
+        payloads = _frames(calls, capacity_bytes=1 << 22)
+        lines = 0
+        for payload in payloads:
             plain = JsonLineRenderer(200).many(LaneRecords(payload, pickle.loads))
-            offering = JsonLineRenderer(200)
-            offering.yield_every = every
-            assert offering.many(LaneRecords(payload, pickle.loads)) == plain
-            assert plain.count(b"\n") == len(LaneRecords(payload, pickle.loads))
+            offering = JsonLineRenderer(200, yield_every=every).many(
+                LaneRecords(payload, pickle.loads)
+            )
+            assert offering == plain
+            lines += plain.count(b"\n")
+        assert lines == 1000
 
     def test_a_negative_yield_every_is_refused(self) -> None:
-        """yield_every counts records: below 0 is a ValueError, not a renderer that spins."""
-        (payload,) = _frames([("m", {"a": 1})])
-        renderer = JsonLineRenderer()
-        renderer.yield_every = -1
+        """A count of records cannot be negative: the renderer refuses it when it is made."""
         with pytest.raises(ValueError, match="yield_every"):
-            renderer.many(LaneRecords(payload, pickle.loads))
+            JsonLineRenderer(yield_every=-1)
+        (payload,) = _frames([("m", {"a": 1})])
+        with pytest.raises(ValueError, match="yield_every"):
+            speedups.render_lane(payload, {20: b"INFO"}, 4096, [], pickle.loads, -1)
 
     @settings(max_examples=500, deadline=None)
     @given(value=st.floats(allow_nan=True, allow_infinity=True))

@@ -123,8 +123,7 @@ class TestIdentity:
     def test_offering_the_cpu_while_rendering_changes_no_byte(self, every: int) -> None:
         """Rendering with yield_every (a writer process's renderer) gives the very same bytes."""
         records: list[Any] = [*bench_records(500), (7, 7, 20, SOURCE, "long", {"x": "y" * 9000})]
-        offering = JsonLineRenderer()
-        offering.yield_every = every
+        offering = JsonLineRenderer(yield_every=every)
         assert offering.many(records) == JsonLineRenderer(use_speedups=False).many(records)
 
     def test_generator_input(self) -> None:

@@ -187,10 +187,14 @@ class JsonLineRenderer:
         "_stamp",
         "_timestamp",
         "_use_speedups",
-        "yield_every",
+        "_yield_every",
     )
 
-    def __init__(self, max_field_chars: int = 4096, *, use_speedups: bool = True) -> None:
+    def __init__(
+        self, max_field_chars: int = 4096, *, use_speedups: bool = True, yield_every: int = 0
+    ) -> None:
+        if yield_every < 0:
+            raise ValueError(f"yield_every must be 0 or more, not {yield_every}")
         self._limit = max_field_chars
         #: Render with ``hft.logging._speedups`` where built (same bytes; False forces Python).
         self._use_speedups = use_speedups and _speedups is not None
@@ -206,8 +210,8 @@ class JsonLineRenderer:
         #: Messages are mostly literals in code: their JSON form is cached (bounded).
         self._messages: dict[object, bytes] = {}
         #: Records rendered between offers of the CPU (0: never; the C paths only). A writer
-        #: process sets it: see :data:`hft.logging._writer._serve.YIELD_EVERY`.
-        self.yield_every = 0
+        #: process sets it: see ``YIELD_EVERY`` in :mod:`hft.logging._writer._serve`.
+        self._yield_every = yield_every
 
     def __call__(self, record: Record) -> bytes:
         """Return the JSON line (newline included) for *record*."""
@@ -224,7 +228,7 @@ class JsonLineRenderer:
                 self._long_line,
                 self._stamp,
                 records.load_source,
-                self.yield_every,
+                self._yield_every,
             )
             return self._splice(data, left) if left else data
         if type(records) is not list and type(records) is not tuple:
@@ -239,7 +243,7 @@ class JsonLineRenderer:
             orjson.dumps,
             self._long_line,
             self._stamp,
-            self.yield_every,
+            self._yield_every,
         )
         if not slow:
             return data

@@ -323,28 +323,27 @@ stamp_store(const Stamp *s, PyObject *state)
     return rc;
 }
 
-/* A renderer's optional yield_every: records between offers of the CPU (0: never, also for a
- * count no frame reaches); -1 with an error set. */
-static long long
+/* A renderer's optional yield_every (records between offers of the CPU; 0: never); -1 with an
+ * error set. */
+static Py_ssize_t
 yield_every_arg(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t at)
 {
     Py_ssize_t every = nargs > at ? PyNumber_AsSsize_t(args[at], PyExc_OverflowError) : 0;
-    if (every < 0) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "yield_every must be 0 or more");
-        }
-        return -1;
+    if (every < 0 && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "yield_every must be 0 or more");
     }
-    return every > (Py_ssize_t)UINT32_MAX ? 0 : (long long)every;
+    return every < 0 ? -1 : every;
 }
 
-/* Every `every` records (not before the first), offer the CPU to whoever waits for it: a
- * writer process woken on a busy application thread's CPU would otherwise hold it for a whole
- * frame. The GIL is released: another thread of this process may run too. */
+/* Called before each record but the first: once `every` records are rendered, offer the CPU
+ * to whoever waits for it (*left counts down from every; 0: never). A writer process woken on
+ * a busy application thread's CPU would otherwise hold it for a whole frame. The GIL is
+ * released: another thread of this process may run too. */
 static inline void
-offer_cpu(Py_ssize_t done, long long every)
+offer_cpu(Py_ssize_t *left, Py_ssize_t every)
 {
-    if (every && done && done % every == 0) {
+    if (*left > 0 && --*left == 0) {
+        *left = every;
         Py_BEGIN_ALLOW_THREADS sched_yield();
         Py_END_ALLOW_THREADS
     }
@@ -358,7 +357,7 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "render_lines() takes 6 or 7 arguments");
         return NULL;
     }
-    long long every = yield_every_arg(args, nargs, 6);
+    Py_ssize_t every = yield_every_arg(args, nargs, 6), left = every;
     if (every < 0) {
         return NULL;
     }
@@ -402,7 +401,9 @@ render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Buf b;
     buf_open(&b, &mstate->keeper);
     for (Py_ssize_t i = 0; i < n; i++) {
-        offer_cpu(i, every);
+        if (i) {
+            offer_cpu(&left, every);
+        }
         int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
                             &stamp);
         if (rc < 0) {
@@ -695,7 +696,7 @@ render_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (long_line == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    long long every = yield_every_arg(args, nargs, 5);
+    Py_ssize_t every = yield_every_arg(args, nargs, 5), left = every;
     if (every < 0) {
         return NULL;
     }
@@ -715,7 +716,9 @@ render_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     for (uint32_t i = 0; i < nrecords; i++) {
-        offer_cpu((Py_ssize_t)i, every);
+        if (i) {
+            offer_cpu(&left, every);
+        }
         int rc = render_entry(&lr, &r, &fs, &b);
         if (rc < 0) {
             goto done;

@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -36,6 +36,9 @@ from hft.logging._writer._wire import (
     read_frame,
     warn_message,
 )
+
+if TYPE_CHECKING:
+    from hft.logging.backends._base import LoggingBackend
 
 _CHILD_RETRIES: Final = 3
 _READ_BYTES: Final = 1 << 20
@@ -174,10 +177,10 @@ class Writer:
 
 
 def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
-    """Keep the writer on one CPU (``writer_cpu``), so that it never takes the core the
-    caller's thread runs on: sharing a core with a busy writer, a call now and then waited
-    for the scheduler for a millisecond or more. "last": the last CPU this process may use,
-    when it may use two or more; "any": the OS decides."""
+    """Keep the writer on one CPU (``writer_cpu``): a strategy's thread pinned to another one
+    never shares a core with it (an unpinned thread may land on the writer's CPU; the writer
+    offers it back every ``YIELD_EVERY`` records). "last": the last CPU this process may
+    use, when it may use two or more; "any": the OS decides."""
     allowed = os.sched_getaffinity(0)
     if choice == "any" or (choice == "last" and len(allowed) < 2):
         return
@@ -193,15 +196,13 @@ def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
         )
 
 
-def open_backend(spec: Mapping[str, Any]) -> Any:
-    """The backend *spec* names, made to offer its CPU back while it renders a frame."""
+def open_backend(spec: Mapping[str, Any]) -> LoggingBackend:
+    """The backend *spec* names; one that renders offers its CPU back as it goes."""
     from hft.logging.backends._registry import create_in_process
 
-    backend = create_in_process(spec["backend"], spec["settings"], max_field_chars=spec["limit"])
-    offer = getattr(backend, "offer_cpu_every", None)
-    if offer is not None:
-        offer(YIELD_EVERY)
-    return backend
+    return create_in_process(
+        spec["backend"], spec["settings"], max_field_chars=spec["limit"], yield_every=YIELD_EVERY
+    )
 
 
 def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:

@@ -20,7 +20,9 @@ Optional hooks, each with a default that does nothing (:class:`BaseBackend` decl
   (a syslog backend spooling): the backend then shows as ``unhealthy``;
 - ``handover() -> (unconfirmed, failed_over, lost, state)``: for a backend that hands records
   on, how many of those it took are not yet confirmed, failed over elsewhere or lost;
-- ``extra_settings`` (a class attribute): which ``hft_settings`` keys its constructor takes too.
+- ``extra_settings`` (a class attribute): which keyword arguments beyond its own settings its
+  constructor takes too (``hft_settings`` keys such as ``max_field_chars``; ``yield_every``,
+  which a writer process passes).
 """
 
 from __future__ import annotations

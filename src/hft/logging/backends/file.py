@@ -38,6 +38,7 @@ class FileBackend(BaseBackend):
     """
 
     name = "file"
+    extra_settings = ("max_field_chars", "yield_every")
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class FileBackend(BaseBackend):
         retention: int = 7,
         max_field_chars: int = 4096,
         file_mode: int | str = DEFAULT_FILE_MODE,
+        yield_every: int = 0,
     ) -> None:
         if format != "json":
             raise ValueError(f"file backend: unsupported format {format!r} (only 'json')")
@@ -61,7 +63,9 @@ class FileBackend(BaseBackend):
         self._rotation = rotation
         self._max_bytes = max_bytes
         self._retention = retention
-        self._render = JsonLineRenderer(max_field_chars)
+        #: Records rendered between offers of the CPU (0: never; a writer process sets it).
+        self.yield_every = yield_every
+        self._render = JsonLineRenderer(max_field_chars, yield_every=yield_every)
         self._fd = -1
         self._size = 0
         self._day = ""
@@ -73,13 +77,6 @@ class FileBackend(BaseBackend):
         stat = os.fstat(self._fd)
         self._size = stat.st_size
         self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
-
-    def offer_cpu_every(self, records: int) -> None:
-        """While rendering a frame, offer the CPU after each *records* records (0: never).
-
-        For a writer process of its own (:mod:`hft.logging._writer`), whose bursts would
-        otherwise hold a CPU that an application thread waits for."""
-        self._render.yield_every = records
 
     def write(self, records: Sequence[Record]) -> None:
         """Render *records* and append them with one write.

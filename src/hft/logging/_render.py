@@ -213,6 +213,11 @@ class JsonLineRenderer:
         #: process sets it: see ``YIELD_EVERY`` in :mod:`hft.logging._writer._serve`.
         self._yield_every = yield_every
 
+    @property
+    def yield_every(self) -> int:
+        """Records rendered between offers of the CPU (0: never)."""
+        return self._yield_every
+
     def __call__(self, record: Record) -> bytes:
         """Return the JSON line (newline included) for *record*."""
         return self.many((record,))

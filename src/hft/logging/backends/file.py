@@ -63,13 +63,16 @@ class FileBackend(BaseBackend):
         self._rotation = rotation
         self._max_bytes = max_bytes
         self._retention = retention
-        #: Records rendered between offers of the CPU (0: never; a writer process sets it).
-        self.yield_every = yield_every
         self._render = JsonLineRenderer(max_field_chars, yield_every=yield_every)
         self._fd = -1
         self._size = 0
         self._day = ""
         self._open()
+
+    @property
+    def yield_every(self) -> int:
+        """Records rendered between offers of the CPU (0: never; a writer process sets it)."""
+        return self._render.yield_every
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

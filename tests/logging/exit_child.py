@@ -13,6 +13,19 @@ import time
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
 
 
+def _wait_for_signal(seconds: float) -> None:
+    """Sleep in short steps, so a signal's handler runs within one step.
+
+    A signal that lands after the last check of the interpreter's eval breaker but before
+    ``time.sleep`` enters its system call is only acted on when that sleep returns: with the
+    dispatcher asking for the GIL, one ``time.sleep(60)`` slept through Ctrl-C in CI (1 run in
+    300 with a busy thread beside, measured), so the parent's 60-second wait ran out first.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def main() -> None:
     """Log the records, then exit, wait for a signal, raise, or fork a child that logs too."""
     path, count, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -31,7 +44,7 @@ def main() -> None:
         logger.info("m", i=i)
     if how in ("sigterm", "sigint"):
         print("ready", flush=True)
-        time.sleep(60)
+        _wait_for_signal(60.0)
     elif how == "raise":
         raise KeyboardInterrupt
 

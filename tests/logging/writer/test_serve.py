@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from pathlib import Path
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hft.logging._record import Record, Source
 from hft.logging._slots import BackendSlot
 from hft.logging._spill import StderrFallback
-from hft.logging._writer._serve import YIELD_EVERY, FrameReader, Writer, open_backend
-from hft.logging._writer._wire import ACK, ACKED, FrameEncoder, parse_replies
+from hft.logging._writer._serve import (
+    _READ_BYTES,
+    YIELD_EVERY,
+    FrameReader,
+    Writer,
+    open_backend,
+)
+from hft.logging._writer._wire import ACK, ACKED, HEADER, FrameEncoder, parse_replies
 from hft.logging.backends.file import FileBackend
 
 _SOURCE = Source.create("orders", ("mexc",), {})
@@ -55,6 +64,49 @@ class TestFrameReader:
         os.close(read_fd)
         assert got[:3] == [bytes(f)[8:] for f in frames]
         assert got[3] is None
+        assert reader.eof
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        sizes=st.lists(
+            st.one_of(st.integers(0, 5000), st.integers(_READ_BYTES - 20, 2 * _READ_BYTES + 7)),
+            min_size=1,
+            max_size=8,
+        ),
+        cuts=st.lists(st.integers(1, 300_000), min_size=1, max_size=20),
+    )
+    def test_any_frames_in_any_pieces_come_out_byte_for_byte(
+        self, sizes: list[int], cuts: list[int]
+    ) -> None:
+        """Payloads of any size (larger than the reuse buffer too), written in any pieces,
+        come out whole and in order, each its own bytes; then None at the end."""
+        pattern = bytes(range(251)) * (2 * _READ_BYTES // 251 + 2)  # no run repeats a frame
+        payloads = [pattern[k : k + size] for k, size in enumerate(sizes)]
+        data = b"".join(HEADER.pack(len(p)) + p for p in payloads)
+        read_fd, write_fd = os.pipe()
+
+        def feed() -> None:  # a pipe holds 64 KiB: write from another thread
+            at, k = 0, 0
+            try:
+                while at < len(data):
+                    step = cuts[k % len(cuts)]
+                    os.write(write_fd, data[at : at + step])
+                    at, k = at + step, k + 1
+            except BrokenPipeError:  # the reader gave up (the test fails below)
+                pass
+            finally:
+                os.close(write_fd)
+
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        reader = FrameReader(read_fd)
+        got = [reader.next(5.0) for _ in range(len(payloads))]
+        end = reader.next(5.0)
+        os.close(read_fd)
+        feeder.join()
+        assert [type(g) for g in got] == [bytes] * len(payloads)
+        assert got == payloads
+        assert end is None
         assert reader.eof
 
     def test_a_timeout_returns_none_while_the_pipe_stays_open(self) -> None:

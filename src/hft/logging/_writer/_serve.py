@@ -51,12 +51,20 @@ _RETRY_POLL_S: Final = 0.005  #: how often held records are retried while no fra
 
 
 class FrameReader:
-    """Frames from a pipe, with a timeout (so held records can be retried while idle)."""
+    """Frames from a pipe, with a timeout (so held records can be retried while idle).
+
+    The pipe is read into one buffer that is kept and reused (grown only for a frame larger
+    than it): a fresh megabyte per read, then copies to join and cut it, cost the writer
+    page faults and ``mremap``/``munmap`` on every frame. A frame's payload is copied out
+    once, as ``bytes``: records may be held (a retry, a resend) after the buffer moved on.
+    """
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._buf = bytearray()
-        self._pos = 0
+        self._buf = bytearray(_READ_BYTES)
+        self._view = memoryview(self._buf)
+        self._start = 0  #: the first byte not yet taken
+        self._end = 0  #: one past the last byte read
         self.eof = False
 
     def next(self, timeout: float | None) -> bytes | None:
@@ -67,24 +75,42 @@ class FrameReader:
                 return payload
             if timeout is not None and not select.select([self._fd], [], [], timeout)[0]:
                 return None
-            chunk = os.read(self._fd, _READ_BYTES)
-            if not chunk:
+            self._make_room()
+            read = os.readv(self._fd, [self._view[self._end :]])
+            if not read:
                 self.eof = True  # a frame cut short by the parent's death was never handed over
                 continue
-            if self._pos:
-                del self._buf[: self._pos]
-                self._pos = 0
-            self._buf += chunk
+            self._end += read
 
     def _take(self) -> bytes | None:
-        buf, pos = self._buf, self._pos
-        if len(buf) - pos < HEADER.size:
+        start, end = self._start, self._end
+        if end - start < HEADER.size:
             return None
-        end = pos + HEADER.size + HEADER.unpack_from(buf, pos)[0]
-        if len(buf) < end:
+        stop = start + HEADER.size + HEADER.unpack_from(self._buf, start)[0]
+        if end < stop:
             return None
-        self._pos = end
-        return bytes(buf[pos + HEADER.size : end])
+        self._start = stop
+        return bytes(self._view[start + HEADER.size : stop])
+
+    def _make_room(self) -> None:
+        """Room after :attr:`_end` for the rest of the frame begun (and a read's worth)."""
+        start, end = self._start, self._end
+        if start == end:
+            self._start = self._end = 0
+            return
+        needed = _READ_BYTES
+        if end - start >= HEADER.size:
+            needed = max(needed, HEADER.size + HEADER.unpack_from(self._buf, start)[0])
+        if len(self._buf) - start >= needed and len(self._buf) - end >= _READ_BYTES // 4:
+            return
+        if len(self._buf) < needed:  # a frame larger than the buffer: a larger buffer
+            buf = bytearray(needed)
+            buf[: end - start] = self._view[start:end]
+            self._view.release()
+            self._buf, self._view = buf, memoryview(buf)
+        else:  # the unread bytes to the front (one partial frame: usually little)
+            self._view[: end - start] = self._buf[start:end]
+        self._start, self._end = 0, end - start
 
 
 class Writer:

@@ -86,21 +86,26 @@ class FrameReader:
         start, end = self._start, self._end
         if end - start < HEADER.size:
             return None
-        stop = start + HEADER.size + HEADER.unpack_from(self._buf, start)[0]
+        stop = start + self._framed(start)
         if end < stop:
             return None
         self._start = stop
         return bytes(self._view[start + HEADER.size : stop])
 
+    def _framed(self, start: int) -> int:
+        """The size, header included, of the frame whose header is at *start*."""
+        return HEADER.size + int(HEADER.unpack_from(self._buf, start)[0])
+
     def _make_room(self) -> None:
-        """Room after :attr:`_end` for the rest of the frame begun (and a read's worth)."""
+        """Room after :attr:`_end` for the rest of the frame begun, and at least a quarter
+        of a read."""
         start, end = self._start, self._end
         if start == end:
             self._start = self._end = 0
             return
         needed = _READ_BYTES
         if end - start >= HEADER.size:
-            needed = max(needed, HEADER.size + HEADER.unpack_from(self._buf, start)[0])
+            needed = max(needed, self._framed(start))
         if len(self._buf) - start >= needed and len(self._buf) - end >= _READ_BYTES // 4:
             return
         if len(self._buf) < needed:  # a frame larger than the buffer: a larger buffer

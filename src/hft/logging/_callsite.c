@@ -55,6 +55,7 @@ typedef struct {
     uint32_t lane_source;   /* this logger's source id in the lane */
     int32_t level_c;
     long long *counter;     /* next_seq's number when it is a Sequence (held), else NULL */
+    int *idle;              /* the Sequence's idle flag (NULL: none): see Sequence */
     PyObject *named;        /* the kwnames tuple last found all harmless (the lane's test) */
 } Emitter;
 
@@ -65,6 +66,8 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     long long next;
+    int idle; /* set by a dispatcher that sleeps long (only the lane's mover is busy): the next
+               * record onto a ring clears it and wakes the dispatcher */
 } Sequence;
 
 static PyObject *
@@ -104,6 +107,8 @@ sequence_dealloc(PyObject *op)
 
 static PyMemberDef sequence_members[] = {
     {"next", Py_T_LONGLONG, offsetof(Sequence, next), Py_READONLY, "the number it gives next"},
+    {"idle", Py_T_INT, offsetof(Sequence, idle), 0,
+     "1: the dispatcher sleeps long; the next record onto a ring wakes it"},
     {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Sequence, vectorcall), Py_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
@@ -261,7 +266,12 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         return NULL;
     }
     Py_DECREF(result);
-    if (used + 1 == self->wake_at && self->wake != Py_None) { /* crossing, once per fill */
+    int wake = used + 1 == self->wake_at; /* crossing, once per fill */
+    if (self->idle != NULL && *self->idle) { /* the first record for a sleeping dispatcher */
+        *self->idle = 0;
+        wake = 1;
+    }
+    if (wake && self->wake != Py_None) {
         result = PyObject_CallNoArgs(self->wake);
         if (result == NULL) {
             return NULL;
@@ -342,6 +352,7 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->level_c = (int32_t)level_c;
     if (Py_IS_TYPE(next_seq, (PyTypeObject *)state->sequence_type)) {
         self->counter = &((Sequence *)next_seq)->next; /* next_seq is held: the pointer lives */
+        self->idle = &((Sequence *)next_seq)->idle;
     }
     return (PyObject *)self;
 }

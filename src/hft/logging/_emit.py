@@ -149,8 +149,14 @@ def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
     if pipeline.overflow_policy != "drop_oldest":  # metrics obey the ring's bound too
         append = _bounded_append(pipeline, ring)
 
+    seq, wake = pipeline.next_seq, pipeline.wake
+    idle = hasattr(seq, "idle")  # the C Sequence: a long-sleeping dispatcher is woken
+
     def metric(name: str, value: float, tags: dict[str, str] | None = None) -> None:
         append((next_seq(), now(), METRIC, source, name, {"value": value, "tags": tags or {}}))
+        if idle and seq.idle:  # type: ignore[attr-defined]
+            seq.idle = 0  # type: ignore[attr-defined]
+            wake()
 
     return metric
 
@@ -173,8 +179,8 @@ def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
         wait(ring, capacity, None)
         append(record)
 
-    if Emitter is not None:
-        site: Any = Emitter(ring, next_seq, AUDIT, source, capacity, full)
+    if Emitter is not None:  # wake: only when the dispatcher sleeps long (Sequence.idle)
+        site: Any = Emitter(ring, next_seq, AUDIT, source, capacity, full, False, wake)
     else:
         site = _AuditSite(ring, next_seq, source, capacity, full)
     if guard is not None:

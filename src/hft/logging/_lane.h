@@ -10,10 +10,13 @@
  * for the writer process (whose decoder, unpack_lane, gives back the very tuple the caller
  * would have built). Anything else takes the classic path; the caller decides per call.
  *
- * Concurrency. Producers are call sites: they hold the GIL, so they are serialized, and so
- * is every change of head, tail and the counts. The one consumer (take) walks the entries
- * with the GIL held, then copies them with it released while `taking` is set: producers only
- * ever write beyond the tail into free space, and do not evict (drop_oldest) while taking.
+ * Concurrency. Producers are call sites: they hold the GIL, so they are serialized, and only
+ * they move the tail. One consumer at a time takes entries from the head, holding `take_mu`:
+ * the native mover thread (_mover.h), which never takes the GIL, or the dispatcher (take).
+ * A producer writes an entry into free space beyond the tail and then publishes it (records,
+ * release); a consumer copies entries out and then frees their space (head, then records).
+ * drop_oldest moves the head from the producer's side, so it evicts only when it gets
+ * `take_mu` at once (never while a consumer is taking), else the record is refused.
  *
  * An entry (native byte order; the reader is the same host):
  *   u32 size | u64 seq | i64 ts_ns | i32 level | u32 source | u32 msg_len | msg utf-8 |
@@ -30,6 +33,7 @@
 #include "_lane_frame.h" /* the tags, and the reader */
 #include "_secret.h"
 #include <stdint.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,6 +41,14 @@
 #define LANE_FIXED 36 /* size, seq, ts, level, source, msg_len, nfields */
 enum { POLICY_BLOCK, POLICY_DROP_NEWEST, POLICY_DROP_OLDEST };
 #define LANE_MAX_FIELDS 64 /* more: the classic path */
+
+/* A source's pickled bytes, kept in C so that a frame can be made without the GIL. */
+typedef struct {
+    char *data;
+    uint32_t len;
+} LaneDef;
+
+#include "_mover_type.h" /* Mover, MoverFrame */
 
 typedef struct {
     PyObject_HEAD
@@ -47,7 +59,8 @@ typedef struct {
     Py_ssize_t records;     /* waiting */
     Py_ssize_t max_records; /* the ring's capacity in records (ring_buffer_size) */
     int policy;
-    int taking;
+    pthread_mutex_t take_mu; /* held by whoever takes entries (and defines sources) */
+    pid_t owner;             /* the process that made the lane (a forked child does not own it) */
     double block_timeout_s;
     PyObject *harmless; /* set: field names the redactor passed */
     PyObject *secrets;  /* tuple of str */
@@ -56,9 +69,14 @@ typedef struct {
     PyObject *wake;
     Py_ssize_t wake_at;
     PyObject *learn; /* learn(name) -> bool: a name not in harmless, asked once (or None) */
-    PyObject *sources; /* list: id -> pickled Source (bytes) */
+    LaneDef *defs; /* id -> pickled Source; grown under take_mu */
+    Py_ssize_t ndefs, defs_cap;
     long long pushed, taken, evicted, refusals, newest, newest_taken;
+    long long accounted; /* taken records the dispatcher has counted (account()) */
+    Mover mover;
 } Lane;
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 
 /* What the call site learned of one field while sizing it. */
 typedef struct {
@@ -157,8 +175,8 @@ lane_need(Lane *lane, size_t size)
 static int
 lane_has_room(Lane *lane, size_t size)
 {
-    return lane->records < lane->max_records &&
-           lane->cap - (lane->tail - lane->head) >= lane_need(lane, size);
+    return LOAD(lane->records) < lane->max_records &&
+           lane->cap - (lane->tail - LOAD(lane->head)) >= lane_need(lane, size);
 }
 
 /* The entry at `pos` (its wrap gap skipped): its offset in buf, and its position. */
@@ -172,14 +190,16 @@ lane_skip_gap(Lane *lane, uint64_t pos)
     return pos;
 }
 
-/* drop_oldest: make room by dropping the oldest records (counted; never while taking). */
+/* drop_oldest: make room by dropping the oldest records (counted); only with take_mu held
+ * (nobody is taking), so the head is ours for the while. */
 static void
 lane_evict(Lane *lane, size_t size)
 {
-    while (lane->records > 0 && !lane_has_room(lane, size)) {
+    while (LOAD(lane->records) > 0 && !lane_has_room(lane, size)) {
         uint64_t pos = lane_skip_gap(lane, lane->head);
-        lane->head = pos + read_u32(lane->buf + pos % lane->cap);
-        lane->records--;
+        __atomic_store_n(&lane->head, pos + read_u32(lane->buf + pos % lane->cap),
+                         __ATOMIC_RELEASE);
+        __atomic_fetch_sub(&lane->records, 1, __ATOMIC_RELEASE);
         lane->evicted++;
     }
 }
@@ -191,6 +211,8 @@ monotonic_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+static void mover_kick(Mover *m); /* _mover.h */
 
 static int
 call_none(PyObject *callable, PyObject *arg)
@@ -205,7 +227,10 @@ call_none(PyObject *callable, PyObject *arg)
 static int
 lane_wait(Lane *lane, size_t size)
 {
-    if (lane->wake != Py_None && call_none(lane->wake, NULL) < 0) {
+    if (lane->mover.running) {
+        mover_kick(&lane->mover);
+    }
+    if (lane->wake != Py_None && call_none(lane->wake, NULL) < 0) { /* acks free the mover */
         return -1;
     }
     double deadline = monotonic_s() + lane->block_timeout_s;
@@ -262,7 +287,7 @@ lane_write(Lane *lane, size_t size, long long seq, long long ts, int32_t level, 
         }
     }
     lane->tail += size;
-    lane->records++;
+    __atomic_fetch_add(&lane->records, 1, __ATOMIC_RELEASE); /* the entry is there to take */
     lane->pushed++;
     if (seq > lane->newest) {
         lane->newest = seq;
@@ -332,9 +357,10 @@ lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uin
     clock_gettime(CLOCK_REALTIME, &ts); /* as time.time_ns() */
     if (!lane_has_room(lane, size)) {
         int room = 0;
-        if (lane->policy == POLICY_DROP_OLDEST && !lane->taking) {
+        if (lane->policy == POLICY_DROP_OLDEST && pthread_mutex_trylock(&lane->take_mu) == 0) {
             lane_evict(lane, size);
             room = lane_has_room(lane, size);
+            pthread_mutex_unlock(&lane->take_mu);
         } else if (lane->policy == POLICY_BLOCK) {
             room = lane_wait(lane, size);
         }
@@ -352,9 +378,12 @@ lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uin
     Py_XDECREF(seq_obj);
     lane_write(lane, size, seq, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, level, source,
                text, msg_len, fields, n);
-    if (lane->records == lane->wake_at && lane->wake != Py_None &&
-        call_none(lane->wake, NULL) < 0) {
-        return -1;
+    if (LOAD(lane->records) == lane->wake_at) {
+        if (lane->mover.running) { /* the mover takes it: no Python call */
+            mover_kick(&lane->mover);
+        } else if (lane->wake != Py_None && call_none(lane->wake, NULL) < 0) {
+            return -1;
+        }
     }
     return 1;
 }

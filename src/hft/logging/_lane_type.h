@@ -4,6 +4,7 @@
 #define HFT_LANE_TYPE_H
 
 #include "_lane.h"
+#include "_mover.h"
 #include <stdlib.h>
 
 #define LANE_MIN_BYTES (64 * 1024)
@@ -39,10 +40,18 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (self == NULL) {
         return NULL;
     }
+    self->owner = getpid();
+    pthread_mutex_init(&self->take_mu, NULL);
+    pthread_mutex_init(&self->mover.mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* mover_wait's deadlines */
+    pthread_cond_init(&self->mover.cv, &attr);
+    pthread_condattr_destroy(&attr);
+    self->mover.sent_through = -1;
     self->cap = (uint64_t)(cap_bytes < LANE_MIN_BYTES ? LANE_MIN_BYTES : cap_bytes);
     self->buf = PyMem_RawMalloc((size_t)self->cap);
-    self->sources = PyList_New(0);
-    if (self->buf == NULL || self->sources == NULL) {
+    if (self->buf == NULL) {
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
@@ -70,7 +79,6 @@ lane_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->refused);
     Py_VISIT(self->wake);
     Py_VISIT(self->learn);
-    Py_VISIT(self->sources);
     return 0;
 }
 
@@ -83,7 +91,6 @@ lane_clear(PyObject *op)
     Py_CLEAR(self->refused);
     Py_CLEAR(self->wake);
     Py_CLEAR(self->learn);
-    Py_CLEAR(self->sources);
     return 0;
 }
 
@@ -93,7 +100,22 @@ lane_dealloc(PyObject *op)
     PyTypeObject *type = Py_TYPE(op);
     PyObject_GC_UnTrack(op);
     (void)lane_clear(op);
-    PyMem_RawFree(((Lane *)op)->buf);
+    Lane *self = (Lane *)op;
+    int ours = self->owner == getpid(); /* in a forked child the parent's threads are gone */
+    if (self->mover.running && ours) {
+        mover_join(&self->mover); /* it never takes the GIL: no need to release it */
+    }
+    mover_free_frames(&self->mover);
+    for (Py_ssize_t i = 0; i < self->ndefs; i++) {
+        PyMem_RawFree(self->defs[i].data);
+    }
+    PyMem_RawFree(self->defs);
+    if (ours) { /* a forked child may have them locked by a thread that is not there */
+        pthread_mutex_destroy(&self->take_mu);
+        pthread_mutex_destroy(&self->mover.mu);
+        pthread_cond_destroy(&self->mover.cv);
+    }
+    PyMem_RawFree(self->buf);
     type->tp_free(op);
     Py_DECREF(type);
 }
@@ -103,72 +125,36 @@ static PyObject *
 lane_define(PyObject *op, PyObject *pickled)
 {
     Lane *self = (Lane *)op;
-    if (!PyBytes_CheckExact(pickled) || self->sources == NULL) {
+    if (!PyBytes_CheckExact(pickled) || PyBytes_GET_SIZE(pickled) > UINT32_MAX) {
         PyErr_SetString(PyExc_TypeError, "Lane.define takes the pickled source (bytes)");
         return NULL;
     }
-    if (PyList_Append(self->sources, pickled) < 0) {
-        return NULL;
+    size_t len = (size_t)PyBytes_GET_SIZE(pickled);
+    char *data = PyMem_RawMalloc(len ? len : 1);
+    if (data == NULL) {
+        return PyErr_NoMemory();
     }
-    return PyLong_FromSsize_t(PyList_GET_SIZE(self->sources) - 1);
-}
-
-/* Walk the waiting entries from the head up to about max_bytes: where to stop, how many,
- * the newest seq, and which sources they use (used[id] = 1). */
-static uint64_t
-lane_walk(Lane *self, uint64_t max_bytes, Py_ssize_t *count, long long *newest, char *used,
-          Py_ssize_t nsources, uint64_t *bytes)
-{
-    uint64_t pos = self->head;
-    *count = 0;
-    *bytes = 0;
-    while (*count < self->records) {
-        pos = lane_skip_gap(self, pos);
-        const char *entry = self->buf + pos % self->cap;
-        uint32_t size = read_u32(entry);
-        if (*count > 0 && *bytes + size > max_bytes) {
-            break;
+    memcpy(data, PyBytes_AS_STRING(pickled), len);
+    Py_ssize_t id;
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&self->take_mu); /* the mover reads defs */
+    Py_END_ALLOW_THREADS if (self->ndefs == self->defs_cap)
+    {
+        Py_ssize_t cap = self->defs_cap ? self->defs_cap * 2 : 16;
+        LaneDef *defs = PyMem_RawRealloc(self->defs, (size_t)cap * sizeof(LaneDef));
+        if (defs == NULL) {
+            pthread_mutex_unlock(&self->take_mu);
+            PyMem_RawFree(data);
+            return PyErr_NoMemory();
         }
-        long long seq;
-        uint32_t source;
-        memcpy(&seq, entry + 4, 8);
-        memcpy(&source, entry + 24, 4);
-        if (source < (uint32_t)nsources) {
-            used[source] = 1;
-        }
-        *newest = seq > *newest ? seq : *newest;
-        *bytes += size;
-        (*count)++;
-        pos += size;
+        self->defs = defs;
+        self->defs_cap = cap;
     }
-    return pos;
-}
-
-/* Copy the entries from head to end into out, the wrap gap left out (GIL released). */
-static void
-lane_copy(Lane *self, uint64_t end, char *out)
-{
-    uint64_t pos = self->head;
-    while (pos < end) {
-        pos = lane_skip_gap(self, pos);
-        uint64_t off = pos % self->cap;
-        uint64_t run = end - pos < self->cap - off ? end - pos : self->cap - off;
-        /* a run up to the end of the buffer may end in a gap: copy whole entries only */
-        uint64_t whole = 0;
-        while (whole < run) {
-            uint64_t left = self->cap - off - whole;
-            if (left < 4 || read_u32(self->buf + off + whole) == LANE_WRAP) {
-                break;
-            }
-            whole += read_u32(self->buf + off + whole);
-        }
-        memcpy(out, self->buf + off, (size_t)whole);
-        out += whole;
-        pos += whole;
-        if (whole < run) {
-            pos = lane_skip_gap(self, pos);
-        }
-    }
+    id = self->ndefs;
+    self->defs[id].data = data;
+    self->defs[id].len = (uint32_t)len;
+    self->ndefs++;
+    pthread_mutex_unlock(&self->take_mu);
+    return PyLong_FromSsize_t(id);
 }
 
 /* take(max_bytes) -> (frame, count, newest_seq) | None: the oldest waiting records as one
@@ -181,64 +167,50 @@ lane_take(PyObject *op, PyObject *arg)
     if (max_bytes < 0 && PyErr_Occurred()) {
         return NULL;
     }
-    if (self->records == 0 || self->taking) {
-        Py_RETURN_NONE;
+    if (LOAD(self->records) == 0 || self->mover.running ||
+        pthread_mutex_trylock(&self->take_mu) != 0) {
+        Py_RETURN_NONE; /* the mover takes them (or is taking now) */
     }
-    Py_ssize_t nsources = PyList_GET_SIZE(self->sources), count;
-    char *used = PyMem_Calloc((size_t)nsources + 1, 1);
-    if (used == NULL) {
+    LanePlan plan;
+    if (lane_plan(self, (uint64_t)max_bytes, &plan) < 0) {
+        pthread_mutex_unlock(&self->take_mu);
         return PyErr_NoMemory();
     }
-    long long newest = -1;
-    uint64_t bytes, end = lane_walk(self, (uint64_t)max_bytes, &count, &newest, used, nsources,
-                                    &bytes);
-    uint64_t size = 8 + 1 + 4 + 4 + bytes;
-    for (Py_ssize_t i = 0; i < nsources; i++) {
-        size += used[i] ? 8 + (uint64_t)PyBytes_GET_SIZE(PyList_GET_ITEM(self->sources, i)) : 0;
-    }
-    PyObject *frame = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    PyObject *frame = plan.count == 0 ? NULL : PyBytes_FromStringAndSize(NULL, (Py_ssize_t)plan.size);
     if (frame == NULL) {
-        PyMem_Free(used);
+        PyMem_RawFree(plan.used);
+        pthread_mutex_unlock(&self->take_mu);
+        if (plan.count == 0) {
+            Py_RETURN_NONE;
+        }
         return NULL;
     }
-    char *p = PyBytes_AS_STRING(frame);
-    uint64_t payload = size - 8;
-    uint32_t ndefs = 0, nrecords = (uint32_t)count;
-    put(&p, &payload, 8);
-    put(&p, "L", 1);
-    char *ndefs_at = p;
-    p += 4;
-    for (Py_ssize_t i = 0; i < nsources; i++) {
-        if (used[i]) {
-            PyObject *def = PyList_GET_ITEM(self->sources, i);
-            uint32_t id = (uint32_t)i, len = (uint32_t)PyBytes_GET_SIZE(def);
-            put(&p, &id, 4);
-            put(&p, &len, 4);
-            put(&p, PyBytes_AS_STRING(def), len);
-            ndefs++;
-        }
-    }
-    PyMem_Free(used);
-    memcpy(ndefs_at, &ndefs, 4);
-    put(&p, &nrecords, 4);
-    self->taking = 1;
-    Py_BEGIN_ALLOW_THREADS lane_copy(self, end, p);
-    Py_END_ALLOW_THREADS self->taking = 0;
-    self->head = end;
-    self->records -= count;
-    self->taken += count;
-    self->newest_taken = newest > self->newest_taken ? newest : self->newest_taken;
-    return Py_BuildValue("(NnL)", frame, count, newest);
+    char *out = PyBytes_AS_STRING(frame);
+    Py_BEGIN_ALLOW_THREADS lane_fill(self, &plan, out); /* producers write beyond the tail */
+    Py_END_ALLOW_THREADS lane_commit(self, &plan);
+    pthread_mutex_unlock(&self->take_mu);
+    return Py_BuildValue("(NnL)", frame, plan.count, plan.newest);
 }
 
 static PyMethodDef lane_methods[] = {
     {"define", lane_define, METH_O, "define(pickled_source) -> id"},
     {"take", lane_take, METH_O, "take(max_bytes) -> (frame, count, newest_seq) | None"},
+    {"start_mover", lane_start_mover, METH_VARARGS,
+     "start_mover(fd, next_number, sent_through, frames, unsent_from, offset, frame_bytes, "
+     "max_frames, max_bytes, poll_s)"},
+    {"stop_mover", lane_stop_mover, METH_NOARGS,
+     "stop_mover() -> (frames, unsent_from, offset, sent_through, next_number, error)"},
+    {"submit", lane_submit, METH_VARARGS, "submit(frame, records) -> number"},
+    {"ack", lane_ack, METH_O, "ack(number) -> records freed"},
+    {"move_now", lane_move_now, METH_NOARGS, "move_now(): every waiting record into frames"},
+    {"mover_stats", lane_mover_stats, METH_NOARGS,
+     "mover_stats() -> (running, frames, records, bytes, sent_through, next_number, error, "
+     "moved)"},
+    {"account", lane_account, METH_NOARGS, "account() -> (count, newest_taken)"},
     {NULL, NULL, 0, NULL},
 };
 
 static PyMemberDef lane_members[] = {
-    {"pending", Py_T_PYSSIZET, offsetof(Lane, records), Py_READONLY, "records waiting"},
     {"max_records", Py_T_PYSSIZET, offsetof(Lane, max_records), Py_READONLY, "capacity"},
     {"pushed", Py_T_LONGLONG, offsetof(Lane, pushed), Py_READONLY, "records written in"},
     {"taken", Py_T_LONGLONG, offsetof(Lane, taken), Py_READONLY, "records taken out"},
@@ -248,6 +220,11 @@ static PyMemberDef lane_members[] = {
     {"newest_taken", Py_T_LONGLONG, offsetof(Lane, newest_taken), Py_READONLY,
      "newest seq taken"},
     {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef lane_getset[] = {
+    {"pending", lane_get_pending, NULL, "records waiting (or taken, not yet accounted)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot lane_slots[] = {
@@ -260,6 +237,7 @@ static PyType_Slot lane_slots[] = {
     {Py_tp_clear, lane_clear},
     {Py_tp_methods, lane_methods},
     {Py_tp_members, lane_members},
+    {Py_tp_getset, lane_getset},
     {0, NULL},
 };
 

@@ -47,8 +47,16 @@ FRAME_BYTES: Final = 512 << 10
 class LaneFeed:
     """A pipeline's lane and the writer-process slot it feeds."""
 
-    def __init__(self, lane: Any, slot: BackendSlot, slots: Sequence[BackendSlot], limit: int):
+    def __init__(
+        self,
+        lane: Any,
+        slot: BackendSlot,
+        slots: Sequence[BackendSlot],
+        limit: int,
+        poll_s: float = 0.01,
+    ) -> None:
         self.lane = lane
+        self._poll_s = poll_s  #: how often the mover looks at the lane when no call wakes it
         self._slot = slot
         self._slots = slots  #: the pipeline's list: backends added later are seen
         self._encode = FrameEncoder(limit)
@@ -70,17 +78,33 @@ class LaneFeed:
             self._ids[id(source)] = known
         return known[1]
 
-    def drain(self, drops: DropLedger) -> None:
-        """Hand every waiting lane record to the writer, a frame at a time."""
-        take, backend = self.lane.take, cast("ProcessBackend", self._slot.backend)
-        while True:
-            taken = take(FRAME_BYTES)
-            if taken is None:
-                return
-            frame, count, newest = taken
+    def drain(self, drops: DropLedger, *, flush: bool = False, move: bool = True) -> None:
+        """Count what the native mover took, or (no mover) hand every waiting lane record to
+        the writer a frame at a time. *flush*: the mover frames every waiting record now.
+        *move*: the mover may run (only while the pipeline's dispatcher does)."""
+        backend = cast("ProcessBackend", self._slot.backend)
+        if backend.moves(self.lane, FRAME_BYTES, self._poll_s, run=move):
+            if flush:
+                self.lane.move_now()
+        else:
+            take = self.lane.take
+            while (taken := take(FRAME_BYTES)) is not None:
+                frame, count, _ = taken
+                self.account(drops)
+                backend.send_frame(frame, count)
+        self.account(drops)
+
+    @property
+    def moving(self) -> bool:
+        """True while the native mover takes this lane's records to the writer."""
+        return bool(self.lane.mover_stats()[0])
+
+    def account(self, drops: DropLedger) -> None:
+        """Count the records taken from the lane since the last look: taken, and handed on."""
+        count, newest = self.lane.account()
+        if count:
             drops.take(count, newest)
             self._slot.handed_on(count)
-            backend.send_frame(frame, count)
 
 
 def open_lane(pipeline: Any, slots: Sequence[BackendSlot], prepare: Preparer) -> LaneFeed | None:
@@ -106,7 +130,7 @@ def open_lane(pipeline: Any, slots: Sequence[BackendSlot], prepare: Preparer) ->
         pipeline.wake_at,
         prepare.learn,
     )
-    return LaneFeed(lane, writers[0], slots, prepare.limit)
+    return LaneFeed(lane, writers[0], slots, prepare.limit, pipeline.poll_s)
 
 
 __all__ = ["Lane", "LaneFeed", "Record", "open_lane"]

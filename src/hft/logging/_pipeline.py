@@ -30,7 +30,7 @@ from hft.logging._prepare import Preparer, level_bounds
 from hft.logging._record import Record, Source
 from hft.logging._render import DEFAULT_REDACT_FIELDS
 from hft.logging._signals import install_sigterm_exit, restore_sigterm
-from hft.logging._slots import BackendSlot
+from hft.logging._slots import HEALTHY, BackendSlot
 from hft.logging._spill import Fallback, fallback_for
 from hft.logging.audit._guard import AuditSlot
 from hft.logging.backends._base import BackendContext, LoggingBackend
@@ -47,6 +47,11 @@ _FASTEST_CALL_S: Final = 1e-6
 _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 _SETTLE_ROUNDS: Final = 3  #: a backend's flush may warn (outage), and that warning be flushed
 _BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
+#: How long the dispatcher sleeps while only the lane's native mover has work (the rings empty,
+#: every backend healthy): the next record onto a ring, a flush or a full lane wakes it sooner.
+#: Each wake takes the GIL from a busy caller; this is how often the writer's acknowledgements
+#: are read, and drop reports and samples taken, in that state.
+IDLE_POLL_S: Final = 0.1
 
 
 class LoggingPipeline:
@@ -81,7 +86,8 @@ class LoggingPipeline:
         self.flush_interval_s = flush_interval_ms / 1000
         self._gc_threshold = gc_threshold
         fill_time = gc_threshold * ring_buffer_size * _FASTEST_CALL_S
-        self._poll_s = max(0.0005, min(self.flush_interval_s, fill_time))
+        #: How often the dispatcher (and the lane's mover) look for records when no call wakes them.
+        self.poll_s = max(0.0005, min(self.flush_interval_s, fill_time))
         self._fallback = fallback
         self._spill_dir = spill_dir
         self._max_field_chars = max_field_chars
@@ -171,7 +177,7 @@ class LoggingPipeline:
             assert self._thread is not None
             self._thread.join(timeout)
         else:
-            self._drain()
+            self._drain(flush=True)
             self._settle_slots()
 
     def close(self, *, close_backends: bool = True, timeout: float | None = None) -> None:
@@ -205,7 +211,7 @@ class LoggingPipeline:
         if self._closed:
             return False
         if not self.running:
-            self._drain()
+            self._drain(flush=True)
             self._flush_backends()
             return self.audit_guard is None or not self.audit_guard.pending
         start = time.monotonic()
@@ -311,6 +317,7 @@ class LoggingPipeline:
     def _run(self) -> None:
         wait, clear = self._wake.wait, self._wake.clear
         while True:
+            quiet = not (self.ring or self.audit_ring or self._pending_internal)
             self._tick_slots()
             try:
                 self._drain()
@@ -322,11 +329,30 @@ class LoggingPipeline:
             self._loggers.arm_sampling()
             if self._stopping and not (self.ring or self.audit_ring or any(self._retired)):
                 break
-            wait(self._poll_s)
+            if quiet and self._idle():
+                wait(IDLE_POLL_S)
+                self.next_seq.idle = 0  # type: ignore[attr-defined]
+            else:
+                wait(self.poll_s)
             clear()
-        self._drain()
+        self._drain(flush=True)
         self.call_samples.take()
         self._settle_slots()
+
+    def _idle(self) -> bool:
+        """Whether the dispatcher may sleep :data:`IDLE_POLL_S`: only the lane's mover has
+        work, every backend is healthy, and the call sites will wake it (the C Sequence's
+        ``idle`` flag: the next record onto a ring clears it and wakes the dispatcher)."""
+        lane, seq = self._lane, self.next_seq
+        if lane is None or not lane.moving or not hasattr(seq, "idle") or self._stopping:
+            return False
+        if any(slot.state != HEALTHY or slot.pending for slot in self._slots):
+            return False
+        seq.idle = 1
+        if self.ring or self.audit_ring or self._pending_internal:  # came in before the flag
+            seq.idle = 0
+            return False
+        return True
 
     def _dispatch_failed(self, exc: Exception) -> None:
         """A slice could not be dispatched (a bug, never expected): count it, say so, go on."""
@@ -346,17 +372,18 @@ class LoggingPipeline:
         for slot in self._slots:
             slot.settle()
         for _ in range(_SETTLE_ROUNDS):  # warnings that settling or flushing queued go out too
-            self._drain()
+            self._drain(flush=True)
             self._flush_backends()
             if not self._pending_internal:
                 break
 
-    def _drain(self) -> None:
-        """Dispatch everything in the rings, one bounded slice at a time."""
+    def _drain(self, *, flush: bool = False) -> None:
+        """Dispatch everything in the rings, one bounded slice at a time. *flush*: the lane's
+        mover frames every waiting record now (flush markers do this too, see :meth:`_release`)."""
         slices = 0
-        lane = self._lane
+        lane, move = self._lane, self.running  # the mover runs while the dispatcher does
         if lane is not None:
-            lane.drain(self._drops)
+            lane.drain(self._drops, flush=flush, move=move)
         while self.ring or self.audit_ring or self._pending_internal or any(self._retired):
             slices += 1
             if not slices % _BOOKKEEP_EVERY:
@@ -364,7 +391,7 @@ class LoggingPipeline:
             self._dispatch(self._take(self.batch_size))
             os.sched_yield()  # hand call sites the GIL between slices (sleep(0) costs ~80 µs)
         if lane is not None:
-            lane.drain(self._drops)
+            lane.drain(self._drops, flush=flush, move=move)
         self._honour_markers()
 
     def _take(self, limit: int) -> list[Record]:
@@ -437,6 +464,8 @@ class LoggingPipeline:
     def _release(self, markers: list[Record]) -> None:
         """flush() promises the records reached the backends *and* left them, and that the
         drop count is exact: every older record was taken, refused or evicted."""
+        if self._lane is not None:  # lane records logged before the markers: framed now
+            self._lane.drain(self._drops, flush=True, move=self.running)
         self._flush_backends()
         self._sync_backends()
         self._drops.flushed(self.dropped)

@@ -113,6 +113,11 @@ class ProcessBackend:
         self._unacked_bytes = self._unacked_records = 0
         self._next_frame = 0
         self._sent_through = -1  #: the newest frame any writer may have read
+        #: The lane whose native mover writes the pipe while it runs (``_moving``): it then
+        #: holds the unacknowledged frames and numbers new ones (:meth:`moves`).
+        self._lane: Any = None
+        self._moving = False
+        self._mover_args: tuple[int, int, float] = (0, 0, 0.0)
         self._local: LoggingBackend | None = None
         self._local_only = False
         self._child: WriterChild | None = None
@@ -167,25 +172,29 @@ class ProcessBackend:
     def sync(self, timeout: float = _SYNC_TIMEOUT_S) -> bool:
         """Send what is queued and wait until the writer acknowledged it (``pipeline.flush``)."""
         self.flush()
-        return self._await(lambda: not self._unacked, timeout)
+        return self._await(lambda: not self._unacked_frames(), timeout)
 
     def handover(self) -> tuple[int, int, int, str]:
         """Of the records :meth:`write` accepted: how many are not yet confirmed, failed over,
         lost, and the writer's backend state (the slot's counts come from these)."""
         unconfirmed = len(self._pending) + self._unacked_records
+        if self._moving:  # the mover's records, less those the dispatcher has not counted yet
+            mover = self._lane.mover_stats()
+            unconfirmed = max(0, unconfirmed + mover[2] - mover[8])
         return unconfirmed, self.failed_over, self.lost, self.writer_state
 
     def stats(self) -> dict[str, float]:
         """Writer process restarts (0 while the first lives), frames awaiting acknowledgement."""
         return {
             "writer_restarts": float(self.restarts),
-            "writer_unacked_frames": float(len(self._unacked)),
+            "writer_unacked_frames": float(self._unacked_frames()),
             "writer_failed_over": float(self.failed_over),
             "writer_lost": float(self.lost),
         }
 
     def after_fork_in_child(self) -> None:
         """A forked process must neither resend the parent's frames nor hold its pipes open."""
+        self._lane, self._moving = None, False  # the mover is the parent's thread, not ours
         self._pending = []
         self._unacked.clear()
         self._unsent.clear()
@@ -202,9 +211,12 @@ class ProcessBackend:
         early, self._early = self._early or [], None
         for msg, fields in early:  # never attached to a pipeline: said on stderr, not lost
             self._warn(msg, **fields)
+        if self._moving:
+            self._lane.move_now()  # nothing stays in the lane
         self.flush()
         if self._pid == os.getpid():
-            self._await(lambda: not self._unacked, CLOSE_TIMEOUT_S)
+            self._await(lambda: not self._unacked_frames(), CLOSE_TIMEOUT_S)
+            self._stop_moving()  # before the pipe closes: the mover writes to it
             child = self._child
             if child is not None:
                 child.end_input()  # EOF: the writer settles, acknowledges, exits
@@ -214,6 +226,60 @@ class ProcessBackend:
                 self._write_here()
         if self._local is not None:
             self._local.close()
+
+    # -- the native mover (hft.logging._mover.h) -----------------------------------------
+
+    def moves(self, lane: Any, frame_bytes: int, poll_s: float, *, run: bool = True) -> bool:
+        """True while *lane*'s native mover writes this backend's pipe (started here once a
+        writer is ready, if *run*; stopped if not): it then takes the lane's records and writes
+        them as frames, and this backend only reads the writer's replies. False: the caller
+        takes the lane's records itself."""
+        self._check_fork()
+        if lane is not self._lane or not run:
+            self._stop_moving()
+            self._lane = lane
+        self._mover_args = (frame_bytes, self._max_unacked, poll_s)
+        if run and not self._moving:
+            self._start_moving()
+        return self._moving
+
+    def _start_moving(self) -> None:
+        """Hand the unacknowledged frames, and the pipe, to the lane's mover."""
+        child = self._child
+        if self._lane is None or self._local_only or child is None or not child.ready:
+            return
+        if self._pending:
+            self._send()  # classic records queued before: ahead of what the mover takes
+            if self._moving or self._child is not child:
+                return
+        frame_bytes, max_frames, poll_s = self._mover_args
+        frames = [(f.number, bytes(f.data), f.records) for f in self._unacked]
+        self._lane.start_mover(
+            child.stdin, self._next_frame, self._sent_through, frames,
+            len(self._unacked) - len(self._unsent), self._offset,
+            frame_bytes, max_frames, MAX_UNACKED_BYTES, poll_s,
+        )  # fmt: skip
+        self._unacked.clear()
+        self._unsent.clear()
+        self._unacked_bytes = self._unacked_records = self._offset = 0
+        self._moving = True
+
+    def _stop_moving(self) -> None:
+        """Stop the mover and take its unacknowledged frames back (a restart resends them)."""
+        if not self._moving:
+            return
+        self._moving = False
+        frames, unsent_from, offset, sent_through, next_number, _ = self._lane.stop_mover()
+        self._unacked = deque(_Frame(n, memoryview(d), r) for n, d, r in frames)
+        self._unsent = deque(list(self._unacked)[unsent_from:])
+        self._offset = offset
+        self._sent_through = max(self._sent_through, sent_through)
+        self._next_frame = next_number
+        self._unacked_bytes = sum(len(f.data) for f in self._unacked)
+        self._unacked_records = sum(f.records for f in self._unacked)
+
+    def _unacked_frames(self) -> int:
+        return len(self._unacked) + (self._lane.mover_stats()[1] if self._moving else 0)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -243,6 +309,11 @@ class ProcessBackend:
         if self._local_only:
             self._last_resort(decode_frame(data[HEADER.size :]))
             return
+        if self._moving:  # one writer of the pipe: the mover numbers it and writes it
+            self._lane.submit(data, records)
+            if self._over_bound():
+                self._await(lambda: not self._over_bound(), None)
+            return
         frame = _Frame(self._next_frame, data, records)
         self._next_frame += 1
         self._unacked.append(frame)
@@ -254,12 +325,17 @@ class ProcessBackend:
             self._await(lambda: not self._over_bound(), None)
 
     def _over_bound(self) -> bool:
+        if self._moving:
+            _, frames, _, size, *_ = self._lane.mover_stats()
+            return bool(frames > self._max_unacked or size > MAX_UNACKED_BYTES)
         return len(self._unacked) > self._max_unacked or self._unacked_bytes > MAX_UNACKED_BYTES
 
     def _pump(self) -> None:
         """Read the writer's replies, replace a dead writer, write what the pipe takes."""
         self._check_fork()
         self._read_replies()
+        if self._moving and self._lane.mover_stats()[6]:  # its write failed: the writer is gone
+            self._lose_child()
         if self._exited:
             self._reap_exited()
         if self._child is None and self._unacked:
@@ -268,7 +344,7 @@ class ProcessBackend:
                 return
             self._start()
         child = self._child
-        if child is None or not child.ready:
+        if child is None or not child.ready or self._moving:
             return
         while self._unsent:
             frame = self._unsent[0]
@@ -342,7 +418,7 @@ class ProcessBackend:
         frame, written, failed_over, lost, state = ack
         was = child.totals
         child.totals = (written, failed_over, lost)
-        done = 0
+        done = self._lane.ack(frame) if self._moving else 0
         while self._unacked and self._unacked[0].number <= frame:
             acked = self._unacked.popleft()
             done += acked.records
@@ -360,6 +436,7 @@ class ProcessBackend:
         It is reaped later (:meth:`_reap_exited`): waiting here for the kernel to finish its
         exit would hold up the dispatcher, and with it every call site.
         """
+        self._stop_moving()  # before the pipes close: the mover writes to one
         child, self._child = self._child, None
         if child is None:
             return
@@ -387,6 +464,7 @@ class ProcessBackend:
                 self._warn("log writer process exited", exit_status=status, unacked_frames=unacked)
 
     def _kill_child(self) -> None:
+        self._stop_moving()
         child, self._child = self._child, None
         if child is not None:
             child.popen.kill()
@@ -397,6 +475,7 @@ class ProcessBackend:
 
     def _write_here(self) -> None:
         """No writer can be had: every unacknowledged frame, and what follows, is written here."""
+        self._stop_moving()
         if not self._local_only:
             self._warn("log writer process cannot start; writing in this process")
         self._local_only = True

@@ -32,13 +32,46 @@ class Lane:
     def define(self, pickled_source: bytes, /) -> int:
         """Register a source (pickled); its id goes with every record of it."""
     def take(self, max_bytes: int, /) -> tuple[bytes, int, int] | None:
-        """``(frame, count, newest_seq)`` of the oldest records, or None when empty."""
+        """``(frame, count, newest_seq)`` of the oldest records, or None when empty (or
+        while the mover runs)."""
+    def start_mover(
+        self,
+        fd: int,
+        next_number: int,
+        sent_through: int,
+        frames: list[tuple[int, bytes, int]],
+        unsent_from: int,
+        offset: int,
+        frame_bytes: int,
+        max_frames: int,
+        max_bytes: int,
+        poll_s: float,
+        /,
+    ) -> None:
+        """Start the native thread that writes the lane's records to *fd* as frames, after
+        the handed-over *frames* ``(number, data, records)`` (from *unsent_from*, *offset*
+        bytes of it already written)."""
+    def stop_mover(self) -> tuple[list[tuple[int, bytes, int]], int, int, int, int, int]:
+        """Stop it: ``(frames, unsent_from, offset, sent_through, next_number, errno)``."""
+    def submit(self, frame: Any, records: int, /) -> int:
+        """Queue a frame made elsewhere (header included) after the others; its number."""
+    def ack(self, number: int, /) -> int:
+        """Free the frames up to *number* (acknowledged); the records they held."""
+    def move_now(self) -> None:
+        """Frame every waiting record now (flush), whatever the bound."""
+    def mover_stats(self) -> tuple[int, int, int, int, int, int, int, int, int]:
+        """``(running, frames, records, bytes, sent_through, next_number, errno, moved,
+        unaccounted)``."""
+    def account(self) -> tuple[int, int]:
+        """``(count, newest_taken)``: records taken since the last call."""
 
 class Sequence:
     """A pipeline's record numbers: called, 0, 1, 2... (C call sites take theirs directly)."""
 
     #: The number it gives next.
     next: int
+    #: 1 while the dispatcher sleeps long: the next record onto a ring clears it and wakes it.
+    idle: int
 
     def __init__(self, start: int = 0) -> None: ...
     def __call__(self) -> int: ...

@@ -4,11 +4,14 @@ A record that needs nothing from the dispatcher (an exact-str message, scalar fi
 names the redactor already passed, no secret in its text, a logger with no bound context)
 and that only the writer process takes at its level is copied by the C call site into a
 byte ring (``hft.logging._callsite.Lane``, see ``_lane.h``): no tuple, no dict, nothing for
-the garbage collector. The dispatcher takes it out thousands of records at a time, copied
-with the GIL released into one frame, and hands the frame to the writer process unchanged;
-the writer decodes it (``unpack_lane``) into the tuples the classic path would have sent.
-So the caller's thread shares the GIL with the logging machinery once a frame, not once a
-slice of records.
+the garbage collector. While the dispatcher runs, a native mover thread (``_mover.h``) takes
+them out a frame at a time and writes the frames to the writer process's pipe without ever
+taking the GIL; the writer decodes them (``unpack_lane``) into the tuples the classic path
+would have sent. The dispatcher only reads the writer's acknowledgements and counts what was
+taken, and while nothing else has work it sleeps (``IDLE_POLL_S``), so the caller's thread
+shares the GIL with the logging machinery a few times a second. With no mover (a stopped
+pipeline, a writer being replaced) the dispatcher takes the frames itself, the GIL released
+for the copy, and hands them to the writer as before.
 
 Everything else takes the classic path (the tuple ring and the dispatcher), so behaviour is
 unchanged: the same lines in the file (a test holds them byte-identical), the same overflow

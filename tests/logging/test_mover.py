@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import pickle
+import signal
 import struct
 import time
 from collections import deque
@@ -271,3 +272,53 @@ class TestIdle:
             range(-1, 1000)
         )
         assert pipeline.poll_s < IDLE_POLL_S
+
+
+class TestWithTheWriter:
+    def test_unacknowledged_records_are_pending_not_written(self, tmp_path: Path) -> None:
+        """While the writer is stopped, what the mover took and wrote is pending, not written;
+        once it runs again, flush() sees it all acknowledged and written."""
+        backend = create_backend_from_config(
+            "file", {"file_path": str(tmp_path / "hft.log"), "writer": "process"}
+        )
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        logger.info("m", i=-1)
+        assert pipeline.flush()
+        before = pipeline.metrics().backends["file"]
+        pid = backend.writer_pid  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for i in range(1000):
+                logger.info("m", i=i)
+            lane = pipeline._lane
+            assert lane is not None
+            # all taken by the mover, and counted by the dispatcher (its next wake)
+            wait_until(lambda: lane.lane.pending == 0 and lane.lane.mover_stats()[8] == 0)
+            stats = pipeline.metrics().backends["file"]
+            assert stats.written == before.written
+            assert stats.pending >= 1000
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert pipeline.flush()
+        after = pipeline.metrics().backends["file"]
+        assert (after.pending, after.written - before.written) == (0, 1000)
+        pipeline.close()
+
+    def test_the_mover_stops_with_the_dispatcher(self, tmp_path: Path) -> None:
+        """stop() leaves no mover running (nobody would read the writer's acknowledgements),
+        and records logged before it are all in the file."""
+        path = tmp_path / "hft.log"
+        backend = create_backend_from_config("file", {"file_path": str(path), "writer": "process"})
+        pipeline = LoggingPipeline([backend]).start()
+        logger = HFTLogger(pipeline, "x")
+        for i in range(2000):
+            logger.info("m", i=i)
+        lane = pipeline._lane
+        assert lane is not None
+        wait_until(lambda: lane.moving)
+        pipeline.stop()
+        assert not lane.moving
+        pipeline.close()
+        mine = [x for x in path.read_bytes().splitlines() if b'"logger":"x"' in x]
+        assert len(mine) == 2000

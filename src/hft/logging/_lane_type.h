@@ -48,6 +48,7 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* mover_wait's deadlines */
     pthread_cond_init(&self->mover.cv, &attr);
     pthread_condattr_destroy(&attr);
+    pthread_cond_init(&self->mover.wrote, NULL);
     self->mover.sent_through = -1;
     self->cap = (uint64_t)(cap_bytes < LANE_MIN_BYTES ? LANE_MIN_BYTES : cap_bytes);
     self->buf = PyMem_RawMalloc((size_t)self->cap);
@@ -104,6 +105,7 @@ lane_dealloc(PyObject *op)
     int ours = self->owner == getpid(); /* in a forked child the parent's threads are gone */
     if (self->mover.running && ours) {
         mover_join(&self->mover); /* it never takes the GIL: no need to release it */
+        self->mover.running = 0;
     }
     mover_free_frames(&self->mover);
     for (Py_ssize_t i = 0; i < self->ndefs; i++) {
@@ -114,6 +116,7 @@ lane_dealloc(PyObject *op)
         pthread_mutex_destroy(&self->take_mu);
         pthread_mutex_destroy(&self->mover.mu);
         pthread_cond_destroy(&self->mover.cv);
+        pthread_cond_destroy(&self->mover.wrote);
     }
     PyMem_RawFree(self->buf);
     type->tp_free(op);

@@ -225,12 +225,25 @@ static int
 mover_write(Mover *m)
 {
     while (m->unsent != NULL && m->error == 0) {
-        MoverFrame *f = m->unsent; /* freed only once acknowledged: never while unsent */
+        /* the writer may read the last bytes and acknowledge the frame before this thread has
+         * the mutex back: `writing` makes that ack wait, so the frame is not freed under us */
+        MoverFrame *f = m->unsent;
         size_t off = m->offset;
+        m->writing = f;
         pthread_mutex_unlock(&m->mu);
         ssize_t n = write(m->fd, f->data + off, f->len - off);
         int err = errno;
         pthread_mutex_lock(&m->mu);
+        m->writing = NULL;
+        if (n > 0) {
+            m->sent_through = f->number > m->sent_through ? f->number : m->sent_through;
+            m->offset += (size_t)n;
+            if (m->offset == f->len) {
+                m->unsent = f->next;
+                m->offset = 0;
+            }
+        }
+        pthread_cond_broadcast(&m->wrote);
         if (n < 0) {
             if (err == EINTR) {
                 continue;
@@ -240,12 +253,6 @@ mover_write(Mover *m)
             }
             m->error = err;
             return 0;
-        }
-        m->sent_through = f->number > m->sent_through ? f->number : m->sent_through;
-        m->offset += (size_t)n;
-        if (m->offset == f->len) {
-            m->unsent = f->next;
-            m->offset = 0;
         }
     }
     return 0;
@@ -325,7 +332,6 @@ mover_join(Mover *m)
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
     pthread_join(m->thread, NULL);
-    m->running = 0;
 }
 
 /* -- Python methods -------------------------------------------------------------------------- */
@@ -441,7 +447,7 @@ lane_stop_mover(PyObject *op, PyObject *Py_UNUSED(ignored))
             return NULL;
         }
         Py_BEGIN_ALLOW_THREADS mover_join(m);
-        Py_END_ALLOW_THREADS
+        Py_END_ALLOW_THREADS m->running = 0; /* with the GIL: call sites read it */
     }
     PyObject *frames = PyList_New(0);
     if (frames == NULL) {
@@ -515,6 +521,9 @@ lane_ack(PyObject *op, PyObject *arg)
     }
     Py_ssize_t records = 0;
     pthread_mutex_lock(&m->mu);
+    while (m->writing != NULL && m->writing->number <= number) { /* a write() just ending */
+        pthread_cond_wait(&m->wrote, &m->mu);
+    }
     while (m->first != NULL && m->first->number <= number && m->first != m->unsent) {
         MoverFrame *f = m->first;
         m->first = f->next;

@@ -22,6 +22,8 @@ typedef struct {
     pid_t pid;                /* the process that started it */
     pthread_mutex_t mu;       /* everything below; never held across a write or a copy */
     pthread_cond_t cv;        /* the mover waits here for records, a kick or its stop */
+    pthread_cond_t wrote;     /* an ack waits here while the frame it frees is being written */
+    struct MoverFrame *writing; /* the frame a write() is on, mu released (NULL: none) */
     int stop, kicked, error;  /* error: errno of a failed write (the writer is gone) */
     int fd;                   /* the writer's stdin (non-blocking) */
     double poll_s;            /* longest a record waits in the lane before it is moved */

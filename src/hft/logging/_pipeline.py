@@ -48,7 +48,8 @@ _EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 _SETTLE_ROUNDS: Final = 3  #: a backend's flush may warn (outage), and that warning be flushed
 _BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
 #: How long the dispatcher sleeps while only the lane's native mover has work (the rings empty,
-#: every backend healthy): the next record onto a ring, a flush or a full lane wakes it sooner.
+#: every backend healthy): the next record onto a ring, a metric, a flush, or (block policy) a
+#: caller waiting for room in the lane wakes it sooner.
 #: Each wake takes the GIL from a busy caller; this is how often the writer's acknowledgements
 #: are read, and drop reports and samples taken, in that state.
 IDLE_POLL_S: Final = 0.1
@@ -339,6 +340,12 @@ class LoggingPipeline:
         self.call_samples.take()
         self._settle_slots()
 
+    def _mover_may_run(self) -> bool:
+        """The lane's mover runs while the dispatcher does, and stops with it: the last drains
+        of a stopping dispatcher take the lane themselves (nobody would read the writer's
+        acknowledgements after it)."""
+        return self.running and not self._stopping
+
     def _idle(self) -> bool:
         """Whether the dispatcher may sleep :data:`IDLE_POLL_S`: only the lane's mover has
         work, every backend is healthy, and the call sites will wake it (the C Sequence's
@@ -381,7 +388,7 @@ class LoggingPipeline:
         """Dispatch everything in the rings, one bounded slice at a time. *flush*: the lane's
         mover frames every waiting record now (flush markers do this too, see :meth:`_release`)."""
         slices = 0
-        lane, move = self._lane, self.running  # the mover runs while the dispatcher does
+        lane, move = self._lane, self._mover_may_run()
         if lane is not None:
             lane.drain(self._drops, flush=flush, move=move)
         while self.ring or self.audit_ring or self._pending_internal or any(self._retired):
@@ -465,7 +472,7 @@ class LoggingPipeline:
         """flush() promises the records reached the backends *and* left them, and that the
         drop count is exact: every older record was taken, refused or evicted."""
         if self._lane is not None:  # lane records logged before the markers: framed now
-            self._lane.drain(self._drops, flush=True, move=self.running)
+            self._lane.drain(self._drops, flush=True, move=self._mover_may_run())
         self._flush_backends()
         self._sync_backends()
         self._drops.flushed(self.dropped)

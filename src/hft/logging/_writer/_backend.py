@@ -113,6 +113,7 @@ class ProcessBackend:
         self._unacked_bytes = self._unacked_records = 0
         self._next_frame = 0
         self._sent_through = -1  #: the newest frame any writer may have read
+        self._acked_through = -1  #: the newest frame a writer acknowledged
         #: The lane whose native mover writes the pipe while it runs (``_moving``): it then
         #: holds the unacknowledged frames and numbers new ones (:meth:`moves`).
         self._lane: Any = None
@@ -172,7 +173,10 @@ class ProcessBackend:
     def sync(self, timeout: float = _SYNC_TIMEOUT_S) -> bool:
         """Send what is queued and wait until the writer acknowledged it (``pipeline.flush``)."""
         self.flush()
-        return self._await(lambda: not self._unacked_frames(), timeout)
+        newest = self._newest_queued()  # frames queued later (the mover's) need not be waited for
+        return self._await(
+            lambda: self._acked_through >= newest or not self._unacked_frames(), timeout
+        )
 
     def handover(self) -> tuple[int, int, int, str]:
         """Of the records :meth:`write` accepted: how many are not yet confirmed, failed over,
@@ -268,7 +272,6 @@ class ProcessBackend:
         """Stop the mover and take its unacknowledged frames back (a restart resends them)."""
         if not self._moving:
             return
-        self._moving = False
         frames, unsent_from, offset, sent_through, next_number, _ = self._lane.stop_mover()
         self._unacked = deque(_Frame(n, memoryview(d), r) for n, d, r in frames)
         self._unsent = deque(list(self._unacked)[unsent_from:])
@@ -277,6 +280,11 @@ class ProcessBackend:
         self._next_frame = next_number
         self._unacked_bytes = sum(len(f.data) for f in self._unacked)
         self._unacked_records = sum(f.records for f in self._unacked)
+        self._moving = False  # last: a reader on another thread sees one set of counts or the other
+
+    def _newest_queued(self) -> int:
+        """The number of the newest frame queued so far (-1: none)."""
+        return int(self._lane.mover_stats()[5]) - 1 if self._moving else self._next_frame - 1
 
     def _unacked_frames(self) -> int:
         return len(self._unacked) + (self._lane.mover_stats()[1] if self._moving else 0)
@@ -418,16 +426,19 @@ class ProcessBackend:
         frame, written, failed_over, lost, state = ack
         was = child.totals
         child.totals = (written, failed_over, lost)
-        done = self._lane.ack(frame) if self._moving else 0
+        self._acked_through = max(self._acked_through, frame)
+        moved = self._lane.ack(frame) if self._moving else 0  # the mover's frames, freed there
+        ours = 0
         while self._unacked and self._unacked[0].number <= frame:
             acked = self._unacked.popleft()
-            done += acked.records
+            ours += acked.records
             self._unacked_bytes -= len(acked.data)
+        done = ours + moved
         d_written, d_failed, d_lost = written - was[0], failed_over - was[1], lost - was[2]
         self.written += d_written
         self.failed_over += d_failed
         self.lost += d_lost + max(0, done - d_written - d_failed - d_lost)  # unreadable frames
-        self._unacked_records -= done  # last: a reader on another thread never sees too many
+        self._unacked_records -= ours  # last: a reader on another thread never sees too many
         self.writer_state = STATES[state]
 
     def _lose_child(self, *, expected: bool = False) -> None:

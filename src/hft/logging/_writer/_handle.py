@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 
 _PIPE_BYTES: Final = 1 << 20
+_READ_BYTES: Final = 1 << 16  #: replies read at a time (an acknowledgement is 34 bytes)
 _F_SETPIPE_SZ: Final = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
 CLOSE_TIMEOUT_S: Final = 60.0
 
@@ -41,15 +42,20 @@ class WriterChild:
         self.replies = bytearray()
 
     def read(self) -> bool:
-        """Take what the writer sent into :attr:`replies`; True once its end is closed."""
+        """Take what the writer sent into :attr:`replies`; True once its end is closed.
+
+        A short read means the pipe is empty for now: no second read (each one hands the GIL
+        back and forth with the caller's thread); its end is seen closed on a later call."""
         while True:
             try:
-                chunk = os.read(self.stdout, 1 << 16)
+                chunk = os.read(self.stdout, _READ_BYTES)
             except BlockingIOError:
                 return False
             if not chunk:
                 return True
             self.replies += chunk
+            if len(chunk) < _READ_BYTES:
+                return False
 
     def end_input(self) -> None:
         """Close the writer's input: it writes what it holds, acknowledges, and exits."""

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
+from hft.logging import HFTLogger, LoggingPipeline, _lanes, create_backend_from_config
 from hft.logging._pipeline import IDLE_POLL_S
 from hft.logging._record import Source
 from hft.logging._writer._wire import FrameEncoder
@@ -243,6 +243,9 @@ class TestIdle:
         emit("m", i=1, other=[1])
         assert woken == [1]  # not idle: no wake (below wake_at)
 
+
+@pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
+class TestWithTheWriter:
     def test_an_idle_pipeline_is_woken_by_a_classic_record_and_a_metric(
         self, tmp_path: Path
     ) -> None:
@@ -273,8 +276,6 @@ class TestIdle:
         )
         assert pipeline.poll_s < IDLE_POLL_S
 
-
-class TestWithTheWriter:
     def test_unacknowledged_records_are_pending_not_written(self, tmp_path: Path) -> None:
         """While the writer is stopped, what the mover took and wrote is pending, not written;
         once it runs again, flush() sees it all acknowledged and written."""

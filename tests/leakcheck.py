@@ -118,6 +118,45 @@ def lane_loop() -> Callable[[int], None]:
     return run
 
 
+def mover_loop() -> Callable[[int], None]:
+    """The lane's mover: started on a pipe with frames handed over, records moved and read
+    back, a frame submitted, some acknowledged, stopped with the rest handed back (freed)."""
+    seq = Sequence()
+    names: set[object] = {"n"}
+    refused: list[int] = []
+    lane = Lane(1 << 16, 100, "block", 0.0, names, (), refused.append)
+    emit = Emitter(collections.deque(), seq, 20, SOURCE, -1, None, lane=lane,
+                   lane_source=lane.define(pickle.dumps(SOURCE)))  # fmt: skip
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    extra = b"\x05\0\0\0\0\0\0\0hello"
+
+    def run(i: int) -> None:
+        lane.start_mover(w, 1, -1, [(0, extra, 1)], 1, 0, 4096, 64, 1 << 20, 0.001)
+        for k in range(20):
+            emit("m", n=i + k)
+        lane.move_now()
+        lane.submit(extra, 1)
+        got = b""
+        while got.count(b"hello") < 1 or lane.mover_stats()[4] < lane.mover_stats()[5] - 1:
+            try:
+                got += os.read(r, 1 << 20)
+            except BlockingIOError:
+                time.sleep(0.0001)
+        lane.ack(1)
+        frames, *_ = lane.stop_mover()
+        assert frames[0][0] == 2  # 0 and 1 acknowledged and freed, the rest handed back
+        lane.account()
+        try:
+            while os.read(r, 1 << 20):
+                pass
+        except BlockingIOError:
+            pass
+
+    return run
+
+
 def frames_loop() -> Callable[[int], None]:
     """pack and unpack of a frame; a record pack refuses; damaged frames unpack refuses."""
     other = ("risk", (), {"venue": "x"}, b"")
@@ -185,6 +224,7 @@ def main() -> int:
     results = [
         measure("callsite", callsite_loop(), calls),
         measure("lane", lane_loop(), calls // 10),
+        measure("mover", mover_loop(), calls // 100),
         measure("frames", frames_loop(), calls // 10),
         measure("render", render_loop(), calls // 10),
     ]

@@ -243,6 +243,21 @@ class TestIdle:
         emit("m", i=1, other=[1])
         assert woken == [1]  # not idle: no wake (below wake_at)
 
+    def test_a_caller_blocked_on_a_full_lane_keeps_waking_the_dispatcher(self) -> None:
+        """Under block, a caller waiting for room calls wake again while it waits (not once):
+        an idle dispatcher may be asleep, and a mover at its bound waits for the acks it
+        reads. The record is refused once block_timeout_s is over, and counted."""
+        woken: list[int] = []
+        refused: list[int] = []
+        lane = callsite.Lane(
+            1 << 16, 4, "block", 0.05, {"i"}, (), refused.append, lambda: woken.append(1), -1
+        )
+        emit = _emitter(lane, callsite.Sequence())
+        for i in range(5):
+            emit("m", i=i)
+        assert refused == [4]
+        assert len(woken) >= 2
+
 
 @pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
 class TestWithTheWriter:

@@ -227,20 +227,24 @@ call_none(PyObject *callable, PyObject *arg)
 static int
 lane_wait(Lane *lane, size_t size)
 {
-    if (lane->mover.running) {
-        mover_kick(&lane->mover);
-    }
-    if (lane->wake != Py_None && call_none(lane->wake, NULL) < 0) { /* acks free the mover */
-        return -1;
-    }
-    double deadline = monotonic_s() + lane->block_timeout_s;
-    struct timespec pause = {0, 20000}; /* 20 us: the dispatcher takes whole frames */
+    double now = monotonic_s(), deadline = now + lane->block_timeout_s, nudge = now;
+    struct timespec pause = {0, 20000}; /* 20 us: the mover takes whole frames */
     while (!lane_has_room(lane, size)) {
-        if (monotonic_s() >= deadline) {
+        if (now >= nudge) { /* and again every ms: an idle dispatcher may sleep 100 ms, and the
+                             * mover at its bound waits for the acks that the dispatcher reads */
+            nudge = now + 0.001;
+            if (lane->mover.running) {
+                mover_kick(&lane->mover);
+            }
+            if (lane->wake != Py_None && call_none(lane->wake, NULL) < 0) {
+                return -1;
+            }
+        }
+        if (now >= deadline) {
             return 0;
         }
         Py_BEGIN_ALLOW_THREADS nanosleep(&pause, NULL);
-        Py_END_ALLOW_THREADS
+        Py_END_ALLOW_THREADS now = monotonic_s();
     }
     return 1;
 }
@@ -379,8 +383,14 @@ lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uin
     lane_write(lane, size, seq, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, level, source,
                text, msg_len, fields, n);
     if (LOAD(lane->records) == lane->wake_at) {
-        if (lane->mover.running) { /* the mover takes it: no Python call */
-            mover_kick(&lane->mover);
+        Mover *m = &lane->mover;
+        int stuck = m->running && (LOAD(m->frames) >= m->max_frames ||
+                                   LOAD(m->bytes) >= m->max_bytes); /* a hint: no lock */
+        if (m->running) { /* the mover takes it: no Python call... */
+            mover_kick(m);
+        }
+        if (m->running && !stuck) {
+            /* ...unless it waits for acknowledgements, which the dispatcher reads */
         } else if (lane->wake != Py_None && call_none(lane->wake, NULL) < 0) {
             return -1;
         }

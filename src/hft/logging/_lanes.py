@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from hft.logging._native import require_native
 from hft.logging._record import Record, Source
+from hft.logging._writer._backend import mover_stats
 from hft.logging._writer._wire import FrameEncoder
 
 try:  # the C call site and its lane (src/hft/logging/_callsite.c, _lane.h)
@@ -100,7 +101,7 @@ class LaneFeed:
     @property
     def moving(self) -> bool:
         """True while the native mover takes this lane's records to the writer."""
-        return bool(self.lane.mover_stats()[0])
+        return bool(mover_stats(self.lane).running)
 
     def account(self, drops: DropLedger) -> None:
         """Count the records taken from the lane since the last look: taken, and handed on."""

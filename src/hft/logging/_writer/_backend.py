@@ -66,6 +66,25 @@ _FAILED_STARTS: Final = 3  #: writers in a row that died before ready: write in 
 _WAIT_S: Final = 0.1  #: longest single wait for the writer (its death is seen at least this often)
 
 
+class MoverStats(NamedTuple):
+    """``Lane.mover_stats()`` by name: the mover's unacknowledged frames and what it did."""
+
+    running: int
+    frames: int  #: unacknowledged frames, their records and bytes
+    records: int
+    bytes: int
+    sent_through: int  #: the newest frame a byte of which reached the pipe
+    next_number: int  #: the next frame's number
+    error: int  #: errno of a failed write (0: none)
+    moved: int  #: frames made of lane records since the start
+    unaccounted: int  #: records taken that ``account()`` has not counted yet
+
+
+def mover_stats(lane: Any) -> MoverStats:
+    """*lane*'s mover state (one lock, one tuple)."""
+    return MoverStats(*lane.mover_stats())
+
+
 class _Frame(NamedTuple):
     number: int
     data: memoryview  #: header included, as written on the pipe
@@ -183,8 +202,8 @@ class ProcessBackend:
         lost, and the writer's backend state (the slot's counts come from these)."""
         unconfirmed = len(self._pending) + self._unacked_records
         if self._moving:  # the mover's records, less those the dispatcher has not counted yet
-            mover = self._lane.mover_stats()
-            unconfirmed = max(0, unconfirmed + mover[2] - mover[8])
+            mover = mover_stats(self._lane)
+            unconfirmed = max(0, unconfirmed + mover.records - mover.unaccounted)
         return unconfirmed, self.failed_over, self.lost, self.writer_state
 
     def stats(self) -> dict[str, float]:
@@ -284,10 +303,10 @@ class ProcessBackend:
 
     def _newest_queued(self) -> int:
         """The number of the newest frame queued so far (-1: none)."""
-        return int(self._lane.mover_stats()[5]) - 1 if self._moving else self._next_frame - 1
+        return mover_stats(self._lane).next_number - 1 if self._moving else self._next_frame - 1
 
     def _unacked_frames(self) -> int:
-        return len(self._unacked) + (self._lane.mover_stats()[1] if self._moving else 0)
+        return len(self._unacked) + (mover_stats(self._lane).frames if self._moving else 0)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -334,15 +353,15 @@ class ProcessBackend:
 
     def _over_bound(self) -> bool:
         if self._moving:
-            _, frames, _, size, *_ = self._lane.mover_stats()
-            return bool(frames > self._max_unacked or size > MAX_UNACKED_BYTES)
+            mover = mover_stats(self._lane)
+            return mover.frames > self._max_unacked or mover.bytes > MAX_UNACKED_BYTES
         return len(self._unacked) > self._max_unacked or self._unacked_bytes > MAX_UNACKED_BYTES
 
     def _pump(self) -> None:
         """Read the writer's replies, replace a dead writer, write what the pipe takes."""
         self._check_fork()
         self._read_replies()
-        if self._moving and self._lane.mover_stats()[6]:  # its write failed: the writer is gone
+        if self._moving and mover_stats(self._lane).error:  # its write failed: the writer is gone
             self._lose_child()
         if self._exited:
             self._reap_exited()

@@ -105,7 +105,7 @@ def lane_loop() -> Callable[[int], None]:
             assert taken is not None
             frame, count, _ = taken
             records = unpack_lane(memoryview(frame)[8:], pickle.loads)
-            assert len(records) == count == lane_count(frame[8:]) == 8
+            assert len(records) == count == lane_count(frame[8:])[0] == 8
             lines, slow = render_lane(frame[8:], levels, 150 + i % 100, [], pickle.loads, i % 4)
             assert lines.count(b"\n") + len(slow) == 8
             for data in (frame[8:-3], b"X" + frame[9:], frame[8:] + b"\0"):

@@ -104,6 +104,8 @@ class HftSettings(_Model):
     spill_dir: Annotated[str, Field(min_length=1)] = "logs/spill"
     retry_backoff_ms: PositiveFloat = 5.0
     probe_interval_ms: PositiveFloat = 1000.0
+    drain_deadline_ms: PositiveInt = 5000
+    sink_queue_records: PositiveInt = 20000
 
 
 class ConsoleBackendSettings(_Model):

@@ -518,7 +518,8 @@ nop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
     Py_RETURN_NONE;
 }
 
-/* lane_count(payload) -> int: the records of a lane frame, every entry checked. */
+/* lane_count(payload) -> (count, lowest level, highest level): the records of a lane frame,
+ * every entry checked, and the range of their levels (0, 0 for none). */
 static PyObject *
 lane_count(PyObject *module, PyObject *payload)
 {
@@ -527,14 +528,16 @@ lane_count(PyObject *module, PyObject *payload)
     if (PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    long long count = frame_count((const char *)view.buf, (const char *)view.buf + view.len);
+    int32_t lowest = 0, highest = 0;
+    long long count = frame_count((const char *)view.buf, (const char *)view.buf + view.len,
+                                  &lowest, &highest);
     PyBuffer_Release(&view);
-    return count < 0 ? NULL : PyLong_FromLongLong(count);
+    return count < 0 ? NULL : Py_BuildValue("(Lii)", count, (int)lowest, (int)highest);
 }
 
 static PyMethodDef module_methods[] = {
     {"lane_count", lane_count, METH_O,
-     "lane_count(payload) -> int: the records of a lane frame's payload, all checked"},
+     "lane_count(payload) -> (count, lowest, highest): a lane frame's records, all checked"},
     {"nop", (PyCFunction)(void (*)(void))nop, METH_FASTCALL | METH_KEYWORDS,
      "nop(*args, **fields) -> None: what a disabled logging level is"},
     {"unpack_lane", (PyCFunction)(void (*)(void))unpack_lane, METH_FASTCALL,

@@ -107,8 +107,9 @@ class Emitter:
 def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
     """A lane frame's payload back into record tuples."""
 
-def lane_count(payload: bytes | memoryview, /) -> int:
-    """The records of a lane frame's payload, every entry checked (ValueError: damaged)."""
+def lane_count(payload: bytes | memoryview, /) -> tuple[int, int, int]:
+    """``(count, lowest level, highest level)`` of a lane frame's payload, every entry checked
+    (ValueError: damaged)."""
 
 def nop(*args: Any, **fields: Any) -> None:
     """What a disabled logging level is."""

@@ -36,7 +36,10 @@ PIPELINE_SETTINGS: Final = (
     "spill_dir",
     "retry_backoff_ms",
     "probe_interval_ms",
+    "drain_deadline_ms",
 )
+#: The backends one writer process hosts (a plain record reaches them all down one path).
+WRITER_SINKS: Final = ("file", "console")
 
 
 def as_plain_dict(config: Any) -> dict[str, Any]:
@@ -76,15 +79,37 @@ def create_backend_from_config(
 def create_backends_from_config(config: Any) -> list[LoggingBackend]:
     """Every enabled backend of a ``logging`` section, in the order they are listed.
 
-    *config* is validated first (see :func:`hft.config.logging_settings`).
+    *config* is validated first (see :func:`hft.config.logging_settings`). The backends that
+    render records (:data:`WRITER_SINKS`: the file with ``writer: process``, the console) share
+    one writer process, each a sink of its own there: every plain record takes one path to
+    them, and a console that stops taking data stalls neither the file nor the caller.
     """
     settings = logging_settings(config)
     hft = settings.hft_settings
     extra = {"max_field_chars": hft.max_field_chars, "spill_dir": hft.spill_dir}
-    return [
-        create_backend_from_config(name, getattr(settings.backends, name), **extra)
-        for name in settings.backends.enabled_names()
-    ]
+    backends: list[LoggingBackend] = []
+    hosted: list[tuple[str, dict[str, Any]]] = []
+    place = 0  #: the writer process takes the place of its first sink
+    for name in settings.backends.enabled_names():
+        section = getattr(settings.backends, name)
+        if name in WRITER_SINKS and getattr(section, "writer", "process") == "process":
+            place = place if hosted else len(backends)
+            hosted.append((name, section.model_dump(exclude={"enabled"})))
+        else:
+            backends.append(create_backend_from_config(name, section, **extra))
+    if hosted:
+        from hft.logging._writer import ProcessBackend
+
+        writer = ProcessBackend(
+            hosted,
+            None,
+            hft.max_field_chars,
+            spill_dir=hft.spill_dir,
+            drain_deadline_s=hft.drain_deadline_ms / 1000,
+            queue_records=hft.sink_queue_records,
+        )
+        backends.insert(place, writer)
+    return backends
 
 
 def pipeline_settings(config: Any) -> dict[str, Any]:

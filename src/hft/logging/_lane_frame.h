@@ -313,9 +313,10 @@ entry_size(const char *e, const char *end)
 }
 
 /* How many records the frame holds, its every entry checked (no object made); -1 with a
- * ValueError when it is damaged. Lets the writer hold a frame as bytes, sure it reads. */
+ * ValueError when it is damaged. Lets the writer hold a frame as bytes, sure it reads, and
+ * route it by its records' *lowest* and *highest* level (left as they were for no record). */
 static inline long long
-frame_count(const char *p, const char *end)
+frame_count(const char *p, const char *end, int32_t *lowest, int32_t *highest)
 {
     uint32_t ndefs, nrecords, top = 0;
     if (end - p < 5 || p[0] != 'L') {
@@ -353,9 +354,13 @@ frame_count(const char *p, const char *end)
         uint32_t i = 0;
         for (; i < nrecords; i++) {
             uint32_t size = entry_size(q, end), source;
+            int32_t level;
             if (size == 0 || (memcpy(&source, q + 24, 4), source >= top) || !defined[source]) {
                 break;
             }
+            memcpy(&level, q + 20, 4);
+            *lowest = i == 0 || level < *lowest ? level : *lowest;
+            *highest = i == 0 || level > *highest ? level : *highest;
             q += size;
         }
         count = i == nrecords && q == end ? (long long)nrecords : -1;

@@ -115,9 +115,11 @@ class CallSamples:
 class BackendStats:
     """What happened to one backend's share of the records.
 
-    ``written + failed_over + lost + pending == routed``: every record routed to the backend
-    was written, sent to the fallback, lost (no fallback, or the fallback failed too), or is
-    still held for a retry. ``state`` is ``healthy``, ``retrying`` or ``unhealthy``.
+    ``written + failed_over + lost + dropped + pending == routed``: every record routed to the
+    backend was written, sent to the fallback, lost (no fallback, or the fallback failed too),
+    dropped (a best-effort sink, the console or syslog, whose destination stopped taking data:
+    its own bound was full), or is still held or queued. ``state`` is ``healthy``, ``retrying``
+    or ``unhealthy``.
     """
 
     name: str
@@ -129,6 +131,7 @@ class BackendStats:
     routed: int = 0
     pending: int = 0
     state: str = "healthy"
+    dropped: int = 0
     #: The backend's own numbers (its optional ``stats()``), e.g. a syslog connection's state.
     extra: Mapping[str, float] = field(default_factory=dict)
 
@@ -224,7 +227,7 @@ def snapshot(
     """A pipeline's :class:`LoggingMetrics` from its samples, meters and counts."""
     calls = LatencySummary.of_ns(calls_taken.recent())
     delivery = LatencySummary.of_ns(list(delivery_ns))
-    stats = {s.backend.name: s.stats() for s in slots}
+    stats = {stat.name: stat for s in slots for stat in s.all_stats()}
     return LoggingMetrics(
         avg_latency_us=calls.avg_us,
         p50_latency_us=calls.p50_us,

@@ -43,8 +43,6 @@ INTERNAL_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 #: Longest ``flush()`` waits for a backend that hands records on (a writer process).
 SYNC_TIMEOUT_S: Final = 10.0
 _FASTEST_CALL_S: Final = 1e-6
-#: At interpreter exit a dispatcher stuck in a backend must not hang the process forever.
-_EXIT_DRAIN_TIMEOUT_S: Final = 120.0
 _SETTLE_ROUNDS: Final = 3  #: a backend's flush may warn (outage), and that warning be flushed
 _BOOKKEEP_EVERY: Final = 16  #: slices between throughput and drop reports within one drain
 #: How long the dispatcher sleeps while only the lane's native mover has work (the rings empty,
@@ -78,8 +76,11 @@ class LoggingPipeline:
         probe_interval_ms: float = 1000,
         secrets: Iterable[object] = (),
         lane: bool = True,
+        drain_deadline_ms: float = 5000,
     ) -> None:
         self.capacity = ring_buffer_size
+        #: Longest a shutdown at exit (atexit, SIGTERM) waits for the dispatcher to drain.
+        self.drain_deadline_s = drain_deadline_ms / 1000
         self.use_lane = lane  #: plain records to a writer process as bytes (see _lanes.py)
         self.batch_size = max(1, batch_size)
         self.overflow_policy: OverflowPolicy = overflow_policy
@@ -552,10 +553,11 @@ _live_pipelines: weakref.WeakSet[LoggingPipeline] = weakref.WeakSet()
 
 
 def _drain_all_at_exit() -> None:
-    """Interpreter exit without an explicit shutdown still writes every record."""
+    """Interpreter exit without an explicit shutdown still writes every record; a dispatcher
+    held up past the drain deadline does not hold the process (what it still had is said)."""
     for pipeline in list(_live_pipelines):
         if not pipeline._closed:
-            pipeline.close(timeout=_EXIT_DRAIN_TIMEOUT_S)
+            pipeline.close(timeout=pipeline.drain_deadline_s)
 
 
 def _after_fork_in_child() -> None:

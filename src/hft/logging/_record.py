@@ -52,13 +52,14 @@ class LaneRecords(Sequence[Record]):
     sites would have built, decoded once, on first use.
     """
 
-    __slots__ = ("_count", "_records", "load_source", "payload")
+    __slots__ = ("_count", "_records", "highest", "load_source", "lowest", "payload")
 
     def __init__(self, payload: bytes | memoryview, load_source: Callable[[bytes], Any]) -> None:
         self.payload = payload
         self.load_source = load_source  #: a pickled :class:`Source` -> the Source
         self._records: list[Record] | None = None
-        self._count = _lane_count(payload)
+        #: How many records, and the range of their levels (a sink above ``lowest`` filters).
+        self._count, self.lowest, self.highest = _lane_count(payload)
 
     def records(self) -> list[Record]:
         """The records as tuples (decoded once)."""
@@ -82,8 +83,10 @@ class LaneRecords(Sequence[Record]):
         return self.records()[index]
 
 
-def _lane_count(payload: bytes | memoryview) -> int:
-    """How many records a lane frame holds, every entry checked; ValueError when damaged."""
+def _lane_count(payload: bytes | memoryview) -> tuple[int, int, int]:
+    """How many records a lane frame holds, every entry checked (ValueError when damaged),
+    and their lowest and highest level."""
     from hft.logging._callsite import lane_count  # built: the frame came from its lane
 
-    return int(lane_count(payload))
+    count, lowest, highest = lane_count(payload)
+    return int(count), int(lowest), int(highest)

@@ -86,18 +86,11 @@ class BackendSlot:
     # -- the dispatcher's calls -----------------------------------------------------------
 
     def route(self, logs: list[Record], metrics: list[Record], lowest: int, highest: int) -> None:
-        """Deliver this backend's share of a slice: all of it when every record passes its
-        level (common), none when none does (an audit backend, a slice without audit)."""
+        """Deliver this backend's share of a slice (see :func:`share`)."""
         backend = self.backend
-        level, with_audit = backend.level, backend.takes_audit
-        if highest < level:
-            chosen = []
-        elif lowest >= level and (with_audit or lowest < AUDIT):
-            chosen = logs if with_audit or highest < AUDIT else [r for r in logs if r[2] != AUDIT]
-        else:
-            chosen = [r for r in logs if r[2] >= level and (with_audit or r[2] != AUDIT)]
+        chosen = share(logs, lowest, highest, backend.level, backend.takes_audit)
         if metrics and backend.takes_metrics:
-            chosen = chosen + metrics
+            chosen = [*chosen, *metrics]
         if chosen:
             self.deliver(chosen)
 
@@ -267,6 +260,11 @@ class BackendSlot:
             extra=dict(self.hooks.stats()),
         )
 
+    def all_stats(self) -> Sequence[BackendStats]:
+        """The counts of each sink the backend hosts (a writer process), else :meth:`stats`."""
+        sinks = self.hooks.sink_stats()
+        return [self.stats()] if sinks is None else sinks
+
     def _state(self) -> State:
         """The slot's state, or ``unhealthy`` while a backend whose writes work says it cannot
         reach its destination (its optional ``healthy`` property: syslog while spooling)."""
@@ -280,8 +278,21 @@ class BackendSlot:
             self.fallback.close()
 
 
+def share(
+    logs: Sequence[Record], lowest: int, highest: int, level: int, with_audit: bool
+) -> Sequence[Record]:
+    """The records of *logs* (levels *lowest* to *highest*) that a backend taking *level* and
+    up (and audit records *with_audit*) takes: all of them, the very object, when every
+    record passes (common), none when none does (an audit backend, a slice without audit)."""
+    if highest < level:
+        return []
+    if lowest >= level and (with_audit or lowest < AUDIT):
+        return logs if with_audit or highest < AUDIT else [r for r in logs if r[2] != AUDIT]
+    return [r for r in logs if r[2] >= level and (with_audit or r[2] != AUDIT)]
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-__all__ = ["HEALTHY", "RETRYING", "UNHEALTHY", "BackendSlot", "State", "StderrFallback"]
+__all__ = ["HEALTHY", "RETRYING", "UNHEALTHY", "BackendSlot", "State", "StderrFallback", "share"]

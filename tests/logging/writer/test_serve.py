@@ -21,7 +21,8 @@ from hft.logging._writer._serve import (
     Writer,
     open_backend,
 )
-from hft.logging._writer._wire import ACK, ACKED, HEADER, FrameEncoder, parse_replies
+from hft.logging._writer._sinks import DirectSink, SinkGroup
+from hft.logging._writer._wire import ACKED, HEADER, STATS, FrameEncoder, parse_replies
 from hft.logging.backends.file import FileBackend
 
 _SOURCE = Source.create("orders", ("mexc",), {})
@@ -39,7 +40,7 @@ def _writer(path: Path, first_frame: int, resend_through: int) -> tuple[Writer, 
     )
     out = io.BytesIO()
     spec = {"first_frame": first_frame, "resend_through": resend_through}
-    return Writer(backend, slot, out, spec), out
+    return Writer(SinkGroup([DirectSink(slot)]), out, spec), out
 
 
 def _frame(records: list[Record]) -> bytes:
@@ -134,9 +135,11 @@ class TestResend:
         writer.acknowledge()
         assert _msgs(path) == list(range(250))
         assert writer.skipped == 150
-        (reply,) = parse_replies(bytearray(out.getvalue()))
-        assert reply == (ACKED, (2, 250, 0, 0, 0))
-        assert len(out.getvalue()) == 1 + ACK.size
+        replies = parse_replies(bytearray(out.getvalue()))
+        assert [r for r in replies if r[0] == ACKED] == [(ACKED, (2, 250, 0, 0, 0))]
+        (stats,) = [r[1] for r in replies if r[0] == STATS]  # the sink's counts, before the ack
+        assert stats["file"]["written"] == 100
+        assert replies[-1][0] == ACKED
 
     def test_the_last_line_is_matched_by_its_bytes_not_only_its_seq(self, tmp_path: Path) -> None:
         """Internal warnings all carry seq -1: the skip stops at the warning whose line is the
@@ -173,7 +176,7 @@ class TestOpenBackend:
     ) -> None:
         """A writer process's file backend yields every YIELD_EVERY records; the app's never."""
         settings = {"file_path": str(tmp_path / "w.jsonl"), "rotation": "none"}
-        backend = open_backend({"backend": "file", "settings": settings, "limit": 4096})
+        backend = open_backend({"backend": "file", "settings": settings}, 4096)
         try:
             assert isinstance(backend, FileBackend)
             assert backend.yield_every == YIELD_EVERY > 0

@@ -35,21 +35,24 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import orjson
 
+from hft.logging._metrics import BackendStats
 from hft.logging._record import Record
 from hft.logging._spill import StderrFallback
 from hft.logging._writer._handle import CLOSE_TIMEOUT_S, WriterChild, reap
+from hft.logging._writer._serve import DRAIN_DEADLINE_S, open_sinks
+from hft.logging._writer._sinks import LOSSLESS, QUEUE_RECORDS, SinkGroup, stats_from
 from hft.logging._writer._wire import (
     ACKED,
     HEADER,
     READY,
     STATES,
+    STATS,
     WARNED,
     FrameEncoder,
     Reply,
     decode_frame,
     parse_replies,
 )
-from hft.logging.backends._base import LoggingBackend
 
 if TYPE_CHECKING:
     from hft.logging.backends._base import BackendContext
@@ -103,25 +106,45 @@ class ProcessBackend:
 
     def __init__(
         self,
-        backend_name: str,
-        settings: Mapping[str, Any],
-        max_field_chars: int,
+        sinks: str | Sequence[tuple[str, Mapping[str, Any]]],
+        settings: Mapping[str, Any] | None = None,
+        max_field_chars: int = 4096,
         *,
         spill_dir: str = "logs/spill",
         max_unacked_frames: int = MAX_UNACKED_FRAMES,
+        drain_deadline_s: float = DRAIN_DEADLINE_S,
+        queue_records: int = QUEUE_RECORDS,
     ) -> None:
         from hft.logging.backends._registry import create_in_process
 
-        probe = create_in_process(backend_name, settings)  # validates; how to route
-        self.name, self.level = probe.name, probe.level
-        self.takes_metrics, self.takes_audit = probe.takes_metrics, probe.takes_audit
-        probe.close()
+        chosen = [(sinks, settings or {})] if isinstance(sinks, str) else list(sinks)
+        if not chosen:
+            raise ValueError("a writer process needs at least one sink")
+        probes = [create_in_process(n, s) for n, s in chosen]  # validates; how to route
+        self.sink_names = tuple(p.name for p in probes)
+        self.name = "+".join(self.sink_names)
+        self.level = min(p.level for p in probes)
+        self.takes_metrics = any(p.takes_metrics for p in probes)
+        self.takes_audit = any(p.takes_audit for p in probes)
+        self._lossless = frozenset(n for n in self.sink_names if n in LOSSLESS)
+        for probe in probes:
+            probe.close()
+        self._drain_deadline_s = drain_deadline_s
         self._spec = {
-            "backend": backend_name,
-            "settings": dict(settings),
+            "sinks": [{"backend": n, "settings": dict(s)} for n, s in chosen],
             "limit": max_field_chars,
             "spill_dir": str(spill_dir),
+            "drain_deadline_s": drain_deadline_s,
+            "queue_records": queue_records,
+            "writer_cpu": next((s["writer_cpu"] for _, s in chosen if "writer_cpu" in s), "any"),
         }
+        #: Each sink's counts as the writers reported them: those of writers that are gone,
+        #: and the current one's latest report (see :meth:`sink_stats`).
+        self._sink_base: dict[str, dict[str, Any]] = {}
+        self._sink_now: dict[str, dict[str, Any]] = {}
+        #: Records no sink took, in this process (its sinks could not be opened here either):
+        #: counted in the first sink's figures.
+        self._here = {"failed_over": 0, "lost": 0}
         self._limit = max_field_chars
         self._max_unacked = max_unacked_frames
         self._encode = FrameEncoder(max_field_chars)
@@ -138,7 +161,7 @@ class ProcessBackend:
         self._lane: Any = None
         self._moving = False
         self._mover_args: tuple[int, int, float] = (0, 0, 0.0)
-        self._local: LoggingBackend | None = None
+        self._local: SinkGroup | None = None
         self._local_only = False
         self._child: WriterChild | None = None
         self._failed_starts = 0
@@ -215,6 +238,30 @@ class ProcessBackend:
             "writer_lost": float(self.lost),
         }
 
+    def sink_stats(self) -> list[BackendStats]:
+        """Each sink's counts, as its writers reported them; records handed over but not yet
+        acknowledged count as pending in each lossless sink (they are on their way to it)."""
+        unconfirmed = self.handover()[0]
+        local = self._local.stats() if self._local is not None else {}
+        stats = []
+        for name in self.sink_names:
+            counts = _added(self._sink_base.get(name, {}), self._sink_now.get(name, {}))
+            counts = _added(counts, local.get(name, {}))
+            if name in self._lossless:
+                counts["pending"] = counts.get("pending", 0) + unconfirmed
+                counts["routed"] = counts.get("routed", 0) + unconfirmed
+            if name == self.sink_names[0]:
+                counts = _added(counts, {**self._here, "routed": sum(self._here.values())})
+            stats.append(stats_from(name, counts))
+        return stats
+
+    def _fold_sink_stats(self) -> None:
+        """A writer is gone: its last counts stay, and the next one counts from zero."""
+        for name, counts in self._sink_now.items():
+            self._sink_base[name] = _added(self._sink_base.get(name, {}), counts)
+            self._sink_base[name]["pending"] = 0
+        self._sink_now = {}
+
     def after_fork_in_child(self) -> None:
         """A forked process must neither resend the parent's frames nor hold its pipes open."""
         self._lane, self._moving = None, False  # the mover is the parent's thread, not ours
@@ -248,7 +295,9 @@ class ProcessBackend:
             if self._unacked:  # a writer that never answered: this process writes them
                 self._write_here()
         if self._local is not None:
-            self._local.close()
+            self._local.close(self._drain_deadline_s)
+            for backend in self._local.backends():
+                backend.close()
 
     # -- the native mover (hft.logging._mover.h) -----------------------------------------
 
@@ -436,6 +485,8 @@ class ProcessBackend:
                 self._acknowledged(child, value)
             elif tag == WARNED:
                 self._warn(value["msg"], **value["fields"])
+            elif tag == STATS:
+                self._sink_now = value
             elif tag == READY:
                 child.ready = True
                 self._failed_starts = 0
@@ -475,6 +526,7 @@ class ProcessBackend:
         child.read()  # its ends are closed: what it sent is all there
         self._handle(child, parse_replies(child.replies))
         child.close()
+        self._fold_sink_stats()
         self._exited.append((child, expected))
         self._reap_exited()
 
@@ -518,31 +570,30 @@ class ProcessBackend:
                 records = decode_frame(frame.data[HEADER.size :])
             except Exception:  # noqa: BLE001 - a frame this process made; counted if unreadable
                 self.lost += frame.records
+                self._here["lost"] += frame.records
                 continue
             self._last_resort(records)
 
     def _last_resort(self, records: list[Record]) -> None:
-        """This process's own copy of the backend, else standard error, else counted lost."""
+        """This process's own copy of the sinks, else standard error, else counted lost."""
         try:
-            self._fallback().write(records)
-        except Exception:  # noqa: BLE001 - the backend cannot write here either
+            self._fallback().deliver(records)
+        except Exception:  # noqa: BLE001 - the sinks cannot be opened here either
             try:
                 StderrFallback(max_field_chars=self._limit).write(records)
             except Exception:  # noqa: BLE001 - counted, never raised twice for one record
                 self.lost += len(records)
+                self._here["lost"] += len(records)
                 return
             self.failed_over += len(records)
+            self._here["failed_over"] += len(records)
             return
         self.written += len(records)
 
-    def _fallback(self) -> LoggingBackend:
-        """The same backend in this process, for when no writer process can be had."""
+    def _fallback(self) -> SinkGroup:
+        """The same sinks in this process, for when no writer process can be had."""
         if self._local is None:
-            from hft.logging.backends._registry import create_in_process
-
-            self._local = create_in_process(
-                str(self._spec["backend"]), self._spec["settings"], max_field_chars=self._limit
-            )
+            self._local = open_sinks(self._spec, self._warn)
         return self._local
 
     def _warn(self, msg: str, **fields: Any) -> None:
@@ -555,3 +606,14 @@ class ProcessBackend:
             return
         line = {"level": "WARNING", "logger": "hft.logging", "msg": msg, "fields": fields}
         sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
+
+
+def _added(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Two reports of one sink's counts added up (state and extras: the newer one's)."""
+    out: dict[str, Any] = dict(a)
+    for key, value in b.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = int(out.get(key, 0)) + value
+        else:
+            out[key] = value
+    return out

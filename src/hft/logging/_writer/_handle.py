@@ -23,15 +23,26 @@ class WriterChild:
 
     @classmethod
     def start(cls, spec: Mapping[str, Any]) -> WriterChild:
-        """Start ``python -m hft.logging._writer SPEC`` (not waiting for it)."""
-        argv = [sys.executable, "-m", "hft.logging._writer", orjson.dumps(spec).decode()]
-        return cls(subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        """Start ``python -m hft.logging._writer SPEC`` (not waiting for it).
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        Its replies come on a pipe of their own (``reply_fd``): its standard output and error
+        stay this process's, where a console sink writes."""
+        replies, theirs = os.pipe()
+        try:
+            spec = {**spec, "reply_fd": theirs}
+            argv = [sys.executable, "-m", "hft.logging._writer", orjson.dumps(spec).decode()]
+            popen = subprocess.Popen(argv, stdin=subprocess.PIPE, pass_fds=(theirs,))
+        except BaseException:
+            os.close(replies)
+            raise
+        finally:
+            os.close(theirs)
+        return cls(popen, replies)
+
+    def __init__(self, popen: subprocess.Popen[bytes], replies: int) -> None:
         assert popen.stdin is not None
-        assert popen.stdout is not None
         self.popen = popen
-        self.stdin, self.stdout = popen.stdin.fileno(), popen.stdout.fileno()
+        self.stdin, self.stdout = popen.stdin.fileno(), replies
         for fd in (self.stdin, self.stdout):  # replies: ~40 bytes per unacknowledged frame
             with contextlib.suppress(OSError):  # a smaller pipe only makes us wait sooner
                 fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
@@ -65,10 +76,13 @@ class WriterChild:
 
     def close(self) -> None:
         """Close our ends of the pipes (after a fork: only this process's copies)."""
-        for stream in (self.popen.stdin, self.popen.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        if self.popen.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
+        if self.stdout >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.stdout)
+            self.stdout = -1
 
 
 def reap(popen: subprocess.Popen[bytes]) -> int | None:

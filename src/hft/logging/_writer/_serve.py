@@ -21,6 +21,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -29,11 +30,13 @@ import orjson
 
 from hft.logging._record import Record
 from hft.logging._slots import BackendSlot
+from hft.logging._writer._sinks import LOSSLESS, QUEUE_RECORDS, DirectSink, QueuedSink, SinkGroup
 from hft.logging._writer._wire import (
     HEADER,
     READY,
     ack_message,
     read_frame,
+    stats_message,
     warn_message,
 )
 
@@ -48,6 +51,11 @@ _READ_BYTES: Final = 1 << 20
 #: for the whole frame, unless the writer offers the CPU back as it goes.
 YIELD_EVERY: Final = 128
 _RETRY_POLL_S: Final = 0.005  #: how often held records are retried while no frame comes
+#: How often the sinks' counts go to the parent at most while frames stream (at once when the
+#: writer is idle); also how often an idle writer looks at its queued sinks' counts.
+STATS_EVERY_S: Final = 0.05
+#: Longest the queued sinks (console, syslog) may take to write what they hold at shutdown.
+DRAIN_DEADLINE_S: Final = 5.0
 
 
 class FrameReader:
@@ -81,6 +89,12 @@ class FrameReader:
                 self.eof = True  # a frame cut short by the parent's death was never handed over
                 continue
             self._end += read
+
+    @property
+    def buffered(self) -> bool:
+        """True when a whole frame is already read and waiting (the writer is not idle)."""
+        start, end = self._start, self._end
+        return end - start >= HEADER.size and end >= start + self._framed(start)
 
     def _take(self) -> bytes | None:
         start, end = self._start, self._end
@@ -119,21 +133,25 @@ class FrameReader:
 
 
 class Writer:
-    """Delivers frames to the slot and acknowledges them; skips what a predecessor wrote."""
+    """Delivers frames to the sinks and acknowledges them; skips what a predecessor wrote."""
 
-    def __init__(self, backend: Any, slot: BackendSlot, out: IO[bytes], spec: Mapping[str, Any]):
-        self._slot = slot
+    def __init__(self, group: SinkGroup, out: IO[bytes], spec: Mapping[str, Any]):
+        self._group = group
         self._out: IO[bytes] | None = out
+        self._out_lock = threading.Lock()  #: sink threads warn too
         self.frame = int(spec.get("first_frame", 0)) - 1  #: the last frame read
         self._resend_through = int(spec.get("resend_through", -1))
         self._resent: list[Record] | None = None
         self._last_line: bytes | None = None
-        self._render = getattr(backend, "render", None)
-        if self._resend_through > self.frame and self._render is not None:
+        resumable = next((b for b in group.backends() if hasattr(b, "last_line")), None)
+        self._render = getattr(resumable, "render", None)
+        if self._resend_through > self.frame and resumable is not None:
             self._resent = []
-            self._last_line = backend.last_line()
+            self._last_line = resumable.last_line()
         self.skipped = 0  #: records a killed predecessor had written (counted as written)
         self._told: tuple[int, str] = (self.frame, "healthy")
+        self._stats: dict[str, Any] = {}
+        self._stats_at = 0.0
 
     def take(self, payload: bytes) -> None:
         """One frame: deliver it (or hold it while resent frames are being gathered)."""
@@ -145,7 +163,7 @@ class Writer:
             records = []
         if self._resent is None:
             if records:
-                self._slot.deliver(records)
+                self._group.deliver(records)
             return
         self._resent.extend(records)
         if self.frame >= self._resend_through:
@@ -159,7 +177,7 @@ class Writer:
         done = self._already_written(resent)
         self.skipped += done
         if done < len(resent):
-            self._slot.deliver(resent[done:])
+            self._group.deliver(resent[done:])
 
     def _already_written(self, records: list[Record]) -> int:
         """How many of *records* lead up to (and include) the log's last line."""
@@ -175,36 +193,45 @@ class Writer:
                 return i + 1
         return 0
 
-    def acknowledge(self) -> None:
-        """Tell the parent what is disposed of, when that (or the backend's state) changed."""
-        slot = self._slot
-        if slot.pending or self._resent is not None:
+    def acknowledge(self, *, idle: bool = True) -> None:
+        """Tell the parent what is disposed of, when that (or a sink's state) changed; the
+        sinks' counts go first when they changed (at once when *idle*: a flush waits for
+        this acknowledgement, and reads the counts after it)."""
+        group = self._group
+        if group.pending or self._resent is not None:
             return
-        now = (self.frame, slot.state)
+        self.report_stats(force=idle)
+        written, failed_over, lost, state = group.totals()
+        now = (self.frame, state)
         if now == self._told:
             return
         self._told = now
-        message = ack_message(
-            self.frame, slot.written + self.skipped, slot.failed_over, slot.lost, slot.state
-        )
-        self._send(message)
+        self._send(ack_message(self.frame, written + self.skipped, failed_over, lost, state))
+
+    def report_stats(self, *, force: bool = False) -> None:
+        """Send the sinks' counts when they changed (at most every ``STATS_EVERY_S``)."""
+        clock = time.monotonic()
+        if not force and clock - self._stats_at < STATS_EVERY_S:
+            return
+        stats = self._group.stats()
+        if stats == self._stats:
+            return
+        self._stats, self._stats_at = stats, clock
+        self._send(stats_message(stats))
 
     def warn(self, msg: str, **fields: Any) -> None:
         """A warning, sent to the parent to be logged there."""
         self._send(warn_message(msg, fields))
 
     def _send(self, message: bytes) -> None:
-        if self._out is None:
-            return
-        try:
-            self._out.write(message)
-            self._out.flush()
-        except OSError:  # the parent is gone: keep writing what it handed over, quietly
-            self._out = None
-            with contextlib.suppress(OSError):  # nor complain at exit about the closed pipe
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 1)
-                os.close(null)
+        with self._out_lock:
+            if self._out is None:
+                return
+            try:
+                self._out.write(message)
+                self._out.flush()
+            except OSError:  # the parent is gone: keep writing what it handed over, quietly
+                self._out = None
 
 
 def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
@@ -227,58 +254,108 @@ def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
         )
 
 
-def open_backend(spec: Mapping[str, Any]) -> LoggingBackend:
-    """The backend *spec* names; one that renders offers its CPU back as it goes."""
+def open_backend(spec: Mapping[str, Any], limit: int) -> LoggingBackend:
+    """The backend one sink's *spec* names; one that renders offers its CPU back as it goes."""
     from hft.logging.backends._registry import create_in_process
 
     return create_in_process(
-        spec["backend"], spec["settings"], max_field_chars=spec["limit"], yield_every=YIELD_EVERY
+        spec["backend"], spec["settings"], max_field_chars=limit, yield_every=YIELD_EVERY
     )
 
 
-def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> None:
-    """The writer's loop: frames until the pipe closes, each delivered and acknowledged."""
+def open_sinks(spec: Mapping[str, Any], warn: Callable[..., None]) -> SinkGroup:
+    """Every sink *spec* names, each behind a slot of its own (retries, failover); the lossless
+    ones written in the caller's thread, the others on threads of their own."""
     from hft.logging._spill import fallback_for
 
-    limit = spec["limit"]
-    backend = open_backend(spec)
+    limit, spill_dir = spec["limit"], spec.get("spill_dir", "logs/spill")
+    bound = int(spec.get("queue_records", QUEUE_RECORDS))
+    sinks: list[DirectSink | QueuedSink] = []
+    for sink in spec["sinks"]:
+        backend = open_backend(sink, limit)
+        slot = BackendSlot(
+            backend,
+            max_retry_attempts=_CHILD_RETRIES,
+            enable_failover=True,
+            fallback=fallback_for(backend.name, spill_dir, limit),
+            warn=warn,
+        )
+        if sink["backend"] in LOSSLESS:
+            sinks.append(DirectSink(slot))
+        else:
+            sinks.append(QueuedSink(slot, warn, bound))
+    return SinkGroup(sinks)
+
+
+def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> bool:
+    """The writer's loop: frames until the pipe closes, each delivered and acknowledged.
+
+    Returns False when a sink was still stuck in a write at the drain deadline: the process
+    must then leave without waiting for it (``os._exit``)."""
     writer: Writer | None = None
-    slot = BackendSlot(
-        backend,
-        max_retry_attempts=_CHILD_RETRIES,
-        enable_failover=True,
-        fallback=fallback_for(backend.name, spec.get("spill_dir", "logs/spill"), limit),
-        warn=lambda msg, **fields: writer.warn(msg, **fields) if writer else None,
-    )
-    writer = Writer(backend, slot, out, spec)
-    pin_to_cpu(spec["settings"].get("writer_cpu", "any"), writer.warn)
+
+    def warn(msg: str, **fields: Any) -> None:
+        if writer is not None:
+            writer.warn(msg, **fields)
+
+    group = open_sinks(spec, warn)
+    writer = Writer(group, out, spec)
+    pin_to_cpu(spec.get("writer_cpu", "any"), writer.warn)
     # What startup made lives as long as the writer: out of the collector's sight, so that
     # full collections (triggered by the frames' short-lived records) scan next to nothing.
     gc.freeze()
     out.write(READY)
     out.flush()
     try:
-        _loop(FrameReader(fd), writer, slot)
+        _loop(FrameReader(fd), writer, group)
     finally:
         writer.deliver_resent()  # the parent died before sending them all: write what came
-        slot.settle()
+        undelivered = group.close(float(spec.get("drain_deadline_s", DRAIN_DEADLINE_S)))
+        writer.report_stats(force=True)
         writer.acknowledge()
-        backend.close()
+        if undelivered:
+            _say_on_stderr(undelivered)
+        for backend in group.backends():
+            if not group.stuck:
+                backend.close()
+    return not group.stuck
 
 
-def _loop(reader: FrameReader, writer: Writer, slot: BackendSlot) -> None:
+def _say_on_stderr(undelivered: Mapping[str, int]) -> None:
+    """One line on standard error, from a thread of its own: stderr may be the very pipe that
+    nobody reads (the process leaves without waiting for it)."""
+    line = orjson.dumps(
+        {"level": "WARNING", "logger": "hft.logging", "msg": "log records not delivered by the "
+         "drain deadline", "fields": dict(undelivered)}
+    ) + b"\n"  # fmt: skip
+    thread = threading.Thread(target=_write_quietly, args=(2, line), daemon=True)
+    thread.start()
+    thread.join(0.1)
+
+
+def _write_quietly(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, data)
+
+
+def _loop(reader: FrameReader, writer: Writer, group: SinkGroup) -> None:
     while True:
-        payload = reader.next(_RETRY_POLL_S if slot.pending else None)
+        payload = reader.next(_RETRY_POLL_S if group.pending else STATS_EVERY_S)
         if payload is not None:
             writer.take(payload)
         elif reader.eof:
             return
-        slot.tick(time.monotonic())
-        writer.acknowledge()
+        group.tick(time.monotonic())
+        writer.acknowledge(idle=payload is None or not reader.buffered)
 
 
 def main() -> None:
     """Entry point of the writer process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent decides when we stop: EOF
-    serve(sys.stdin.fileno(), orjson.loads(sys.argv[1]), sys.stdout.buffer)
+    spec = orjson.loads(sys.argv[1])
+    out = os.fdopen(int(spec["reply_fd"]), "wb")
+    if not serve(sys.stdin.fileno(), spec, out):
+        with contextlib.suppress(OSError):
+            out.flush()
+        os._exit(0)  # a sink thread is stuck in a write: do not wait for it at exit

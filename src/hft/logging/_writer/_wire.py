@@ -10,7 +10,9 @@ Writer to parent, replies:
 - ``A`` + :data:`ACK`: every frame up to ``frame`` is disposed of (written, failed over or
   lost), with the writer's running totals of records written, failed over and lost, and its
   backend's state (0 healthy, 1 retrying, 2 unhealthy);
-- ``W`` + u32 size + JSON ``{"msg", "fields"}``: a warning for the parent to log.
+- ``W`` + u32 size + JSON ``{"msg", "fields"}``: a warning for the parent to log;
+- ``S`` + u32 size + JSON ``{sink: {written, failed_over, lost, dropped, ...}}``: each sink's
+  counts (sent before an acknowledgement when they changed, and now and then while idle).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ LANE: Final = b"L"  #: first byte of a lane frame (plain records as bytes: hft.l
 READY: Final = b"R"
 ACKED: Final = b"A"
 WARNED: Final = b"W"
+STATS: Final = b"S"
 #: frame (i64, -1: none yet), written, failed over, lost (u64 each), state (u8)
 ACK: Final = struct.Struct("<qQQQB")
 WARN_SIZE: Final = struct.Struct("<I")
@@ -171,6 +174,12 @@ def warn_message(msg: str, fields: dict[str, Any]) -> bytes:
     return WARNED + WARN_SIZE.pack(len(body)) + body
 
 
+def stats_message(stats: dict[str, Any]) -> bytes:
+    """Each sink's counts, for the parent's metrics."""
+    body = orjson.dumps(stats, default=str)
+    return STATS + WARN_SIZE.pack(len(body)) + body
+
+
 Reply = tuple[bytes, Any]
 
 
@@ -188,14 +197,14 @@ def parse_replies(buffer: bytearray) -> list[Reply]:
                 break
             replies.append((ACKED, ACK.unpack_from(buffer, pos + 1)))
             pos += 1 + ACK.size
-        elif tag == WARNED:
+        elif tag in (WARNED, STATS):
             if end - pos < 1 + WARN_SIZE.size:
                 break
             size = WARN_SIZE.unpack_from(buffer, pos + 1)[0]
             start = pos + 1 + WARN_SIZE.size
             if end - start < size:
                 break
-            replies.append((WARNED, orjson.loads(bytes(buffer[start : start + size]))))
+            replies.append((tag, orjson.loads(bytes(buffer[start : start + size]))))
             pos = start + size
         else:
             raise ValueError(f"writer process sent an unknown reply {tag!r}")

@@ -20,6 +20,9 @@ Optional hooks, each with a default that does nothing (:class:`BaseBackend` decl
   (a syslog backend spooling): the backend then shows as ``unhealthy``;
 - ``handover() -> (unconfirmed, failed_over, lost, state)``: for a backend that hands records
   on, how many of those it took are not yet confirmed, failed over elsewhere or lost;
+- ``sink_stats() -> list[BackendStats] | None``: for a backend that hosts several sinks (the
+  writer process: file, console), each sink's counts, shown in ``LoggingMetrics.backends``
+  under the sink's own name instead of the host's;
 - ``extra_settings`` (a class attribute): which keyword arguments beyond its own settings its
   constructor takes too (``hft_settings`` keys such as ``max_field_chars``; ``yield_every``,
   which a writer process passes).
@@ -36,7 +39,7 @@ from hft.logging._levels import DEBUG
 from hft.logging._record import Record
 
 if TYPE_CHECKING:
-    from hft.logging._metrics import LoggingMetrics
+    from hft.logging._metrics import BackendStats, LoggingMetrics
 
 __all__ = ["BackendContext", "BaseBackend", "Handover", "Hooks", "LoggingBackend", "Say"]
 
@@ -107,6 +110,7 @@ class Hooks:
     sync: Callable[[float], bool]
     stats: Callable[[], Mapping[str, float]]
     handover: Callable[[], Handover | None]
+    sink_stats: Callable[[], Sequence[BackendStats] | None]
     backend: Any
 
     @classmethod
@@ -122,6 +126,7 @@ class Hooks:
             sync=own("sync", _synced),
             stats=own("stats", _no_stats),
             handover=own("handover", _nothing),
+            sink_stats=own("sink_stats", _nothing),
             backend=backend,
         )
 
@@ -174,4 +179,8 @@ class BaseBackend(ABC):
 
     def handover(self) -> Handover | None:
         """For a backend that hands records on: what is not yet confirmed. Default: None."""
+        return None
+
+    def sink_stats(self) -> Sequence[BackendStats] | None:
+        """For a backend that hosts several sinks: each one's counts. Default: None."""
         return None

@@ -39,7 +39,7 @@ PIPELINE_SETTINGS: Final = (
     "drain_deadline_ms",
 )
 #: The backends one writer process hosts (a plain record reaches them all down one path).
-WRITER_SINKS: Final = ("file", "console")
+WRITER_SINKS: Final = ("file", "console", "syslog")
 
 
 def as_plain_dict(config: Any) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def create_backends_from_config(config: Any) -> list[LoggingBackend]:
     """Every enabled backend of a ``logging`` section, in the order they are listed.
 
     *config* is validated first (see :func:`hft.config.logging_settings`). The backends that
-    render records (:data:`WRITER_SINKS`: the file with ``writer: process``, the console) share
+    render records (:data:`WRITER_SINKS`: the file with ``writer: process``, console, syslog) share
     one writer process, each a sink of its own there: every plain record takes one path to
     them, and a console that stops taking data stalls neither the file nor the caller.
     """

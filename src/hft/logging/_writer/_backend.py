@@ -115,20 +115,16 @@ class ProcessBackend:
         drain_deadline_s: float = DRAIN_DEADLINE_S,
         queue_records: int = QUEUE_RECORDS,
     ) -> None:
-        from hft.logging.backends._registry import create_in_process
-
         chosen = [(sinks, settings or {})] if isinstance(sinks, str) else list(sinks)
         if not chosen:
             raise ValueError("a writer process needs at least one sink")
-        probes = [create_in_process(n, s) for n, s in chosen]  # validates; how to route
-        self.sink_names = tuple(p.name for p in probes)
+        facts = [_routing(n, s) for n, s in chosen]  # validates; how to route
+        self.sink_names = tuple(n for n, _ in chosen)
         self.name = "+".join(self.sink_names)
-        self.level = min(p.level for p in probes)
-        self.takes_metrics = any(p.takes_metrics for p in probes)
-        self.takes_audit = any(p.takes_audit for p in probes)
+        self.level = min(level for level, _, _ in facts)
+        self.takes_metrics = any(metrics for _, metrics, _ in facts)
+        self.takes_audit = any(audit for _, _, audit in facts)
         self._lossless = frozenset(n for n in self.sink_names if n in LOSSLESS)
-        for probe in probes:
-            probe.close()
         self._drain_deadline_s = drain_deadline_s
         self._spec = {
             "sinks": [{"backend": n, "settings": dict(s)} for n, s in chosen],
@@ -250,8 +246,9 @@ class ProcessBackend:
             if name in self._lossless:
                 counts["pending"] = counts.get("pending", 0) + unconfirmed
                 counts["routed"] = counts.get("routed", 0) + unconfirmed
-            if name == self.sink_names[0]:
+            if name == self.sink_names[0]:  # the writer's own figures go with its first sink
                 counts = _added(counts, {**self._here, "routed": sum(self._here.values())})
+                counts["extra"] = {**counts.get("extra", {}), **self.stats()}
             stats.append(stats_from(name, counts))
         return stats
 
@@ -617,3 +614,24 @@ def _added(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _routing(name: str, settings: Mapping[str, Any]) -> tuple[int, bool, bool]:
+    """A sink's level, and whether it takes metric and audit records, from its validated
+    settings. A lossless sink (the file) is opened here once, so that a path it cannot open
+    is a ``ConfigError`` naming the key in this process, not a writer that cannot start."""
+    from hft.logging._levels import parse_level
+    from hft.logging.backends._registry import backend_classes, backend_section, create_in_process
+
+    if name in LOSSLESS:
+        probe = create_in_process(name, settings)
+        probe.close()
+        return probe.level, probe.takes_metrics, probe.takes_audit
+    section = backend_section(name, settings)
+    kind = backend_classes()[name]
+    level = parse_level(getattr(section, "level", "DEBUG"))
+    return (
+        level,
+        bool(getattr(kind, "takes_metrics", False)),
+        bool(getattr(kind, "takes_audit", True)),
+    )

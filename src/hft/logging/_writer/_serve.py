@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
 
+from hft.logging._metrics import LoggingMetrics
 from hft.logging._record import Record
 from hft.logging._slots import BackendSlot
 from hft.logging._writer._sinks import LOSSLESS, QUEUE_RECORDS, DirectSink, QueuedSink, SinkGroup
@@ -39,6 +40,8 @@ from hft.logging._writer._wire import (
     stats_message,
     warn_message,
 )
+
+from hft.logging.backends._base import BackendContext
 
 if TYPE_CHECKING:
     from hft.logging.backends._base import LoggingBackend
@@ -280,6 +283,7 @@ def open_sinks(spec: Mapping[str, Any], warn: Callable[..., None]) -> SinkGroup:
             fallback=fallback_for(backend.name, spill_dir, limit),
             warn=warn,
         )
+        slot.hooks.attach(BackendContext(warn=warn, note=warn, metrics=LoggingMetrics))
         if sink["backend"] in LOSSLESS:
             sinks.append(DirectSink(slot))
         else:

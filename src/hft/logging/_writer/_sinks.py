@@ -37,6 +37,8 @@ LOSSLESS: Final = frozenset({"file"})
 #: Records a best-effort sink may hold queued before it drops (its own bound).
 QUEUE_RECORDS: Final = 20_000
 _RETRY_POLL_S: Final = 0.005  #: how often a sink thread retries held records while idle
+#: How often an idle sink is flushed anyway (syslog reports an outage or a recovery there).
+_IDLE_S: Final = 0.1
 SINK_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 
 
@@ -149,10 +151,8 @@ class QueuedSink:
         slot = self.slot
         while True:
             with self._cv:
-                while not self._queue and not self._closing:
-                    self._cv.wait(_RETRY_POLL_S if slot.pending else None)
-                    if slot.pending:
-                        break
+                if not self._queue and not self._closing:
+                    self._cv.wait(_RETRY_POLL_S if slot.pending else _IDLE_S)
                 if not self._queue and self._closing and not slot.pending:
                     return
                 batch = self._queue.popleft() if self._queue else ()

@@ -49,6 +49,10 @@ _PER_BACKEND: Final = {
     "write_errors": ("backend_errors", "Failed writes, per backend."),
     "failed_over": ("backend_records_failed_over", "Records failed over, per backend."),
     "lost": ("backend_records_lost", "Records lost, per backend."),
+    "dropped": (
+        "backend_records_dropped",
+        "Records a best-effort sink (console, syslog) dropped: its destination stopped taking data.",
+    ),
 }
 #: Figures of a backend's ``stats()`` that go up and down (gauges); every other figure only
 #: grows and is a counter, ``hft_<backend>_<name>_total``.

@@ -6,15 +6,30 @@ from typing import Any
 
 import pytest
 
-from hft.config import ConfigError, LoggingSettings, Settings, validate_logging_configuration
+from hft.config import (
+    BackendsSettings,
+    ConfigError,
+    FileBackendSettings,
+    HftSettings,
+    LoggingSettings,
+    Settings,
+    validate_logging_configuration,
+)
+from hft.config._validation import logging_settings
 from tests.config.conftest import REPO_SETTINGS, read_yaml
 
 BASE_LOGGING: dict[str, Any] = read_yaml(REPO_SETTINGS / "base.yaml")["logging"]
 ALL_OFF = {name: {"enabled": False} for name in ("console", "file", "prometheus", "audit")}
+#: A dict enables only the backends it names: rule tests name one, so only their rule breaks.
+ONE_BACKEND: dict[str, Any] = {"backends": {"file": {}}}
 
 
 def _hft(**values: object) -> dict[str, Any]:
-    return {"hft_settings": values}
+    return {"hft_settings": values, **ONE_BACKEND}
+
+
+def _enabled(config: Any) -> tuple[str, ...]:
+    return logging_settings(config).backends.enabled_names()
 
 
 class TestAccepts:
@@ -77,3 +92,55 @@ class TestRules:
         """A wrong type in a dict is a ConfigError naming the full key path."""
         with pytest.raises(ConfigError, match=r"logging\.hft_settings\.batch_size: .*'many'"):
             validate_logging_configuration(_hft(batch_size="many"))
+
+
+class TestADictEnablesWhatItNames:
+    def test_only_the_named_backends_are_on(self) -> None:
+        """Naming the audit trail alone enables it (off in base.yaml) and nothing else."""
+        assert _enabled({"backends": {"audit": {"file_path": "trail.log"}}}) == ("audit",)
+
+    def test_a_named_backend_switched_off_stays_off(self) -> None:
+        """A named backend with enabled: false is off; the others it names are on."""
+        assert _enabled({"backends": {"console": {"enabled": False}, "file": {}}}) == ("file",)
+
+    def test_every_backend_named_with_its_switch(self) -> None:
+        """A dict naming every backend (a model's dump) keeps each one's enabled flag."""
+        config = LoggingSettings().model_dump()
+        for section in config["backends"].values():
+            section["enabled"] = False
+        config["backends"]["syslog"]["enabled"] = True
+        assert _enabled(config) == ("syslog",)
+
+    @pytest.mark.parametrize("config", [{}, {"backends": {}}, {"hft_settings": {"batch_size": 7}}])
+    def test_naming_none_is_the_at_least_one_backend_error(self, config: dict[str, Any]) -> None:
+        """A dict naming no backend breaks the one-backend rule, which names logging.backends."""
+        with pytest.raises(ConfigError) as caught:
+            validate_logging_configuration(config)
+        assert str(caught.value) == "logging.backends: at least one backend must be enabled"
+
+    def test_a_named_backends_missing_keys_take_base_yaml(self) -> None:
+        """Keys a named backend leaves out are base.yaml's (its level, rotation, writer...)."""
+        file = logging_settings({"backends": {"file": {"file_path": "x.log"}}}).backends.file
+        expected = {**BASE_LOGGING["backends"]["file"], "file_path": "x.log"}
+        assert file == FileBackendSettings.model_validate(expected)
+
+    def test_hft_settings_take_base_yaml(self) -> None:
+        """hft_settings a dict leaves out (all of them, or some) are base.yaml's."""
+        base = HftSettings.model_validate(BASE_LOGGING["hft_settings"])
+        assert logging_settings(ONE_BACKEND).hft_settings == base
+        some = logging_settings(_hft(batch_size=7)).hft_settings
+        assert some == base.model_copy(update={"batch_size": 7})
+
+    def test_a_model_is_used_as_it_is(self) -> None:
+        """A LoggingSettings or Settings keeps its own switches (base.yaml's console and file)."""
+        assert _enabled(LoggingSettings()) == ("console", "file")
+        assert _enabled(Settings(exchanges={})) == ("console", "file")
+
+    def test_a_backends_model_in_a_dict_is_used_as_it_is(self) -> None:
+        """A BackendsSettings model under backends is not a dict naming backends: taken as is."""
+        assert _enabled({"backends": BackendsSettings()}) == ("console", "file")
+
+    def test_an_unknown_backend_is_named_in_the_error(self) -> None:
+        """A misspelt backend name is an unknown key under logging.backends, as in YAML."""
+        with pytest.raises(ConfigError, match=r"^logging\.backends\.consle: unknown key"):
+            validate_logging_configuration({"backends": {"consle": {}}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 import yaml
 
 from hft.config import (
+    BackendsSettings,
     ConfigError,
+    FileBackendSettings,
     HftSettings,
     LoggingConfigManager,
     LoggingSettings,
@@ -21,6 +24,7 @@ from hft.logging import (
     FileBackend,
     HFTLogger,
     create_backend_from_config,
+    create_backends_from_config,
     create_hft_logger_from_config,
     create_pipeline_from_config,
     get_exchange_logger_with_config,
@@ -99,7 +103,7 @@ class TestOneSettingsPath:
     ) -> None:
         """The same mistake gets the same line from a dict entry point as from a YAML file."""
         with pytest.raises(ConfigError) as caught:
-            ENTRY_POINTS[entry](overlay)
+            ENTRY_POINTS[entry]({"backends": {"console": {}}, **overlay})  # names a backend
         assert str(caught.value) == line
         assert _yaml_error(tmp_path, overlay) == f"{tmp_path / 'settings' / 'dev.yaml'}: {line}"
 
@@ -142,6 +146,76 @@ class TestOneSettingsPath:
         logging = LoggingSettings(hft_settings=HftSettings(ring_buffer_size=10))
         with pytest.raises(ConfigError, match="ring_buffer_size: 10 is too small"):
             create_pipeline_from_config(logging, backends=[])
+
+
+def _messages(path: Path) -> list[str]:
+    """The ``msg`` of every JSON line in *path*."""
+    return [json.loads(line)["msg"] for line in path.read_text().splitlines()]
+
+
+class TestADictEnablesWhatItNames:
+    def test_naming_only_the_audit_trail_builds_only_the_audit_trail(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """No console line on stderr and no logs/hft.log in the working folder: only the trail."""
+        monkeypatch.chdir(tmp_path)
+        trail = tmp_path / "trail" / "audit.log"
+        log = create_hft_logger_from_config(
+            "x", [], {"backends": {"audit": {"file_path": str(trail)}}}
+        )
+        log.info("not audited", qty=3)
+        log.audit("order.placed", qty=3)
+        log.pipeline.close()
+        assert [json.loads(line)["event"] for line in trail.read_text().splitlines()] == [
+            "order.placed"
+        ]
+        assert [child.name for child in tmp_path.iterdir()] == ["trail"]  # no logs/, no spill
+        assert capfd.readouterr().err == ""
+
+    def test_a_named_file_backend_takes_base_yamls_level(
+        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """Naming the file backend by its path alone: base.yaml's INFO level, and no console."""
+        path = tmp_path / "app.log"
+        log = create_hft_logger_from_config(
+            "x", [], {"backends": {"file": {"file_path": str(path)}}}
+        )
+        log.debug("below INFO")
+        log.info("at INFO")
+        log.pipeline.close()
+        assert _messages(path) == ["at INFO"]
+        assert capfd.readouterr().err == ""
+
+    def test_a_named_file_backend_takes_base_yamls_writer_process(self, tmp_path: Path) -> None:
+        """The named file backend alone is built, as base.yaml's writer process."""
+        backends = create_backends_from_config(
+            {"backends": {"file": {"file_path": str(tmp_path / "x.log")}}}
+        )
+        try:
+            assert [type(backend) for backend in backends] == [ProcessBackend]
+        finally:
+            for backend in backends:
+                backend.close()
+
+    @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+    def test_naming_none_is_refused_naming_the_key(self, entry: str) -> None:
+        """A dict naming no backend is the one-backend error, naming logging.backends."""
+        with pytest.raises(ConfigError) as caught:
+            ENTRY_POINTS[entry]({"hft_settings": {"batch_size": 7}})
+        assert str(caught.value) == "logging.backends: at least one backend must be enabled"
+
+    def test_a_model_is_used_as_it_is(
+        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A LoggingSettings keeps its own switches: the console it leaves on writes to stderr."""
+        file = FileBackendSettings(file_path=str(tmp_path / "app.log"), writer="thread")
+        log = create_hft_logger_from_config(
+            "x", [], LoggingSettings(backends=BackendsSettings(file=file))
+        )
+        log.info("to both")
+        log.pipeline.close()
+        assert _messages(tmp_path / "app.log") == ["to both"]
+        assert "to both" in capfd.readouterr().err
 
 
 class TestSameDefaults:

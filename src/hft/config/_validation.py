@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from hft.config._errors import ConfigError
-from hft.config._models import SECRET_FIELDS, LoggingSettings, Settings
+from hft.config._models import SECRET_FIELDS, BackendsSettings, LoggingSettings, Settings
 
 #: Highest allowed ``hft_settings.max_latency_us`` (the 5 ms HFT ceiling).
 MAX_LATENCY_US_LIMIT = 5000
@@ -51,10 +51,12 @@ def check_rules(config: LoggingSettings) -> list[RuleViolation]:
 def logging_settings(config: LoggingSettings | Settings | Mapping[str, Any]) -> LoggingSettings:
     """The ``logging`` section as a validated :class:`LoggingSettings`, whatever form it came in.
 
-    ``config`` is a :class:`LoggingSettings`, a whole :class:`Settings`, or the ``logging``
-    section as a plain dict (missing keys take base.yaml's defaults). Every entry point that
-    takes settings goes through here, so a dict gets the YAML loader's strict rules and its
-    one-line errors: :class:`ConfigError`, one line per problem naming the key path.
+    ``config`` is a :class:`LoggingSettings` or a whole :class:`Settings`, used as it is, or
+    the ``logging`` section as a plain dict: a dict enables the backends it names (each on
+    unless it says ``enabled: false``) and no other; base.yaml's defaults fill in every key it
+    leaves out. Every entry point that takes settings goes through here, so a dict gets the
+    YAML loader's strict rules and its one-line errors: :class:`ConfigError`, one line per
+    problem naming the key path.
     """
     if isinstance(config, Settings):
         config = config.logging
@@ -72,8 +74,8 @@ def logging_settings(config: LoggingSettings | Settings | Mapping[str, Any]) -> 
 def validate_logging_configuration(config: LoggingSettings | Settings | Mapping[str, Any]) -> bool:
     """Check the ``logging`` section against the HFT rules; return ``True`` or raise.
 
-    Takes what :func:`logging_settings` takes; raises :class:`ConfigError` naming every
-    offending key path, one per line.
+    Takes what :func:`logging_settings` takes (a dict enables only the backends it names);
+    raises :class:`ConfigError` naming every offending key path, one per line.
     """
     logging_settings(config)
     return True
@@ -95,10 +97,30 @@ def section_settings(model: type[M], section: object, path: str) -> M:
 
 def _logging_from_mapping(config: Mapping[str, Any]) -> LoggingSettings:
     try:
-        return LoggingSettings.model_validate(config)
+        return LoggingSettings.model_validate(_enabling_what_it_names(config))
     except ValidationError as exc:
         problems = explain_errors(exc, LoggingSettings)
         raise ConfigError(f"{_join('logging', path)}: {text}" for path, text in problems) from None
+
+
+def _enabling_what_it_names(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A ``logging`` dict as the backends it names: those on (unless ``enabled: false``), the
+    rest off, as the spec's factory builds only the backends its config lists.
+
+    Not base.yaml's on/off switches: a caller naming only the audit trail gets no console and no
+    ``logs/hft.log``. A section that is not a dict (a model, a typo) is left for the model to
+    take as it is or to report.
+    """
+    named = config.get("backends", {})
+    if not isinstance(named, Mapping):
+        return config
+    backends: dict[str, Any] = {name: {"enabled": False} for name in BackendsSettings.model_fields}
+    backends.update({name: _switched_on(section) for name, section in named.items()})
+    return {**config, "backends": backends}
+
+
+def _switched_on(section: object) -> object:
+    return {"enabled": True, **section} if isinstance(section, Mapping) else section
 
 
 def _join(section: str, key: str) -> str:

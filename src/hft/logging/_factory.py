@@ -1,7 +1,8 @@
 """The public factory functions: loggers, pipelines and backends from settings passed in.
 
 ``config`` is the ``logging`` section: a ``hft.config.LoggingSettings`` model, a whole
-``Settings``, or the same shape as a plain dict, validated the same way in every case.
+``Settings``, or the same shape as a plain dict, validated the same way in every case (a dict
+enables only the backends it names; see :func:`hft.config._validation.logging_settings`).
 Loggers made from equal configurations share one pipeline (one ring, one dispatcher thread);
 it is started on first use and drained at interpreter exit.
 """

@@ -21,7 +21,10 @@ from benchmarks.harness import ALLOW_PURE_ENV, child_main, hft_build, probe_hft,
 QUICK = 20_000
 MODES = ["suite", "exit", "memory", "paced"]
 PACED_SECONDS = 5.0
-EXIT_DEFAULT = ("baseline", "stdlib-queue", "loguru-enqueue", "picologging-queue", "hft")
+EXIT_DEFAULT = (
+    "baseline", "stdlib-queue", "loguru-enqueue", "picologging-queue", "hft", "hft-prod", "hft-dev",
+)  # fmt: skip
+MEMORY_DEFAULT = ("hft", "hft-prod", "hft-dev", "baseline")
 
 
 def _names(value: str) -> list[str]:
@@ -83,7 +86,7 @@ def _exit(args: argparse.Namespace) -> None:
 
 
 def _memory(args: argparse.Namespace) -> None:
-    results = suite.run_memory(args.contenders or ["hft", "baseline"], args.records or 10_000_000)
+    results = suite.run_memory(args.contenders or MEMORY_DEFAULT, args.records or 10_000_000)
     results["meta"]["host"] = args.host
     print(report.memory_table(results))
     report.write_json(results, args.out / "memory.json")
@@ -123,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _runs_hft(args: argparse.Namespace) -> bool:
-    defaults = {"suite": DEFAULT, "paced": paced.DEFAULT}.get(args.mode, EXIT_DEFAULT)
-    names = args.contenders or defaults
+    defaults = {"suite": DEFAULT, "paced": paced.DEFAULT, "exit": EXIT_DEFAULT,
+                "memory": MEMORY_DEFAULT}  # fmt: skip
+    names = args.contenders or defaults[args.mode]
     return any(name.startswith("hft") for name in names)
 
 

@@ -36,7 +36,9 @@ __all__ = [
 NS_PER_S = 1_000_000_000
 OVER_100US, OVER_1MS = 100_000, 1_000_000
 START_DELAY_NS = 1_000_000  #: the schedule starts this long after the loop is entered
-DEFAULT: tuple[str, ...] = ("floor", "baseline", "picologging-queue", "structlog", "hft")
+DEFAULT: tuple[str, ...] = (
+    "floor", "baseline", "picologging-queue", "structlog", "hft", "hft-prod", "hft-dev",
+)  # fmt: skip
 Note = Callable[[str], None]
 
 

@@ -5,7 +5,9 @@ never one best run. Each RUN_DIR is the ``--out`` folder of one full run: ``late
 ``python -m benchmarks`` and ``paced.json`` from ``python -m benchmarks paced --rates
 20000,100000``. Prints, per figure, the lowest-highest and the median over the runs (the ratios
 hft is held to: throughput against the baseline, picologging and structlog; the call against the
-floor; calls over 1 ms when paced; records lost), then each run's host facts.
+floor; calls over 1 ms when paced; records lost), then the shipped settings' rows (``hft-prod``,
+``hft-dev``: their rate and call against hft's, calls over 1 ms and loss when paced) where the
+run has them, then each run's host facts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import orjson
 
 Figures = dict[str, list[float]]
+SHIPPED = ("hft-prod", "hft-dev")
 
 
 def _adder(figures: Figures) -> Callable[[str, float], None]:
@@ -47,8 +50,25 @@ def suite_figures(run: dict[str, Any], figures: Figures) -> None:
     add("lost (suite)", hft["throughput"]["lost"] + hft["latency"]["lost"])
 
 
+def shipped_figures(run: dict[str, Any], figures: Figures) -> None:
+    """The shipped settings' rows of one suite run against hft's (file only), when present."""
+    contenders, add = run["contenders"], _adder(figures)
+    hft = contenders["hft"]
+    for name in SHIPPED:
+        row = contenders.get(name)
+        if not row or not row.get("throughput") or not row.get("latency"):
+            continue
+        rate, stats = row["throughput"]["rate"], row["latency"]["stats"]
+        add(f"{name} rec/s", rate)
+        add(f"{name} / hft (rec/s)", rate / hft["throughput"]["rate"])
+        add(f"{name} call p50 / hft", stats["p50"] / hft["latency"]["stats"]["p50"])
+        add(f"{name} call p99.9 / hft", stats["p999"] / hft["latency"]["stats"]["p999"])
+        add(f"{name} lost (suite)", row["throughput"]["lost"] + row["latency"]["lost"])
+
+
 def paced_figures(run: dict[str, Any], figures: Figures) -> None:
-    """Per offered rate: calls over 1 ms and 100 us (hft and the floor), p99.9, p50, lost."""
+    """Per offered rate: calls over 1 ms and 100 us (hft and the floor), p99.9, p50, lost; for
+    the shipped settings' rows, calls over 1 ms, p99.9 / floor and lost."""
     contenders = run["contenders"]
     add = _adder(figures)
     for rate, result in contenders["hft"].items():
@@ -60,6 +80,12 @@ def paced_figures(run: dict[str, Any], figures: Figures) -> None:
         add(f"paced {rate}/s p99.9 / floor", hft["p999"] / floor["p999"])
         add(f"paced {rate}/s p50 / floor", hft["p50"] / floor["p50"])
         add(f"paced {rate}/s lost", result["check"]["lost"])
+        for name in SHIPPED:
+            shipped = ((contenders.get(name) or {}).get(rate) or {}).get("stats")
+            if shipped:
+                add(f"paced {rate}/s >1ms {name}", shipped["over_1ms"])
+                add(f"paced {rate}/s p99.9 / floor {name}", shipped["p999"] / floor["p999"])
+                add(f"paced {rate}/s lost {name}", contenders[name][rate]["check"]["lost"])
 
 
 def host_line(run: dict[str, Any]) -> str:
@@ -81,8 +107,8 @@ def render(figures: Figures, hosts: Sequence[str]) -> str:
         shown = [f"{v:.2f}" if ratio else f"{v:,.0f}" for v in sorted(values)]
         median = statistics.median(values)
         span = shown[0] if len(set(shown)) == 1 else f"{shown[0]}-{shown[-1]}"
-        lines.append(f"{name:32} {span:>22}   median {median:,.2f}" if ratio else
-                     f"{name:32} {span:>22}   median {median:,.0f}")  # fmt: skip
+        lines.append(f"{name:40} {span:>22}   median {median:,.2f}" if ratio else
+                     f"{name:40} {span:>22}   median {median:,.0f}")  # fmt: skip
     lines.append("host facts per run:")
     lines += [f"  {i}: {line}" for i, line in enumerate(hosts, 1)]
     return "\n".join(lines)
@@ -102,6 +128,7 @@ def main(argv: Sequence[str]) -> int:
             return 2
         suite_run = orjson.loads(suite_path.read_bytes())
         suite_figures(suite_run, figures)
+        shipped_figures(suite_run, figures)
         hosts.append(host_line(suite_run))
         if paced_path.is_file():
             paced_figures(orjson.loads(paced_path.read_bytes()), figures)

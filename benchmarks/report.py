@@ -226,6 +226,9 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
 
 
+_LINE_STYLES = ("-", "--", ":")
+
+
 def _tail_axis(q: float) -> float:
     return -math.log10(max(1 - q / 100, 1e-5))
 
@@ -239,9 +242,11 @@ def plot_latency(results: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(10, 6))
     xs = [_tail_axis(q) for q in CURVE_PERCENTILES]
-    for name, row in results["contenders"].items():
-        if row.get("latency"):
-            ax.plot(xs, row["latency"]["curve"], label=name, linewidth=1.5)
+    drawn = [(name, row) for name, row in results["contenders"].items() if row.get("latency")]
+    for i, (name, row) in enumerate(drawn):
+        # the colour cycle has ten colours: later lines are dashed, so no two look alike
+        style = _LINE_STYLES[i // 10 % len(_LINE_STYLES)]
+        ax.plot(xs, row["latency"]["curve"], label=name, linewidth=1.5, linestyle=style)
     ticks = [50, 90, 99, 99.9, 99.99, 100]
     ax.set_xticks([_tail_axis(q) for q in ticks], [f"p{q:g}" if q < 100 else "max" for q in ticks])
     ax.set_yscale("log")

@@ -61,6 +61,8 @@ REGISTRY: dict[str, _Entry] = {
     "picologging-queue": _Entry("picologging_json:setup_queue", "picologging.handlers"),
     "hft": _Entry("hft_logger:setup", "hft.logging"),
     "hft-drop": _Entry("hft_logger:setup_drop", "hft.logging"),
+    "hft-prod": _Entry("hft_shipped:setup_prod", "hft.logging"),
+    "hft-dev": _Entry("hft_shipped:setup_dev", "hft.logging"),
     # Fakes for the suite's own tests; never in DEFAULT.
     "lossy": _Entry("testing:setup_lossy", "orjson"),
 }

@@ -59,3 +59,29 @@ def test_ranges_and_medians_over_the_runs(
 def test_a_folder_without_results_is_refused(tmp_path: Path) -> None:
     """A run folder with no ``latest.json`` is an error (exit 2), not a silent gap."""
     assert ranges.main([str(tmp_path)]) == 2
+
+
+def test_shipped_rows_against_hft_where_a_run_has_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hft-prod's rate and call are divided by hft's, paced slow calls and loss are listed; a
+    run without the row adds nothing to its figures."""
+    with_prod, without = _run(tmp_path / "a", 1_000_000, 500_000, 0), _run(tmp_path / "b", 1, 1, 0)
+    suite_run = orjson.loads((with_prod / "latest.json").read_bytes())
+    suite_run["contenders"]["hft-prod"] = {
+        "throughput": {"rate": 250_000, "lost": 0},
+        "latency": {"stats": _stats(900, 900, 7500), "lost": 0},
+    }
+    (with_prod / "latest.json").write_bytes(orjson.dumps(suite_run))
+    paced_run = orjson.loads((with_prod / "paced.json").read_bytes())
+    stats = {"over_1ms": 4, "over_100us": 90, "p999": 5000, "p50": 900}
+    paced_run["contenders"]["hft-prod"] = {"100000": {"stats": stats, "check": {"lost": 0}}}
+    (with_prod / "paced.json").write_bytes(orjson.dumps(paced_run))
+    assert ranges.main([str(with_prod), str(without)]) == 0
+    line = {row.split("  ")[0]: row for row in capsys.readouterr().out.splitlines()}
+    assert line["hft-prod / hft (rec/s)"].endswith("median 0.25")
+    assert line["hft-prod call p50 / hft"].endswith("median 4.50")
+    assert line["hft-prod call p99.9 / hft"].endswith("median 2.50")
+    assert line["paced 100000/s >1ms hft-prod"].endswith("median 4")
+    assert line["paced 100000/s p99.9 / floor hft-prod"].endswith("median 0.50")
+    assert "hft-dev rec/s" not in line

@@ -40,7 +40,6 @@ from hft.logging._writer._wire import (
     stats_message,
     warn_message,
 )
-
 from hft.logging.backends._base import BackendContext
 
 if TYPE_CHECKING:

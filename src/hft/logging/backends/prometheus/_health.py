@@ -51,7 +51,7 @@ _PER_BACKEND: Final = {
     "lost": ("backend_records_lost", "Records lost, per backend."),
     "dropped": (
         "backend_records_dropped",
-        "Records a best-effort sink (console, syslog) dropped: its destination stopped taking data.",
+        "Records a best-effort sink (console, syslog) dropped: its destination took no data.",
     ),
 }
 #: Figures of a backend's ``stats()`` that go up and down (gauges); every other figure only

@@ -1,7 +1,8 @@
 """A child process for test_stalls.py: logs under the shipped ``dev`` settings while its
 stderr is a pipe that the test does not read.
 
-Usage: ``python stall_child.py <work folder> <calls> <rate per s> <close|wait> [overrides]``.
+Usage: ``python stall_child.py <work folder> <calls> <rate per s> <close|wait> [overrides]``
+(*overrides*: JSON merged over the ``logging`` section, e.g. a syslog collector to use).
 Paced calls of ``log.info`` (the console takes them at DEBUG, the file at INFO); then
 ``close`` shuts the pipeline down, ``wait`` prints ``ready`` and waits for a signal. The
 number of calls made and the pipeline's per-sink counts go to ``<work folder>/child.json``,
@@ -48,7 +49,10 @@ def main() -> None:
     config = load_settings("dev").logging.model_dump()
     config["backends"]["file"].update(file_path=str(work / "hft.log"), rotation="none")
     config["hft_settings"].update(spill_dir=str(work / "spill"), drain_deadline_ms=1000)
-    config["hft_settings"].update(orjson.loads(sys.argv[5]) if len(sys.argv) > 5 else {})
+    for section, keys in (orjson.loads(sys.argv[5]) if len(sys.argv) > 5 else {}).items():
+        for key, value in keys.items():
+            target = config[section][key] if section == "backends" else config[section]
+            target.update(value if section == "backends" else {key: value})
     pipeline = create_pipeline_from_config(config)
     atexit.register(_report, work, pipeline)  # registered first: runs after the drain
     pipeline.start()

@@ -7,11 +7,13 @@ child's metrics say against the lines in the file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +30,13 @@ CHILD = Path(__file__).with_name("stall_child.py")
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _spawn(work: Path, calls: int, rate: float, how: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+def _spawn(
+    work: Path, calls: int, rate: float, how: str, *overrides: str
+) -> subprocess.Popen[bytes]:
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.Popen(
-        [sys.executable, str(CHILD), str(work), str(calls), str(rate), how],
+        [sys.executable, str(CHILD), str(work), str(calls), str(rate), how, *overrides],
         cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,  # never read until the child has exited: a stuck console
@@ -243,3 +245,106 @@ def test_the_console_writes_to_this_processs_stream(tmp_path: Path, stream: str)
     )
     out = done.stdout if stream == "stdout" else done.stderr
     assert b"hello there k=1" in out
+
+
+class _Silent:
+    """A TCP server on loopback that accepts and never reads or answers (a stuck collector,
+    a push gateway that hangs); stopped by the test."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self._server.accept()
+                self._held.append(conn)
+
+    def close(self) -> None:
+        self._server.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[_Silent]:
+    """A collector that stops reading: accepts, then never reads."""
+    server = _Silent()
+    yield server
+    server.close()
+
+
+def _spawn_with(work: Path, how: str, overrides: dict[str, Any]) -> subprocess.Popen[bytes]:
+    child = _spawn(work, 30_000, 20_000, how, orjson.dumps(overrides).decode())
+    if how != "close":
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"ready\n"
+    return child
+
+
+def _end(child: subprocess.Popen[bytes], how: str) -> tuple[int, float]:
+    sent = time.monotonic()
+    if how == "sigterm":
+        child.send_signal(signal.SIGTERM)
+    elif how == "kill":
+        child.kill()
+    status, _ = _finish(child, 60)
+    return status, time.monotonic() - sent
+
+
+class TestStuckCollectors:
+    @pytest.mark.parametrize("how", ["close", "sigterm", "kill"])
+    def test_a_syslog_collector_that_stops_reading_stalls_nothing(
+        self, tmp_path: Path, silent: _Silent, how: str
+    ) -> None:
+        """A syslog collector that accepts and never reads, with the console's stderr unread
+        too: the file gets every call made (in order, once each), and the process ends."""
+        syslog = {"enabled": True, "port": silent.port, "spool_dir": str(tmp_path / "spool")}
+        child = _spawn_with(tmp_path, how, {"backends": {"syslog": syslog}})
+        status, took = _end(child, how)
+        if how == "kill":
+            seqs: list[int] = []
+            wait_until(lambda: _settled(tmp_path, seqs), timeout=20)
+            assert seqs == list(range(len(seqs))) and seqs
+            return
+        assert status == (0 if how == "close" else 143)
+        assert took < 20, took
+        report = _report(tmp_path)
+        assert _file_seqs(tmp_path) == list(range(report["calls"]))
+        sent = report["backends"]["syslog"]
+        assert (
+            sent["written"] + sent["dropped"] + sent["pending"] + sent["failed_over"] + sent["lost"]
+            == sent["routed"]
+        )
+        assert report["backends"]["file"]["dropped"] == 0
+
+    @pytest.mark.parametrize("how", ["sigterm", "kill"])
+    def test_a_push_gateway_that_never_answers_stalls_nothing(
+        self, tmp_path: Path, silent: _Silent, how: str
+    ) -> None:
+        """Prometheus pushing to a socket that accepts and never answers: every call is in the
+        file, and SIGTERM ends the process within the push timeout and the drain deadline."""
+        prometheus = {
+            "enabled": True,
+            "push_gateway_url": f"http://127.0.0.1:{silent.port}",
+            "push_interval": 1,
+            "push_timeout": 1.0,
+        }
+        child = _spawn_with(tmp_path, how, {"backends": {"prometheus": prometheus}})
+        status, took = _end(child, how)
+        if how == "kill":
+            seqs: list[int] = []
+            wait_until(lambda: _settled(tmp_path, seqs), timeout=20)
+            assert seqs == list(range(len(seqs))) and seqs
+            return
+        assert status == 143
+        assert took < 15, took
+        report = _report(tmp_path)
+        assert _file_seqs(tmp_path) == list(range(report["calls"]))

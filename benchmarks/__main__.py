@@ -1,4 +1,4 @@
-"""``python -m benchmarks [suite|exit|memory|paced]``: run, print the tables, write the results.
+"""``python -m benchmarks [suite|exit|memory|paced|stall]``: run, print the tables, write results.
 
 Every mode first measures and prints the host facts (:mod:`benchmarks.hostfacts`) and keeps
 them in its JSON results under ``meta.host``.
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import hostfacts, paced, paced_report, report, suite
+from benchmarks import hostfacts, paced, paced_report, report, stall, suite
 from benchmarks.contenders import DEFAULT, REGISTRY
 from benchmarks.harness import ALLOW_PURE_ENV, child_main, hft_build, probe_hft, refusal
 
 QUICK = 20_000
-MODES = ["suite", "exit", "memory", "paced"]
+MODES = ["suite", "exit", "memory", "paced", "stall"]
 PACED_SECONDS = 5.0
 EXIT_DEFAULT = (
     "baseline", "stdlib-queue", "loguru-enqueue", "picologging-queue", "hft", "hft-prod", "hft-dev",
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--calls", type=int, help="timed calls per round (suite default 200,000; paced: per rate)"
     )
-    rates_help = "paced: comma-separated calls/s (default 20000,100000)"
+    rates_help = "paced: comma-separated calls/s (default 20000,100000; stall: 10000)"
     parser.add_argument("--rates", type=_rates, default=[20_000, 100_000], help=rates_help)
     seconds_help = f"paced: seconds per rate, unless --calls (default {PACED_SECONDS})"
     parser.add_argument("--seconds", type=float, help=seconds_help)
@@ -102,6 +102,14 @@ def _paced(args: argparse.Namespace) -> None:
     print(f"\nwrote {args.out / 'paced.json'}")
 
 
+def _stall(args: argparse.Namespace) -> None:
+    rate = args.rates[0] if args.rates != [20_000, 100_000] else 10_000
+    runs = stall.run_stall(rate, args.seconds or 8.0, args.rounds or 3)
+    print(stall.table(runs))
+    report.write_json({"meta": {"host": args.host}, "runs": runs}, args.out / "stall.json")
+    print(f"\nwrote {args.out / 'stall.json'}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse *argv* and run the chosen mode (``_child`` is the harness's internal entry point)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -121,13 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args.host = hostfacts.measure()
     print("\n".join(hostfacts.facts_lines(args.host)), flush=True)
-    {"suite": _suite, "exit": _exit, "memory": _memory, "paced": _paced}[args.mode](args)
+    modes = {"suite": _suite, "exit": _exit, "memory": _memory, "paced": _paced, "stall": _stall}
+    modes[args.mode](args)
     return 0
 
 
 def _runs_hft(args: argparse.Namespace) -> bool:
     defaults = {"suite": DEFAULT, "paced": paced.DEFAULT, "exit": EXIT_DEFAULT,
-                "memory": MEMORY_DEFAULT}  # fmt: skip
+                "memory": MEMORY_DEFAULT, "stall": ("hft-dev",)}  # fmt: skip
     names = args.contenders or defaults[args.mode]
     return any(name.startswith("hft") for name in names)
 

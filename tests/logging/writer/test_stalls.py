@@ -312,7 +312,8 @@ class TestStuckCollectors:
         if how == "kill":
             seqs: list[int] = []
             wait_until(lambda: _settled(tmp_path, seqs), timeout=20)
-            assert seqs == list(range(len(seqs))) and seqs
+            assert seqs == list(range(len(seqs)))
+            assert seqs
             return
         assert status == (0 if how == "close" else 143)
         assert took < 20, took
@@ -342,7 +343,8 @@ class TestStuckCollectors:
         if how == "kill":
             seqs: list[int] = []
             wait_until(lambda: _settled(tmp_path, seqs), timeout=20)
-            assert seqs == list(range(len(seqs))) and seqs
+            assert seqs == list(range(len(seqs)))
+            assert seqs
             return
         assert status == 143
         assert took < 15, took

@@ -24,7 +24,7 @@ them), so the ``dbg`` columns are what ``log.debug`` costs there, not a filtered
 
 from __future__ import annotations
 
-import io
+import os
 import shutil
 import subprocess
 import sys
@@ -68,29 +68,31 @@ def build_shipped_logger(
 
 
 class StderrPipe:
-    """``sys.stderr`` on a pipe that a ``wc -l`` process drains; ``lines`` once closed.
+    """Standard error (file descriptor 2) on a pipe that a ``wc -l`` process drains; ``lines``
+    once closed.
 
-    The stream is made as Python makes a piped stderr: UTF-8, line-buffered (so a batch of
-    console lines is one write), ``backslashreplace``.
+    The console is a sink of hft's writer process, which writes to the descriptor it inherits:
+    the pipe is put under descriptor 2 itself (this benchmark child's, so the writer started
+    after it inherits it), not only under ``sys.stderr``.
     """
 
     def __init__(self) -> None:
         self._drain = subprocess.Popen(["wc", "-l"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self._drain.stdin is not None
-        self._saved = sys.stderr
-        self._stream = io.TextIOWrapper(
-            self._drain.stdin, encoding="utf-8", errors="backslashreplace", line_buffering=True
-        )
-        sys.stderr = self._stream
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        os.dup2(self._drain.stdin.fileno(), 2)
+        self._drain.stdin.close()  # descriptor 2 (and the writer's copy) hold the pipe now
+        self._drain.stdin = None
         self.lines: int | None = None
 
     def close(self) -> None:
-        """Give ``sys.stderr`` back, let the drain see the end, and keep the lines it counted."""
+        """Give descriptor 2 back, let the drain see the end, and keep the lines it counted."""
         if self.lines is not None:
             return
-        sys.stderr = self._saved
-        self._stream.flush()
-        self._stream.detach()
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
         self.lines = int(self._drain.communicate()[0])
 
 

@@ -3,7 +3,7 @@ kept in the work folder. Small counts; nothing here asserts a timing."""
 
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -95,13 +95,18 @@ class TestDevConsole:
         assert harness.check_file(tmp_path / "d.jsonl", 100)["lost"] == 0
 
     def test_stderr_is_given_back(self, tmp_path: Path) -> None:
-        """After close (twice: idempotent), sys.stderr is the stream it was before."""
-        before = sys.stderr
+        """After close (twice: idempotent), descriptor 2 is the file it was before."""
+
+        def where() -> tuple[int, int]:
+            stat = os.fstat(2)
+            return stat.st_dev, stat.st_ino
+
+        before = where()
         contender, _ = build_dev(tmp_path / "d.jsonl")
-        assert sys.stderr is not before
+        assert where() != before
         contender.close()
         contender.close()
-        assert sys.stderr is before
+        assert where() == before
 
 
 class TestTables:

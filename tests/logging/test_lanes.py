@@ -47,11 +47,13 @@ def _lane(
     )
 
 
-def _emitter(lane: Any, ring: deque[Any] | None = None, seqs: Any = None) -> tuple[Any, Any]:
-    source_id = lane.define(FrameEncoder(4096).pickle_source(SOURCE))
+def _emitter(
+    lane: Any, ring: deque[Any] | None = None, seqs: Any = None, source: Source = SOURCE
+) -> tuple[Any, Any]:
+    source_id = lane.define(FrameEncoder(4096).pickle_source(source))
     ring = deque() if ring is None else ring
     next_seq = seqs or itertools.count().__next__
-    emit = callsite.Emitter(ring, next_seq, 20, SOURCE, -1, None, lane=lane, lane_source=source_id)
+    emit = callsite.Emitter(ring, next_seq, 20, source, -1, None, lane=lane, lane_source=source_id)
     return emit, ring
 
 
@@ -286,9 +288,13 @@ lane_scalars = st.one_of(
 )
 
 
-def _frames(calls: list[tuple[str, dict[str, Any]]], capacity_bytes: int = 1 << 16) -> list[bytes]:
+def _frames(
+    calls: list[tuple[str, dict[str, Any]]],
+    capacity_bytes: int = 1 << 16,
+    source: Source = SOURCE,
+) -> list[bytes]:
     lane = _lane(capacity_bytes=capacity_bytes)
-    emit, ring = _emitter(lane)
+    emit, ring = _emitter(lane, source=source)
     for msg, fields in calls:
         emit(msg, **fields)
     assert not ring  # every record went to the lane
@@ -368,6 +374,31 @@ class TestRenderLane:
         assert records[-1][0] == 49
         assert records[1:3] == records.records()[1:3]
         assert len(loads) == 1
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        context=st.dictionaries(st.sampled_from(("a", "price", "order_id", "ctx")), lane_scalars),
+        calls=st.lists(
+            st.tuples(texts, st.dictionaries(st.sampled_from(NAMES), lane_scalars, max_size=4)),
+            min_size=1,
+            max_size=8,
+        ),
+        limit=st.sampled_from([20, 4096]),
+    )
+    def test_a_bound_context_is_merged_under_the_fields(
+        self, context: dict[str, Any], calls: list[tuple[str, dict[str, Any]]], limit: int
+    ) -> None:
+        """Decoded records and rendered lines carry ``{**context, **fields}``: the call's fields
+        win, in the dict merge's key order, as the dispatcher merges them."""
+        (payload,) = _frames(calls, source=Source.create("orders", ("mexc",), context))
+        records = callsite.unpack_lane(payload, pickle.loads)
+        merged = [{**context, **fields} for _, fields in calls]
+        assert [list(r[5]) for r in records] == [list(m) for m in merged]
+        assert all(_same(r[5][k], m[k]) for r, m in zip(records, merged, strict=True) for k in m)
+        classic = [(*r[:5], m) for r, m in zip(records, merged, strict=True)]
+        fast = JsonLineRenderer(limit).many(LaneRecords(payload, pickle.loads))
+        assert fast == JsonLineRenderer(limit, use_speedups=False).many(classic)
+        assert fast == JsonLineRenderer(limit).many(classic)
 
     def test_a_frame_cut_anywhere_is_refused_before_it_is_held(self) -> None:
         """The writer holds a lane frame as bytes only once every entry in it is checked."""

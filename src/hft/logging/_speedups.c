@@ -590,6 +590,9 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
         !PyBytes_CheckExact(PyTuple_GET_ITEM(src, 3))) {
         return 1;
     }
+    if (source_context(src) != NULL) {
+        return 1; /* a bound context: take_record merges it under the fields */
+    }
     PyObject *prefix = PyTuple_GET_ITEM(src, 3);
     if (lr->level_name == NULL || level != lr->level) {
         PyObject *key = PyLong_FromLong(level);

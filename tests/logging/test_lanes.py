@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hft.logging import HFTLogger, LoggingPipeline, _lanes, create_backend_from_config
+from hft.logging._levels import INFO
 from hft.logging._pipeline import OverflowPolicy
 from hft.logging._record import LaneRecords, Source
 from hft.logging._render import JsonLineRenderer
@@ -492,3 +493,89 @@ class TestPipeline:
         assert pipeline._lane is not None
         assert pipeline._lane.lane.pushed == 100  # from the first call: `n` learned at once
         assert len(path.read_bytes().splitlines()) == 200
+
+
+def _fields_on_disk(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line)["fields"] for line in path.read_bytes().splitlines()]
+
+
+@pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
+class TestBoundContext:
+    def test_a_bound_loggers_lines_are_the_classic_paths(self, tmp_path: Path) -> None:
+        """A bound logger's plain records take the lane, and its lines are byte-identical to
+        the classic path's: odd values rendered, names and the settings' secrets masked."""
+        files = []
+        for lane in (True, False):
+            path = tmp_path / f"lane-{lane}.log"
+            pipeline = _pipeline(path, lane=lane, secrets=["sk-live-0123456789"]).start()
+            bound = HFTLogger(pipeline, "x", ["t"]).bind(
+                order_id="o-1", px=1.25, where=Path("/x"), nested={"a": [1, 2]}, token=None
+            )
+            bound = bound.bind(api_key="k1", note="key sk-live-0123456789", when=None)
+            for i in range(300):
+                if i % 3:
+                    bound.info("fill", i=i, px=0.5 * i, side="buy")
+                else:
+                    bound.info("m", i=i)
+            pipeline.close()
+            files.append([_TS.sub(b"", line) for line in path.read_bytes().splitlines()])
+            if lane:
+                assert pipeline._lane is not None
+                assert pipeline._lane.lane.pushed == 300
+        with_lane, classic = files
+        assert len(with_lane) == 300
+        assert with_lane == classic
+        first = orjson.loads(with_lane[1])["fields"]
+        assert (first["api_key"], first["note"]) == ("**********", "key **********")
+        assert first["where"] == "PosixPath('/x')"
+
+    def test_a_bound_secret_name_is_masked_on_disk(self, tmp_path: Path) -> None:
+        """A bound ``api_key`` is masked in the file; a value long enough to be searched for in
+        each message keeps its logger on the classic path, which masks it there too."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(path, lane=True).start()
+        logger = HFTLogger(pipeline, "x")
+        short, long = logger.bind(api_key="k1"), logger.bind(api_key="k-123456")
+        assert pipeline.lane_for(INFO, short._source)[0] is not None
+        assert pipeline.lane_for(INFO, long._source) == (None, -1)
+        short.info("short", i=1)
+        long.info("long k-123456", i=2)
+        pipeline.close()
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        assert [(d["msg"], d["fields"]) for d in lines] == [
+            ("short", {"api_key": "**********", "i": 1}),
+            ("long **********", {"api_key": "**********", "i": 2}),
+        ]
+        assert b"k1" not in path.read_bytes()
+
+    def test_a_call_field_overrides_a_bound_field(self, tmp_path: Path) -> None:
+        """The call's value wins and keeps the bound field's place: ``{**context, **fields}``."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(path, lane=True).start()
+        HFTLogger(pipeline, "x").bind(a=1, b=2).info("m", c=4, b=3)
+        pipeline.close()
+        (fields,) = _fields_on_disk(path)
+        assert list(fields.items()) == [("a", 1), ("b", 3), ("c", 4)]
+        assert pipeline._lane is not None
+        assert pipeline._lane.lane.pushed == 1
+
+    def test_a_bound_source_has_a_lane(self, tmp_path: Path) -> None:
+        """``lane_for`` gives a bound logger's source the lane, as it does an unbound one's."""
+        pipeline = _pipeline(tmp_path / "hft.log", lane=True)
+        bound = HFTLogger(pipeline, "x", ["t"]).bind(order_id="o-1")
+        lane, source_id = pipeline.lane_for(INFO, bound._source)
+        assert pipeline._lane is not None
+        assert lane is pipeline._lane.lane
+        assert source_id >= 0
+        pipeline.close()
+
+    def test_a_bound_value_is_written_as_it_was_when_bound(self, tmp_path: Path) -> None:
+        """A bound value is rendered once, at bind time: a list changed later is not seen."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(path, lane=True).start()
+        legs = [1]
+        bound = HFTLogger(pipeline, "x").bind(legs=legs)
+        legs.append(2)
+        bound.info("m", i=1)
+        pipeline.close()
+        assert _fields_on_disk(path) == [{"legs": [1], "i": 1}]

@@ -288,6 +288,14 @@ lane_scalars = st.one_of(
     texts,
 )
 
+#: Bound names: some a call also uses ("a", "price"), some of the same length and ends.
+BOUND_NAMES = ("a", "price", "pride", "order_id", "ctx", 'q"x', "ünï", "")
+bound_trees = st.recursive(
+    lane_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=6,
+)
+
 
 def _frames(
     calls: list[tuple[str, dict[str, Any]]],
@@ -376,22 +384,31 @@ class TestRenderLane:
         assert records[1:3] == records.records()[1:3]
         assert len(loads) == 1
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=300, deadline=None)
     @given(
-        context=st.dictionaries(st.sampled_from(("a", "price", "order_id", "ctx")), lane_scalars),
+        context=st.dictionaries(st.sampled_from(BOUND_NAMES), lane_scalars | bound_trees),
         calls=st.lists(
             st.tuples(texts, st.dictionaries(st.sampled_from(NAMES), lane_scalars, max_size=4)),
             min_size=1,
             max_size=8,
         ),
         limit=st.sampled_from([20, 4096]),
+        rendered=st.booleans(),
     )
     def test_a_bound_context_is_merged_under_the_fields(
-        self, context: dict[str, Any], calls: list[tuple[str, dict[str, Any]]], limit: int
+        self,
+        context: dict[str, Any],
+        calls: list[tuple[str, dict[str, Any]]],
+        limit: int,
+        rendered: bool,
     ) -> None:
         """Decoded records and rendered lines carry ``{**context, **fields}``: the call's fields
-        win, in the dict merge's key order, as the dispatcher merges them."""
-        (payload,) = _frames(calls, source=Source.create("orders", ("mexc",), context))
+        win, in the dict merge's key order, as the dispatcher merges them; from the context's
+        pre-rendered JSON (*rendered*) or, without it, merged in Python."""
+        source = Source.create("orders", ("mexc",), context)
+        if rendered:
+            source = source.with_context(context)
+        (payload,) = _frames(calls, source=source)
         records = callsite.unpack_lane(payload, pickle.loads)
         merged = [{**context, **fields} for _, fields in calls]
         assert [list(r[5]) for r in records] == [list(m) for m in merged]

@@ -93,7 +93,7 @@ class LaneFeed:
             context = self._prepare.context(source.context)
             if context is None:
                 return -1
-            source = source._replace(context=context)
+            source = source.with_context(context)
         return int(self.lane.define(self._encode.pickle_source(source)))
 
     def drain(self, drops: DropLedger, *, flush: bool = False, move: bool = True) -> None:

@@ -60,8 +60,9 @@ class LaneRecords(Sequence[Record]):
 
     A JSON renderer with the C paths writes its lines straight from the bytes
     (``_speedups.render_lane``) and never makes the records; anything else that looks at them
-    (another backend, a retry that holds them, the resend check) gets the very tuples the call
-    sites would have built, decoded once, on first use.
+    (another backend, a retry that holds them, the resend check) gets the tuples the
+    dispatcher would have sent on (a bound context merged under the call's fields), decoded
+    once, on first use.
     """
 
     __slots__ = ("_count", "_records", "load_source", "payload")

@@ -831,7 +831,8 @@ static PyMethodDef methods[] = {
      "-> (bytes, slow)\n\n"
      "A lane frame's payload as render_lines renders its records, without making them; slow is\n"
      "a list of (record, offset) of the records left for the Python path (long lines, floats\n"
-     "orjson writes otherwise than repr)."},
+     "orjson writes otherwise than repr, a call field overriding a bound one). A bound\n"
+     "context's fields come first, from the source's json_context."},
     {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
      "render_lines(records, levels, messages, dumps, long_line, state, yield_every=0)\n"
      "-> (bytes, slow)\n\n"

@@ -157,8 +157,8 @@ class TestContext:
         "context",
         [
             {"order_id": "o-1", "px": 1.5},
-            {"api_key": "k1", "side": _Side.BUY, "fill": _Fill(1.5, datetime.date(2026, 1, 2))},
-            {"note": "sk-live-0123456789 here", "legs": [1, {"a": None}], "at": Path("/x")},
+            {"api_key": "k1", "token": None, "legs": [1, {"a": None}]},
+            {"note": "sk-live-0123456789 here", "n": 1, "nan": float("nan")},
         ],
     )
     def test_a_context_is_prepared_as_the_dispatcher_finishes_a_record(
@@ -168,13 +168,21 @@ class TestContext:
         preparer = Preparer(("api_key",), 4096, secrets=["sk-live-0123456789"])
         record: Record = (0, 0, INFO, Source.create("x", (), context), "m", {})
         (finished,), _, _ = preparer.sort([record], hit=True)
-        assert preparer.context(context) == finished[5]
+        assert orjson.dumps(preparer.context(context)) == orjson.dumps(finished[5])
 
     @pytest.mark.parametrize(
         "context",
-        [{"api_key": "k-123456"}, {"exc_info": True}, {1: "x"}],
+        [
+            {"api_key": "k-123456"},
+            {"exc_info": True},
+            {1: "x"},
+            {"side": _Side.BUY},
+            {"fill": _Fill(1.5, datetime.date(2026, 1, 2))},
+            {"legs": [Path("/x")]},
+        ],
     )
     def test_a_context_that_needs_each_record_is_not_prepared(self, context: Any) -> None:
         """A redacted value long enough to be searched for in each message, an exception, a
-        name that is not a ``str``: None (the logger keeps the classic path)."""
+        name that is not a ``str``, a value that is not plain (the dispatcher then renders
+        the call's fields too): None (the logger keeps the classic path)."""
         assert Preparer(("api_key",), 4096).context(context) is None

@@ -120,17 +120,22 @@ class Preparer:
 
     def context(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
         """A logger's bound *context* as :meth:`_finish` merges it into each of its records:
-        sensitive names masked, the settings' secrets masked in its values, odd values
-        rendered, once. None when that cannot be done once for all its records: a value
-        redacted by name that is long enough to be searched for in each record's message, an
-        ``exc_info``, a name that is not a ``str``, or a mapping that is not a dict."""
+        sensitive names masked, the settings' secrets masked in its values, once.
+
+        None when that cannot be done once for all its records: a value redacted by name that
+        is long enough to be searched for in each record's message, an ``exc_info``, a name
+        that is not a ``str``, a mapping that is not a dict, or a value that is not plain
+        (:func:`render_values` would then render the whole merged dict, the call's fields
+        too: a long string truncated, ``nan`` written as ``"nan"``).
+        """
         if type(context) is not dict or not _STR_ONLY.issuperset(map(type, context)):
             return None
         hidden: list[Any] = []
         finished = self._redact.mask(context, hidden)
         if hidden_texts(hidden) or not Redactor.SPECIAL.isdisjoint(context):
             return None
-        finished = render_values(finished, self._limit)
+        if not all(map(_plain, finished.values())):
+            return None
         if self._masking:
             _, finished = self._secrets.mask("", finished, [], search=True)
         return dict(finished)

@@ -147,7 +147,8 @@ class HFTLogger:
 
         A bound value is rendered (and masked) once, at bind time, so that the logger's plain
         records keep the byte lane: a mutable object bound and then changed is shown as it
-        was when bound. Bind values you will not change.
+        was when bound (by a record the dispatcher prepares, one with a field that is not
+        plain, as it is then). Bind values you will not change.
         """
         context = {**self._source.context, **fields}
         child = HFTLogger(self._pipeline, self.name, self.tags, context)

@@ -30,6 +30,11 @@ from hft.logging._speedups import render_lane, render_lines, scan
 TRACED_SLACK = 64 * 1024
 RSS_SLACK = 4 * 1024 * 1024
 SOURCE: tuple[Any, ...] = ("orders", ("mexc",), {}, b'"logger":"orders",')
+#: Bound sources as the lane defines them (context, then its fields' JSON): one whose lines are
+#: written from the bytes, one whose records the call overrides (merged by take_record).
+BOUND: tuple[Any, ...] = (*SOURCE[:2], {"venue": "v", "legs": [1, {"a": None}]}, SOURCE[3],
+                          b'"venue":"v","legs":[1,{"a":null}]')  # fmt: skip
+CLASHING: tuple[Any, ...] = (*SOURCE[:2], {"symbol": "X"}, SOURCE[3], b'"symbol":"X"')
 
 
 def rss() -> int:
@@ -79,8 +84,9 @@ def callsite_loop() -> Callable[[int], None]:
 
 def lane_loop() -> Callable[[int], None]:
     """Lane: plain records in (numbered by a C Sequence), refused and evicted when full, taken
-    out, counted, decoded and rendered to lines (some left to Python: a long line, an exponent);
-    damaged frames refused; a record it cannot carry falls back to the tuple."""
+    out, counted, decoded and rendered to lines (some left to Python: a long line, an exponent,
+    a call field over a bound one); damaged frames refused; a record it cannot carry falls back
+    to the tuple."""
     ring: collections.deque[Any] = collections.deque()
     refused: list[int] = []
     seq = Sequence()
@@ -88,8 +94,9 @@ def lane_loop() -> Callable[[int], None]:
     names: set[object] = {"symbol", "qty", "n", "ok", "none"}
     lanes = [Lane(1 << 16, 8, policy, 0.0, names, ("s3cr3t",), refused.append)
              for policy in ("drop_newest", "drop_oldest", "block")]  # fmt: skip
-    emits = [Emitter(ring, seq, 20, SOURCE, -1, None, lane=lane,
-                     lane_source=lane.define(pickle.dumps(SOURCE))) for lane in lanes]  # fmt: skip
+    emits = [Emitter(ring, seq, 20, source, -1, None, lane=lane,
+                     lane_source=lane.define(pickle.dumps(source)))
+             for lane, source in zip(lanes, (SOURCE, BOUND, CLASHING), strict=True)]  # fmt: skip
 
     def run(i: int) -> None:
         for emit in emits:

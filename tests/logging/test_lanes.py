@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hft.logging import HFTLogger, LoggingPipeline, _lanes, create_backend_from_config
+from hft.logging._levels import INFO
 from hft.logging._pipeline import OverflowPolicy
 from hft.logging._record import LaneRecords, Source
 from hft.logging._render import JsonLineRenderer
@@ -47,11 +48,13 @@ def _lane(
     )
 
 
-def _emitter(lane: Any, ring: deque[Any] | None = None, seqs: Any = None) -> tuple[Any, Any]:
-    source_id = lane.define(FrameEncoder(4096).pickle_source(SOURCE))
+def _emitter(
+    lane: Any, ring: deque[Any] | None = None, seqs: Any = None, source: Source = SOURCE
+) -> tuple[Any, Any]:
+    source_id = lane.define(FrameEncoder(4096).pickle_source(source))
     ring = deque() if ring is None else ring
     next_seq = seqs or itertools.count().__next__
-    emit = callsite.Emitter(ring, next_seq, 20, SOURCE, -1, None, lane=lane, lane_source=source_id)
+    emit = callsite.Emitter(ring, next_seq, 20, source, -1, None, lane=lane, lane_source=source_id)
     return emit, ring
 
 
@@ -285,10 +288,22 @@ lane_scalars = st.one_of(
     texts,
 )
 
+#: Bound names: some a call also uses ("a", "price"), some of the same length and ends.
+BOUND_NAMES = ("a", "price", "pride", "order_id", "ctx", 'q"x', "ünï", "")
+bound_trees = st.recursive(
+    lane_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=6,
+)
 
-def _frames(calls: list[tuple[str, dict[str, Any]]], capacity_bytes: int = 1 << 16) -> list[bytes]:
+
+def _frames(
+    calls: list[tuple[str, dict[str, Any]]],
+    capacity_bytes: int = 1 << 16,
+    source: Source = SOURCE,
+) -> list[bytes]:
     lane = _lane(capacity_bytes=capacity_bytes)
-    emit, ring = _emitter(lane)
+    emit, ring = _emitter(lane, source=source)
     for msg, fields in calls:
         emit(msg, **fields)
     assert not ring  # every record went to the lane
@@ -368,6 +383,40 @@ class TestRenderLane:
         assert records[-1][0] == 49
         assert records[1:3] == records.records()[1:3]
         assert len(loads) == 1
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        context=st.dictionaries(st.sampled_from(BOUND_NAMES), lane_scalars | bound_trees),
+        calls=st.lists(
+            st.tuples(texts, st.dictionaries(st.sampled_from(NAMES), lane_scalars, max_size=4)),
+            min_size=1,
+            max_size=8,
+        ),
+        limit=st.sampled_from([20, 4096]),
+        rendered=st.booleans(),
+    )
+    def test_a_bound_context_is_merged_under_the_fields(
+        self,
+        context: dict[str, Any],
+        calls: list[tuple[str, dict[str, Any]]],
+        limit: int,
+        rendered: bool,
+    ) -> None:
+        """Decoded records and rendered lines carry ``{**context, **fields}``: the call's fields
+        win, in the dict merge's key order, as the dispatcher merges them; from the context's
+        pre-rendered JSON (*rendered*) or, without it, merged in Python."""
+        source = Source.create("orders", ("mexc",), context)
+        if rendered:
+            source = source.with_context(context)
+        (payload,) = _frames(calls, source=source)
+        records = callsite.unpack_lane(payload, pickle.loads)
+        merged = [{**context, **fields} for _, fields in calls]
+        assert [list(r[5]) for r in records] == [list(m) for m in merged]
+        assert all(_same(r[5][k], m[k]) for r, m in zip(records, merged, strict=True) for k in m)
+        classic = [(*r[:5], m) for r, m in zip(records, merged, strict=True)]
+        fast = JsonLineRenderer(limit).many(LaneRecords(payload, pickle.loads))
+        assert fast == JsonLineRenderer(limit, use_speedups=False).many(classic)
+        assert fast == JsonLineRenderer(limit).many(classic)
 
     def test_a_frame_cut_anywhere_is_refused_before_it_is_held(self) -> None:
         """The writer holds a lane frame as bytes only once every entry in it is checked."""
@@ -461,3 +510,91 @@ class TestPipeline:
         assert pipeline._lane is not None
         assert pipeline._lane.lane.pushed == 100  # from the first call: `n` learned at once
         assert len(path.read_bytes().splitlines()) == 200
+
+
+def _fields_on_disk(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line)["fields"] for line in path.read_bytes().splitlines()]
+
+
+@pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
+class TestBoundContext:
+    def test_a_bound_loggers_lines_are_the_classic_paths(self, tmp_path: Path) -> None:
+        """A bound logger's plain records take the lane, and its lines are byte-identical to
+        the classic path's: names and the settings' secrets masked, nested values, nan, long
+        strings; a logger bound to an odd value keeps the classic path, lines alike too."""
+        files = []
+        for lane in (True, False):
+            path = tmp_path / f"lane-{lane}.log"
+            pipeline = _pipeline(
+                path, lane=lane, secrets=["sk-live-0123456789"], max_field_chars=20
+            ).start()
+            logger = HFTLogger(pipeline, "x", ["t"])
+            bound = logger.bind(order_id="o-1", px=1.25, nested={"a": [1, 2]}, token=None)
+            bound = bound.bind(api_key="k1", note="key sk-live-0123456789", nan=math.nan)
+            odd = logger.bind(where=Path("/x"))
+            for i in range(300):
+                fields = {"i": i, "px": 0.5 * i, "side": "buy" * (i % 9), "f": math.inf}
+                bound.info("fill" if i % 3 else "m", **fields)
+                odd.info("odd", **fields)
+            pipeline.close()
+            lines = [_TS.sub(b"", line) for line in path.read_bytes().splitlines()]
+            files.append(sorted(lines, key=lambda line: orjson.loads(line)["seq"]))
+            if lane:
+                assert pipeline._lane is not None
+                assert pipeline._lane.lane.pushed == 300
+        with_lane, classic = files
+        assert len(with_lane) == 600
+        assert with_lane == classic
+        first = orjson.loads(with_lane[0])["fields"]
+        assert (first["api_key"], first["note"]) == ("**********", "key **********")
+
+    def test_a_bound_secret_name_is_masked_on_disk(self, tmp_path: Path) -> None:
+        """A bound ``api_key`` is masked in the file; a value long enough to be searched for in
+        each message keeps its logger on the classic path, which masks it there too."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(path, lane=True).start()
+        logger = HFTLogger(pipeline, "x")
+        short, long = logger.bind(api_key="k1"), logger.bind(api_key="k-123456")
+        assert pipeline.lane_for(INFO, short._source)[0] is not None
+        assert pipeline.lane_for(INFO, long._source) == (None, -1)
+        short.info("short", i=1)
+        long.info("long k-123456", i=2)
+        pipeline.close()
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        assert [(d["msg"], d["fields"]) for d in lines] == [
+            ("short", {"api_key": "**********", "i": 1}),
+            ("long **********", {"api_key": "**********", "i": 2}),
+        ]
+        assert b"k1" not in path.read_bytes()
+
+    def test_a_call_field_overrides_a_bound_field(self, tmp_path: Path) -> None:
+        """The call's value wins and keeps the bound field's place: ``{**context, **fields}``."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(path, lane=True).start()
+        HFTLogger(pipeline, "x").bind(a=1, b=2).info("m", c=4, b=3)
+        pipeline.close()
+        (fields,) = _fields_on_disk(path)
+        assert list(fields.items()) == [("a", 1), ("b", 3), ("c", 4)]
+        assert pipeline._lane is not None
+        assert pipeline._lane.lane.pushed == 1
+
+    def test_a_bound_source_has_a_lane(self, tmp_path: Path) -> None:
+        """``lane_for`` gives a bound logger's source the lane, as it does an unbound one's."""
+        pipeline = _pipeline(tmp_path / "hft.log", lane=True)
+        bound = HFTLogger(pipeline, "x", ["t"]).bind(order_id="o-1")
+        lane, source_id = pipeline.lane_for(INFO, bound._source)
+        assert pipeline._lane is not None
+        assert lane is pipeline._lane.lane
+        assert source_id >= 0
+        pipeline.close()
+
+    def test_a_bound_value_is_written_as_it_was_when_bound(self, tmp_path: Path) -> None:
+        """A bound value is rendered once, at bind time: a list changed later is not seen."""
+        path = tmp_path / "hft.log"
+        pipeline = _pipeline(path, lane=True).start()
+        legs = [1]
+        bound = HFTLogger(pipeline, "x").bind(legs=legs)
+        legs.append(2)
+        bound.info("m", i=1)
+        pipeline.close()
+        assert _fields_on_disk(path) == [{"legs": [1], "i": 1}]

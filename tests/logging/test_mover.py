@@ -265,7 +265,7 @@ class TestWithTheWriter:
         self, tmp_path: Path
     ) -> None:
         """A running pipeline whose lane the mover drains goes idle; a record for the ring
-        (a bound context) or a metric sample wakes it, and flush() delivers everything."""
+        (a field holding a list) or a metric sample wakes it, and flush() delivers everything."""
         path = tmp_path / "hft.log"
         backend = create_backend_from_config(
             "file", {"file_path": str(path), "writer": "process", "rotation": "none"}
@@ -278,7 +278,7 @@ class TestWithTheWriter:
         wait_until(lambda: seqs.idle == 1)
         assert pipeline._lane is not None
         assert pipeline._lane.moving
-        logger.bind(order="o-1").info("bound", i=-1)
+        logger.info("odd", i=-1, legs=[1])  # a list: not plain, the classic path
         assert seqs.idle == 0
         wait_until(lambda: seqs.idle == 1)
         logger.metric("latency_us", 1.5)

@@ -25,7 +25,7 @@ from hft.logging import (
 )
 from hft.logging._levels import INFO
 from hft.logging._prepare import Preparer
-from hft.logging._record import Source
+from hft.logging._record import Record, Source
 from hft.logging.backends._base import LoggingBackend
 from hft.logging.testing import CapturingBackend, capture_logs
 
@@ -150,3 +150,39 @@ class TestScan:
         preparer = Preparer(("api_key",), 4096, secrets=["sk-live-0123456789"])
         preparer.sort(batch[:1], hit=False)  # learns that "symbol" is harmless
         assert preparer.scan(batch) == (49, INFO, INFO, True, False)
+
+
+class TestContext:
+    @pytest.mark.parametrize(
+        "context",
+        [
+            {"order_id": "o-1", "px": 1.5},
+            {"api_key": "k1", "token": None, "legs": [1, {"a": None}]},
+            {"note": "sk-live-0123456789 here", "n": 1, "nan": float("nan")},
+        ],
+    )
+    def test_a_context_is_prepared_as_the_dispatcher_finishes_a_record(
+        self, context: dict[str, Any]
+    ) -> None:
+        """Prepared once, a context is what finishing a record of that logger gives its fields."""
+        preparer = Preparer(("api_key",), 4096, secrets=["sk-live-0123456789"])
+        record: Record = (0, 0, INFO, Source.create("x", (), context), "m", {})
+        (finished,), _, _ = preparer.sort([record], hit=True)
+        assert orjson.dumps(preparer.context(context)) == orjson.dumps(finished[5])
+
+    @pytest.mark.parametrize(
+        "context",
+        [
+            {"api_key": "k-123456"},
+            {"exc_info": True},
+            {1: "x"},
+            {"side": _Side.BUY},
+            {"fill": _Fill(1.5, datetime.date(2026, 1, 2))},
+            {"legs": [Path("/x")]},
+        ],
+    )
+    def test_a_context_that_needs_each_record_is_not_prepared(self, context: Any) -> None:
+        """A redacted value long enough to be searched for in each message, an exception, a
+        name that is not a ``str``, a value that is not plain (the dispatcher then renders
+        the call's fields too): None (the logger keeps the classic path)."""
+        assert Preparer(("api_key",), 4096).context(context) is None

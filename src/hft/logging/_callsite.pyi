@@ -105,7 +105,7 @@ class Emitter:
         """Log *msg* with *fields*."""
 
 def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
-    """A lane frame's payload back into record tuples."""
+    """A lane frame's payload back into record tuples (fields over the source's context)."""
 
 def lane_count(payload: bytes | memoryview, /) -> tuple[int, int, int]:
     """``(count, lowest level, highest level)`` of a lane frame's payload, every entry checked

@@ -204,7 +204,38 @@ frame_open(Reader *r, PyObject *load_source, FrameSources *fs, uint32_t *nrecord
     return take_bytes(r, nrecords, 4);
 }
 
-/* One entry as the record tuple the call site would have built. */
+/* The source's bound context (a Source is a tuple: index 2) when it may hold anything: borrowed;
+ * NULL for none or an empty dict. The parent prepared it once (Preparer.context). */
+static PyObject *
+source_context(PyObject *source)
+{
+    if (!PyTuple_Check(source) || PyTuple_GET_SIZE(source) <= 2) {
+        return NULL;
+    }
+    PyObject *context = PyTuple_GET_ITEM(source, 2);
+    return PyDict_CheckExact(context) && PyDict_GET_SIZE(context) == 0 ? NULL : context;
+}
+
+/* A record's fields dict: a copy of its source's context, which the call's fields then
+ * override in place (the order and values of {**context, **fields}, as the dispatcher merges). */
+static PyObject *
+new_fields(PyObject *context)
+{
+    if (context == NULL) {
+        return PyDict_New();
+    }
+    if (PyDict_CheckExact(context)) {
+        return PyDict_Copy(context);
+    }
+    PyObject *fields = PyDict_New();
+    if (fields != NULL && PyDict_Merge(fields, context, 1) < 0) {
+        Py_CLEAR(fields);
+    }
+    return fields;
+}
+
+/* One entry as the record tuple the dispatcher would have sent on: the call's fields over its
+ * logger's bound context. */
 static PyObject *
 take_record(Reader *r, const FrameSources *sources)
 {
@@ -220,7 +251,8 @@ take_record(Reader *r, const FrameSources *sources)
     if (src == NULL) {
         return NULL;
     }
-    PyObject *msg = take_str(r), *fields = msg == NULL ? NULL : PyDict_New();
+    PyObject *context = source_context(src);
+    PyObject *msg = take_str(r), *fields = msg == NULL ? NULL : new_fields(context);
     if (fields == NULL || take_bytes(r, &nfields, 4) < 0) {
         Py_XDECREF(msg);
         Py_XDECREF(fields);
@@ -263,8 +295,11 @@ take_record(Reader *r, const FrameSources *sources)
     PyTuple_SET_ITEM(record, 5, fields);
     /* Scalars only, and a source whose parts are plain (as at the call site): nothing leads
      * back to the record, so the garbage collector need not look at it. A frame's thousands
-     * of records would otherwise be scanned, promoted, and rescanned by full collections. */
-    PyObject_GC_UnTrack(fields);
+     * of records would otherwise be scanned, promoted, and rescanned by full collections.
+     * (Fields copied from a context may hold containers: left to the collector.) */
+    if (context == NULL) {
+        PyObject_GC_UnTrack(fields);
+    }
     if (plain_source(src)) {
         PyObject_GC_UnTrack(record);
     }

@@ -1,17 +1,18 @@
 """The byte lane: plain records straight from the call site to the writer process, as bytes.
 
 A record that needs nothing from the dispatcher (an exact-str message, scalar fields under
-names the redactor already passed, no secret in its text, a logger with no bound context)
-and that only the writer process takes at its level is copied by the C call site into a
-byte ring (``hft.logging._callsite.Lane``, see ``_lane.h``): no tuple, no dict, nothing for
-the garbage collector. While the dispatcher runs, a native mover thread (``_mover.h``) takes
-them out a frame at a time and writes the frames to the writer process's pipe without ever
-taking the GIL; the writer decodes them (``unpack_lane``) into the tuples the classic path
-would have sent. The dispatcher only reads the writer's acknowledgements and counts what was
-taken, and while nothing else has work it sleeps (``IDLE_POLL_S``), so the caller's thread
-shares the GIL with the logging machinery a few times a second. With no mover (a stopped
-pipeline, a writer being replaced) the dispatcher takes the frames itself, the GIL released
-for the copy, and hands them to the writer as before.
+names the redactor already passed, no secret in its text) and that only the writer process
+takes at its level is copied by the C call site into a byte ring
+(``hft.logging._callsite.Lane``, see ``_lane.h``): no tuple, no dict, nothing for the garbage
+collector. While the dispatcher runs, a native mover thread (``_mover.h``) takes them out a
+frame at a time and writes the frames to the writer process's pipe without ever taking the GIL;
+the writer decodes them (``unpack_lane``) into the tuples the classic path would have sent, a
+logger's bound context (prepared once, when the logger's source is defined on the lane) merged
+under each record's fields as the dispatcher merges it. The dispatcher only reads the writer's
+acknowledgements and counts what was taken, and while nothing else has work it sleeps
+(``IDLE_POLL_S``), so the caller's thread shares the GIL with the logging machinery a few times
+a second. With no mover (a stopped pipeline, a writer being replaced) the dispatcher takes the
+frames itself, the GIL released for the copy, and hands them to the writer as before.
 
 Everything else takes the classic path (the tuple ring and the dispatcher), so behaviour is
 unchanged: the same lines in the file (a test holds them byte-identical), the same overflow
@@ -56,31 +57,44 @@ class LaneFeed:
         lane: Any,
         slot: BackendSlot,
         slots: Sequence[BackendSlot],
-        limit: int,
+        prepare: Preparer,
         poll_s: float = 0.01,
     ) -> None:
         self.lane = lane
         self._poll_s = poll_s  #: how often the mover looks at the lane when no call wakes it
         self._slot = slot
         self._slots = slots  #: the pipeline's list: backends added later are seen
-        self._encode = FrameEncoder(limit)
+        self._encode = FrameEncoder(prepare.limit)
+        self._prepare = prepare
         self._ids: dict[int, tuple[Source, int]] = {}
 
     def source_id(self, level: int, source: Source) -> int:
         """The lane id of *source* for records of *level*; -1: the classic path.
 
-        The lane is for records that only its writer process takes, from loggers without a
-        bound context (the dispatcher merges a context; the lane does not).
+        The lane is for records that only its writer process takes. A bound context is
+        prepared once, here, as the dispatcher prepares it for each record (see
+        :meth:`Preparer.context`), and travels in the source; the writer merges it under each
+        record's fields. A context that cannot be prepared once keeps its logger's records on
+        the classic path.
         """
-        if source.context or level < self._slot.backend.level:
+        if level < self._slot.backend.level:
             return -1
         if any(s is not self._slot and s.backend.level <= level for s in self._slots):
             return -1
         known = self._ids.get(id(source))
         if known is None or known[0] is not source:
-            known = (source, self.lane.define(self._encode.pickle_source(source)))
+            known = (source, self._define(source))
             self._ids[id(source)] = known
         return known[1]
+
+    def _define(self, source: Source) -> int:
+        """*source*'s id on the lane, its context prepared; -1 when that cannot be done."""
+        if source.context:
+            context = self._prepare.context(source.context)
+            if context is None:
+                return -1
+            source = source.with_context(context)
+        return int(self.lane.define(self._encode.pickle_source(source)))
 
     def drain(self, drops: DropLedger, *, flush: bool = False, move: bool = True) -> None:
         """Count what the native mover took, or (no mover) hand every waiting lane record to
@@ -134,7 +148,7 @@ def open_lane(pipeline: Any, slots: Sequence[BackendSlot], prepare: Preparer) ->
         pipeline.wake_at,
         prepare.learn,
     )
-    return LaneFeed(lane, writers[0], slots, prepare.limit, pipeline.poll_s)
+    return LaneFeed(lane, writers[0], slots, prepare, pipeline.poll_s)
 
 
 __all__ = ["Lane", "LaneFeed", "Record", "open_lane"]

@@ -143,7 +143,13 @@ class HFTLogger:
             method.sample = 1
 
     def bind(self, **fields: Any) -> HFTLogger:
-        """A logger on the same pipeline whose records carry *fields* (call fields win)."""
+        """A logger on the same pipeline whose records carry *fields* (call fields win).
+
+        A bound value is rendered (and masked) once, at bind time, so that the logger's plain
+        records keep the byte lane: a mutable object bound and then changed is shown as it
+        was when bound (by a record the dispatcher prepares, one with a field that is not
+        plain, as it is then). Bind values you will not change.
+        """
         context = {**self._source.context, **fields}
         child = HFTLogger(self._pipeline, self.name, self.tags, context)
         child.max_latency_us = self.max_latency_us

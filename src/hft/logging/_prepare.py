@@ -11,7 +11,7 @@ not once per backend. Records that need none of it pass through untouched (no co
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from operator import itemgetter
 from types import TracebackType
@@ -21,7 +21,7 @@ from hft.logging._levels import AUDIT, DEBUG, METRIC
 from hft.logging._native import require_native
 from hft.logging._record import Record
 from hft.logging._render import Redactor, safe_repr, safe_str, sanitize, truncate
-from hft.logging._secrets import SecretMask, holds_secret
+from hft.logging._secrets import SecretMask, hidden_texts, holds_secret
 
 try:  # the optional C fast path (src/hft/logging/_speedups.c)
     require_native()
@@ -117,6 +117,28 @@ class Preparer:
             else:  # the common case: nothing to merge, mask, render or convert
                 logs.append(record)
         return logs, metrics, markers
+
+    def context(self, context: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A logger's bound *context* as :meth:`_finish` merges it into each of its records:
+        sensitive names masked, the settings' secrets masked in its values, once.
+
+        None when that cannot be done once for all its records: a value redacted by name that
+        is long enough to be searched for in each record's message, an ``exc_info``, a name
+        that is not a ``str``, a mapping that is not a dict, or a value that is not plain
+        (:func:`render_values` would then render the whole merged dict, the call's fields
+        too: a long string truncated, ``nan`` written as ``"nan"``).
+        """
+        if type(context) is not dict or not _STR_ONLY.issuperset(map(type, context)):
+            return None
+        hidden: list[Any] = []
+        finished = self._redact.mask(context, hidden)
+        if hidden_texts(hidden) or not Redactor.SPECIAL.isdisjoint(context):
+            return None
+        if not all(map(_plain, finished.values())):
+            return None
+        if self._masking:
+            _, finished = self._secrets.mask("", finished, [], search=True)
+        return dict(finished)
 
     def _metric(self, record: Record) -> Record:
         """Metric tags are masked like fields (a tag called ``token`` must not leak)."""

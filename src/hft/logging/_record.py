@@ -35,6 +35,9 @@ class Source(NamedTuple):
     context: Mapping[str, Any] = _EMPTY
     #: ``"logger":…,"tags":[…],`` pre-rendered for JSON backends.
     json_prefix: bytes = b""
+    #: On the byte lane only: the prepared context's fields, ``"k":v,…``, pre-rendered, so
+    #: that the writer renders a bound logger's lines from the bytes (``render_lane``).
+    json_context: bytes = b""
 
     @classmethod
     def create(cls, name: str, tags: tuple[str, ...], context: Mapping[str, Any]) -> Source:
@@ -42,14 +45,24 @@ class Source(NamedTuple):
         prefix = b'"logger":' + orjson.dumps(name) + b',"tags":' + orjson.dumps(list(tags)) + b","
         return cls(name, tags, dict(context), prefix)
 
+    def with_context(self, context: dict[str, Any]) -> Source:
+        """This source carrying *context*, already prepared (``Preparer.context``), and its
+        JSON; with none (orjson refuses a value) the writer merges it record by record."""
+        try:
+            rendered = orjson.dumps(context)[1:-1]
+        except TypeError:  # orjson.JSONEncodeError is one
+            rendered = b""
+        return self._replace(context=context, json_context=rendered)
+
 
 class LaneRecords(Sequence[Record]):
     """The records of a lane frame (``_lane.h``), still as the frame's bytes.
 
     A JSON renderer with the C paths writes its lines straight from the bytes
     (``_speedups.render_lane``) and never makes the records; anything else that looks at them
-    (another backend, a retry that holds them, the resend check) gets the very tuples the call
-    sites would have built, decoded once, on first use.
+    (another backend, a retry that holds them, the resend check) gets the tuples the
+    dispatcher would have sent on (a bound context merged under the call's fields), decoded
+    once, on first use.
     """
 
     __slots__ = ("_count", "_records", "highest", "load_source", "lowest", "payload")

@@ -552,6 +552,52 @@ json_float(char *p, double f)
     return out;
 }
 
+/* A name's bit in a context's name mask: from its length and first and last bytes. */
+static inline uint64_t
+name_bit(const char *s, Py_ssize_t n)
+{
+    unsigned h = n ? (unsigned)n + 7u * (unsigned char)s[0] + 13u * (unsigned char)s[n - 1] : 0;
+    return 1ull << (h & 63);
+}
+
+/* The name mask of a bound context (an exact dict): a call field whose bit is not in it is
+ * surely not bound; ~0 when a name is odd (not a str Preparer.context would pass). */
+static uint64_t
+names_mask(PyObject *context)
+{
+    Py_ssize_t pos = 0, len;
+    PyObject *name, *value;
+    uint64_t mask = 0;
+    while (PyDict_Next(context, &pos, &name, &value)) {
+        const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &len) : NULL;
+        if (s == NULL) {
+            PyErr_Clear();
+            return ~0ull;
+        }
+        mask |= name_bit(s, len);
+    }
+    return mask;
+}
+
+/* Whether the bound context (an exact dict) holds the call's field name (n bytes of utf-8). */
+static int
+binds(PyObject *context, const char *key, uint32_t n)
+{
+    Py_ssize_t pos = 0, len;
+    PyObject *name, *value;
+    while (PyDict_Next(context, &pos, &name, &value)) {
+        const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &len) : NULL;
+        if (s == NULL) {
+            PyErr_Clear(); /* a name Preparer.context would not pass: the slow path */
+            return 1;
+        }
+        if (len == (Py_ssize_t)n && memcmp(s, key, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Everything the renderer holds across the entries of one frame. */
 typedef struct {
     PyObject *levels;  /* dict: level (int) -> name (bytes) */
@@ -559,6 +605,8 @@ typedef struct {
     PyObject *level_name;
     Stamp stamp;
     Py_ssize_t long_line;
+    PyObject *named;  /* the last bound context looked at (the frame holds it), and its mask */
+    uint64_t names;
 } LaneRender;
 
 /* Render the entry at r->p into b as render_lines renders its record; 0 written (r->p moved
@@ -590,6 +638,24 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
         !PyBytes_CheckExact(PyTuple_GET_ITEM(src, 3))) {
         return 1;
     }
+    /* A bound context: its fields' JSON (Source index 4) goes first; without one, or when
+     * a call field overrides one of them (below), take_record merges them in Python. */
+    const char *bound = NULL;
+    Py_ssize_t bound_len = 0;
+    PyObject *context = source_context(src);
+    if (context != NULL) {
+        PyObject *json = PyTuple_GET_SIZE(src) > 4 ? PyTuple_GET_ITEM(src, 4) : NULL;
+        if (!PyDict_CheckExact(context) || json == NULL || !PyBytes_CheckExact(json) ||
+            PyBytes_GET_SIZE(json) == 0) {
+            return 1;
+        }
+        bound = PyBytes_AS_STRING(json);
+        bound_len = PyBytes_GET_SIZE(json);
+        if (lr->named != context) {
+            lr->named = context;
+            lr->names = names_mask(context);
+        }
+    }
     PyObject *prefix = PyTuple_GET_ITEM(src, 3);
     if (lr->level_name == NULL || level != lr->level) {
         PyObject *key = PyLong_FromLong(level);
@@ -612,9 +678,9 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
     Py_ssize_t prefix_len = PyBytes_GET_SIZE(prefix);
     /* Every string at most 6 bytes a byte, every number at most 40 characters for its 9 bytes
      * of entry: the entry's size bounds the line. */
-    size_t bound = FIXED + (size_t)stamp->prefix_len + (size_t)level_len + (size_t)prefix_len +
-                   24 + 6 * (size_t)size + 16;
-    if (buf_reserve(b, (Py_ssize_t)bound) < 0) {
+    size_t most = FIXED + (size_t)stamp->prefix_len + (size_t)level_len + (size_t)prefix_len +
+                  (size_t)bound_len + 24 + 6 * (size_t)size + 16;
+    if (buf_reserve(b, (Py_ssize_t)most) < 0) {
         return -1;
     }
     char *line = b->data + b->len, *p = line;
@@ -633,12 +699,19 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
     p = json_str(p, msg, msg_len);
     PUT(p, P_FIELDS, LIT(P_FIELDS));
     *p++ = '{';
+    if (bound_len) {
+        PUT(p, bound, bound_len);
+    }
     const char *q = msg + msg_len + 4;
     for (uint32_t i = 0; i < nfields; i++) {
         uint32_t key_len, str_len;
         unsigned char tag;
         memcpy(&key_len, q, 4);
-        if (i) {
+        if (bound_len && (lr->names & name_bit(q + 4, key_len)) &&
+            binds(context, q + 4, key_len)) {
+            return 1; /* the call overrides a bound field: {**context, **fields} in Python */
+        }
+        if (i || bound_len) {
             *p++ = ',';
         }
         p = json_str(p, q + 4, key_len);
@@ -704,7 +777,7 @@ render_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    LaneRender lr = {args[1], 0, NULL, {0, 0, {0}, 0}, long_line};
+    LaneRender lr = {args[1], 0, NULL, {0, 0, {0}, 0}, long_line, NULL, 0};
     Reader r = {(const char *)view.buf, (const char *)view.buf + view.len, {NULL}};
     FrameSources fs = {NULL, 0};
     PyObject *slow = PyList_New(0), *result = NULL;
@@ -758,7 +831,8 @@ static PyMethodDef methods[] = {
      "-> (bytes, slow)\n\n"
      "A lane frame's payload as render_lines renders its records, without making them; slow is\n"
      "a list of (record, offset) of the records left for the Python path (long lines, floats\n"
-     "orjson writes otherwise than repr)."},
+     "orjson writes otherwise than repr, a call field overriding a bound one). A bound\n"
+     "context's fields come first, from the source's json_context."},
     {"render_lines", (PyCFunction)(void (*)(void))render_lines, METH_FASTCALL,
      "render_lines(records, levels, messages, dumps, long_line, state, yield_every=0)\n"
      "-> (bytes, slow)\n\n"

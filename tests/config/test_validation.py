@@ -119,7 +119,7 @@ class TestADictEnablesWhatItNames:
         assert str(caught.value) == "logging.backends: at least one backend must be enabled"
 
     def test_a_named_backends_missing_keys_take_base_yaml(self) -> None:
-        """Keys a named backend leaves out are base.yaml's (its level, rotation, writer...)."""
+        """Keys a named backend leaves out are base.yaml's (its level, rotation, writer_cpu...)."""
         file = logging_settings({"backends": {"file": {"file_path": "x.log"}}}).backends.file
         expected = {**BASE_LOGGING["backends"]["file"], "file_path": "x.log"}
         assert file == FileBackendSettings.model_validate(expected)

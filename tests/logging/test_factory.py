@@ -21,7 +21,6 @@ from hft.config import (
     load_settings,
 )
 from hft.logging import (
-    FileBackend,
     HFTLogger,
     create_backend_from_config,
     create_backends_from_config,
@@ -208,7 +207,7 @@ class TestADictEnablesWhatItNames:
         self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
     ) -> None:
         """A LoggingSettings keeps its own switches: the console it leaves on writes to stderr."""
-        file = FileBackendSettings(file_path=str(tmp_path / "app.log"), writer="thread")
+        file = FileBackendSettings(file_path=str(tmp_path / "app.log"))
         log = create_hft_logger_from_config(
             "x", [], LoggingSettings(backends=BackendsSettings(file=file))
         )
@@ -229,14 +228,12 @@ class TestSameDefaults:
         finally:
             backend.close()
 
-    def test_writer_thread_is_honoured(self, tmp_path: Path) -> None:
-        """writer: thread builds the in-process file backend."""
+    def test_writer_thread_is_gone_and_named_as_an_unknown_key(self, tmp_path: Path) -> None:
+        """writer: thread (removed: the writer process is faster in every figure) is an
+        unknown key naming logging.backends.file.writer."""
         path = tmp_path / "x.log"
-        backend = create_backend_from_config("file", {"file_path": str(path), "writer": "thread"})
-        try:
-            assert isinstance(backend, FileBackend)
-        finally:
-            backend.close()
+        with pytest.raises(ConfigError, match=r"logging\.backends\.file\.writer"):
+            create_backend_from_config("file", {"file_path": str(path), "writer": "thread"})
 
 
 class TestStartErrors:
@@ -246,7 +243,7 @@ class TestStartErrors:
         blocker.write_text("")
         path = blocker / "hft.log"
         with pytest.raises(ConfigError) as caught:
-            create_backend_from_config("file", {"file_path": str(path), "writer": "thread"})
+            create_backend_from_config("file", {"file_path": str(path)})
         assert str(caught.value).startswith("logging.backends.file.file_path: cannot open ")
         assert str(blocker) in str(caught.value)
         assert "\n" not in str(caught.value)

@@ -429,9 +429,7 @@ class TestRenderLane:
 
 
 def _pipeline(path: Path, *, lane: bool, **settings: Any) -> LoggingPipeline:
-    backend = create_backend_from_config(
-        "file", {"file_path": str(path), "writer": "process", "rotation": "none"}
-    )
+    backend = create_backend_from_config("file", {"file_path": str(path), "rotation": "none"})
     return LoggingPipeline([backend], lane=lane, **settings)
 
 
@@ -499,7 +497,7 @@ class TestPipeline:
 
         capture = CapturingBackend(level="WARNING")
         path = tmp_path / "hft.log"
-        backend = create_backend_from_config("file", {"file_path": str(path), "writer": "process"})
+        backend = create_backend_from_config("file", {"file_path": str(path)})
         pipeline = LoggingPipeline([backend, capture]).start()
         logger = HFTLogger(pipeline, "x")
         for i in range(100):

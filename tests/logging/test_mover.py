@@ -267,9 +267,7 @@ class TestWithTheWriter:
         """A running pipeline whose lane the mover drains goes idle; a record for the ring
         (a field holding a list) or a metric sample wakes it, and flush() delivers everything."""
         path = tmp_path / "hft.log"
-        backend = create_backend_from_config(
-            "file", {"file_path": str(path), "writer": "process", "rotation": "none"}
-        )
+        backend = create_backend_from_config("file", {"file_path": str(path), "rotation": "none"})
         pipeline = LoggingPipeline([backend]).start()
         logger = HFTLogger(pipeline, "x")
         seqs: Any = pipeline.next_seq
@@ -294,9 +292,7 @@ class TestWithTheWriter:
     def test_unacknowledged_records_are_pending_not_written(self, tmp_path: Path) -> None:
         """While the writer is stopped, what the mover took and wrote is pending, not written;
         once it runs again, flush() sees it all acknowledged and written."""
-        backend = create_backend_from_config(
-            "file", {"file_path": str(tmp_path / "hft.log"), "writer": "process"}
-        )
+        backend = create_backend_from_config("file", {"file_path": str(tmp_path / "hft.log")})
         pipeline = LoggingPipeline([backend]).start()
         logger = HFTLogger(pipeline, "x")
         logger.info("m", i=-1)
@@ -325,7 +321,7 @@ class TestWithTheWriter:
         """stop() leaves no mover running (nobody would read the writer's acknowledgements),
         and records logged before it are all in the file."""
         path = tmp_path / "hft.log"
-        backend = create_backend_from_config("file", {"file_path": str(path), "writer": "process"})
+        backend = create_backend_from_config("file", {"file_path": str(path)})
         pipeline = LoggingPipeline([backend]).start()
         logger = HFTLogger(pipeline, "x")
         for i in range(2000):

@@ -128,7 +128,6 @@ class FileBackendSettings(_Model):
     rotation: Literal["daily", "size", "none"] = "daily"
     max_bytes: PositiveInt = 104857600
     retention: NonNegativeInt = 7
-    writer: Literal["thread", "process"] = "process"
     #: The CPU the writer process runs on: "last" (the last one this process may use, when
     #: it may use two or more), "any" (wherever the OS puts it), or a CPU number.
     writer_cpu: Literal["last", "any"] | NonNegativeInt = "last"

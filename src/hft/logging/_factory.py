@@ -59,13 +59,15 @@ def create_backend_from_config(
 
     The section (a settings model or a dict of the same shape) is validated like base.yaml
     itself and takes its defaults, so ``{"file_path": "x.log"}`` builds exactly the file
-    backend base.yaml describes (a writer process). ``enabled`` is ignored (the caller
+    backend base.yaml describes (a sink of a writer process of its own; the console, syslog and
+    the rest are built in this process: :func:`create_backends_from_config` puts every backend
+    that renders into one writer). ``enabled`` is ignored (the caller
     decides); *extra* keyword arguments (such as ``max_field_chars``) are passed on where the
     backend takes them. A resource the settings name but the backend cannot open (a path, a
     port) is a :class:`ConfigError` naming the key and the resource.
     """
     section = backend_section(backend_name, backend_config)
-    if getattr(section, "writer", "thread") != "process":
+    if backend_name != "file":
         return create_in_process(backend_name, section, **extra)
     from hft.logging._writer import ProcessBackend
 
@@ -81,7 +83,7 @@ def create_backends_from_config(config: Any) -> list[LoggingBackend]:
     """Every enabled backend of a ``logging`` section, in the order they are listed.
 
     *config* is validated first (see :func:`hft.config.logging_settings`). The backends that
-    render records (:data:`WRITER_SINKS`: the file with ``writer: process``, console, syslog) share
+    render records (:data:`WRITER_SINKS`: the file, the console, syslog) share
     one writer process, each a sink of its own there: every plain record takes one path to
     them, and a console that stops taking data stalls neither the file nor the caller.
     """
@@ -93,7 +95,7 @@ def create_backends_from_config(config: Any) -> list[LoggingBackend]:
     place = 0  #: the writer process takes the place of its first sink
     for name in settings.backends.enabled_names():
         section = getattr(settings.backends, name)
-        if name in WRITER_SINKS and getattr(section, "writer", "process") == "process":
+        if name in WRITER_SINKS:
             place = place if hosted else len(backends)
             hosted.append((name, section.model_dump(exclude={"enabled"})))
         else:

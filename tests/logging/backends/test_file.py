@@ -147,18 +147,15 @@ class TestRotation:
 
 
 class TestFilesAreOurs:
-    @pytest.mark.parametrize("writer", ["thread", "process"])
-    def test_a_symlinked_log_is_refused_and_its_target_untouched(
-        self, tmp_path: Path, writer: str
-    ) -> None:
+    def test_a_symlinked_log_is_refused_and_its_target_untouched(self, tmp_path: Path) -> None:
         """A symlink at file_path is refused with an error naming the key; the file it points
-        to keeps its content and mode, with either writer."""
+        to keeps its content and mode."""
         target = tmp_path / "precious.txt"
         target.write_bytes(b"keep me\n")
         target.chmod(0o600)
         link = tmp_path / "hft.log"
         link.symlink_to(target)
-        settings = {"file_path": str(link), "writer": writer, "rotation": "none"}
+        settings = {"file_path": str(link), "rotation": "none"}
         with pytest.raises(ConfigError, match=r"logging\.backends\.file\.file_path") as caught:
             create_backend_from_config("file", settings)
         assert "symbolic link" in str(caught.value)

@@ -1,4 +1,4 @@
-"""The writer process: a backend (``writer: process``) rendered and written in a child process.
+"""The writer process: the backends that render (file, console, syslog) as sinks of a child.
 
 ``_backend`` is the parent's side (:class:`ProcessBackend`, keeping frames until they are
 acknowledged), ``_handle`` its handle on one writer, ``_wire`` the frames and replies, and

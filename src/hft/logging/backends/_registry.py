@@ -1,7 +1,7 @@
 """Backends by their name in the ``backends`` settings section, built in this process.
 
 :func:`hft.logging.create_backend_from_config` decides where a backend runs (a writer process
-for ``writer: process``); the writer process and that public function both build the backend
+for the file); the writer process and that public function both build the backend
 itself here, from a section validated against the backend's settings model.
 """
 
@@ -66,7 +66,7 @@ def create_in_process(backend_name: str, backend_config: Any, **extra: Any) -> L
     but the backend cannot open is a :class:`ConfigError` naming the key and the resource.
     """
     section = backend_section(backend_name, backend_config)
-    settings = section.model_dump(exclude={"enabled", "writer", "writer_cpu"})
+    settings = section.model_dump(exclude={"enabled", "writer_cpu"})
     factory = backend_classes()[backend_name]
     accepted = getattr(factory, "extra_settings", ())
     try:

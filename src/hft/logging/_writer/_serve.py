@@ -56,6 +56,8 @@ _RETRY_POLL_S: Final = 0.005  #: how often held records are retried while no fra
 #: How often the sinks' counts go to the parent at most while frames stream (at once when the
 #: writer is idle); also how often an idle writer looks at its queued sinks' counts.
 STATS_EVERY_S: Final = 0.05
+#: The writer's GIL switch interval while it hosts a queued sink beside the file.
+SWITCH_INTERVAL_S: Final = 0.0001
 #: Longest the queued sinks (console, syslog) may take to write what they hold at shutdown.
 DRAIN_DEADLINE_S: Final = 5.0
 
@@ -272,6 +274,7 @@ def open_sinks(spec: Mapping[str, Any], warn: Callable[..., None]) -> SinkGroup:
 
     limit, spill_dir = spec["limit"], spec.get("spill_dir", "logs/spill")
     bound = int(spec.get("queue_records", QUEUE_RECORDS))
+    idle = threading.Event()
     sinks: list[DirectSink | QueuedSink] = []
     for sink in spec["sinks"]:
         backend = open_backend(sink, limit)
@@ -286,8 +289,8 @@ def open_sinks(spec: Mapping[str, Any], warn: Callable[..., None]) -> SinkGroup:
         if sink["backend"] in LOSSLESS:
             sinks.append(DirectSink(slot))
         else:
-            sinks.append(QueuedSink(slot, warn, bound))
-    return SinkGroup(sinks)
+            sinks.append(QueuedSink(slot, warn, bound, idle))
+    return SinkGroup(sinks, idle)
 
 
 def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> bool:
@@ -302,6 +305,12 @@ def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> bool:
             writer.warn(msg, **fields)
 
     group = open_sinks(spec, warn)
+    if any(isinstance(s, QueuedSink) for s in group.sinks):
+        # The lossless sink's thread gives up the GIL at every read and write of its pipe and
+        # file; a console thread busy rendering would then keep it for a whole switch interval
+        # (5 ms) each time, and the file would crawl at the console's pace. A short interval
+        # hands it back within a tenth of a millisecond.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
     writer = Writer(group, out, spec)
     pin_to_cpu(spec.get("writer_cpu", "any"), writer.warn)
     # What startup made lives as long as the writer: out of the collector's sight, so that
@@ -342,11 +351,16 @@ def _write_quietly(fd: int, data: bytes) -> None:
 
 
 def _loop(reader: FrameReader, writer: Writer, group: SinkGroup) -> None:
+    idle = group.idle
     while True:
+        if not reader.buffered:
+            idle.set()  # the queued sinks' turn while no frame waits
         payload = reader.next(_RETRY_POLL_S if group.pending else STATS_EVERY_S)
+        idle.clear()
         if payload is not None:
             writer.take(payload)
         elif reader.eof:
+            idle.set()
             return
         group.tick(time.monotonic())
         writer.acknowledge(idle=payload is None or not reader.buffered)

@@ -39,6 +39,10 @@ QUEUE_RECORDS: Final = 20_000
 _RETRY_POLL_S: Final = 0.005  #: how often a sink thread retries held records while idle
 #: How often an idle sink is flushed anyway (syslog reports an outage or a recovery there).
 _IDLE_S: Final = 0.1
+#: Records a queued sink renders and writes at a time, and how long it waits for the lossless
+#: sinks to be idle before each chunk (it goes on after that anyway: the console keeps moving).
+_CHUNK: Final = 256
+_YIELD_S: Final = 0.02
 SINK_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
 
 
@@ -99,8 +103,18 @@ class QueuedSink:
     when the drain deadline passed at shutdown.
     """
 
-    def __init__(self, slot: BackendSlot, warn: Warn, bound: int = QUEUE_RECORDS) -> None:
+    def __init__(
+        self,
+        slot: BackendSlot,
+        warn: Warn,
+        bound: int = QUEUE_RECORDS,
+        idle: threading.Event | None = None,
+    ) -> None:
         self.slot = slot
+        #: Set while the lossless sinks have nothing to do: this sink writes a chunk when it is
+        #: (or at least every ``_YIELD_S``), so that its rendering, which holds the writer's
+        #: GIL, never holds up the file; it drops (counted) what it cannot keep up with.
+        self._idle = idle
         self.name = slot.backend.name
         self._warn = warn
         self._bound = max(1, bound)
@@ -162,8 +176,10 @@ class QueuedSink:
             if gap:
                 slot.deliver([note("log sink dropped lines while it was not taking data",
                                    sink=self.name, dropped=gap)])  # fmt: skip
-            if batch:
-                slot.deliver(batch)
+            for start in range(0, len(batch), _CHUNK):
+                if self._idle is not None:
+                    self._idle.wait(_YIELD_S)
+                slot.deliver(batch[start : start + _CHUNK])
             with self._cv:
                 self._busy = 0
             slot.tick(time.monotonic())
@@ -216,9 +232,11 @@ Sink = DirectSink | QueuedSink
 class SinkGroup:
     """Every sink of a writer process (or, with no writer process, of this one)."""
 
-    def __init__(self, sinks: Sequence[Sink]) -> None:
+    def __init__(self, sinks: Sequence[Sink], idle: threading.Event | None = None) -> None:
         self.sinks = list(sinks)
         self.delivered = 0  #: records handed to the group
+        #: Set by the writer's loop while it waits for frames (the queued sinks' cue).
+        self.idle = idle if idle is not None else threading.Event()
 
     def deliver(self, records: Sequence[Record]) -> None:
         """Give each sink its share of *records*."""

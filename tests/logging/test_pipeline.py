@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -11,6 +13,7 @@ import pytest
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
 from hft.logging._pipeline import OverflowPolicy
+from hft.logging._record import Record
 from hft.logging.backends._base import BackendContext
 from hft.logging.testing import CapturingBackend
 from tests.logging.test_prepare import SlowRepr
@@ -238,3 +241,29 @@ class TestWakeUp:
         logger.info("m", i=499)
         assert pipeline._wake.is_set()
         pipeline.close()
+
+
+class TestDrainDeadline:
+    def test_close_past_the_deadline_says_what_was_left_and_returns(
+        self, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A backend whose write never returns: close with a deadline returns about then and
+        says on stderr how many records were still waiting."""
+        release = threading.Event()
+
+        class Stuck(CapturingBackend):
+            def write(self, records: Sequence[Record]) -> None:
+                release.wait()
+                super().write(records)
+
+        pipeline = LoggingPipeline([Stuck()]).start()
+        logger = HFTLogger(pipeline, "x")
+        for i in range(200):
+            logger.info("m", i=i)
+        started = time.monotonic()
+        pipeline.close(timeout=0.3)
+        took = time.monotonic() - started
+        release.set()
+        assert took < 3, took
+        err = capfd.readouterr().err
+        assert "log records not delivered by the drain deadline" in err

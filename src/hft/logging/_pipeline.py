@@ -9,7 +9,9 @@ between slices so that no call site waits long behind it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import sys
 import threading
 import time
 import weakref
@@ -18,6 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from operator import call
 from typing import Any, Final, Literal
+
+import orjson
 
 from hft.logging._drops import DropLedger
 from hft.logging._emit import new_sequence
@@ -191,6 +195,8 @@ class LoggingPipeline:
         if self._closed:
             return
         self.stop(timeout)
+        if self.running:  # held up past *timeout* (the drain deadline at exit): say what is left
+            _say_undelivered(len(self.ring) + len(self.audit_ring) + self._lane_depth, timeout)
         self._closed = True
         self._rebind_loggers()  # later calls are counted, never queued where nobody drains
         _live_pipelines.discard(self)
@@ -546,6 +552,20 @@ class LoggingPipeline:
             logged=self._drops.issued(self._rings(), self._lane_ring), processed=self._drops.taken,
             dropped=dropped, depth=len(self.ring) + self._lane_depth, capacity=self.capacity,
         )  # fmt: skip
+
+
+def _say_undelivered(count: int, timeout: float | None) -> None:
+    """One line on standard error: the dispatcher did not drain in time; *count* records were
+    still waiting (a write that does not return is not waited for)."""
+    line = {
+        "level": "WARNING",
+        "logger": "hft.logging",
+        "msg": "log records not delivered by the drain deadline",
+        "fields": {"waiting": count, "drain_deadline_s": timeout},
+    }
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(orjson.dumps(line).decode() + "\n")
+        sys.stderr.flush()
 
 
 _NONE: list[Record] = []  #: no metrics, no markers (never appended to)

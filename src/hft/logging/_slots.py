@@ -87,10 +87,11 @@ class BackendSlot:
 
     def route(self, logs: list[Record], metrics: list[Record], lowest: int, highest: int) -> None:
         """Deliver this backend's share of a slice: all of it when every record passes its
-        level (common), none when none does (an audit backend, a slice without audit)."""
+        level (common), none when none does (an audit backend, a slice without audit, a
+        backend that takes no logs: Prometheus counts calls at the call site instead)."""
         backend = self.backend
         level, with_audit = backend.level, backend.takes_audit
-        if highest < level:
+        if highest < level or not self.hooks.takes_logs:
             chosen = []
         elif lowest >= level and (with_audit or lowest < AUDIT):
             chosen = logs if with_audit or highest < AUDIT else [r for r in logs if r[2] != AUDIT]

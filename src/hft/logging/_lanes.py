@@ -70,11 +70,13 @@ class LaneFeed:
         """The lane id of *source* for records of *level*; -1: the classic path.
 
         The lane is for records that only its writer process takes, from loggers without a
-        bound context (the dispatcher merges a context; the lane does not).
+        bound context (the dispatcher merges a context; the lane does not). A backend that
+        takes no logs (Prometheus: it counts calls at the call site) does not take them.
         """
         if source.context or level < self._slot.backend.level:
             return -1
-        if any(s is not self._slot and s.backend.level <= level for s in self._slots):
+        others = (s for s in self._slots if s is not self._slot and s.hooks.takes_logs)
+        if any(s.backend.level <= level for s in others):
             return -1
         known = self._ids.get(id(source))
         if known is None or known[0] is not source:

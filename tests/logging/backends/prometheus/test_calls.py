@@ -10,9 +10,11 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from hft.logging import (
+    WARNING,
     HFTLogger,
     LoggingPipeline,
     PrometheusBackend,
+    _lanes,
     create_backend_from_config,
 )
 from tests.servers import Pushgateway, http_get
@@ -69,14 +71,17 @@ class TestProdLevels:
         self, pushgateway: Pushgateway, tmp_path: Path
     ) -> None:
         """DEBUG and INFO calls write nothing to the file; a scrape and the final push to a
-        real gateway count every call, a garbage-collected logger's too."""
+        real gateway count every call, a garbage-collected logger's too; WARNING takes the
+        lane."""
         path = tmp_path / "hft.log"
         pipeline, prometheus = _prod_like(path, pushgateway.url)
         pipeline.start()
-        _log(pipeline)
+        logger = _log(pipeline)
         assert prometheus.scrape_url is not None
         scraped = _scraped(prometheus.scrape_url)
         assert {k: v for k, v in scraped.items() if v} == _COUNTS
+        if _lanes.Lane is not None:  # the C call site: WARNING records go down the byte lane
+            assert pipeline.lane_for(WARNING, logger._source)[0] is not None
         pipeline.close()
         lines = path.read_text().splitlines()
         assert len(lines) == 2

@@ -23,7 +23,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging._callsite import Emitter, Lane, Sequence, lane_count, unpack_lane
+from hft.logging._callsite import Counter, Emitter, Lane, Sequence, lane_count, unpack_lane
 from hft.logging._frames import pack, unpack
 from hft.logging._speedups import render_lane, render_lines, scan
 
@@ -57,7 +57,8 @@ def expect(error: type[Exception], call: Callable[..., object], *args: Any, **kw
 
 
 def callsite_loop() -> Callable[[int], None]:
-    """Emitter: append, exc_info capture, full ring, wake, and calls that raise."""
+    """Emitter: append, exc_info capture, full ring, wake, and calls that raise; count-only call
+    sites made, timed and dropped with their Counter."""
     ring: collections.deque[Any] = collections.deque()
     overflow: list[Any] = []
     seq = itertools.count().__next__
@@ -66,8 +67,17 @@ def callsite_loop() -> Callable[[int], None]:
     full = Emitter(ring, seq, 20, SOURCE, 0, overflow.append, False, ring.clear, 1)
     refused = Emitter(ring, seq, 20, SOURCE, 0, _raising)
 
+    samples: collections.deque[int] = collections.deque(maxlen=8)
+
     def run(i: int) -> None:
-        emit("order placed", symbol="BTCUSDT", qty=1.5, n=i)
+        counter = Counter()
+        counted = Emitter(ring, seq, 20, SOURCE, -1, None, samples=samples, counter=counter)
+        only = Emitter(None, seq, 10, SOURCE, -1, None, samples=samples, counter=counter)
+        only.sample = counted.sample = 1
+        counted("order placed", symbol="BTCUSDT", qty=1.5, n=i)
+        only("counted", n=i)
+        only(repr(only), counter=repr(counter))
+        expect(TypeError, Emitter, None, seq, 10, SOURCE, -1, None)
         emit("no fields")
         try:
             raise ValueError(i)

@@ -167,6 +167,79 @@ class TestRoom:
             emit("m")
 
 
+class TestCounter:
+    def test_every_call_is_counted_first_even_a_refused_one(self) -> None:
+        """Each call adds one to its Counter, before its record is built: a call whose record
+        the ring refuses, or with a wrong argument count, is counted all the same."""
+        counter, refused = callsite.Counter(), list[Any]()
+        ring: deque[Any] = deque()
+        emit = callsite.Emitter(
+            ring, itertools.count().__next__, 20, SOURCE, 1, refused.append, counter=counter
+        )
+        emit("kept")
+        emit("refused", i=1)
+        with pytest.raises(TypeError):
+            emit()
+        assert (counter.value, len(ring), len(refused)) == (3, 1, 1)
+
+    def test_call_sites_of_one_logger_and_level_share_a_counter(self) -> None:
+        """Two call sites given one Counter add to it both; a timed call is counted once."""
+        counter = callsite.Counter()
+        a, _ = _emitter()
+        sites = [
+            callsite.Emitter(deque(), itertools.count().__next__, 20, SOURCE, -1, None,
+                             counter=counter, samples=deque())
+            for _ in range(2)
+        ]  # fmt: skip
+        sites[0].sample = 1
+        for _ in range(5):
+            for site in sites:
+                site("m")
+        a("not counted here")
+        assert counter.value == 10
+
+    def test_count_only_site_counts_and_does_nothing_else(self) -> None:
+        """``ring=None``: any arguments are taken, the call is counted, nothing is built."""
+        counter, seqs = callsite.Counter(), itertools.count()
+        site = callsite.Emitter(None, seqs.__next__, 10, SOURCE, -1, None, counter=counter)
+        site()
+        site("m", 1, 2, book=[1, 2])
+        assert counter.value == 2
+        assert next(seqs) == 0  # no sequence number taken
+        assert repr(site) == "<hft call site level=10 count-only>"
+
+    def test_an_armed_count_only_site_times_one_call(self) -> None:
+        """Armed, a count-only call site times its next call into samples, as a method does."""
+        counter, samples = callsite.Counter(), deque[int]()
+        site = callsite.Emitter(None, itertools.count().__next__, 10, SOURCE, -1, None,
+                                samples=samples, counter=counter)  # fmt: skip
+        site.sample = 1
+        site("timed")
+        site("not timed")
+        assert (counter.value, len(samples), site.sample) == (2, 1, 0)
+        assert samples[0] >= 0
+
+    def test_count_only_needs_a_counter_and_a_counter_is_a_counter(self) -> None:
+        """No counter for a count-only site, or something else as the counter: TypeError."""
+        with pytest.raises(TypeError, match="needs a counter"):
+            callsite.Emitter(None, itertools.count().__next__, 10, SOURCE, -1, None)
+        with pytest.raises(TypeError, match="must be a Counter"):
+            callsite.Emitter(deque(), itertools.count().__next__, 10, SOURCE, -1, None, counter=1)
+
+    def test_value_is_read_only_and_outlives_its_call_sites(self) -> None:
+        """Only call sites add; the Counter lives on (and keeps its count) after they are gone."""
+        counter = callsite.Counter()
+        site = callsite.Emitter(None, itertools.count().__next__, 10, SOURCE, -1, None,
+                                counter=counter)  # fmt: skip
+        site("m")
+        with pytest.raises(AttributeError):
+            counter.value = 5
+        del site
+        gc.collect()
+        assert counter.value == 1
+        assert repr(counter) == "<hft call counter value=1>"
+
+
 class TestWired:
     def test_loggers_use_it_when_built(self) -> None:
         """Logging methods and audit are C call sites (unless HFT_PURE_PYTHON=1 says not)."""

@@ -17,8 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.logging import HFTLogger, LoggingPipeline, _lanes, create_backend_from_config
-from hft.logging._levels import INFO
+from hft.logging import (
+    DEBUG,
+    INFO,
+    HFTLogger,
+    LoggingPipeline,
+    PrometheusBackend,
+    _lanes,
+    create_backend_from_config,
+)
 from hft.logging._pipeline import OverflowPolicy
 from hft.logging._record import LaneRecords, Source
 from hft.logging._render import JsonLineRenderer
@@ -596,3 +603,21 @@ class TestBoundContext:
         bound.info("m", i=1)
         pipeline.close()
         assert _fields_on_disk(path) == [{"legs": [1], "i": 1}]
+    def test_prometheus_keeps_no_level_off_the_lane(self, tmp_path: Path) -> None:
+        """Prometheus counting from DEBUG takes no log record: the file's INFO records still go
+        down the lane, and DEBUG ones (only counted) go nowhere."""
+        path = tmp_path / "hft.log"
+        backend = create_backend_from_config("file", {"file_path": str(path)})
+        pipeline = LoggingPipeline([backend, PrometheusBackend(push_gateway_url="")]).start()
+        logger = HFTLogger(pipeline, "x")
+        lane, source_id = pipeline.lane_for(INFO, logger._source)
+        assert lane is not None
+        assert source_id >= 0
+        assert pipeline.lane_for(DEBUG, logger._source) == (None, -1)
+        for i in range(100):
+            logger.info("i", n=i)
+            logger.debug("d", n=i)
+        pipeline.close()
+        assert lane.pushed == 100
+        assert len(path.read_bytes().splitlines()) == 100
+        assert pipeline.record_counts()[("x", DEBUG)] == 100

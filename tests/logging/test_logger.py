@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from hft.logging import INFO, HFTLogger, LoggingPipeline, nop
+from hft.logging import DEBUG, ERROR, INFO, WARNING, HFTLogger, LoggingPipeline, nop
 from hft.logging.testing import CapturingBackend, capture_logs
+
+
+class Counting(CapturingBackend):
+    """A backend that takes no log record: it counts the calls from its level up."""
+
+    takes_logs = False
+
+    def __init__(self, level: int | str = DEBUG) -> None:
+        super().__init__(level, "counting")
 
 
 class TestLevels:
@@ -20,6 +29,45 @@ class TestLevels:
         logger = HFTLogger(pipeline, "x")
         pipeline.add_backend(CapturingBackend(level="DEBUG", name="debug"))
         assert logger.debug is not nop
+
+    def test_a_level_only_a_counting_backend_wants_is_count_only(self) -> None:
+        """Below every other backend but at or above a counting one's level, a call is counted
+        and makes no record: min_level is where records start, count_level where counts do."""
+        file, counting = CapturingBackend(level=WARNING), Counting()
+        pipeline = LoggingPipeline([file, counting]).start()
+        logger = HFTLogger(pipeline, "x")
+        assert (pipeline.min_level, pipeline.count_level) == (WARNING, DEBUG)
+        assert logger.debug is not nop
+        assert logger.info is not nop
+        logger.debug("d")
+        logger.info("i", k=1)
+        logger.warning("w")
+        assert pipeline.flush()
+        assert file.messages() == ["w"]
+        assert counting.records == []
+        assert pipeline.record_counts()[("x", DEBUG)] == pipeline.record_counts()[("x", INFO)] == 1
+        pipeline.close()
+
+    def test_a_level_nobody_counts_stays_the_module_nop(self) -> None:
+        """A level below the counting backend's level too is still the shared no-op."""
+        pipeline = LoggingPipeline([CapturingBackend(level=WARNING), Counting(level=INFO)])
+        logger = HFTLogger(pipeline, "x")
+        assert logger.debug is nop
+        assert logger.info is not nop
+        assert ("x", DEBUG) not in pipeline.record_counts()
+        pipeline.close()
+
+    def test_exception_at_a_count_only_error_level_is_counted(self) -> None:
+        """``exception`` follows ``error``: counted as an ERROR call when ERROR is count-only."""
+        pipeline = LoggingPipeline([CapturingBackend(level="CRITICAL"), Counting()])
+        logger = HFTLogger(pipeline, "x")
+        try:
+            raise ValueError("x")
+        except ValueError:
+            logger.exception("failed")
+        assert logger.exception is logger.error
+        assert pipeline.record_counts()[("x", ERROR)] == 1
+        pipeline.close()
 
     def test_backends_get_only_their_levels(self) -> None:
         """Each backend receives the records at or above its own level."""

@@ -19,6 +19,12 @@
  * itself untracked or not a container (plain fields, a plain message, and a source whose
  * parts are plain), so no path leads from it back to itself. A record holding a traceback
  * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
+ *
+ * Every call, first of all, adds one to its Counter (counter=): the calls of one logger at one
+ * level, shared by all their call sites in a pipeline, read by Prometheus when it pushes or is
+ * scraped. It counts calls, not records: one refused or dropped later is counted all the same.
+ * Emitter(None, ...) is a count-only call site: a level only a counting backend wants; it adds
+ * one and does nothing else (no record, no ring, no lane).
  */
 #include "_compat.h" /* Python.h, and what 3.11 lacks of 3.12's API */
 #include "_lane_type.h" /* the byte lane: Lane, lane_push, unpack_lane; plain() */
@@ -29,6 +35,7 @@ typedef struct {
     PyObject *emitter_type; /* the Emitter heap type of this module object */
     PyObject *lane_type;    /* the Lane heap type */
     PyObject *sequence_type; /* the Sequence heap type */
+    PyObject *counter_type;  /* the Counter heap type */
     PyObject *exc_info_key; /* "exc_info", interned */
 } CallsiteState;
 
@@ -57,7 +64,72 @@ typedef struct {
     long long *counter;     /* next_seq's number when it is a Sequence (held), else NULL */
     int *idle;              /* the Sequence's idle flag (NULL: none): see Sequence */
     PyObject *named;        /* the kwnames tuple last found all harmless (the lane's test) */
+    PyObject *calls;        /* the Counter its calls are added to (NULL: own_calls). Kept until
+                             * dealloc, never cleared by tp_clear: calls_n points into it, and a
+                             * Counter holds no reference, so it is in no cycle */
+    unsigned long long *calls_n; /* where each call adds one: calls' value, or own_calls */
+    unsigned long long own_calls;
 } Emitter;
+
+/* Counter(): the calls of one logger at one level in a pipeline, added to by each of their call
+ * sites (a uint64, one add per call, under the GIL: nothing else writes it); value is read when
+ * Prometheus pushes or is scraped. It holds no reference, so it is not a GC container. */
+typedef struct {
+    PyObject_HEAD
+    unsigned long long value;
+} Counter;
+
+static PyObject *
+counter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, ":Counter", names)) {
+        return NULL;
+    }
+    return type->tp_alloc(type, 0); /* value 0 */
+}
+
+static void
+counter_dealloc(PyObject *op)
+{
+    PyTypeObject *type = Py_TYPE(op);
+    type->tp_free(op);
+    Py_DECREF(type);
+}
+
+static PyObject *
+counter_value(PyObject *op, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(((Counter *)op)->value);
+}
+
+static PyObject *
+counter_repr(PyObject *op)
+{
+    return PyUnicode_FromFormat("<hft call counter value=%llu>", ((Counter *)op)->value);
+}
+
+static PyGetSetDef counter_getset[] = {
+    {"value", counter_value, NULL, "the calls counted so far", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot counter_slots[] = {
+    {Py_tp_doc, "Counter(): the calls of one logger at one level, added to by its call sites."},
+    {Py_tp_new, counter_new},
+    {Py_tp_dealloc, counter_dealloc},
+    {Py_tp_repr, counter_repr},
+    {Py_tp_getset, counter_getset},
+    {0, NULL},
+};
+
+static PyType_Spec counter_spec = {
+    .name = "hft.logging._callsite.Counter",
+    .basicsize = sizeof(Counter),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = counter_slots,
+};
 
 /* Sequence(start=0): the pipeline's record numbers. Called, it gives the next one, as
  * itertools.count().__next__ does; a call site holding one takes its number in C, without a
@@ -165,21 +237,18 @@ now_ns(void)
 }
 
 static PyObject *emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames);
+typedef PyObject *(*CallBody)(Emitter *, PyObject *const *, size_t, PyObject *);
 
-/* The call: an armed call site times itself, once, and appends the duration to samples.
- * Arming sets a flag; the method object never changes, so a caller holding a reference to
- * it (log = logger.info) keeps the fast path. */
+/* An armed call site times itself, once, and appends the duration to samples. Arming sets a
+ * flag; the method object never changes, so a caller holding a reference to it
+ * (log = logger.info) keeps the fast path. */
 static PyObject *
-emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+timed_call(Emitter *self, CallBody body, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    Emitter *self = (Emitter *)op;
-    if (!self->sample) {
-        return emit(self, args, nargsf, kwnames);
-    }
     self->sample = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0); /* as time.perf_counter_ns() */
-    PyObject *result = emit(self, args, nargsf, kwnames);
+    PyObject *result = body(self, args, nargsf, kwnames);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (result != NULL && self->samples_append != NULL) {
         long long ns = (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
@@ -195,9 +264,45 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
     return result;
 }
 
+/* The call of a logging method (its vectorcall). */
+static PyObject *
+emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Emitter *self = (Emitter *)op;
+    if (!self->sample) {
+        return emit(self, args, nargsf, kwnames);
+    }
+    return timed_call(self, emit, args, nargsf, kwnames);
+}
+
+static PyObject *
+count(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (void)args;
+    (void)nargsf;
+    (void)kwnames;
+    (*self->calls_n)++;
+    Py_RETURN_NONE;
+}
+
+/* The call of a count-only call site (its vectorcall, chosen at construction): the count and
+ * nothing else; any arguments are taken, as nop takes them. Timed when armed, as a logging
+ * method is: the call-latency samples are what callers pay, at every level that is not nop. */
+static PyObject *
+count_only(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Emitter *self = (Emitter *)op;
+    if (!self->sample) {
+        (*self->calls_n)++;
+        Py_RETURN_NONE;
+    }
+    return timed_call(self, count, args, nargsf, kwnames);
+}
+
 static PyObject *
 emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
+    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (self->ring == NULL) { /* cleared by the GC while its cycle was being torn down */
         PyErr_SetString(PyExc_RuntimeError, "this logging method was cleared with its logger");
@@ -285,15 +390,15 @@ static PyObject *
 emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
-    PyObject *samples = Py_None;
+    PyObject *samples = Py_None, *calls = Py_None;
     Py_ssize_t capacity, wake_at = -1, lane_source = -1;
     int exc = 0;
     static char *names[] = {"ring", "next_seq", "level", "source",      "capacity",
                             "full", "exc",      "wake",  "wake_at",     "lane",
-                            "lane_source",      "samples", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnO:Emitter", names, &ring,
+                            "lane_source",      "samples", "counter",   NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOO:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
-                                     &wake_at, &lane, &lane_source, &samples)) {
+                                     &wake_at, &lane, &lane_source, &samples, &calls)) {
         return NULL;
     }
     long level_c = PyLong_AsLong(level);
@@ -319,16 +424,28 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "Emitter: lane must be a Lane, with its lane_source");
         return NULL;
     }
-    PyObject *append = PyObject_GetAttrString(ring, "append");
-    if (append == NULL) {
+    if (calls != Py_None && !PyObject_TypeCheck(calls, (PyTypeObject *)state->counter_type)) {
+        PyErr_SetString(PyExc_TypeError, "Emitter: counter must be a Counter or None");
+        return NULL;
+    }
+    int count_only_site = ring == Py_None; /* a level only a counting backend wants */
+    if (count_only_site && calls == Py_None) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Emitter: a count-only call site (ring=None) needs a counter");
+        return NULL;
+    }
+    PyObject *append = count_only_site ? NULL : PyObject_GetAttrString(ring, "append");
+    if (append == NULL && !count_only_site) {
         return NULL;
     }
     Emitter *self = (Emitter *)type->tp_alloc(type, 0);
     if (self == NULL) {
-        Py_DECREF(append);
+        Py_XDECREF(append);
         return NULL;
     }
-    self->vectorcall = emitter_call;
+    self->vectorcall = count_only_site ? count_only : emitter_call;
+    self->calls = calls == Py_None ? NULL : Py_NewRef(calls);
+    self->calls_n = calls == Py_None ? &self->own_calls : &((Counter *)calls)->value;
     self->ring = Py_NewRef(ring);
     self->append = append;
     self->next_seq = Py_NewRef(next_seq);
@@ -403,6 +520,7 @@ emitter_dealloc(PyObject *op)
         PyObject_ClearWeakRefs(op);
     }
     (void)emitter_clear(op);
+    Py_CLEAR(((Emitter *)op)->calls); /* not tp_clear's: see Emitter.calls */
     type->tp_free(op);
     Py_DECREF(type); /* a heap type: each instance held a reference */
 }
@@ -411,6 +529,9 @@ static PyObject *
 emitter_repr(PyObject *op)
 {
     Emitter *self = (Emitter *)op;
+    if (self->vectorcall == count_only) {
+        return PyUnicode_FromFormat("<hft call site level=%R count-only>", self->level);
+    }
     return PyUnicode_FromFormat("<hft call site level=%R capacity=%zd>", self->level,
                                 self->capacity);
 }
@@ -429,7 +550,8 @@ static PyMemberDef emitter_members[] = {
 
 static PyType_Slot emitter_slots[] = {
     {Py_tp_doc, "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
-                "wake_at=-1): a logging method."},
+                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None): a logging "
+                "method; ring=None: a count-only one."},
     {Py_tp_new, emitter_new},
     {Py_tp_dealloc, emitter_dealloc},
     {Py_tp_traverse, emitter_traverse},
@@ -459,11 +581,14 @@ callsite_exec(PyObject *module)
     state->emitter_type = PyType_FromModuleAndSpec(module, &emitter_spec, NULL);
     state->lane_type = PyType_FromModuleAndSpec(module, &lane_spec, NULL);
     state->sequence_type = PyType_FromModuleAndSpec(module, &sequence_spec, NULL);
-    if (state->emitter_type == NULL || state->lane_type == NULL || state->sequence_type == NULL) {
+    state->counter_type = PyType_FromModuleAndSpec(module, &counter_spec, NULL);
+    if (state->emitter_type == NULL || state->lane_type == NULL || state->sequence_type == NULL ||
+        state->counter_type == NULL) {
         return -1;
     }
     if (PyModule_AddObjectRef(module, "Lane", state->lane_type) < 0 ||
-        PyModule_AddObjectRef(module, "Sequence", state->sequence_type) < 0) {
+        PyModule_AddObjectRef(module, "Sequence", state->sequence_type) < 0 ||
+        PyModule_AddObjectRef(module, "Counter", state->counter_type) < 0) {
         return -1;
     }
     return PyModule_AddObjectRef(module, "Emitter", state->emitter_type);
@@ -477,6 +602,7 @@ callsite_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(state->emitter_type);
         Py_VISIT(state->lane_type);
         Py_VISIT(state->sequence_type);
+        Py_VISIT(state->counter_type);
         Py_VISIT(state->exc_info_key);
     }
     return 0;
@@ -490,6 +616,7 @@ callsite_clear(PyObject *module)
         Py_CLEAR(state->emitter_type);
         Py_CLEAR(state->lane_type);
         Py_CLEAR(state->sequence_type);
+        Py_CLEAR(state->counter_type);
         Py_CLEAR(state->exc_info_key);
     }
     return 0;

@@ -76,8 +76,17 @@ class Sequence:
     def __init__(self, start: int = 0) -> None: ...
     def __call__(self) -> int: ...
 
+class Counter:
+    """The calls of one logger at one level in a pipeline, added to by its call sites."""
+
+    #: The calls counted so far (read-only; a call site adds one per call, under the GIL).
+    @property
+    def value(self) -> int: ...
+    def __init__(self) -> None: ...
+
 class Emitter:
-    """A logging method: builds the record, untracks it, appends it (or calls ``full``)."""
+    """A logging method: counts the call, builds the record, untracks it, appends it (or calls
+    ``full``). With ``ring=None`` a count-only call site: it counts the call and nothing else."""
 
     level: int
     source: Any
@@ -88,7 +97,7 @@ class Emitter:
 
     def __init__(
         self,
-        ring: deque[Any],
+        ring: deque[Any] | None,
         next_seq: Callable[[], int],
         level: int,
         source: Any,
@@ -100,6 +109,7 @@ class Emitter:
         lane: Lane | None = None,
         lane_source: int = -1,
         samples: deque[int] | None = None,
+        counter: Counter | None = None,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

@@ -1,8 +1,10 @@
 """The call sites: closures chosen once per logger, level and overflow policy.
 
 This is the hot path. Each function here builds its closure once, so that a call does no
-configuration branching: it takes a sequence number and a timestamp, builds one tuple and
-appends it to the ring. Formatting, dict merging and I/O all happen on the dispatcher thread.
+configuration branching: it counts the call (``_counts``), takes a sequence number and a
+timestamp, builds one tuple and appends it to the ring. A level only a counting backend wants
+is a count-only call site (``make_count``): the count and nothing else. Formatting, dict
+merging and I/O all happen on the dispatcher thread.
 Where ``hft.logging._callsite`` was built, the logging methods are its ``Emitter``: the same steps
 in C, and the record untracked by the garbage collector.
 """
@@ -14,8 +16,9 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from hft.logging._counts import PyCounter
 from hft.logging._levels import AUDIT, METRIC
 from hft.logging._native import require_native
 from hft.logging._record import Record, Source
@@ -30,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on how hft was installed
     _c_nop = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
+    from hft.logging._callsite import Counter
     from hft.logging._pipeline import LoggingPipeline
 
 
@@ -70,7 +74,9 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
     The call that brings the ring to ``gc_threshold`` of its capacity wakes the dispatcher.
     Setting the method's ``sample`` to 1 times its next call into ``call_samples.fresh``.
+    Every call is counted first (``pipeline.record_counter``), whatever becomes of its record.
     """
+    counter = pipeline.record_counter(source.name, level)
     ring, bounded = pipeline.ring, pipeline.overflow_policy != "drop_oldest"
     full = _bounded_append(pipeline, ring) if bounded else None
     capacity = pipeline.capacity if bounded else -1
@@ -79,7 +85,7 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
         lane, lane_source = pipeline.lane_for(level, source)  # plain records as bytes
         return Emitter(
             ring, pipeline.next_seq, level, source, capacity, full, exc, wake, wake_at,
-            lane, lane_source, samples,
+            lane, lane_source, samples, cast("Counter", counter),  # new_counter's: a C one
         )  # fmt: skip
     append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
 
@@ -95,24 +101,63 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
         if used + 1 == wake_at:
             wake()
 
-    return _PyEmit(put, samples)
+    return _PyEmit(put, samples, cast(PyCounter, counter))  # new_counter's, without the C one
+
+
+def make_count(pipeline: LoggingPipeline, level: int, source: Source) -> Emit:
+    """A count-only call site for *level*: only a counting backend (Prometheus) wants it, so a
+    call adds one to its logger's counter and does nothing else (no record, no ring, no lane).
+    Its ``sample`` times the next call, as a logging method's does."""
+    counter, samples = pipeline.record_counter(source.name, level), pipeline.call_samples.fresh
+    if Emitter is not None:  # the C call site, constructed without a ring
+        c_counter = cast("Counter", counter)  # new_counter's: a C one
+        return Emitter(
+            None, pipeline.next_seq, level, source, -1, None, samples=samples, counter=c_counter
+        )
+    return _PyCount(cast(PyCounter, counter), samples)
 
 
 class _PyEmit:
-    """The pure-Python call site: ``put`` behind a ``sample`` flag, as ``Emitter`` has."""
+    """The pure-Python call site: a count, then ``put`` behind a ``sample`` flag, as
+    ``Emitter`` has."""
 
-    __slots__ = ("_put", "_samples", "sample")
+    __slots__ = ("_counter", "_put", "_samples", "sample")
 
-    def __init__(self, put: Callable[[str, dict[str, Any]], None], samples: deque[int]) -> None:
-        self._put, self._samples, self.sample = put, samples, 0
+    def __init__(
+        self, put: Callable[[str, dict[str, Any]], None], samples: deque[int], counter: PyCounter
+    ) -> None:
+        self._put, self._samples, self._counter, self.sample = put, samples, counter, 0
 
     def __call__(self, msg: str, /, **fields: Any) -> None:
+        self._counter.value += 1  # first: a call refused or dropped is a call all the same
         if not self.sample:
             self._put(msg, fields)
             return
         self.sample = 0
         start = time.perf_counter_ns()
         self._put(msg, fields)
+        self._samples.append(time.perf_counter_ns() - start)
+
+
+class _PyCount:
+    """The pure-Python count-only call site: what ``Emitter(None, ...)`` does.
+
+    Unlike the C add, ``+=`` on an attribute is several bytecodes: CPython does not hand the
+    GIL over between them today, but only the C ``Counter`` promises exact counts under threads.
+    """
+
+    __slots__ = ("_counter", "_samples", "sample")
+
+    def __init__(self, counter: PyCounter, samples: deque[int]) -> None:
+        self._counter, self._samples, self.sample = counter, samples, 0
+
+    def __call__(self, *_args: Any, **_fields: Any) -> None:
+        if not self.sample:
+            self._counter.value += 1
+            return
+        self.sample = 0
+        start = time.perf_counter_ns()
+        self._counter.value += 1
         self._samples.append(time.perf_counter_ns() - start)
 
 

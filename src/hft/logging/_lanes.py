@@ -76,10 +76,13 @@ class LaneFeed:
         :meth:`Preparer.context`), and travels in the source; the writer merges it under each
         record's fields. A context that cannot be prepared once keeps its logger's records on
         the classic path.
+        A backend that takes no logs (Prometheus: it counts calls at the call site) does not
+        take them either.
         """
         if level < self._slot.backend.level:
             return -1
-        if any(s is not self._slot and s.backend.level <= level for s in self._slots):
+        others = (s for s in self._slots if s is not self._slot and s.hooks.takes_logs)
+        if any(s.backend.level <= level for s in others):
             return -1
         known = self._ids.get(id(source))
         if known is None or known[0] is not source:

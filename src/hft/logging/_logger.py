@@ -9,6 +9,7 @@ from hft.logging._emit import (
     Emit,
     EmitMetric,
     make_audit,
+    make_count,
     make_emit,
     make_metric,
     nop,
@@ -60,7 +61,9 @@ class HFTLoggerInterface(Protocol):
 class HFTLogger:
     """A named, tagged logger; its methods are closures chosen once (see ``_emit``).
 
-    A level below every backend's level is the module-level no-op ``nop``; ``error``,
+    A level below every backend's level is the module-level no-op ``nop``; a level only a
+    counting backend wants (Prometheus below every other backend) counts the call and does
+    nothing else (``make_count``); ``error``,
     ``critical`` and ``warning`` honour ``exc_info=True``; ``exception`` is ``error`` that
     always captures the exception being handled. ``audit`` raises
     :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
@@ -118,17 +121,20 @@ class HFTLogger:
             for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
                 setattr(self, method, closed)
             return
-        enabled = pipeline.min_level
+        taken, counted = pipeline.min_level, pipeline.count_level
         for method, level in _METHODS:
-            if level < enabled:
+            if level >= taken:  # a record: built, routed, maybe down the lane
+                fast = make_emit(pipeline, level, source, exc=level >= WARNING)
+            elif level >= counted:  # only counted (Prometheus below every other backend)
+                fast = make_count(pipeline, level, source)
+            else:
                 setattr(self, method, nop)
                 continue
-            fast = make_emit(pipeline, level, source, exc=level >= WARNING)
             setattr(self, method, fast)
-            self._sampled.append(fast)
-        error = make_emit(pipeline, ERROR, source, exc=True)
+            self._sampled.append(fast)  # its calls are timed too: what callers pay
+        error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (
-            (lambda msg, /, **f: error(msg, exc_info=True, **f)) if enabled <= ERROR else nop
+            (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error
         )
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)

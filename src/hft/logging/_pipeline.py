@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from hft.logging._counts import CallCounter, CallCounts
 from hft.logging._drops import DropLedger
 from hft.logging._emit import new_sequence
 from hft.logging._gate import REOPEN_AT, Gate
@@ -104,6 +105,7 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see _secrets.py
         self._reset_state()
         self._loggers = LoggerRegistry()
+        self._counts = CallCounts()  #: calls per logger and level, for the pipeline's life
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
         self._slots = [self._slot(b) for b in backends]
@@ -114,7 +116,9 @@ class LoggingPipeline:
         #: Slices the dispatcher could not dispatch (should stay 0; warned about once).
         self.dispatch_errors = 0
         _live_pipelines.add(self)
-        context = BackendContext(warn=self._warn, note=self._note, metrics=self.metrics)
+        context = BackendContext(
+            warn=self._warn, note=self._note, metrics=self.metrics, record_counts=self.record_counts
+        )
         for slot in self._slots:  # once the pipeline is whole: a backend may read it at once
             slot.hooks.attach(context)
 
@@ -297,9 +301,25 @@ class LoggingPipeline:
         """Remember *logger* (weakly) to sample its calls and rebind it after changes."""
         self._loggers.add(logger)
 
+    def record_counter(self, name: str, level: int) -> CallCounter:
+        """The counter every call site of logger *name* at *level* adds its calls to: made on
+        first use, kept for the pipeline's life (see :mod:`hft.logging._counts`)."""
+        return self._counts.counter(name, level)
+
+    def record_counts(self) -> dict[tuple[str, int], int]:
+        """Calls so far per (logger name, level), read now; refused and dropped ones too."""
+        return self._counts.read()
+
     @property
     def min_level(self) -> int:
-        """The lowest level any backend takes; methods below it are no-ops."""
+        """The lowest level a backend takes records at; methods below it build no record."""
+        levels = [s.backend.level for s in self._slots if s.hooks.takes_logs]
+        return min((level for level in levels if level < AUDIT), default=AUDIT)
+
+    @property
+    def count_level(self) -> int:
+        """The lowest level a backend takes or counts (one that takes no logs counts the calls
+        from its level up); methods below it are no-ops, those below :attr:`min_level` count."""
         levels = [s.backend.level for s in self._slots if s.backend.level < AUDIT]
         return min(levels, default=AUDIT)
 

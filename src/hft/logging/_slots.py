@@ -86,9 +86,12 @@ class BackendSlot:
     # -- the dispatcher's calls -----------------------------------------------------------
 
     def route(self, logs: list[Record], metrics: list[Record], lowest: int, highest: int) -> None:
-        """Deliver this backend's share of a slice (see :func:`share`)."""
+        """Deliver this backend's share of a slice (see :func:`share`); none to a backend that
+        takes no logs (Prometheus counts calls at the call site instead)."""
         backend = self.backend
         chosen = share(logs, lowest, highest, backend.level, backend.takes_audit)
+        if not self.hooks.takes_logs:
+            chosen = []
         if metrics and backend.takes_metrics:
             chosen = [*chosen, *metrics]
         if chosen:

@@ -12,7 +12,7 @@ from hft.logging import (
     LoggingMetrics,
     LoggingPipeline,
 )
-from hft.logging._levels import DEBUG
+from hft.logging._levels import DEBUG, INFO
 from hft.logging._record import Record
 from hft.logging.backends._base import Hooks
 from hft.logging.testing import CapturingBackend
@@ -79,6 +79,8 @@ class TestOnlyTheProtocol:
         assert (hooks.sync(1.0), dict(hooks.stats()), hooks.handover(), hooks.healthy) == (
             True, {}, None, True,
         )  # fmt: skip
+        assert hooks.takes_logs
+        assert dict(context.record_counts()) == {}
 
 
 class TestBaseBackend:
@@ -93,6 +95,25 @@ class TestBaseBackend:
         assert (backend.sync(1.0), dict(backend.stats()), backend.handover(), backend.healthy) == (
             True, {}, None, True,
         )  # fmt: skip
+        assert backend.takes_logs is Hooks.of(backend).takes_logs is True
+
+    def test_a_backend_that_takes_no_logs_gets_metrics_only_and_reads_counts(self) -> None:
+        """``takes_logs = False``: log records are not routed to it, metric records are, and
+        its context reads the calls per logger and level."""
+
+        class Counting(Reporting):
+            takes_logs = False
+
+        counting, capture = Counting(), CapturingBackend()
+        pipeline = LoggingPipeline([counting, capture]).start()
+        logger = HFTLogger(pipeline, "x")
+        logger.info("i")
+        logger.metric("m", 1)
+        assert pipeline.flush()
+        assert [r.msg for r in counting.records] == ["m"]
+        assert sorted(capture.messages()) == ["i", "joined"]
+        assert counting.context.record_counts()[("x", INFO)] == 1
+        pipeline.close()
 
     def test_context_reports_as_the_pipeline(self) -> None:
         """attach gets a context: its warn reaches the other backends, metrics() answers."""

@@ -6,9 +6,13 @@ Required (:class:`LoggingBackend`): ``name``, ``level``, ``takes_metrics``, ``ta
 Optional hooks, each with a default that does nothing (:class:`BaseBackend` declares them all;
 :class:`Hooks` finds them on any backend, once, when it joins a pipeline):
 
+- ``takes_logs`` (a class attribute, default True): False routes no log record to it (only
+  metric records, by ``takes_metrics``): it reads the calls per logger and level, from its
+  ``level`` up, through ``context.record_counts`` instead (Prometheus). Its level then makes
+  count-only call sites of the levels no other backend takes, and keeps none off the lane;
 - ``attach(context)``: called once when the backend joins a pipeline; *context* is a
-  :class:`BackendContext` (``warn``, ``note``, ``metrics``): how a backend reports outages and
-  reads the pipeline's health, instead of reaching into the pipeline;
+  :class:`BackendContext` (``warn``, ``note``, ``metrics``, ``record_counts``): how a backend
+  reports outages and reads the pipeline's health, instead of reaching into the pipeline;
 - ``after_fork_in_child()``: in a forked child, before its first write (reopen what the
   parent owns);
 - ``sync(timeout) -> bool``: at ``flush()``, wait until what was written is really delivered
@@ -49,6 +53,10 @@ Say = Callable[..., None]
 Handover = tuple[int, int, int, str]
 
 
+def _no_counts() -> Mapping[tuple[str, int], int]:
+    return {}
+
+
 @runtime_checkable
 class LoggingBackend(Protocol):
     """Where records end up. Called only from the dispatcher thread, never concurrently.
@@ -82,6 +90,9 @@ class BackendContext:
     note: Say
     #: A snapshot of the pipeline's latencies, drops and backend counts.
     metrics: Callable[[], LoggingMetrics]
+    #: Logging calls so far per (logger name, level), counted at the call site (every call,
+    #: refused or dropped ones too), read now: from any thread, without the dispatcher.
+    record_counts: Callable[[], Mapping[tuple[str, int], int]] = _no_counts
 
 
 def _no_attach(context: BackendContext) -> None:
@@ -112,6 +123,8 @@ class Hooks:
     handover: Callable[[], Handover | None]
     sink_stats: Callable[[], Sequence[BackendStats] | None]
     backend: Any
+    #: False: no log record is routed to it (see the module); read once, when it joins.
+    takes_logs: bool = True
 
     @classmethod
     def of(cls, backend: object) -> Hooks:
@@ -128,6 +141,7 @@ class Hooks:
             handover=own("handover", _nothing),
             sink_stats=own("sink_stats", _nothing),
             backend=backend,
+            takes_logs=bool(own("takes_logs", True)),
         )
 
     @property
@@ -143,6 +157,8 @@ class BaseBackend(ABC):
     level: int = DEBUG
     takes_metrics: bool = False
     takes_audit: bool = True
+    #: False: no log record is routed to it; it reads the call counts instead (module doc).
+    takes_logs: bool = True
     #: Pipeline-wide settings (from ``hft_settings``) the constructor also accepts.
     extra_settings: tuple[str, ...] = ("max_field_chars",)
 

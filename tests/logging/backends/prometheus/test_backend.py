@@ -189,7 +189,7 @@ class TestSamples:
 
 class TestRecordsAndHealth:
     def test_log_records_are_counted_by_logger_and_level(self, local: PrometheusBackend) -> None:
-        """``hft_log_records_total{logger,level}`` counts each record once."""
+        """``hft_log_records_total{logger,level}`` counts each call once, at the call site."""
         logger, _ = _run(local)
         logger.info("a")
         logger.info("b")
@@ -199,7 +199,7 @@ class TestRecordsAndHealth:
         assert _value(local, "hft_log_records_total", logger="strategy.arb", level="ERROR") == 1
 
     def test_level_setting_filters_counted_records(self) -> None:
-        """Records below the backend's level are not counted; metrics still are."""
+        """Calls below the backend's level are not exported; metrics still are."""
         backend = PrometheusBackend(push_gateway_url="", level="WARNING")
         logger, _ = _run(backend)
         logger.info("quiet")

@@ -1,6 +1,9 @@
 """Metrics for Prometheus: ``metric()`` samples, record counts and the logger's own health.
 
-Everything here runs on the dispatcher thread except the network: the registry is pushed to a
+Log records never reach it (``takes_logs = False``): their counts are kept at the call site and
+read by a collector (``_calls``) when the registry is pushed or scraped, so the levels it
+counts stay on the byte lane, or are count-only call sites when no other backend takes them.
+Everything else here runs on the dispatcher thread except the network: the registry is pushed to a
 Pushgateway by a small thread of the backend's own (:mod:`._prom_push`) and/or served on
 ``/metrics`` by prometheus-client's HTTP server. The registry is the backend's, never the
 process-global one, so two backends (or tests) never see each other's series.
@@ -9,7 +12,6 @@ process-global one, so two backends (or tests) never see each other's series.
 from __future__ import annotations
 
 import time
-from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -17,9 +19,10 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from hft.logging._levels import METRIC, level_name, parse_level
+from hft.logging._levels import METRIC, parse_level
 from hft.logging._record import Record
 from hft.logging.backends._base import BackendContext, BaseBackend, Say
+from hft.logging.backends.prometheus._calls import CallCountCollector
 from hft.logging.backends.prometheus._health import HealthCollector
 from hft.logging.backends.prometheus._names import (
     DELIVERY_BUCKETS,
@@ -61,11 +64,13 @@ class _Series:
 
 
 class PrometheusBackend(BaseBackend):
-    """Turns metric records into Prometheus series and counts log records by logger and level."""
+    """Turns metric records into Prometheus series and exports the logging calls by logger and
+    level, counted at the call site (it takes no log record)."""
 
     name = "prometheus"
     takes_metrics = True
     takes_audit = False
+    takes_logs = False
     extra_settings = ()
 
     def __init__(
@@ -103,13 +108,6 @@ class PrometheusBackend(BaseBackend):
             self._server = start_http_server(scrape_port, scrape_address, registry=self.registry)
 
     def _own_metrics(self) -> None:
-        self._records = Counter(
-            "hft_log_records",
-            "Log records by logger and level.",
-            ["logger", "level"],
-            registry=self.registry,
-        )
-        self._record_children: dict[tuple[str, int], Any] = {}
         self._rejected = Counter(
             "hft_prometheus_rejected_samples",
             "metric() samples not exported (bad value, changed labels, name clash).",
@@ -147,9 +145,11 @@ class PrometheusBackend(BaseBackend):
     # -- pipeline side -----------------------------------------------------------------------
 
     def attach(self, context: BackendContext) -> None:
-        """Export the pipeline's health and report push failures through *context*."""
+        """Export the pipeline's health and call counts; report push failures through
+        *context*."""
         self._say = context.warn
         self.registry.register(HealthCollector(context.metrics, lambda: self.pusher))
+        self.registry.register(CallCountCollector(context.record_counts, self.level))
         self._start_pusher()
 
     @property
@@ -163,24 +163,13 @@ class PrometheusBackend(BaseBackend):
             self.pusher.start()
 
     def write(self, records: Sequence[Record]) -> None:
-        """Count log records, apply metric samples (dispatcher thread; no I/O)."""
+        """Apply metric samples (dispatcher thread; no I/O). Log records are not routed here."""
         self._start_pusher()
-        tally: Tally[tuple[str, int]] = Tally()
-        for _seq, _ts, level, source, msg, fields in records:
+        for _seq, _ts, level, _source, msg, fields in records:
             if level == METRIC:
                 self._sample(msg, fields)
-            else:
-                tally[source.name, level] += 1
-        for key, count in tally.items():
-            self._record_child(key).inc(count)
         if records:
             self._delivery.observe((time.time_ns() - records[0][1]) / 1e9)
-
-    def _record_child(self, key: tuple[str, int]) -> Any:
-        child = self._record_children.get(key)
-        if child is None:
-            child = self._record_children[key] = self._records.labels(key[0], level_name(key[1]))
-        return child
 
     def flush(self) -> None:
         """Report a push outage (or its end) once; the pusher thread cannot log itself."""

@@ -21,7 +21,12 @@ from hft.config import (
     load_settings,
 )
 from hft.logging import (
+    DEBUG,
+    ERROR,
+    INFO,
+    WARNING,
     HFTLogger,
+    _lanes,
     create_backend_from_config,
     create_backends_from_config,
     create_hft_logger_from_config,
@@ -254,3 +259,37 @@ class TestStartErrors:
         blocker.write_text("")
         with pytest.raises(ConfigError, match=r"^logging\.backends\.audit\.file_path: cannot open"):
             create_backend_from_config("audit", {"file_path": str(blocker / "audit.log")})
+
+
+@pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
+class TestShippedSettingsTakeTheLane:
+    @pytest.mark.parametrize("environment", [None, "dev", "prod"])
+    def test_every_level_a_sink_takes_goes_down_the_lane(
+        self, environment: str | None, tmp_path: Path
+    ) -> None:
+        """base, dev and prod as shipped: every level the writer's sinks take has the lane
+        (console, syslog or Prometheus beside the file push none off it), and the file gets
+        every record it takes."""
+        variables = {
+            "HFT_LOGGING__BACKENDS__FILE__FILE_PATH": str(tmp_path / "hft.log"),
+            "HFT_LOGGING__BACKENDS__AUDIT__FILE_PATH": str(tmp_path / "audit.log"),
+            "HFT_LOGGING__BACKENDS__PROMETHEUS__PUSH_GATEWAY_URL": "",
+            "HFT_LOGGING__HFT_SETTINGS__SPILL_DIR": str(tmp_path / "spill"),
+        }
+        settings = LoggingConfigManager(environment, REPO_SETTINGS, variables).settings
+        pipeline = create_pipeline_from_config(settings).start()
+        try:
+            logger = HFTLogger(pipeline, "exchange.mexc.orders", ["mexc"])
+            writer = next(
+                s.backend for s in pipeline.slots if isinstance(s.backend, ProcessBackend)
+            )
+            for level in (DEBUG, INFO, WARNING, ERROR):
+                lane, _ = pipeline.lane_for(level, logger._source)
+                assert (lane is not None) == (level >= writer.level), level
+            for i in range(100):
+                logger.warning("w", i=i)
+            assert pipeline.flush()
+        finally:
+            pipeline.close()
+        lines = (tmp_path / "hft.log").read_bytes().splitlines()
+        assert [json.loads(line)["fields"]["i"] for line in lines] == list(range(100))

@@ -603,6 +603,7 @@ class TestBoundContext:
         bound.info("m", i=1)
         pipeline.close()
         assert _fields_on_disk(path) == [{"legs": [1], "i": 1}]
+
     def test_prometheus_keeps_no_level_off_the_lane(self, tmp_path: Path) -> None:
         """Prometheus counting from DEBUG takes no log record: the file's INFO records still go
         down the lane, and DEBUG ones (only counted) go nowhere."""

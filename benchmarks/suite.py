@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import WARMUP_CALLS, count_lines, run_child, timer_overhead_ns
+from benchmarks.harness import (
+    WARMUP_CALLS,
+    count_lines,
+    count_records,
+    run_child,
+    timer_overhead_ns,
+)
 
 __all__ = ["aggregate", "run_exit", "run_memory", "run_suite"]
 
@@ -133,12 +139,13 @@ def _exit_row(name: str, records: int, workdir: Path) -> dict[str, Any]:
         return exited
     path = workdir / f"{name}-exit.jsonl"
     lines = count_lines(path) if path.exists() else 0
+    found = count_records(path) if lines else 0
     path.unlink(missing_ok=True)
     steady = run_child("throughput", name, records, workdir)
     return {
         "records": records,
         "lines": lines,
-        "lost": records - lines,
+        "lost": records - found,
         "logging_s": (exited["t_logged_ns"] - exited["t_first_ns"]) / 1e9,
         "exit_drain_s": (exited["t_exited_ns"] - exited["t_logged_ns"]) / 1e9,
         "exit_total_s": (exited["t_exited_ns"] - exited["t_first_ns"]) / 1e9,

@@ -268,3 +268,18 @@ class TestReport:
         for table in (exit_table, memory_table):
             assert table.splitlines()[2].startswith("hft ")
             assert "hft: skipped (hft.logging is not importable)" in table
+
+
+class TestCountRecords:
+    def test_lines_of_the_loggers_own_are_not_records(self, tmp_path: Path) -> None:
+        """A warning line hft adds (a console that dropped lines) is neither a record nor a
+        loss; a message split across two reads is counted once."""
+        path = tmp_path / "x.jsonl"
+        filler = b"x" * ((1 << 20) - 5)  # the next message straddles the first 1 MiB read
+        path.write_bytes(
+            filler
+            + b'{"msg":"order placed"}\n{"msg":"log sink not taking data"}\n'
+            + b'{"msg":"order placed"}\n'
+        )
+        assert harness.count_records(path) == 2
+        assert harness.count_lines(path) == 3

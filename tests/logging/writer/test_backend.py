@@ -32,7 +32,7 @@ _SOURCE = Source.create("orders", ("mexc",), {})
 
 def _process_file(path: Path, **settings: object) -> ProcessBackend:
     backend = create_backend_from_config(
-        "file", {"file_path": str(path), "writer": "process", "rotation": "none", **settings}
+        "file", {"file_path": str(path), "rotation": "none", **settings}
     )
     assert isinstance(backend, ProcessBackend)
     return backend
@@ -210,7 +210,7 @@ class TestFailures:
             import os, sys
             from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
             backend = create_backend_from_config(
-                "file", {{"file_path": {str(path)!r}, "writer": "process", "rotation": "none"}})
+                "file", {{"file_path": {str(path)!r}, "rotation": "none"}})
             pipeline = LoggingPipeline([backend]).start()
             logger = HFTLogger(pipeline, "x")
             for i in range(50_000):

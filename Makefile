@@ -81,7 +81,7 @@ pytest-installed: $(TEST_STAMP)
 ASAN_BIN    ?= $(BIN)#  the interpreter whose build is checked: make asan ASAN_BIN=.venv-3.13/bin
 ASAN_DIR    := build/asan
 ASAN_CFLAGS := -fsanitize=address -fno-omit-frame-pointer -g -O1
-ASAN_TESTS  := tests/logging/test_callsite.py tests/logging/test_lanes.py tests/logging/test_mover.py tests/logging/test_frames.py tests/logging/test_speedups.py tests/logging/test_native.py
+ASAN_TESTS  := tests/logging/test_callsite.py tests/logging/test_lanes.py tests/logging/test_mover.py tests/logging/test_speedups.py tests/logging/test_native.py
 ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                HFT_REQUIRE_SPEEDUPS=1
@@ -93,12 +93,12 @@ asan: $(TEST_STAMP)
 	  HFT_LDFLAGS="-fsanitize=address" $(abspath $(ASAN_BIN))/pip install --quiet --no-deps \
 	  --target $(CURDIR)/$(ASAN_DIR) .
 	@echo "-- the C-facing tests against the AddressSanitizer build --"
-	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging._callsite as c, hft.logging._frames as f, hft.logging._speedups as s; \
-	  paths = [m.__file__ for m in (c, f, s)]; print("\n".join(paths)); \
+	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging._callsite as c, hft.logging._speedups as s; \
+	  paths = [m.__file__ for m in (c, s)]; print("\n".join(paths)); \
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
 	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
-	@echo "-- leak check of the call-site, frame and render loops (ASAN build, 1e5 calls) --"
+	@echo "-- leak check of the call-site, lane, mover and render loops (ASAN build, 1e5 calls) --"
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
 	  $(ASAN_BIN)/python -m tests.leakcheck 100000
 

@@ -58,6 +58,6 @@ setup(
             extra_compile_args=_CFLAGS,
             extra_link_args=_LDFLAGS,
         )
-        for name in ("_speedups", "_frames", "_callsite")
+        for name in ("_speedups", "_callsite")
     ],
 )

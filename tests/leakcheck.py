@@ -1,8 +1,9 @@
 """Leak check of the C paths' loops: ``python -m tests.leakcheck [calls]`` (run by ``make asan``).
 
-Not a pytest module. Each loop runs a C path (the call site, frames, line rendering) through
-its common and its error branches, first for a warm-up, then ``calls`` times (the call site:
-6 calls a loop) or ``calls // 10`` times (a frame or a slice: 21 records a loop), and fails when
+Not a pytest module. Each loop runs a C path (the call site, the lane and its mover, line
+rendering) through its common and its error branches, first for a warm-up, then ``calls`` times
+(the call site: 6 calls a loop), ``calls // 10`` times (the lane: 36 calls a loop; rendering: a
+slice of 22 records) or ``calls // 100`` times (the mover, started and stopped), and fails when
 memory grew over the measured part: tracemalloc's traced bytes (every allocation through the
 Python allocators, PyMem_Raw included: exact, whatever ASAN's quarantine holds) by more than
 TRACED_SLACK, or the resident set by more than RSS_SLACK. One leaked record, dict or buffer a
@@ -24,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 
 from hft.logging._callsite import Counter, Emitter, Lane, Sequence, lane_count, unpack_lane
-from hft.logging._frames import pack, unpack
 from hft.logging._speedups import render_lane, render_lines, scan
 
 TRACED_SLACK = 64 * 1024
@@ -174,27 +174,6 @@ def mover_loop() -> Callable[[int], None]:
     return run
 
 
-def frames_loop() -> Callable[[int], None]:
-    """pack and unpack of a frame; a record pack refuses; damaged frames unpack refuses."""
-    other = ("risk", (), {"venue": "x"}, b"")
-
-    def run(i: int) -> None:
-        records: list[Any] = [
-            (i + k, 10**18 + k, 20, SOURCE if k % 2 else other, f"m{k % 5}", {"a": k, "s": "v"})
-            for k in range(20)
-        ]
-        records.append((i, 1, 20, SOURCE, "m", {"f": 0.5, "n": None, "t": True, "u": "\u00e9"}))
-        packed = pack(records, pickle.dumps)
-        assert packed is not None
-        assert unpack(memoryview(packed)[8:], pickle.loads) == records
-        assert pack([*records, (1, 2, 3, SOURCE, "m", {"x": object()})], pickle.dumps) is None
-        for data in (packed[8:-3], b"X" + packed[9:], packed[8:] + b"\0"):
-            expect(ValueError, unpack, data, pickle.loads)
-        expect(RuntimeError, pack, records, _raising)
-
-    return run
-
-
 def render_loop() -> Callable[[int], None]:
     """render_lines with fast and slow records, and scan of the same slice."""
     levels = {20: b"INFO", 40: b"ERROR"}
@@ -242,7 +221,6 @@ def main() -> int:
         measure("callsite", callsite_loop(), calls),
         measure("lane", lane_loop(), calls // 10),
         measure("mover", mover_loop(), calls // 100),
-        measure("frames", frames_loop(), calls // 10),
         measure("render", render_loop(), calls // 10),
     ]
     return 0 if all(results) else 1

@@ -78,11 +78,16 @@ def _drain(lane: Any, max_bytes: int = 1 << 20) -> list[Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal, and of the same type (True is not 1; -0.0 is not 0.0; nan is nan)."""
+    """Equal, and of the same type, inside lists and dicts too (True is not 1; -0.0 is not
+    0.0; nan is nan)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, float):
         return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
     return bool(a == b)
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import pickle
 import subprocess
 import sys
 from collections import deque
 from typing import Any
 
+import orjson
 import pytest
 
 from hft.logging import native_paths
 from hft.logging._native import require_native
 from tests.native import native_module
 
-MODULES = ("hft.logging._callsite", "hft.logging._frames", "hft.logging._speedups")
+MODULES = ("hft.logging._callsite", "hft.logging._speedups")
 
 
 class TestBuilt:
@@ -47,9 +47,9 @@ class TestSwitch:
 
 class TestNativePaths:
     def test_every_path_is_reported_loaded_when_built(self) -> None:
-        """native_paths names the four C paths and, where they are required built, all load."""
+        """native_paths names the three C paths and, where they are required built, all load."""
         paths = native_paths()
-        assert set(paths) == {"callsite", "scan", "render", "frames"}
+        assert set(paths) == {"callsite", "scan", "render"}
         if os.environ.get("HFT_REQUIRE_SPEEDUPS") == "1" and not os.environ.get("HFT_PURE_PYTHON"):
             assert all(paths.values())
 
@@ -58,7 +58,7 @@ class TestNativePaths:
         code = "from hft.logging import native_paths; print(sorted(native_paths().items()))"
         env = {**os.environ, "HFT_PURE_PYTHON": "1"}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
-        assert out.stdout.decode().count("False") == 4
+        assert out.stdout.decode().count("False") == 3
 
 
 # Runs the script on stdin in a subinterpreter with its own GIL: there CPython refuses any
@@ -89,16 +89,12 @@ def load(name, path):
     return module
 """
 _RECORD = """
-import collections, itertools, json, pickle
+import collections, itertools, json
 source = ("s", (), {}, b'"logger":"s",')
 record = (1, 1_700_000_000_123_456_789, 20, source, "m", {"a": 1})
 """
 # What each module does in the subinterpreter: its main entry points, results checked.
 _USE = {
-    "hft.logging._frames": """
-frames = load("hft.logging._frames", PATH)
-assert frames.unpack(frames.pack([record], pickle.dumps)[8:], pickle.loads) == [record]
-""",
     "hft.logging._callsite": """
 callsite = load("hft.logging._callsite", PATH)
 ring = collections.deque()
@@ -153,13 +149,19 @@ class TestModuleState:
         assert [(r[0], *r[2:]) for r in rings[0]] == [(0, 20, ("s", (), {}), "m", {})]
         assert [(r[0], *r[2:]) for r in rings[1]] == [(0, 20, ("s", (), {}), "m", {})]
 
-    def test_frames_of_a_second_load_are_the_same(self) -> None:
-        """A second _frames module (its own kept buffer) packs the very bytes of the first."""
-        frames = native_module("hft.logging._frames")
-        spec = importlib.util.find_spec("hft.logging._frames")
+    def test_lines_of_a_second_speedups_are_the_same(self) -> None:
+        """A second _speedups module (its own kept buffer) renders the very bytes of the first."""
+        speedups = native_module("hft.logging._speedups")
+        spec = importlib.util.find_spec("hft.logging._speedups")
         assert spec is not None
         assert spec.loader is not None
         again = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(again)
-        records: list[Any] = [(1, 2, 20, ("s", (), {}), "m", {"a": 1.5, "b": "x"})] * 3
-        assert again.pack(records, pickle.dumps) == frames.pack(records, pickle.dumps)
+        source: tuple[Any, ...] = ("s", (), {}, b'"logger":"s",')
+        records: list[Any] = [(i, 2, 20, source, "m", {"a": 1.5, "b": "x"}) for i in range(3)]
+        lines = [
+            m.render_lines(records, {20: b"INFO"}, {}, orjson.dumps, 1 << 20, [])
+            for m in (speedups, again)
+        ]
+        assert lines[0] == lines[1]
+        assert lines[0][0].count(b"\n") == 3

@@ -1,6 +1,6 @@
-/* A growable byte buffer, and the one buffer each C module keeps across calls.
+/* A growable byte buffer, and the one buffer a C module keeps across calls (_speedups).
  *
- * Output of a few hundred kB (a frame, a batch of JSON lines) in a fresh block on every call is
+ * Output of a few hundred kB (a batch of JSON lines) in a fresh block on every call is
  * pages to fault in every time; the kept buffer stays mapped. A call that finds it in use (a
  * callback into Python ran the same function again) works in a buffer of its own.
  *

@@ -67,9 +67,9 @@ class TestDelivery:
         pipeline.close()
         assert [line["fields"]["i"] for line in _lines(path)] == list(range(100_000))  # type: ignore[index]
 
-    def test_packed_and_pickled_frames_give_the_in_process_bytes(self, tmp_path: Path) -> None:
-        """Plain batches (packed frames) and odd ones (pickled) write what the in-process
-        backend writes for the same records, byte for byte."""
+    def test_pickled_frames_give_the_in_process_bytes(self, tmp_path: Path) -> None:
+        """Classic batches, plain or odd (both pickled), write what the in-process backend
+        writes for the same records, byte for byte."""
         plain = [
             (i, 10**18 + i, 20, _SOURCE, "m", {"px": 1.5, "s": "x", "ok": True}) for i in range(50)
         ]

@@ -22,7 +22,14 @@ from hft.logging._writer._serve import (
     open_backend,
 )
 from hft.logging._writer._sinks import DirectSink, SinkGroup
-from hft.logging._writer._wire import ACKED, HEADER, STATS, FrameEncoder, parse_replies
+from hft.logging._writer._wire import (
+    ACKED,
+    HEADER,
+    STATS,
+    WARNED,
+    FrameEncoder,
+    parse_replies,
+)
 from hft.logging.backends.file import FileBackend
 
 _SOURCE = Source.create("orders", ("mexc",), {})
@@ -118,6 +125,22 @@ class TestFrameReader:
         assert not reader.eof
         os.close(write_fd)
         os.close(read_fd)
+
+
+class TestTake:
+    def test_a_damaged_frame_is_warned_about_and_the_next_is_written(self, tmp_path: Path) -> None:
+        """A frame the writer cannot read: a warning to the parent (which counts its records
+        lost when acknowledged), no crash; the frames after it are written."""
+        path = tmp_path / "hft.log"
+        writer, out = _writer(path, first_frame=0, resend_through=-1)
+        writer.take(_frame(_records(0, 10))[:-5])
+        writer.take(_frame(_records(10, 20)))
+        writer.acknowledge()
+        assert _msgs(path) == list(range(10, 20))
+        replies = parse_replies(bytearray(out.getvalue()))
+        (warning,) = [r[1] for r in replies if r[0] == WARNED]
+        assert warning["msg"] == "writer could not read a frame"
+        assert replies[-1] == (ACKED, (1, 10, 0, 0, 0))
 
 
 class TestResend:

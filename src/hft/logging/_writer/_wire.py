@@ -1,8 +1,9 @@
 """What crosses the pipes between the dispatcher and a writer process, and how.
 
-Parent to writer, one frame per batch: an 8-byte little-endian payload size, then the payload,
-packed in C (src/hft/logging/_frames.c, plain records) or pickled. Frames are numbered
-implicitly: the writer is told the number of the first frame it will read, and counts.
+Parent to writer, one frame per batch: an 8-byte little-endian payload size, then the payload:
+a lane frame (plain records as bytes, made in C by the lane: hft.logging._lanes) or a pickled
+one (a classic batch: anything else). Frames are numbered implicitly: the writer is told the
+number of the first frame it will read, and counts.
 
 Writer to parent, replies:
 
@@ -32,18 +33,10 @@ from typing import IO, Any, Final
 
 import orjson
 
-from hft.logging._native import require_native
 from hft.logging._record import LaneRecords, Record, Source
 from hft.logging._render import safe_repr, sanitize
 
-try:  # the optional C fast path for frames of plain records (src/hft/logging/_frames.c)
-    require_native()
-    from hft.logging import _frames
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    _frames = None  # type: ignore[assignment]
-
 HEADER: Final = struct.Struct("<Q")
-PACKED: Final = b"H"  #: first byte of a packed frame (a pickled one starts with 0x80)
 LANE: Final = b"L"  #: first byte of a lane frame (plain records as bytes: hft.logging._lanes)
 READY: Final = b"R"
 ACKED: Final = b"A"
@@ -103,17 +96,13 @@ class _RecordPickler(pickle.Pickler):
 
 
 class FrameEncoder:
-    """Turns a batch into a frame: packed in C when every record is plain, else pickled."""
+    """Turns a classic batch into a pickled frame (plain records go as lane frames instead)."""
 
     def __init__(self, max_field_chars: int) -> None:
         self._limit = max_field_chars
 
     def __call__(self, records: list[Record]) -> memoryview:
         """The frame for *records*, header included."""
-        if _frames is not None:  # plain records: a compact frame, ~5x cheaper than pickling
-            packed = _frames.pack(records, self.pickle_source)  # header included
-            if packed is not None:
-                return memoryview(packed)
         try:
             return self._pickle(records)
         except Exception:  # noqa: BLE001 - whatever a value's pickling raised: send it as text
@@ -121,7 +110,7 @@ class FrameEncoder:
             return self._pickle([(*r[:5], sanitize(r[5], limit)) for r in records])
 
     def pickle_source(self, source: Source) -> bytes:
-        """A source inside a packed frame, pickled as in a pickled frame."""
+        """A source as the lane defines it for lane frames, pickled as in a pickled frame."""
         buffer = io.BytesIO()
         _RecordPickler(buffer, self._limit).dump(source)
         return buffer.getvalue()
@@ -145,9 +134,6 @@ def _load_source(pickled: bytes) -> Any:
 
 def decode_frame(payload: bytes | memoryview) -> list[Record]:
     """The records of a frame's payload (raises if it is damaged)."""
-    if payload[:1] == PACKED:
-        assert _frames is not None  # the parent packs only when the extension is built
-        return _frames.unpack(payload, pickle.loads)
     if payload[:1] == LANE:
         from hft.logging._callsite import unpack_lane  # the parent's lane: the C call site
 

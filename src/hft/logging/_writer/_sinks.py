@@ -120,13 +120,14 @@ class QueuedSink:
         self._bound = max(1, bound)
         self._queue: deque[Sequence[Record]] = deque()
         self._queued = 0  #: records in the queue
-        self._busy = 0  #: records the thread took and is writing
+        self._waiting = 0  #: records the thread took and has not handed to its slot yet
+        self._in_flight = 0  #: records handed to the slot, whose write has not returned
         self._cv = threading.Condition()
         self._closing = False
         self.dropped = 0
         self._gap = 0  #: dropped since the sink last wrote: said in one line when it resumes
         self._stalled = False
-        self._abandoned = 0  #: records the thread was writing when the deadline passed
+        self._abandoned = 0  #: records in flight when the deadline passed (dropped, not pending)
         self._thread = threading.Thread(target=self._run, name=f"hft-sink-{self.name}", daemon=True)
         self._thread.start()
 
@@ -171,7 +172,7 @@ class QueuedSink:
                     return
                 batch = self._queue.popleft() if self._queue else ()
                 self._queued -= len(batch)
-                self._busy = len(batch)
+                self._waiting = len(batch)
                 gap, self._gap = self._gap, 0
             if gap:
                 slot.deliver([note("log sink dropped lines while it was not taking data",
@@ -179,9 +180,13 @@ class QueuedSink:
             for start in range(0, len(batch), _CHUNK):
                 if self._idle is not None:
                     self._idle.wait(_YIELD_S)
-                slot.deliver(batch[start : start + _CHUNK])
-            with self._cv:
-                self._busy = 0
+                chunk = batch[start : start + _CHUNK]
+                with self._cv:
+                    self._waiting -= len(chunk)
+                    self._in_flight = len(chunk)
+                slot.deliver(chunk)
+                with self._cv:
+                    self._in_flight = 0
             slot.tick(time.monotonic())
             slot.flush()
             with self._cv:
@@ -199,10 +204,10 @@ class QueuedSink:
             self.slot.settle()
             return 0
         with self._cv:  # stuck in a write: what it holds and what waits will not be delivered
-            left = self._queued + self._busy
-            self._abandoned = self._busy  # routed to its slot already: not counted twice
+            left = self._queued + self._waiting + self._in_flight
+            self._abandoned = self._in_flight  # routed to its slot already: not counted twice
             self._queue.clear()
-            self._queued, self._busy = 0, 0
+            self._queued, self._waiting = 0, 0
             self.dropped += left
         return left
 
@@ -215,13 +220,15 @@ class QueuedSink:
         """This sink's counts: routed includes what was dropped and what waits queued."""
         with self._cv:
             base = self.slot.stats()
-            queued, dropped, stalled = self._queued + self._busy, self.dropped, self._stalled
+            waiting = self._queued + self._waiting  # not handed to the slot yet
+            in_flight = self._in_flight - self._abandoned  # in the slot's routed, not written
+            dropped, stalled, abandoned = self.dropped, self._stalled, self._abandoned
         state = UNHEALTHY if stalled and base.state == HEALTHY else base.state
         return BackendStats(
             name=base.name, written=base.written, write_errors=base.write_errors,
             retries=base.retries, failed_over=base.failed_over, lost=base.lost,
-            routed=base.routed + queued + dropped - self._abandoned,
-            pending=base.pending + queued - self._abandoned,
+            routed=base.routed + waiting + dropped - abandoned,
+            pending=base.pending + waiting + in_flight,
             state=state, dropped=dropped, extra=base.extra,
         )  # fmt: skip
 

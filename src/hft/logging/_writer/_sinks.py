@@ -300,12 +300,6 @@ class SinkGroup:
         without waiting for it)."""
         return any(isinstance(s, QueuedSink) and s.stuck for s in self.sinks)
 
-    def flush(self) -> None:
-        """Flush the lossless sinks (the queued ones flush after every write)."""
-        for sink in self.sinks:
-            if isinstance(sink, DirectSink):
-                sink.slot.flush()
-
     def backends(self) -> list[LoggingBackend]:
         """The backends behind the sinks."""
         return [s.slot.backend for s in self.sinks]

@@ -288,12 +288,12 @@ def sweep(
 AUDIT_DURABLE = Scenario(
     "audit-durable",
     "audit",
-    8,
+    6,
     {
         "durable": True,
         "on_failure": "raise",
         "rotation": "size",
-        "max_bytes": 1500,
+        "max_bytes": 1200,
         "checkpoint_interval_ms": 0,
         "failure_timeout_ms": 100,
     },
@@ -309,7 +309,7 @@ AUDIT_DEFAULT = Scenario(
 AUDIT_BLOCK = Scenario(
     "audit-durable-block",
     "audit",
-    6,
+    4,
     {"durable": True, "failure_timeout_ms": 100, "checkpoint_interval_ms": 0},
     durable=True,
 )

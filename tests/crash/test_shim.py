@@ -168,6 +168,17 @@ class TestMended:
 
 
 class TestFoundBySweep:
+    def test_torn_blank_loss_note_is_made_whole(self, harness: Harness) -> None:
+        """The blank loss note, torn by a kill as it was made, is whole again after the next
+        start (a later loss can be noted in it)."""
+        k = _at(harness.trace(SMALL), "write", "audit.log.lost")
+        where = harness.fresh("note-torn")
+        harness.run(SMALL, where, Fault(k, "torn"), phase="run")
+        note = where / "d" / "audit.log.lost"
+        assert 0 < note.stat().st_size < 4096
+        harness.run(SMALL, where, None, phase="restart")
+        assert note.read_bytes() == b" " * 4095 + b"\n"
+
     def test_spool_write_failing_part_way_leaves_no_partial_frame(self, harness: Harness) -> None:
         """A spool write cut short, then ENOSPC: no corrupt message is sent or replayed."""
         calls = harness.trace(SPOOL)

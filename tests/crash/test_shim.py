@@ -56,8 +56,7 @@ class TestShim:
     def test_numbers_every_persistence_call_in_one_order_across_threads(
         self, harness: Harness
     ) -> None:
-        """A trace numbers the calls 1..N without a hole, on the caller's and the
-        dispatcher's threads, and sees every kind the audit trail makes."""
+        """A trace numbers the calls 1..N on the caller's and the dispatcher's threads."""
         calls = harness.trace(SMALL)
         assert [c.k for c in calls] == list(range(1, len(calls) + 1))
         assert {"mkdir", "open", "write", "fdatasync", "fsync", "rename"} <= {c.call for c in calls}
@@ -114,8 +113,7 @@ class TestShim:
 
 class TestMended:
     def test_torn_first_record_of_a_trail_is_a_torn_tail(self, harness: Harness) -> None:
-        """The first write of a new trail cut short verifies TORN TAIL (exit 3), not NOT AN
-        AUDIT TRAIL (exit 4)."""
+        """The first write of a new trail cut short verifies TORN TAIL (exit 3), not exit 4."""
         k = _at(harness.trace(SMALL), "write", "audit.log")
         where = harness.fresh("torn-first")
         harness.run(SMALL, where, Fault(k, "torn"), phase="run")
@@ -140,8 +138,7 @@ class TestMended:
     def test_failed_sync_then_failed_cut_back_writes_each_record_once(
         self, harness: Harness
     ) -> None:
-        """fdatasync fails with EIO, then the ftruncate that cuts the batch back fails too:
-        the retry does not append the batch again; every record once, verify INTACT."""
+        """EIO at fdatasync, then at the cut-back's ftruncate: each record once, INTACT."""
         scenario = with_n(AUDIT_BLOCK, 4)
         calls = harness.trace(scenario)
         k = _at(calls, "fdatasync", "audit.log", 2)
@@ -155,8 +152,7 @@ class TestMended:
         assert code == 0, out
 
     def test_persistent_failure_stays_unhealthy(self, harness: Harness) -> None:
-        """The disk full from the third write on, on_failure: raise: every later call
-        raises, the trail ends unhealthy and never warns 'recovered'."""
+        """Disk full for good from the third write (raise): unhealthy, never 'recovered'."""
         calls = harness.trace(SMALL)
         k = _at(calls, "write", "audit.log", 3)
         where = harness.fresh("persistent")
@@ -169,8 +165,7 @@ class TestMended:
 
 class TestFoundBySweep:
     def test_torn_blank_loss_note_is_made_whole(self, harness: Harness) -> None:
-        """The blank loss note, torn by a kill as it was made, is whole again after the next
-        start (a later loss can be noted in it)."""
+        """The blank loss note, torn by a kill as it was made, is whole after a restart."""
         k = _at(harness.trace(SMALL), "write", "audit.log.lost")
         where = harness.fresh("note-torn")
         harness.run(SMALL, where, Fault(k, "torn"), phase="run")
@@ -197,8 +192,7 @@ class TestFoundBySweep:
         assert checks.check_point(harness, SPOOL, Fault(k, "torn"), where) == []
 
     def test_json_file_torn_line_is_cut_at_the_next_start(self, harness: Harness) -> None:
-        """A JSON line torn by a kill is cut off when the file is opened again: every line
-        parses after the restart."""
+        """A JSON line torn by a kill is cut off at the next start: every line parses."""
         k = _at(harness.trace(JSON_FILE), "write", "app.log", 2)
         where = harness.fresh("file-torn")
         harness.run(JSON_FILE, where, Fault(k, "torn"), phase="run")

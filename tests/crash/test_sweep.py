@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def fast_harness(shim: Path) -> Iterator[Harness]:
-    """A harness working in memory (/dev/shm) where there is one: the shim models the disk,
-    and the sweep runs thousands of processes."""
+    """A harness in memory (/dev/shm) where there is one: the shim models the disk."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") else None
     work = Path(tempfile.mkdtemp(prefix="hft-sweep-", dir=base))
     yield Harness(shim, work)
@@ -35,8 +34,7 @@ def fast_harness(shim: Path) -> Iterator[Harness]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_focused(fast_harness: Harness, scenario: Scenario) -> None:
-    """Start-up, rotation, checkpoint and close points and a spread of steady ones: every
-    invariant of docs/resilience.md holds at each."""
+    """At the start-up, rotation, checkpoint, close and some steady calls: no violation."""
     summary = sweep(fast_harness, [scenario], full=False)
     assert not summary.failures, summary.render()
 

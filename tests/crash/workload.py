@@ -118,13 +118,13 @@ def _fill(queue: Any, n: int, out: Results) -> None:
 
 
 def _send_one(queue: Any, out: Results) -> None:
-    """One chunk read and confirmed (the collector took it)."""
+    """One chunk read, sent (the collector took it), then confirmed to the spool."""
     try:
         chunk = queue.read(700)
         if chunk is not None:
-            queue.confirm(chunk)
             for message in chunk.messages:
                 out("sent", _number(message))
+            queue.confirm(chunk)
     except OSError as exc:
         out("send_failed", type(exc).__name__)
 

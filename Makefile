@@ -11,7 +11,8 @@ ENV      ?= dev
 DURATION ?= 5
 C_SOURCES := $(wildcard src/hft/logging/*.c src/hft/logging/*.h)
 
-.PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan docs docs-build bench clean
+.PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan docs docs-build bench clean \
+	sweep-focused sweep
 
 $(STAMP): pyproject.toml setup.py $(C_SOURCES)
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,7 @@ $(TEST_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/hft run --env $(ENV) --duration $(DURATION)
 
-test: lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan docs-build
+test: lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan sweep-focused docs-build
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks docs/hooks
@@ -101,6 +102,20 @@ asan: $(TEST_STAMP)
 	@echo "-- leak check of the call-site, lane, mover and render loops (ASAN build, 1e5 calls) --"
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
 	  $(ASAN_BIN)/python -m tests.leakcheck 100000
+
+# The crash sweep (tests/crash, issue 27): every persistence call that touches the audit trail,
+# the syslog spool or the JSON file (numbered by an LD_PRELOAD shim that the tests build with
+# gcc) is crashed, torn or failed in turn; the files are then checked from disk and with
+# `hft audit verify`, the writer restarted, appended to and checked again. `sweep-focused` (part
+# of `make test`, run once: ~2-3 min) takes the calls that matter most, `sweep` all of them;
+# its figures go to build/sweep/last-run.txt, quoted in docs/resilience.md.
+sweep-focused: $(TEST_STAMP)
+	@echo "-- the focused crash sweep (start-up, rotation, checkpoint, close, steady points) --"
+	$(BIN)/pytest -q -m sweep -k focused tests/crash
+
+sweep: $(TEST_STAMP)
+	@echo "-- the full crash sweep (every fault at every persistence call) --"
+	$(BIN)/pytest -q -s -m sweep -k full tests/crash
 
 # The docs site (mkdocs, Material theme): `make docs` serves it on http://127.0.0.1:8000 and
 # rebuilds on every edit; `make docs-build` (part of `make test`) fails on any warning: a broken

@@ -51,7 +51,13 @@ def _starts_as_trail(path: Path) -> bool:
         head = os.read(fd, _PROBE)
     finally:
         os.close(fd)
-    return any(head.startswith(start) or start.startswith(head) for start in _TRAIL_STARTS)
+    return starts_as_record(head)
+
+
+def starts_as_record(data: bytes) -> bool:
+    """True when *data* begins as a sealed record does (or is a prefix of that beginning):
+    a trail's first bytes, or all a crash left of its first write."""
+    return any(data.startswith(start) or start.startswith(data) for start in _TRAIL_STARTS)
 
 
 def open_trail(path: Path, mode: int) -> int:

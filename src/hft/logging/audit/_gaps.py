@@ -3,8 +3,9 @@
 Audit records accepted (``audit()`` returned) are only lost when the pipeline closes while the
 trail still cannot be written (see :mod:`hft.logging.audit._guard`). Their pipeline sequence
 numbers then go to the *loss note* ``<file>.lost``: a file of ``NOTE_BYTES`` blanks that the
-backend creates beside the trail when it opens, so the note is written in place (``pwrite``
-over bytes already allocated) even on a full disk. The next write to the trail (when writing
+backend creates beside the trail when it opens (or makes whole again, when a kill cut its
+making short), so the note is written in place (``pwrite`` over bytes already allocated) even
+on a full disk. The next write to the trail (when writing
 resumes, or on the next start) seals a **gap record** first, then blanks the note::
 
     {"alg":…,"event":"audit.gap","fields":{"lost":3,"pipeline_seqs":[[7,9]],…},"logger":"hft.audit",…}
@@ -64,16 +65,34 @@ def reserve_note(trail: Path, mode: int) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, mode)
+    except FileExistsError:
+        _complete_blank(path)
+        return
     except OSError:
-        return  # there already (blank or holding a note), or no room: nothing to do
+        return  # no room: nothing to do
     try:
-        os.write(fd, b" " * (NOTE_BYTES - 1) + b"\n")
+        os.write(fd, _fit({}))
         os.fsync(fd)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(path)
     finally:
         os.close(fd)
+
+
+def _complete_blank(path: Path) -> None:
+    """A blank note cut short (a kill while it was made) is made whole again, so that a later
+    loss can still be noted in it; a note, or any other file there, is left alone."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    with contextlib.suppress(OSError):
+        fd = os.open(path, flags)
+        try:
+            data = os.read(fd, NOTE_BYTES + 1)
+            if len(data) < NOTE_BYTES and not data.strip(b" "):
+                os.pwrite(fd, _fit({}), 0)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def read_note(trail: Path) -> dict[str, Any] | None:

@@ -50,12 +50,18 @@ class AuditWriteError(RuntimeError):
     """``audit()`` could not put its record in the trail; the record is not in it.
 
     ``pipeline_seq`` is the record's pipeline sequence number, ``reason`` the write error.
+    ``in_doubt`` is True in one case only: the record was in a batch whose write failed and
+    whose cut-back failed too (the file system refused both), so its bytes may still be in
+    the file; the next write cuts them off first, and a restart after a crash finds them.
     """
 
-    def __init__(self, message: str, *, pipeline_seq: int, reason: str) -> None:
+    def __init__(
+        self, message: str, *, pipeline_seq: int, reason: str, in_doubt: bool = False
+    ) -> None:
         super().__init__(message)
         self.pipeline_seq = pipeline_seq
         self.reason = reason
+        self.in_doubt = in_doubt
 
 
 class _Ticket:
@@ -150,11 +156,14 @@ class AuditSlot(BackendSlot):
             if state != _FAILED:
                 self._withdraw(seq, state)
         waited = "at once" if state == _FAILED else f"after {self.timeout_s * 1000:g} ms"
+        in_doubt = seq in getattr(self.backend, "in_doubt", ())
+        doubt = "; its bytes may be in the file (the cut-back failed too)" if in_doubt else ""
         raise AuditWriteError(
-            f"audit record {seq} not written ({self._error or 'trail not writable'}); raised"
-            f" {waited} (logging.backends.audit.on_failure={self.policy})",
+            f"audit record {seq} not written ({self._error or 'trail not writable'}){doubt};"
+            f" raised {waited} (logging.backends.audit.on_failure={self.policy})",
             pipeline_seq=seq,
             reason=self._error,
+            in_doubt=in_doubt,
         )
 
     def _withdraw(self, seq: int, state: int) -> None:
@@ -220,19 +229,25 @@ class AuditSlot(BackendSlot):
                 self._pump()
 
     def _pump(self) -> None:
-        """Write held records in order, a chunk at a time, until done or a write fails."""
+        """Write held records in order, a chunk at a time, until done or a write fails.
+
+        Only a write that worked makes the trail healthy again: a queue emptied by callers
+        who were refused (``raise``) or timed out proves nothing about the disk.
+        """
         queue = self._queue
+        wrote = False
         while queue:
             chunk = list(islice(queue, CHUNK))
             if not self._write(chunk):
                 self._failed()
                 return
+            wrote = True
             for _ in chunk:
                 queue.popleft()
             if self._tickets:
                 self._settle_tickets(chunk, _WRITTEN)
         self._written.notify_all()
-        if self.state != HEALTHY:
+        if self.state != HEALTHY and wrote:
             self._recovered()
 
     def _settle_tickets(self, records: Sequence[Record], state: int) -> None:

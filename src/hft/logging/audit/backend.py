@@ -149,6 +149,11 @@ class AuditBackend(BaseBackend):
         self._timestamp = TimestampFormatter()
         self._fd, self._size, self._day, self._pid = -1, 0, "", os.getpid()
         self._dirty, self._synced_at = False, time.monotonic()
+        #: Set when a failed write could not be cut back: the file holds bytes past the chain.
+        self._cut_pending = False
+        #: Pipeline seqs of records written by a failed batch that could not be cut back:
+        #: they may be in the file until the next cut works (``AuditWriteError.in_doubt``).
+        self.in_doubt: frozenset[int] = frozenset()
         #: The side file the torn tail went to when this backend opened, if there was one.
         self.set_aside: Path | None = None
         self._fork_error: BaseException | None = None
@@ -261,7 +266,8 @@ class AuditBackend(BaseBackend):
     def write(self, records: Sequence[Record]) -> None:
         """Seal *records*, append them with one write and sync as the policy says.
 
-        On any failure the file is cut back to where it was, so a retry cannot duplicate.
+        On any failure the file is cut back to where it was, so a retry cannot duplicate;
+        when that cut fails too, nothing is appended until a later cut works (``_cut_back``).
         """
         self._ready_to_write()
         records = self._with_gap(records)
@@ -277,7 +283,8 @@ class AuditBackend(BaseBackend):
             self._append(data)
             self._check_linked()
         except BaseException:
-            self._undo()
+            if not self._undo():
+                self.in_doubt |= {record[0] for record in records}
             raise
         self.state = ChainState(seq, prev)
         self._size += len(data)
@@ -317,9 +324,23 @@ class AuditBackend(BaseBackend):
         if self._every_batch or time.monotonic() - self._synced_at >= self._interval_s:
             self._sync()
 
-    def _undo(self) -> None:
-        with contextlib.suppress(OSError):  # the write error is what the caller needs to see
+    def _undo(self) -> bool:
+        """Cut the file back to its last good size; False when the cut fails too (then the
+        next write cuts first, or fails: the batch is never appended a second time)."""
+        try:
             os.ftruncate(self._fd, self._size)
+        except OSError:  # the write error is what the caller needs to see
+            self._cut_pending = True
+            return False
+        return True
+
+    def _cut_back(self) -> None:
+        """Finish a cut-back that failed: the file ends where the chain does, durably, before
+        anything else is appended (an ``OSError`` here fails the write that asked)."""
+        if os.fstat(self._fd).st_size != self._size:
+            os.ftruncate(self._fd, self._size)
+            _sync(self._fd)
+        self._cut_pending, self.in_doubt = False, frozenset()
 
     def _sync(self) -> None:
         _sync(self._fd)
@@ -337,6 +358,8 @@ class AuditBackend(BaseBackend):
     def close(self) -> None:
         """Sync what is pending and close the file; closing twice is harmless."""
         if self._fd >= 0:
+            if self._cut_pending:
+                self._cut_back()
             self._checkpoint(force=True)
             if self._dirty:
                 self._sync()
@@ -344,11 +367,14 @@ class AuditBackend(BaseBackend):
             self._fd = -1
 
     def _ready_to_write(self) -> None:
-        """A forked child switches to its own trail; a deleted trail is created again."""
+        """A forked child switches to its own trail; a deleted trail is created again; a
+        cut-back that failed is finished first."""
         if os.getpid() != self._pid:
             self.after_fork_in_child()
         if self._fork_error is not None:
             raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
+        if self._cut_pending and not self._deleted:
+            self._cut_back()
         if self._deleted:
             if not self.path.parent.is_dir():  # a deleted folder is not created behind anyone
                 raise FileNotFoundError(errno.ENOENT, "audit trail folder deleted", str(self.path))
@@ -356,7 +382,7 @@ class AuditBackend(BaseBackend):
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._open()
-            self._deleted = False
+            self._deleted, self._cut_pending, self.in_doubt = False, False, frozenset()
             reserve_note(self.path, self._mode)
 
     def _check_linked(self) -> None:

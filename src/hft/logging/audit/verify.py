@@ -20,7 +20,9 @@ Exit codes (:attr:`AuditReport.exit_code`, used by ``hft audit verify``):
   file deleted or emptied); a chain or checkpoint that disagree; a complete line set aside;
 - 2 usage or configuration error: a file unreadable, a keyed chain (or checkpoint) and no key,
   or no checkpoint to confirm the end (when nothing worse was found);
-- 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash;
+- 3 torn tail only: the intact chain ends in (or a side file holds) a write cut short by a crash,
+  wherever it stands: a file whose only bytes are the start of a sealed record (the first write
+  of a new trail, or the first into a file after a rotation, cut short) is a torn tail too;
 - 4 not an audit trail: a file given holds text but not one sealed record (the wrong file).
 
 Records the writer lost (accepted, then never written: the disk stayed full until close) are
@@ -48,6 +50,7 @@ from hft.logging.audit._chain import (
     side_files,
 )
 from hft.logging.audit._checkpoint import is_checkpoint_file
+from hft.logging.audit._files import starts_as_record
 from hft.logging.audit._gaps import gap_findings, is_note
 
 USAGE_KINDS: Final = frozenset({"unreadable", "key_required"})
@@ -272,7 +275,7 @@ def _read(
             result.entries.append(parse_line(raw, number, key))
         except LineError as exc:
             unparsable.append(AuditProblem("unparsable", str(path), number, None, str(exc)))
-    if not result.entries and (unparsable or torn):
+    if not result.entries and (unparsable or not starts_as_record(torn)):
         problems.append(_not_a_trail(path, unparsable))
         return None
     problems += unparsable

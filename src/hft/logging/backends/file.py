@@ -77,6 +77,11 @@ class FileBackend(BaseBackend):
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = open_log(self.path, self._mode)
+        reader = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:  # a line torn by a kill must not glue itself to the first record of this start
+            cut_torn_tail(reader, self._fd)
+        finally:
+            os.close(reader)
         stat = os.fstat(self._fd)
         self._size = stat.st_size
         self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
@@ -121,6 +126,7 @@ class FileBackend(BaseBackend):
 
     def _rotate(self, suffix: str) -> None:
         os.close(self._fd)
+        self._fd = -1  # a rename that fails reopens the file on the next write, never a stale fd
         target = self.path.with_name(f"{self.path.name}.{suffix}")
         n = 1
         while os.path.lexists(target):

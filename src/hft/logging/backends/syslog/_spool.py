@@ -5,8 +5,10 @@ frames that must go *before* everything spooled (a broken connection's unconfirm
 segment of their own in front. Reading and confirming are separate steps: a chunk read is only
 removed once the transport confirms it (sent for TCP, acknowledged for RELP), and a broken
 connection rewinds the reader to the last confirmed point. The confirmed offset into the oldest
-segment is written beside it at close, so the next start resumes there instead of replaying
-the segment from its beginning. Bounded by ``max_bytes``: what does not fit is refused.
+segment is written beside it at close, as a line, so the next start resumes there instead of
+replaying the segment from its beginning (a note cut short by a crash is ignored: replayed).
+A write that fails part-way is cut back off the segment, so a partial frame never sits before
+the next one. Bounded by ``max_bytes``: what does not fit is refused.
 
 Files are ours: the directory is opened once without following a symbolic link, and every
 file in it is opened relative to it with ``O_NOFOLLOW``, so neither the directory nor a segment
@@ -129,8 +131,9 @@ class Spool:
         for name in self._names(_POS):
             segment = int(name[: -len(_POS)])
             if segment in self._sizes:
-                text = self._read_file(name, 0, 32).decode("ascii", "replace").strip()
-                done[segment] = min(int(text) if text.isdigit() else 0, self._sizes[segment])
+                text = self._read_file(name, 0, 32).decode("ascii", "replace")
+                whole = text.endswith("\n") and text[:-1].isdigit()  # a torn note: from 0
+                done[segment] = min(int(text[:-1]) if whole else 0, self._sizes[segment])
             os.unlink(name, dir_fd=self._dir_fd)
         return done
 
@@ -166,8 +169,22 @@ class Spool:
         full = self._sizes.get(self._tail, self._segment_bytes) >= self._segment_bytes
         if self._tail_fd < 0 or full:
             self._open_tail(max(self._sizes, default=_FIRST_ID - 1) + 1)
-        _write_all(self._tail_fd, data)
+        try:
+            _write_all(self._tail_fd, data)
+        except OSError:
+            self._cut_back()
+            raise
         self._sizes[self._tail] += len(data)
+
+    def _cut_back(self) -> None:
+        """A write that failed part-way leaves no partial frame for the next one to follow:
+        the segment is cut back to its whole frames or, when that fails too, left (the next
+        append opens a new segment; the stray bytes lie past the end this run reads, and are
+        a torn last frame, skipped, at the next start)."""
+        try:
+            os.ftruncate(self._tail_fd, self._sizes[self._tail])
+        except OSError:
+            self._close_tail()
 
     def _open_tail(self, segment: int) -> None:
         self._close_tail()
@@ -251,7 +268,7 @@ class Spool:
             for segment, offset in self._done.items():
                 if offset:
                     self._unlink(self._name(segment, _POS))
-                    self._write_file(self._name(segment, _POS), b"%d" % offset, os.O_EXCL)
+                    self._write_file(self._name(segment, _POS), b"%d\n" % offset, os.O_EXCL)
             os.close(self._dir_fd)
             self._dir_fd = -1
 

@@ -7,6 +7,7 @@ No explicit close or flush anywhere: the records must reach the file on the way 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -42,6 +43,10 @@ def main() -> None:
         return
     for i in range(count):
         logger.info("m", i=i)
+    if how == "sigint":
+        # Ctrl-C as a terminal delivers it: a launcher that runs the tests in the background
+        # (`make test &`) leaves SIGINT ignored, and Python then installs no handler of its own.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if how in ("sigterm", "sigint"):
         print("ready", flush=True)
         _wait_for_signal(60.0)

@@ -28,6 +28,7 @@ from hft.logging._writer._wire import (
     STATS,
     WARNED,
     FrameEncoder,
+    closing_frame,
     parse_replies,
 )
 from hft.logging.backends.file import FileBackend
@@ -210,3 +211,16 @@ class TestOpenBackend:
             assert in_app.yield_every == 0
         finally:
             in_app.close()
+
+
+class TestClosingFrame:
+    def test_the_closing_frame_sets_the_deadline_and_writes_nothing(self, tmp_path: Path) -> None:
+        """The parent's closing frame counts as a frame, carries the drain deadline to the
+        writer, and puts no line in the file."""
+        path = tmp_path / "hft.log"
+        writer, _ = _writer(path, first_frame=0, resend_through=-1)
+        writer.take(_frame(_records(0, 3)))
+        writer.take(bytes(closing_frame(1234.5))[HEADER.size :])
+        assert writer.deadline == 1234.5
+        assert writer.frame == 1
+        assert _msgs(path) == [0, 1, 2]

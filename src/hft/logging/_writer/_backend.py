@@ -50,6 +50,7 @@ from hft.logging._writer._wire import (
     WARNED,
     FrameEncoder,
     Reply,
+    closing_frame,
     decode_frame,
     parse_replies,
 )
@@ -273,7 +274,11 @@ class ProcessBackend:
             child.close()
 
     def close(self) -> None:
-        """Wait until every frame is acknowledged, then let the writer exit (EOF)."""
+        """Wait until every frame is acknowledged, then let the writer exit (EOF).
+
+        The writer is told first when the drain deadline passes, counted from now: its
+        best-effort sinks (console, syslog) get until then, the file as long as it takes."""
+        deadline = time.monotonic() + self._drain_deadline_s
         self._warn_hook = None  # the pipeline dispatches nothing more: warnings go to stderr
         early, self._early = self._early or [], None
         for msg, fields in early:  # never attached to a pipeline: said on stderr, not lost
@@ -281,6 +286,8 @@ class ProcessBackend:
         if self._moving:
             self._lane.move_now()  # nothing stays in the lane
         self.flush()
+        if self._pid == os.getpid() and not self._local_only:
+            self._queue(closing_frame(deadline), 0)
         if self._pid == os.getpid():
             self._await(lambda: not self._unacked_frames(), CLOSE_TIMEOUT_S)
             self._stop_moving()  # before the pipe closes: the mover writes to it

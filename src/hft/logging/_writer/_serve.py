@@ -36,6 +36,7 @@ from hft.logging._writer._wire import (
     HEADER,
     READY,
     ack_message,
+    closing_deadline,
     read_frame,
     stats_message,
     warn_message,
@@ -156,10 +157,16 @@ class Writer:
         self._told: tuple[int, str] = (self.frame, "healthy")
         self._stats: dict[str, Any] = {}
         self._stats_at = 0.0
+        #: When the parent's drain deadline passes (``time.monotonic()``), once it is closing.
+        self.deadline: float | None = None
 
     def take(self, payload: bytes) -> None:
         """One frame: deliver it (or hold it while resent frames are being gathered)."""
         self.frame += 1
+        deadline = closing_deadline(payload)
+        if deadline is not None:  # the parent is closing: the sinks' last moment
+            self.deadline = deadline
+            return
         try:
             records = read_frame(payload)
         except Exception as exc:  # noqa: BLE001 - the parent counts the frame's records as lost
@@ -322,7 +329,8 @@ def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> bool:
         _loop(FrameReader(fd), writer, group)
     finally:
         writer.deliver_resent()  # the parent died before sending them all: write what came
-        undelivered = group.close(float(spec.get("drain_deadline_s", DRAIN_DEADLINE_S)))
+        default = time.monotonic() + float(spec.get("drain_deadline_s", DRAIN_DEADLINE_S))
+        undelivered = group.close(max(0.0, (writer.deadline or default) - time.monotonic()))
         writer.report_stats(force=True)
         writer.acknowledge()
         if undelivered:

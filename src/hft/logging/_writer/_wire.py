@@ -38,6 +38,10 @@ from hft.logging._render import safe_repr, sanitize
 
 HEADER: Final = struct.Struct("<Q")
 LANE: Final = b"L"  #: first byte of a lane frame (plain records as bytes: hft.logging._lanes)
+#: First byte of the closing frame: the parent is closing; f64 (CLOCK_MONOTONIC, which every
+#: process of the host shares) when the drain deadline passes.
+CLOSING: Final = b"C"
+_DEADLINE: Final = struct.Struct("<d")
 READY: Final = b"R"
 ACKED: Final = b"A"
 WARNED: Final = b"W"
@@ -158,6 +162,20 @@ def warn_message(msg: str, fields: dict[str, Any]) -> bytes:
     """A warning for the parent to log as its own."""
     body = orjson.dumps({"msg": msg, "fields": fields}, default=str)
     return WARNED + WARN_SIZE.pack(len(body)) + body
+
+
+def closing_frame(deadline: float) -> memoryview:
+    """The frame that tells the writer when the drain deadline passes (``time.monotonic()``
+    seconds), header included; it holds no record."""
+    payload = CLOSING + _DEADLINE.pack(deadline)
+    return memoryview(HEADER.pack(len(payload)) + payload)
+
+
+def closing_deadline(payload: bytes | memoryview) -> float | None:
+    """The deadline a closing frame carries; None for any other frame."""
+    if payload[:1] != CLOSING or len(payload) != 1 + _DEADLINE.size:
+        return None
+    return float(_DEADLINE.unpack_from(payload, 1)[0])
 
 
 def stats_message(stats: dict[str, Any]) -> bytes:

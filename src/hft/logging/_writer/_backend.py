@@ -67,6 +67,8 @@ MAX_UNACKED_BYTES: Final = 32 << 20
 _START_TIMEOUT_S: Final = 30.0
 _SYNC_TIMEOUT_S: Final = 10.0
 _FAILED_STARTS: Final = 3  #: writers in a row that died before ready: write in this process
+#: Of the drain deadline, kept at most for the report of what was not written and the exit.
+EXIT_RESERVE_S: Final = 0.3
 _WAIT_S: Final = 0.1  #: longest single wait for the writer (its death is seen at least this often)
 
 
@@ -277,8 +279,11 @@ class ProcessBackend:
         """Wait until every frame is acknowledged, then let the writer exit (EOF).
 
         The writer is told first when the drain deadline passes, counted from now: its
-        best-effort sinks (console, syslog) get until then, the file as long as it takes."""
-        deadline = time.monotonic() + self._drain_deadline_s
+        best-effort sinks (console, syslog) get until then, less a tenth of it (at most
+        ``EXIT_RESERVE_S``) kept for saying what they could not write and for both processes'
+        exit; the file gets as long as it takes."""
+        reserve = min(EXIT_RESERVE_S, self._drain_deadline_s / 10)
+        deadline = time.monotonic() + self._drain_deadline_s - reserve
         self._warn_hook = None  # the pipeline dispatches nothing more: warnings go to stderr
         early, self._early = self._early or [], None
         for msg, fields in early:  # never attached to a pipeline: said on stderr, not lost

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -227,3 +229,41 @@ class TestLastLine:
         assert path.stat().st_size == 0
         assert backend.last_line() == backend.render([record])
         backend.close()
+
+
+class TestDoubleFault:
+    def test_a_failed_cut_back_never_leaves_a_batch_twice(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A write fails half-way and the cut-back fails too: the retry of the batch first cuts
+        the torn bytes off (or fails without appending), so every record is in the file once."""
+        path = tmp_path / "hft.log"
+        backend = FileBackend(file_path=path, rotation="none")
+        backend.write([(0, 10**18, 20, _SOURCE, "first", {})])
+        real_write, real_truncate = os.write, os.ftruncate
+        faults = {"write": 1, "truncate": 2}
+
+        def torn_write(fd: int, data: Any) -> int:
+            if faults["write"]:
+                faults["write"] -= 1
+                real_write(fd, bytes(data)[: len(data) // 2])
+                raise OSError(errno.EIO, "injected")
+            return real_write(fd, data)
+
+        def failing_truncate(fd: int, size: int) -> None:
+            if faults["truncate"]:
+                faults["truncate"] -= 1
+                raise OSError(errno.EIO, "injected")
+            real_truncate(fd, size)
+
+        monkeypatch.setattr(os, "write", torn_write)
+        monkeypatch.setattr(os, "ftruncate", failing_truncate)
+        batch = [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(1, 50)]
+        with pytest.raises(OSError, match="injected"):
+            backend.write(batch)  # torn, and the cut-back fails
+        with pytest.raises(OSError, match="injected"):
+            backend.write(batch)  # the cut-back before appending fails again: nothing appended
+        backend.write(batch)  # the cut-back works: the batch goes in once
+        backend.close()
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        assert [line["seq"] for line in lines] == list(range(50))

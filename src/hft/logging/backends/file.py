@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import time
@@ -67,6 +66,8 @@ class FileBackend(BaseBackend):
         self._fd = -1
         self._size = 0
         self._day = ""
+        #: A failed write could not be cut back: bytes past ``_size`` are a torn batch.
+        self._stray = False
         self._open()
 
     @property
@@ -83,7 +84,8 @@ class FileBackend(BaseBackend):
         finally:
             os.close(reader)
         stat = os.fstat(self._fd)
-        self._size = stat.st_size
+        self._size = stat.st_size  # measured afresh (a torn tail cut off above)
+        self._stray = False
         self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
 
     def write(self, records: Sequence[Record]) -> None:
@@ -95,6 +97,9 @@ class FileBackend(BaseBackend):
         """
         if self._fd < 0:
             self._open()
+        if self._stray:  # a cut-back failed: never append behind a torn batch
+            os.ftruncate(self._fd, self._size)
+            self._stray = False
         self._maybe_rotate()
         self._write_all(self._render.many(records))
 
@@ -113,8 +118,10 @@ class FileBackend(BaseBackend):
         if exc.errno == errno.EBADF:
             self._fd = -1  # closed under us: reopen on the next write
             return
-        with contextlib.suppress(OSError):  # the write error is what the caller needs to see
+        try:
             os.ftruncate(self._fd, self._size)
+        except OSError:  # the write error is what the caller needs to see; the next write
+            self._stray = True  # cuts the torn batch off first, or fails without appending
 
     def _maybe_rotate(self) -> None:
         if self._rotation == "daily":

@@ -12,18 +12,18 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-_SHARED = ["src/hft/logging/_buffer.h", "src/hft/logging/_compat.h"]  # the kept buffer; CPython version compat
+_SHARED = ["src/hft/logging/native/_buffer.h", "src/hft/logging/native/_compat.h"]  # the kept buffer; CPython version compat
 _OWN = {
     "_speedups": [
-        "src/hft/logging/_scan.h",
-        "src/hft/logging/_secret.h",
-        "src/hft/logging/_lane_frame.h",
+        "src/hft/logging/native/_scan.h",
+        "src/hft/logging/native/_secret.h",
+        "src/hft/logging/native/_lane_frame.h",
     ],
     "_callsite": [
-        "src/hft/logging/_lane.h",
-        "src/hft/logging/_lane_type.h",
-        "src/hft/logging/_lane_frame.h",
-        "src/hft/logging/_secret.h",
+        "src/hft/logging/native/_lane.h",
+        "src/hft/logging/native/_lane_type.h",
+        "src/hft/logging/native/_lane_frame.h",
+        "src/hft/logging/native/_secret.h",
     ],
 }  # a module's own headers (scan() is in _scan.h)
 _SETTINGS = Path(__file__).resolve().parent / "settings"
@@ -51,8 +51,8 @@ setup(
     cmdclass={"build_py": BuildWithSettings},
     ext_modules=[
         Extension(
-            f"hft.logging.{name}",
-            [f"src/hft/logging/{name}.c"],
+            f"hft.logging.native.{name}",
+            [f"src/hft/logging/native/{name}.c"],
             depends=[*_SHARED, *_OWN.get(name, [])],
             optional=_OPTIONAL,
             extra_compile_args=_CFLAGS,

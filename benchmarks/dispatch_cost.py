@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from hft.logging import HFTLogger, LoggingPipeline
-from hft.logging._record import Record
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends.base import BaseBackend
+from hft.logging.record import Record
 
 #: Two secrets of typical API-key lengths.
 SECRETS = ("sk-" + "A" * 29, "B" * 40)

@@ -24,8 +24,8 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging._callsite import Counter, Emitter, Lane, Sequence, lane_count, unpack_lane
-from hft.logging._speedups import render_lane, render_lines, scan
+from hft.logging.native._callsite import Counter, Emitter, Lane, Sequence, lane_count, unpack_lane
+from hft.logging.native._speedups import render_lane, render_lines, scan
 
 TRACED_SLACK = 64 * 1024
 RSS_SLACK = 4 * 1024 * 1024

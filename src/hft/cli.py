@@ -99,7 +99,7 @@ def _config(args: argparse.Namespace) -> int:
         print(render_config_show(manager))
         return 0
     if args.check:
-        from hft.logging._preflight import check_resources
+        from hft.logging.preflight import check_resources
 
         if problems := check_resources(manager.get_logging_config()):
             raise ConfigError(problems)

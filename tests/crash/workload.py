@@ -146,9 +146,9 @@ def _number(message: bytes) -> int | str:
 
 def jsonfile(spec: dict[str, Any], out: Results) -> None:
     """Records written to the JSON file backend with size rotation, one batch a call."""
-    from hft.logging._levels import INFO
-    from hft.logging._record import Source
     from hft.logging.backends.file import FileBackend
+    from hft.logging.levels import INFO
+    from hft.logging.record import Source
 
     try:
         backend = FileBackend(file_path=Path(spec["dir"]) / "app.log", **spec["settings"])

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hft.logging import AUDIT
-from hft.logging._record import Record, Source
 from hft.logging.audit.backend import AuditBackend
+from hft.logging.record import Record, Source
 
 SOURCE = Source.create("strategy.arb", ("arb",), {})
 

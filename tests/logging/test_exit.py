@@ -13,7 +13,7 @@ import pytest
 
 import hft
 from hft.logging import HFTLogger, LoggingPipeline
-from hft.logging._signals import exit_on_sigterm, install_sigterm_exit, restore_sigterm
+from hft.logging.pipeline.signals import exit_on_sigterm, install_sigterm_exit, restore_sigterm
 from hft.logging.testing import CapturingBackend
 
 CHILD = Path(__file__).with_name("exit_child.py")

@@ -1,4 +1,4 @@
-"""hft.logging._factory: every entry point that takes settings validates them as base.yaml is."""
+"""hft.logging.factory: every entry point that takes settings validates them as base.yaml is."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from hft.logging import (
     INFO,
     WARNING,
     HFTLogger,
-    _lanes,
     create_backend_from_config,
     create_backends_from_config,
     create_hft_logger_from_config,
@@ -34,9 +33,10 @@ from hft.logging import (
     get_exchange_logger_with_config,
     get_strategy_logger_with_config,
 )
-from hft.logging._render import REDACTED
-from hft.logging._writer._backend import ProcessBackend
+from hft.logging.pipeline import lanes
+from hft.logging.render.lines import REDACTED
 from hft.logging.testing import CapturingBackend
+from hft.logging.writer.backend import ProcessBackend
 
 REPO_SETTINGS = Path(__file__).resolve().parents[2] / "settings"
 
@@ -261,7 +261,7 @@ class TestStartErrors:
             create_backend_from_config("audit", {"file_path": str(blocker / "audit.log")})
 
 
-@pytest.mark.skipif(_lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
+@pytest.mark.skipif(lanes.Lane is None, reason="the C paths are off (HFT_PURE_PYTHON=1)")
 class TestShippedSettingsTakeTheLane:
     @pytest.mark.parametrize("environment", [None, "dev", "prod"])
     def test_every_level_a_sink_takes_goes_down_the_lane(

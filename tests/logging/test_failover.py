@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from hft.logging import ConsoleBackend, FileBackend, HFTLogger, LoggingPipeline
-from hft.logging._metrics import BackendStats
+from hft.logging.pipeline.metrics import BackendStats
 from hft.logging.testing import CapturingBackend, FailingBackend
 
 FAST = {"retry_backoff_ms": 1, "probe_interval_ms": 20, "max_retry_attempts": 2}

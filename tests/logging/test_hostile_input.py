@@ -25,7 +25,7 @@ from hft.logging import (
     LoggingPipeline,
     PrometheusBackend,
 )
-from hft.logging._render import TRUNCATED_MARK, JsonLineRenderer, sanitize
+from hft.logging.render.lines import TRUNCATED_MARK, JsonLineRenderer, sanitize
 from hft.logging.testing import CapturingBackend
 
 LIMIT = 64
@@ -217,7 +217,7 @@ class TestSanitize:
 
 
 def _source() -> Any:
-    from hft.logging._record import Source
+    from hft.logging.record import Source
 
     return Source.create("x", (), {})
 

@@ -1,11 +1,11 @@
-"""hft.logging._preflight: what the settings name is tried without creating anything."""
+"""hft.logging.preflight: what the settings name is tried without creating anything."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from hft.config import LoggingSettings
-from hft.logging._preflight import check_resources
+from hft.logging.preflight import check_resources
 
 
 def _settings(tmp_path: Path, **backends: dict[str, object]) -> LoggingSettings:

@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from hft.logging import HFTLogger, LoggingPipeline
-from hft.logging._record import Record
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends.base import BaseBackend
+from hft.logging.record import Record
 
 
 class OrderChecker(BaseBackend):

@@ -1,31 +1,5 @@
 """The ``hft`` logger: a ring buffer at the call site, a dispatcher thread behind it."""
 
-from hft.logging._emit import nop
-from hft.logging._factory import (
-    create_backend_from_config,
-    create_backends_from_config,
-    create_hft_logger_from_config,
-    create_pipeline_from_config,
-    exchange_logger,
-    get_exchange_logger_with_config,
-    get_strategy_logger_with_config,
-    pipeline_settings,
-    strategy_logger,
-)
-from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, METRIC, WARNING
-from hft.logging._logger import HFTLogger, HFTLoggerInterface
-from hft.logging._metrics import BackendStats, LatencySummary, LoggingMetrics
-from hft.logging._monitor import (
-    ConfigurablePerformanceMonitor,
-    PerformanceVerdict,
-    ThresholdViolation,
-    monitor_hft_logging_performance,
-    validate_hft_logging_compliance,
-)
-from hft.logging._native_paths import native_paths
-from hft.logging._pipeline import LoggingPipeline
-from hft.logging._secrets import settings_secrets
-from hft.logging._timer import LoggingTimer
 from hft.logging.audit import (
     AuditBackend,
     AuditChainError,
@@ -44,7 +18,33 @@ from hft.logging.backends import (
     PrometheusBackend,
     SyslogBackend,
 )
+from hft.logging.factory import (
+    create_backend_from_config,
+    create_backends_from_config,
+    create_hft_logger_from_config,
+    create_pipeline_from_config,
+    exchange_logger,
+    get_exchange_logger_with_config,
+    get_strategy_logger_with_config,
+    pipeline_settings,
+    strategy_logger,
+)
+from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, METRIC, WARNING
+from hft.logging.logger import HFTLogger, HFTLoggerInterface
+from hft.logging.monitor import (
+    ConfigurablePerformanceMonitor,
+    PerformanceVerdict,
+    ThresholdViolation,
+    monitor_hft_logging_performance,
+    validate_hft_logging_compliance,
+)
+from hft.logging.native import native_paths
+from hft.logging.pipeline.callsites import nop
+from hft.logging.pipeline.metrics import BackendStats, LatencySummary, LoggingMetrics
+from hft.logging.pipeline.pipeline import LoggingPipeline
+from hft.logging.render.secrets import settings_secrets
 from hft.logging.stdlib import HFTBridgeHandler, install_stdlib_bridge
+from hft.logging.timer import LoggingTimer
 
 __all__ = [
     "AUDIT",

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any, Final
 
-from hft.logging._emit import Emit
-from hft.logging._levels import CRITICAL, ERROR, INFO, WARNING
-from hft.logging._logger import HFTLogger
-from hft.logging._pipeline import LoggingPipeline
+from hft.logging.levels import CRITICAL, ERROR, INFO, WARNING
+from hft.logging.logger import HFTLogger
+from hft.logging.pipeline.callsites import Emit
+from hft.logging.pipeline.pipeline import LoggingPipeline
 
 #: Attributes every ``LogRecord`` has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRIBUTES: Final = frozenset(

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from hft.logging._levels import DEBUG, METRIC, level_name, parse_level
-from hft.logging._logger import HFTLogger
-from hft.logging._pipeline import LoggingPipeline
-from hft.logging._record import Record
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends.base import BaseBackend
+from hft.logging.levels import DEBUG, METRIC, level_name, parse_level
+from hft.logging.logger import HFTLogger
+from hft.logging.pipeline.pipeline import LoggingPipeline
+from hft.logging.record import Record
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from hft.logging import (
 )
 from hft.logging.audit._chain import GENESIS, read_tail, side_files
 from hft.logging.audit.backend import AuditChainError
-from hft.logging.backends._registry import backend_classes
+from hft.logging.backends.registry import backend_classes
 from hft.logging.testing import CapturingBackend
 from tests.logging.audit_files import append_torn, lines, record, write_trail
 

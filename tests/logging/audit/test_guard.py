@@ -22,8 +22,8 @@ from hft.logging import (
     LoggingPipeline,
     verify_audit_files,
 )
-from hft.logging._metrics import BackendStats
 from hft.logging.audit._guard import AuditSlot
+from hft.logging.pipeline.metrics import BackendStats
 from hft.logging.testing import CapturingBackend
 from tests.logging.faultfs import (
     ext4,

@@ -1,4 +1,4 @@
-"""hft.logging.backends._base: the declared protocol, its optional hooks and their defaults."""
+"""hft.logging.backends.base: the declared protocol, its optional hooks and their defaults."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hft.logging import (
     LoggingMetrics,
     LoggingPipeline,
 )
-from hft.logging._levels import DEBUG, INFO
-from hft.logging._record import Record
-from hft.logging.backends._base import Hooks
+from hft.logging.backends.base import Hooks
+from hft.logging.levels import DEBUG, INFO
+from hft.logging.record import Record
 from hft.logging.testing import CapturingBackend
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from hft.config import ConfigError
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline, create_backend_from_config
-from hft.logging._record import Record, Source
+from hft.logging.record import Record, Source
 
 _SOURCE = Source.create("orders", ("mexc",), {})
 _ISO_NS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")

@@ -19,9 +19,9 @@ import pytest
 import hft
 from hft.config import ConfigError
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
-from hft.logging._record import Source
-from hft.logging._writer._backend import ProcessBackend
+from hft.logging.record import Source
 from hft.logging.testing import CapturingBackend
+from hft.logging.writer.backend import ProcessBackend
 from tests.logging.test_failover import assert_accounted, fill, json_lines, tiny_tmpfs, wait_until
 
 __all__ = ["tiny_tmpfs"]  # a fixture, imported to be used here

@@ -11,18 +11,19 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.logging._record import Record, Source
-from hft.logging._slots import BackendSlot
-from hft.logging._spill import StderrFallback
-from hft.logging._writer._serve import (
+from hft.logging.backends.file import FileBackend
+from hft.logging.pipeline.slots import BackendSlot
+from hft.logging.pipeline.spill import StderrFallback
+from hft.logging.record import Record, Source
+from hft.logging.writer.serve import (
     _READ_BYTES,
     YIELD_EVERY,
     FrameReader,
     Writer,
     open_backend,
 )
-from hft.logging._writer._sinks import DirectSink, SinkGroup
-from hft.logging._writer._wire import (
+from hft.logging.writer.sinks import DirectSink, SinkGroup
+from hft.logging.writer.wire import (
     ACKED,
     HEADER,
     STATS,
@@ -31,7 +32,6 @@ from hft.logging._writer._wire import (
     closing_frame,
     parse_replies,
 )
-from hft.logging.backends.file import FileBackend
 
 _SOURCE = Source.create("orders", ("mexc",), {})
 _INTERNAL = Source.create("hft.logging", ("hft", "logging"), {})

@@ -21,9 +21,9 @@ import orjson
 import pytest
 
 from hft.logging import HFTLogger, LoggingPipeline
-from hft.logging._writer import ProcessBackend
-from hft.logging._writer._sinks import DirectSink, QueuedSink, SinkGroup
 from hft.logging.testing import CapturingBackend
+from hft.logging.writer import ProcessBackend
+from hft.logging.writer.sinks import DirectSink, QueuedSink, SinkGroup
 from tests.logging.test_failover import json_lines, wait_until
 
 CHILD = Path(__file__).with_name("stall_child.py")
@@ -143,8 +143,8 @@ class _Stuck(CapturingBackend):
 
 class TestQueuedSink:
     def _group(self, stuck: _Stuck, bound: int) -> tuple[SinkGroup, CapturingBackend, list[str]]:
-        from hft.logging._slots import BackendSlot
-        from hft.logging._spill import NoFallback
+        from hft.logging.pipeline.slots import BackendSlot
+        from hft.logging.pipeline.spill import NoFallback
 
         warnings: list[str] = []
 
@@ -170,7 +170,7 @@ class TestQueuedSink:
         gets every record; released, it writes one line saying how many it dropped."""
         stuck = _Stuck()
         group, lossless, warnings = self._group(stuck, bound=100)
-        source = __import__("hft.logging._record", fromlist=["Source"]).Source.create("x", (), {})
+        source = __import__("hft.logging.record", fromlist=["Source"]).Source.create("x", (), {})
         for i in range(50):
             group.deliver([(i, 0, 20, source, "m", {"i": j}) for j in range(10)])
         assert len(lossless.records) == 500
@@ -195,7 +195,7 @@ class TestQueuedSink:
         the lossless sink."""
         stuck = _Stuck()
         group, lossless, _ = self._group(stuck, bound=1000)
-        source = __import__("hft.logging._record", fromlist=["Source"]).Source.create("x", (), {})
+        source = __import__("hft.logging.record", fromlist=["Source"]).Source.create("x", (), {})
         group.deliver([(i, 0, 20, source, "m", {}) for i in range(30)])
         started = time.monotonic()
         undelivered = group.close(0.3)
@@ -242,7 +242,7 @@ def test_the_console_writes_to_this_processs_stream(tmp_path: Path, stream: str)
     travel on a pipe of their own)."""
     code = (
         "from hft.logging import HFTLogger, LoggingPipeline\n"
-        "from hft.logging._writer import ProcessBackend\n"
+        "from hft.logging.writer import ProcessBackend\n"
         f"b = ProcessBackend('console', {{'stream': '{stream}'}})\n"
         "p = LoggingPipeline([b]).start()\n"
         "HFTLogger(p, 'x').info('hello there', k=1)\n"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.logging._record import Record, Source
-from hft.logging._render import TRUNCATED_MARK
-from hft.logging._writer._wire import HEADER, FrameEncoder, decode_frame
+from hft.logging.record import Record, Source
+from hft.logging.render.lines import TRUNCATED_MARK
+from hft.logging.writer.wire import HEADER, FrameEncoder, decode_frame
 
 SOURCE = Source.create("orders", ("mexc",), {"venue": "mexc"})
 OTHER = Source.create("risk", (), {})

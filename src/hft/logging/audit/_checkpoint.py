@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from hft.logging._clock import iso_us
-from hft.logging._levels import INFO, WARNING
 from hft.logging.audit._chain import HMAC_SHA256, SHA256, alg_for, digest_of, fsync_dir
+from hft.logging.levels import INFO, WARNING
+from hft.logging.render.clock import iso_us
 
 if TYPE_CHECKING:
-    from hft.logging.backends._base import BackendContext
+    from hft.logging.backends.base import BackendContext
 
 KIND: Final = "hft.audit.checkpoint"
 SUFFIX: Final = ".checkpoint"

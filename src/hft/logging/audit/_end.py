@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from hft.logging._clock import iso_us
 from hft.logging.audit._chain import Entry
 from hft.logging.audit._checkpoint import (
     CheckpointError,
@@ -26,6 +25,7 @@ from hft.logging.audit._checkpoint import (
     read_checkpoint,
     trail_of,
 )
+from hft.logging.render.clock import iso_us
 
 _NO_CHECKPOINT = (
     "no checkpoint beside the trail: its end cannot be confirmed (give --checkpoint PATH, or"

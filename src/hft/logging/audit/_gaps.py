@@ -26,8 +26,8 @@ from typing import Any, Final
 
 import orjson
 
-from hft.logging._levels import AUDIT
-from hft.logging._record import Record, Source
+from hft.logging.levels import AUDIT
+from hft.logging.record import Record, Source
 
 NOTE_SUFFIX: Final = ".lost"
 NOTE_BYTES: Final = 4096

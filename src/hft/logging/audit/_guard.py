@@ -35,11 +35,11 @@ from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any, Final
 
-from hft.logging._metrics import BackendStats
-from hft.logging._record import Record
-from hft.logging._slots import HEALTHY, UNHEALTHY, BackendSlot, Warn
-from hft.logging._spill import NoFallback
-from hft.logging.backends._base import LoggingBackend
+from hft.logging.backends.base import LoggingBackend
+from hft.logging.pipeline.metrics import BackendStats
+from hft.logging.pipeline.slots import HEALTHY, UNHEALTHY, BackendSlot, Warn
+from hft.logging.pipeline.spill import NoFallback
+from hft.logging.record import Record
 
 MAX_BACKOFF_S: Final = 0.1  #: the longest pause between two tries of a failing trail
 CHUNK: Final = 256  #: records per write attempt: a nearly full disk still takes what fits

@@ -45,10 +45,6 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
-from hft.logging._clock import TimestampFormatter, utc_day, utc_stamp
-from hft.logging._levels import AUDIT
-from hft.logging._record import Record
-from hft.logging._render import safe_repr, sanitize
 from hft.logging.audit._chain import (
     GENESIS,
     LineError,
@@ -76,7 +72,11 @@ from hft.logging.audit._gaps import (
     reserve_note,
     write_note,
 )
-from hft.logging.backends._base import BackendContext, BaseBackend
+from hft.logging.backends.base import BackendContext, BaseBackend
+from hft.logging.levels import AUDIT
+from hft.logging.record import Record
+from hft.logging.render.clock import TimestampFormatter, utc_day, utc_stamp
+from hft.logging.render.lines import safe_repr, sanitize
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -9,8 +9,8 @@ from typing import Any, Final, TextIO
 
 import orjson
 
-from hft.logging._clock import TimestampFormatter
-from hft.logging._levels import (
+from hft.logging.backends.base import BaseBackend
+from hft.logging.levels import (
     AUDIT,
     CRITICAL,
     DEBUG,
@@ -20,9 +20,9 @@ from hft.logging._levels import (
     level_name,
     parse_level,
 )
-from hft.logging._record import Record
-from hft.logging._render import safe_repr, safe_str, truncate
-from hft.logging.backends._base import BaseBackend
+from hft.logging.record import Record
+from hft.logging.render.clock import TimestampFormatter
+from hft.logging.render.lines import safe_repr, safe_str, truncate
 
 _RESET: Final = "\x1b[0m"
 _DIM: Final = "\x1b[2m"

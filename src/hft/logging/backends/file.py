@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
 
-from hft.logging._clock import utc_day, utc_stamp
-from hft.logging._levels import parse_level
-from hft.logging._record import Record
-from hft.logging._render import JsonLineRenderer
-from hft.logging.backends._base import BaseBackend
+from hft.logging.backends.base import BaseBackend
+from hft.logging.levels import parse_level
+from hft.logging.record import Record
+from hft.logging.render.clock import utc_day, utc_stamp
+from hft.logging.render.lines import JsonLineRenderer
 
 Rotation = Literal["daily", "size", "none"]
 #: The settings key named in errors about the log's path.

@@ -14,9 +14,9 @@ from hft.logging import (
     HFTLogger,
     LoggingPipeline,
     PrometheusBackend,
-    _lanes,
     create_backend_from_config,
 )
+from hft.logging.pipeline import lanes
 from tests.servers import Pushgateway, http_get
 
 _NAME = "strategy.arb"
@@ -80,7 +80,7 @@ class TestProdLevels:
         assert prometheus.scrape_url is not None
         scraped = _scraped(prometheus.scrape_url)
         assert {k: v for k, v in scraped.items() if v} == _COUNTS
-        if _lanes.Lane is not None:  # the C call site: WARNING records go down the byte lane
+        if lanes.Lane is not None:  # the C call site: WARNING records go down the byte lane
             assert pipeline.lane_for(WARNING, logger._source)[0] is not None
         pipeline.close()
         lines = path.read_text().splitlines()

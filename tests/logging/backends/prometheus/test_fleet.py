@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import hft
-from hft.logging._metrics import CALL_BUCKETS_NS
+from hft.logging.pipeline.metrics import CALL_BUCKETS_NS
 from tests.servers import PrometheusServer, free_port, wait_until
 
 _SRC = str(Path(hft.__file__).resolve().parents[1])

@@ -10,7 +10,7 @@ import json
 import sys
 
 from hft.logging import HFTLogger, LoggingPipeline, PrometheusBackend, SyslogBackend
-from hft.logging.backends._base import LoggingBackend
+from hft.logging.backends.base import LoggingBackend
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from hft.logging import AUDIT, DEBUG, ERROR, INFO
-from hft.logging._record import Record, Source
 from hft.logging.backends.syslog._rfc5424 import (
     Rfc5424Formatter,
     check_sd_id,
@@ -17,6 +16,7 @@ from hft.logging.backends.syslog._rfc5424 import (
     sd_name,
     split_frames,
 )
+from hft.logging.record import Record, Source
 from tests.servers import parse_sd
 
 _TS = 1_700_000_000_123_456_789

@@ -1,7 +1,7 @@
 """``hft_log_records_total{logger,level}``: the logging calls counted at the call site.
 
 The backend receives no log record: every call site adds one to the counter of its logger and
-level (``hft.logging._counts``), and this collector reads them all each time the registry is
+level (``hft.logging.pipeline.counts``), and this collector reads them all each time the registry is
 collected, so a push or a scrape shows the count of that moment, without the dispatcher.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hft.logging._levels import level_name
+from hft.logging.levels import level_name
 
 #: ``record_counts()`` of a pipeline: calls so far per (logger name, level).
 Counts = Callable[[], Mapping[tuple[str, int], int]]

@@ -22,7 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from hft.logging._metrics import HistogramSnapshot, LoggingMetrics
+from hft.logging.pipeline.metrics import HistogramSnapshot, LoggingMetrics
 
 if TYPE_CHECKING:
     from hft.logging.backends.prometheus._push import Pusher

@@ -19,9 +19,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from hft.logging._levels import METRIC, parse_level
-from hft.logging._record import Record
-from hft.logging.backends._base import BackendContext, BaseBackend, Say
+from hft.logging.backends.base import BackendContext, BaseBackend, Say
 from hft.logging.backends.prometheus._calls import CallCountCollector
 from hft.logging.backends.prometheus._health import HealthCollector
 from hft.logging.backends.prometheus._names import (
@@ -34,6 +32,8 @@ from hft.logging.backends.prometheus._names import (
     metric_name,
 )
 from hft.logging.backends.prometheus._push import Pusher, grouping_key
+from hft.logging.levels import METRIC, parse_level
+from hft.logging.record import Record
 
 if TYPE_CHECKING:
     import threading

@@ -30,10 +30,10 @@ from typing import Any, Final
 
 import orjson
 
-from hft.logging._clock import TimestampFormatter
-from hft.logging._levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name
-from hft.logging._record import Record
-from hft.logging._render import TRUNCATED_MARK, safe_repr, sanitize, truncate
+from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name
+from hft.logging.record import Record
+from hft.logging.render.clock import TimestampFormatter
+from hft.logging.render.lines import TRUNCATED_MARK, safe_repr, sanitize, truncate
 
 _CODED: Final = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
                   "cron", "authpriv", "ftp")  # fmt: skip

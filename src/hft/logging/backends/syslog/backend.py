@@ -26,9 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from hft.logging._levels import parse_level
-from hft.logging._record import Record
-from hft.logging.backends._base import BackendContext, BaseBackend, Say
+from hft.logging.backends.base import BackendContext, BaseBackend, Say
 from hft.logging.backends.syslog._relp import RelpTransport
 from hft.logging.backends.syslog._rfc5424 import (
     FACILITIES,
@@ -40,6 +38,8 @@ from hft.logging.backends.syslog._sender import Sender
 from hft.logging.backends.syslog._spool import Spool
 from hft.logging.backends.syslog._tls import client_context, explain_refusal, settings_error
 from hft.logging.backends.syslog._transport import StreamTransport, Transport
+from hft.logging.levels import parse_level
+from hft.logging.record import Record
 
 SyslogTransport = Literal["tcp", "tls", "relp"]
 OUTAGE = "syslog collector unreachable; spooling records"

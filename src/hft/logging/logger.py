@@ -1,0 +1,191 @@
+"""``HFTLogger``: a cheap view on a pipeline (name, tags, bound context)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final, Protocol, runtime_checkable
+
+from hft.logging.levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.pipeline.callsites import (
+    Emit,
+    EmitMetric,
+    make_audit,
+    make_count,
+    make_emit,
+    make_metric,
+    nop,
+)
+from hft.logging.pipeline.metrics import LoggingMetrics
+from hft.logging.pipeline.pipeline import LoggingPipeline
+from hft.logging.record import Source
+
+_METHODS: Final = (
+    ("debug", DEBUG),
+    ("info", INFO),
+    ("warning", WARNING),
+    ("error", ERROR),
+    ("critical", CRITICAL),
+)
+
+
+@runtime_checkable
+class HFTLoggerInterface(Protocol):
+    """What a component may do with the logger it is given."""
+
+    name: str
+    tags: tuple[str, ...]
+    debug: Emit
+    info: Emit
+    warning: Emit
+    error: Emit
+    critical: Emit
+    exception: Emit
+    metric: EmitMetric
+    audit: Emit
+
+    def bind(self, **fields: Any) -> HFTLoggerInterface:
+        """A logger that adds *fields* to every record."""
+
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Wait until everything logged so far has reached the backends."""
+
+    def configure_performance(
+        self, *, max_latency_us: float | None = None, ring_buffer_size: int | None = None
+    ) -> None:
+        """Set the latency target for this logger and make sure the ring is large enough."""
+
+    def get_performance_metrics(self) -> LoggingMetrics:
+        """Latency, throughput, drops and backend counts of the pipeline."""
+
+
+class HFTLogger:
+    """A named, tagged logger; its methods are closures chosen once (see ``_emit``).
+
+    A level below every backend's level is the module-level no-op ``nop``; a level only a
+    counting backend wants (Prometheus below every other backend) counts the call and does
+    nothing else (``make_count``); ``error``,
+    ``critical`` and ``warning`` honour ``exc_info=True``; ``exception`` is ``error`` that
+    always captures the exception being handled. ``audit`` raises
+    :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
+    (``logging.backends.audit.on_failure``; see :mod:`hft.logging.audit._guard`).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_pipeline",
+        "_sampled",
+        "_source",
+        "audit",
+        "critical",
+        "debug",
+        "error",
+        "exception",
+        "info",
+        "max_latency_us",
+        "metric",
+        "name",
+        "tags",
+        "warning",
+    )
+
+    debug: Emit
+    info: Emit
+    warning: Emit
+    error: Emit
+    critical: Emit
+    exception: Emit
+    metric: EmitMetric
+    audit: Emit
+
+    def __init__(
+        self,
+        pipeline: LoggingPipeline,
+        name: str,
+        tags: Iterable[str] = (),
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self.name = name
+        self.tags = tuple(tags)
+        self._source = Source.create(name, self.tags, context or {})
+        self.max_latency_us: float | None = None
+        self.rebind()
+        pipeline.register_logger(self)
+
+    def rebind(self) -> None:
+        """Choose the methods again (after the pipeline's levels or ring changed)."""
+        pipeline, source = self._pipeline, self._source
+        self._sampled: list[Any] = []
+        if pipeline.closed:  # nothing would deliver: count the calls instead of queueing them
+            closed = pipeline.count_after_close
+            for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
+                setattr(self, method, closed)
+            return
+        taken, counted = pipeline.min_level, pipeline.count_level
+        for method, level in _METHODS:
+            if level >= taken:  # a record: built, routed, maybe down the lane
+                fast = make_emit(pipeline, level, source, exc=level >= WARNING)
+            elif level >= counted:  # only counted (Prometheus below every other backend)
+                fast = make_count(pipeline, level, source)
+            else:
+                setattr(self, method, nop)
+                continue
+            setattr(self, method, fast)
+            self._sampled.append(fast)  # its calls are timed too: what callers pay
+        error = self.error  # exception: error with exc_info=True; counted alike; nop alike
+        self.exception = (
+            (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error
+        )
+        self.metric = make_metric(pipeline, source)
+        self.audit = make_audit(pipeline, source)
+
+    def _arm_sampling(self) -> None:
+        """Time the next call of each enabled method (called by the dispatcher, rarely).
+
+        The call site times itself (a flag it clears): the method object stays the same, so
+        a caller that keeps a reference to it (``log = logger.info``) keeps the fast path.
+        """
+        for method in self._sampled:
+            method.sample = 1
+
+    def bind(self, **fields: Any) -> HFTLogger:
+        """A logger on the same pipeline whose records carry *fields* (call fields win).
+
+        A bound value is rendered (and masked) once, at bind time, so that the logger's plain
+        records keep the byte lane: a mutable object bound and then changed is shown as it
+        was when bound (by a record the dispatcher prepares, one with a field that is not
+        plain, as it is then). Bind values you will not change.
+        """
+        context = {**self._source.context, **fields}
+        child = HFTLogger(self._pipeline, self.name, self.tags, context)
+        child.max_latency_us = self.max_latency_us
+        return child
+
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Wait until everything logged so far has reached the backends."""
+        return self._pipeline.flush(timeout)
+
+    def configure_performance(
+        self, *, max_latency_us: float | None = None, ring_buffer_size: int | None = None
+    ) -> None:
+        """Set this logger's latency target; grow the shared ring if it is smaller than asked."""
+        if max_latency_us is not None:
+            self.max_latency_us = max_latency_us
+        if ring_buffer_size is not None and ring_buffer_size > self._pipeline.capacity:
+            self._pipeline.resize(ring_buffer_size)
+
+    def get_performance_metrics(self) -> LoggingMetrics:
+        """Latency, throughput, drops and backend counts of the pipeline."""
+        return self._pipeline.metrics()
+
+    _get_performance_metrics = (
+        get_performance_metrics  # the older, private-looking spelling, kept for callers
+    )
+
+    @property
+    def pipeline(self) -> LoggingPipeline:
+        """The pipeline this logger writes to."""
+        return self._pipeline
+
+    def __repr__(self) -> str:
+        return f"<HFTLogger {self.name!r} tags={list(self.tags)}>"

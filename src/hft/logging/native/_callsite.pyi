@@ -1,0 +1,125 @@
+"""Types of the optional C call site (``src/hft/logging/native/_callsite.c``, ``_lane.h``)."""
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+class Lane:
+    """Plain records as bytes in a ring, taken out a frame at a time (``_lane.h``)."""
+
+    pending: int
+    max_records: int
+    pushed: int
+    taken: int
+    evicted: int
+    refused: int
+    newest: int
+    newest_taken: int
+
+    def __init__(
+        self,
+        capacity_bytes: int,
+        max_records: int,
+        policy: str,
+        block_timeout_s: float,
+        harmless: set[object],
+        secrets: tuple[str, ...],
+        refused: Callable[[int], object],
+        wake: Callable[[], object] | None = None,
+        wake_at: int = -1,
+        learn: Callable[[object], bool] | None = None,
+    ) -> None: ...
+    def define(self, pickled_source: bytes, /) -> int:
+        """Register a source (pickled); its id goes with every record of it."""
+    def take(self, max_bytes: int, /) -> tuple[bytes, int, int] | None:
+        """``(frame, count, newest_seq)`` of the oldest records, or None when empty (or
+        while the mover runs)."""
+    def start_mover(
+        self,
+        fd: int,
+        next_number: int,
+        sent_through: int,
+        frames: list[tuple[int, bytes, int]],
+        unsent_from: int,
+        offset: int,
+        frame_bytes: int,
+        max_frames: int,
+        max_bytes: int,
+        poll_s: float,
+        /,
+    ) -> None:
+        """Start the native thread that writes the lane's records to *fd* as frames, after
+        the handed-over *frames* ``(number, data, records)`` (from *unsent_from*, *offset*
+        bytes of it already written)."""
+    def stop_mover(self) -> tuple[list[tuple[int, bytes, int]], int, int, int, int, int]:
+        """Stop it: ``(frames, unsent_from, offset, sent_through, next_number, errno)``."""
+    def submit(self, frame: Any, records: int, /) -> int:
+        """Queue a frame made elsewhere (header included) after the others; its number."""
+    def ack(self, number: int, /) -> int:
+        """Free the frames up to *number* (acknowledged); the records they held."""
+    def move_now(self) -> None:
+        """Frame every waiting record now (flush), whatever the bound."""
+    def mover_stats(self) -> tuple[int, int, int, int, int, int, int, int, int]:
+        """``(running, frames, records, bytes, sent_through, next_number, errno, moved,
+        unaccounted)``."""
+    def account(self) -> tuple[int, int]:
+        """``(count, newest_taken)``: records taken since the last call."""
+
+class Sequence:
+    """A pipeline's record numbers: called, 0, 1, 2... (C call sites take theirs directly)."""
+
+    #: The number it gives next.
+    next: int
+    #: 1 while the dispatcher sleeps long: the next record onto a ring clears it and wakes it.
+    idle: int
+
+    def __init__(self, start: int = 0) -> None: ...
+    def __call__(self) -> int: ...
+
+class Counter:
+    """The calls of one logger at one level in a pipeline, added to by its call sites."""
+
+    #: The calls counted so far (read-only; a call site adds one per call, under the GIL).
+    @property
+    def value(self) -> int: ...
+    def __init__(self) -> None: ...
+
+class Emitter:
+    """A logging method: counts the call, builds the record, untracks it, appends it (or calls
+    ``full``). With ``ring=None`` a count-only call site: it counts the call and nothing else."""
+
+    level: int
+    source: Any
+    #: Room checked before appending; 0 sends every call to ``full`` (writable).
+    capacity: int
+    #: 1: time the next call and append its duration (ns) to ``samples`` (writable).
+    sample: int
+
+    def __init__(
+        self,
+        ring: deque[Any] | None,
+        next_seq: Callable[[], int],
+        level: int,
+        source: Any,
+        capacity: int,
+        full: Callable[[Any], None] | None,
+        exc: bool = False,
+        wake: Callable[[], object] | None = None,
+        wake_at: int = -1,
+        lane: Lane | None = None,
+        lane_source: int = -1,
+        samples: deque[int] | None = None,
+        counter: Counter | None = None,
+    ) -> None: ...
+    def __call__(self, msg: str, /, **fields: Any) -> None:
+        """Log *msg* with *fields*."""
+
+def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
+    """A lane frame's payload back into record tuples (fields over the source's context)."""
+
+def lane_count(payload: bytes | memoryview, /) -> tuple[int, int, int]:
+    """``(count, lowest level, highest level)`` of a lane frame's payload, every entry checked
+    (ValueError: damaged)."""
+
+def nop(*args: Any, **fields: Any) -> None:
+    """What a disabled logging level is."""

@@ -1,0 +1,107 @@
+"""What travels from a call site to the backends.
+
+A record is a plain tuple, built in one step at the call site: a tuple is the cheapest object
+CPython can make, and the dispatcher unpacks it in one step too. Everything a logger knows in
+advance (name, tags, bound context) lives in its :class:`Source`, shared by all its records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeAlias, overload
+
+import orjson
+
+#: ``(seq, ts_ns, level, source, msg, fields)``; ``fields`` is the call's keyword arguments
+#: (for a metric record: ``{"value": v, "tags": {...}}``, with the metric name in ``msg``).
+Record: TypeAlias = tuple[int, int, int, "Source", str, Any]
+
+SEQ, TS_NS, LEVEL, SOURCE, MSG, FIELDS = range(6)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Source(NamedTuple):
+    """A logger's identity: its name, tags and bound context, rendered once.
+
+    Records waiting in a ring must cost the garbage collector nothing, or full collections
+    rescan them (pauses of 5 to 9 ms every ~60,000 records, measured). CPython never untracks
+    a tuple that holds a dict or a tuple subclass, which every record does; the C call site
+    (``hft.logging.native._callsite``) therefore untracks each record it builds.
+    """
+
+    name: str
+    tags: tuple[str, ...] = ()
+    context: Mapping[str, Any] = _EMPTY
+    #: ``"logger":…,"tags":[…],`` pre-rendered for JSON backends.
+    json_prefix: bytes = b""
+    #: On the byte lane only: the prepared context's fields, ``"k":v,…``, pre-rendered, so
+    #: that the writer renders a bound logger's lines from the bytes (``render_lane``).
+    json_context: bytes = b""
+
+    @classmethod
+    def create(cls, name: str, tags: tuple[str, ...], context: Mapping[str, Any]) -> Source:
+        """Build a source with its JSON prefix rendered."""
+        prefix = b'"logger":' + orjson.dumps(name) + b',"tags":' + orjson.dumps(list(tags)) + b","
+        return cls(name, tags, dict(context), prefix)
+
+    def with_context(self, context: dict[str, Any]) -> Source:
+        """This source carrying *context*, already prepared (``Preparer.context``), and its
+        JSON; with none (orjson refuses a value) the writer merges it record by record."""
+        try:
+            rendered = orjson.dumps(context)[1:-1]
+        except TypeError:  # orjson.JSONEncodeError is one
+            rendered = b""
+        return self._replace(context=context, json_context=rendered)
+
+
+class LaneRecords(Sequence[Record]):
+    """The records of a lane frame (``_lane.h``), still as the frame's bytes.
+
+    A JSON renderer with the C paths writes its lines straight from the bytes
+    (``_speedups.render_lane``) and never makes the records; anything else that looks at them
+    (another backend, a retry that holds them, the resend check) gets the tuples the
+    dispatcher would have sent on (a bound context merged under the call's fields), decoded
+    once, on first use.
+    """
+
+    __slots__ = ("_count", "_records", "highest", "load_source", "lowest", "payload")
+
+    def __init__(self, payload: bytes | memoryview, load_source: Callable[[bytes], Any]) -> None:
+        self.payload = payload
+        self.load_source = load_source  #: a pickled :class:`Source` -> the Source
+        self._records: list[Record] | None = None
+        #: How many records, and the range of their levels (a sink above ``lowest`` filters).
+        self._count, self.lowest, self.highest = _lane_count(payload)
+
+    def records(self) -> list[Record]:
+        """The records as tuples (decoded once)."""
+        if self._records is None:
+            from hft.logging.native._callsite import (
+                unpack_lane,  # built: the frame came from its lane
+            )
+
+            self._records = unpack_lane(self.payload, self.load_source)
+        return self._records
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records())
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        return self.records()[index]
+
+
+def _lane_count(payload: bytes | memoryview) -> tuple[int, int, int]:
+    """How many records a lane frame holds, every entry checked (ValueError when damaged),
+    and their lowest and highest level."""
+    from hft.logging.native._callsite import lane_count  # built: the frame came from its lane
+
+    count, lowest, highest = lane_count(payload)
+    return int(count), int(lowest), int(highest)

@@ -9,6 +9,7 @@ import pytest
 from hft.config import ConfigError, LoggingConfigManager, load_settings
 from hft.config._loader import default_settings_dir
 from tests.config.conftest import REPO_SETTINGS, load, read_yaml, write_yaml
+from tests.config.spies import count_validations
 
 SECRET = "s3cr3t-value"  # noqa: S105 - a fake secret the tests look for
 
@@ -299,6 +300,19 @@ class TestRuleErrors:
         """A rule broken by a variable names the variable."""
         message = _errors(REPO_SETTINGS, "prod", HFT_LOGGING__HFT_SETTINGS__MAX_LATENCY_US="9000")
         assert message.startswith("HFT_LOGGING__HFT_SETTINGS__MAX_LATENCY_US: logging.")
+
+
+class TestValidatedOnce:
+    def test_the_effective_settings_are_validated_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The merged layers are validated once, HFT rules included; base.yaml alone once more
+        (the container's base layer), without the rules; what the manager hands out is that
+        model, not validated again."""
+        counts = count_validations(monkeypatch)
+        manager = load(REPO_SETTINGS, "prod")
+        assert manager.get_logging_config() is manager.settings.logging
+        assert counts == {"settings": 2, "rules": 1}
 
 
 class TestAccessors:

@@ -20,7 +20,7 @@ from hft.config._models import (
     SyslogBackendSettings,
 )
 from hft.config._render import describe_sources, render_config_show
-from hft.config._validation import validate_logging_configuration
+from hft.config._validation import logging_settings, validate_logging_configuration
 
 __all__ = [
     "AuditBackendSettings",
@@ -39,6 +39,7 @@ __all__ = [
     "SyslogBackendSettings",
     "describe_sources",
     "load_settings",
+    "logging_settings",
     "render_config_show",
     "validate_logging_configuration",
 ]

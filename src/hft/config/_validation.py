@@ -54,9 +54,11 @@ def logging_settings(config: LoggingSettings | Settings | Mapping[str, Any]) -> 
     ``config`` is a :class:`LoggingSettings` or a whole :class:`Settings`, used as it is, or
     the ``logging`` section as a plain dict: a dict enables the backends it names (each on
     unless it says ``enabled: false``) and no other; base.yaml's defaults fill in every key it
-    leaves out. Every entry point that takes settings goes through here, so a dict gets the
-    YAML loader's strict rules and its one-line errors: :class:`ConfigError`, one line per
-    problem naming the key path.
+    leaves out. Every entry point that takes settings goes through here, once, so a dict gets
+    the YAML loader's strict rules and its one-line errors: :class:`ConfigError`, one line per
+    problem naming the key path. A model's HFT rules are checked too (a model built in code
+    has passed only its field checks). What it returns is what the entry point hands down:
+    nothing below it validates the settings again.
     """
     if isinstance(config, Settings):
         config = config.logging

@@ -2,7 +2,8 @@
 
 :func:`hft.logging.create_backend_from_config` decides where a backend runs (a writer process
 for the file); the writer process and that public function both build the backend
-itself here, from a section validated against the backend's settings model.
+itself here. :func:`backend_section` validates a section against the backend's settings model;
+:func:`build_in_process` builds from a section so validated and validates nothing again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from hft.config._models import BackendsSettings
 from hft.config._validation import section_settings
 from hft.logging.backends.base import LoggingBackend
 
-__all__ = ["BackendFactory", "backend_classes", "backend_section", "create_in_process"]
+__all__ = [
+    "BackendFactory",
+    "backend_classes",
+    "backend_section",
+    "build_in_process",
+    "create_in_process",
+]
 
 BackendFactory = Callable[..., LoggingBackend]
 
@@ -61,11 +68,19 @@ def backend_section(backend_name: str, backend_config: Any) -> BaseModel:
 def create_in_process(backend_name: str, backend_config: Any, **extra: Any) -> LoggingBackend:
     """The backend *backend_name* built here, whatever its ``writer`` setting says.
 
-    *backend_config* is validated (:func:`backend_section`); *extra* keyword arguments are
-    passed on where the backend's ``extra_settings`` takes them. A resource the settings name
-    but the backend cannot open is a :class:`ConfigError` naming the key and the resource.
+    *backend_config* (a settings model or a dict of the same shape) is validated
+    (:func:`backend_section`), then built by :func:`build_in_process`.
     """
-    section = backend_section(backend_name, backend_config)
+    return build_in_process(backend_name, backend_section(backend_name, backend_config), **extra)
+
+
+def build_in_process(backend_name: str, section: BaseModel, **extra: Any) -> LoggingBackend:
+    """The backend *backend_name* built here from its validated settings *section*.
+
+    *extra* keyword arguments are passed on where the backend's ``extra_settings`` takes them.
+    A resource the settings name but the backend cannot open is a :class:`ConfigError` naming
+    the key and the resource.
+    """
     settings = section.model_dump(exclude={"enabled", "writer_cpu"})
     factory = backend_classes()[backend_name]
     accepted = getattr(factory, "extra_settings", ())

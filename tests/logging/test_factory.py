@@ -37,6 +37,7 @@ from hft.logging.pipeline import lanes
 from hft.logging.render.lines import REDACTED
 from hft.logging.testing import CapturingBackend
 from hft.logging.writer.backend import ProcessBackend
+from tests.config.spies import count_validations
 
 REPO_SETTINGS = Path(__file__).resolve().parents[2] / "settings"
 
@@ -150,6 +151,57 @@ class TestOneSettingsPath:
         logging = LoggingSettings(hft_settings=HftSettings(ring_buffer_size=10))
         with pytest.raises(ConfigError, match="ring_buffer_size: 10 is too small"):
             create_pipeline_from_config(logging, backends=[])
+
+
+def _audit_only(tmp_path: Path) -> dict[str, Any]:
+    """A ``logging`` dict naming only an audit trail under *tmp_path* (built in this process)."""
+    return {"backends": {"audit": {"file_path": str(tmp_path / "audit.log")}}}
+
+
+class TestValidatedOnce:
+    def test_create_pipeline_from_config_validates_a_dict_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A dict is validated once at the entry point; backends and pipeline take the model."""
+        counts = count_validations(monkeypatch)
+        pipeline = create_pipeline_from_config(_audit_only(tmp_path))
+        pipeline.close()
+        assert counts == {"logging": 1, "rules": 1}
+
+    def test_create_pipeline_from_config_checks_a_model_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A model is not parsed again; its HFT rules are checked once."""
+        settings = LoggingSettings()
+        counts = count_validations(monkeypatch)
+        create_pipeline_from_config(settings, backends=[]).close()
+        assert counts == {"rules": 1}
+
+    def test_create_hft_logger_from_config_validates_a_dict_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The shared pipeline's entry point validates once, however far the settings go."""
+        counts = count_validations(monkeypatch)
+        logger = create_hft_logger_from_config("x", [], _audit_only(tmp_path))
+        logger.pipeline.close()
+        assert counts == {"logging": 1, "rules": 1}
+
+    def test_create_backends_from_config_validates_a_dict_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The backends are built from the typed sections: none is validated again."""
+        counts = count_validations(monkeypatch)
+        for backend in create_backends_from_config(_audit_only(tmp_path)):
+            backend.close()
+        assert counts == {"logging": 1, "rules": 1}
+
+    def test_create_backend_from_config_validates_its_section_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One backend's section is validated once, then built from the model."""
+        counts = count_validations(monkeypatch)
+        create_backend_from_config("audit", {"file_path": str(tmp_path / "audit.log")}).close()
+        assert counts == {"section": 1}
 
 
 def _messages(path: Path) -> list[str]:

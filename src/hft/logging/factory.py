@@ -2,9 +2,14 @@
 
 ``config`` is the ``logging`` section: a ``hft.config.LoggingSettings`` model, a whole
 ``Settings``, or the same shape as a plain dict, validated the same way in every case (a dict
-enables only the backends it names; see :func:`hft.config._validation.logging_settings`).
+enables only the backends it names; see :func:`hft.config.logging_settings`).
 Loggers made from equal configurations share one pipeline (one ring, one dispatcher thread);
 it is started on first use and drained at interpreter exit.
+
+Each public function validates its ``config`` once, then hands the typed settings down:
+:func:`backends_for`, :func:`pipeline_options` and :func:`pipeline_for` take a
+``LoggingSettings`` that has been validated (the container calls them after validating its
+configuration) and validate nothing again.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import orjson
+from pydantic import BaseModel
 
+from hft.config import LoggingSettings
 from hft.config._validation import logging_settings
 from hft.logging.backends.base import LoggingBackend
-from hft.logging.backends.registry import backend_section, create_in_process
+from hft.logging.backends.registry import backend_section, build_in_process
 from hft.logging.logger import HFTLogger
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.render.secrets import settings_secrets
@@ -66,13 +73,18 @@ def create_backend_from_config(
     backend takes them. A resource the settings name but the backend cannot open (a path, a
     port) is a :class:`ConfigError` naming the key and the resource.
     """
-    section = backend_section(backend_name, backend_config)
-    if backend_name != "file":
-        return create_in_process(backend_name, section, **extra)
+    return _backend_for(backend_name, backend_section(backend_name, backend_config), extra)
+
+
+def _backend_for(name: str, section: BaseModel, extra: Mapping[str, Any]) -> LoggingBackend:
+    """The backend *name* from its validated *section*: the file in a writer process of its
+    own, any other here."""
+    if name != "file":
+        return build_in_process(name, section, **extra)
     from hft.logging.writer import ProcessBackend
 
     return ProcessBackend(
-        backend_name,
+        name,
         section.model_dump(exclude={"enabled"}),
         extra.get("max_field_chars", 4096),
         spill_dir=extra.get("spill_dir", "logs/spill"),
@@ -82,12 +94,19 @@ def create_backend_from_config(
 def create_backends_from_config(config: Any) -> list[LoggingBackend]:
     """Every enabled backend of a ``logging`` section, in the order they are listed.
 
-    *config* is validated first (see :func:`hft.config.logging_settings`). The backends that
-    render records (:data:`WRITER_SINKS`: the file, the console, syslog) share
-    one writer process, each a sink of its own there: every plain record takes one path to
-    them, and a console that stops taking data stalls neither the file nor the caller.
+    *config* is validated first (see :func:`hft.config.logging_settings`), then
+    built by :func:`backends_for`.
     """
-    settings = logging_settings(config)
+    return backends_for(logging_settings(config))
+
+
+def backends_for(settings: LoggingSettings) -> list[LoggingBackend]:
+    """Every enabled backend of validated *settings*, in the order they are listed.
+
+    The backends that render records (:data:`WRITER_SINKS`: the file, the console, syslog)
+    share one writer process, each a sink of its own there: every plain record takes one path
+    to them, and a console that stops taking data stalls neither the file nor the caller.
+    """
     hft = settings.hft_settings
     extra = {"max_field_chars": hft.max_field_chars, "spill_dir": hft.spill_dir}
     backends: list[LoggingBackend] = []
@@ -99,7 +118,7 @@ def create_backends_from_config(config: Any) -> list[LoggingBackend]:
             place = place if hosted else len(backends)
             hosted.append((name, section.model_dump(exclude={"enabled"})))
         else:
-            backends.append(create_backend_from_config(name, section, **extra))
+            backends.append(_backend_for(name, section, extra))
     if hosted:
         from hft.logging.writer import ProcessBackend
 
@@ -116,8 +135,16 @@ def create_backends_from_config(config: Any) -> list[LoggingBackend]:
 
 
 def pipeline_settings(config: Any) -> dict[str, Any]:
-    """The ``hft_settings`` that shape a :class:`LoggingPipeline`, as keyword arguments."""
-    hft_settings = logging_settings(config).hft_settings.model_dump()
+    """The ``hft_settings`` that shape a :class:`LoggingPipeline`, as keyword arguments.
+
+    *config* is validated first; :func:`pipeline_options` is the same for validated settings.
+    """
+    return pipeline_options(logging_settings(config))
+
+
+def pipeline_options(settings: LoggingSettings) -> dict[str, Any]:
+    """The ``hft_settings`` of validated *settings* that shape a :class:`LoggingPipeline`."""
+    hft_settings = settings.hft_settings.model_dump()
     return {k: hft_settings[k] for k in PIPELINE_SETTINGS}
 
 
@@ -134,9 +161,18 @@ def create_pipeline_from_config(
     exchanges' keys) wherever they appear in a record (see :mod:`hft.logging.render.secrets`).
     """
     settings = logging_settings(config)
-    chosen = create_backends_from_config(settings) if backends is None else backends
-    known = (*settings_secrets(config), *secrets)
-    return LoggingPipeline(chosen, **pipeline_settings(settings), secrets=known)
+    return pipeline_for(settings, backends, (*settings_secrets(config), *secrets))
+
+
+def pipeline_for(
+    settings: LoggingSettings,
+    backends: Iterable[LoggingBackend] | None = None,
+    secrets: Iterable[object] = (),
+) -> LoggingPipeline:
+    """A (not yet started) pipeline for validated *settings*, masking *secrets*; its backends
+    are *backends*, or else those *settings* enable (:func:`backends_for`)."""
+    chosen = backends_for(settings) if backends is None else backends
+    return LoggingPipeline(chosen, **pipeline_options(settings), secrets=secrets)
 
 
 _shared: dict[bytes, LoggingPipeline] = {}
@@ -149,7 +185,7 @@ def _shared_pipeline(config: Any) -> LoggingPipeline:
     with _shared_lock:
         pipeline = _shared.get(key)
         if pipeline is None or pipeline._closed:
-            pipeline = create_pipeline_from_config(settings, secrets=secrets).start()
+            pipeline = pipeline_for(settings, secrets=secrets).start()
             _shared[key] = pipeline
         return pipeline
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
 from dependency_injector import providers
 
-from hft.config import LoggingSettings
+from hft.config import ConfigError, LoggingSettings
 from hft.containers import LoggingContainer, create_application
 from hft.exchanges import ExchangeFactory
 from hft.logging import (
@@ -19,6 +20,7 @@ from hft.logging import (
 )
 from hft.logging.testing import CapturingBackend
 from tests._apps import REPO_SETTINGS, dev_app
+from tests.config.spies import count_validations
 
 
 class TestDevApplication:
@@ -116,3 +118,44 @@ class TestMonitorProvider:
             container.shutdown_resources()
         sources = {(r.logger, r.tags) for r in capture.logs()}
         assert sources == {("exchange.system.performance", ("system", "performance"))}
+
+
+class TestValidatedOnce:
+    def test_the_container_validates_its_logging_config_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Starting the app validates the logging config once; backends, pipeline, loggers and
+        the monitor take that model."""
+        app = dev_app(CapturingBackend())
+        counts = count_validations(monkeypatch)
+        app.init_resources()
+        app.logging.logger(name="x").info("hello")
+        app.logging.monitor()
+        app.shutdown_resources()
+        assert counts == {"logging": 1, "rules": 1}
+
+    def test_the_real_backends_are_built_from_the_validated_model(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With the real backends (here the audit trail alone), no section is validated again."""
+        app = create_application("dev", REPO_SETTINGS, env={})
+        for name in ("console", "file"):
+            app.config.logging.backends[name].enabled.override(False)
+        app.config.logging.backends.audit.enabled.override(True)
+        app.config.logging.backends.audit.file_path.override(str(tmp_path / "audit.log"))
+        counts = count_validations(monkeypatch)
+        app.init_resources()
+        app.shutdown_resources()
+        assert counts == {"logging": 1, "rules": 1}
+
+    def test_an_override_is_validated_when_the_resources_start(self) -> None:
+        """A bad override made after loading is the loader's one-line error, at start."""
+        app = dev_app(CapturingBackend())
+        app.config.logging.hft_settings.ring_buffer_size.override(10)
+        with pytest.raises(ConfigError) as caught:
+            app.init_resources()
+        app.shutdown_resources()
+        assert str(caught.value) == (
+            "logging.hft_settings.ring_buffer_size: 10 is too small for HFT operations "
+            "(at least 1000)"
+        )

@@ -1,18 +1,21 @@
 """The application's declarative containers, and nothing else.
 
-``settings → Application.config → LoggingContainer (backends → pipeline → loggers)
+``settings → Application.config → LoggingContainer (settings → backends → pipeline → loggers)
 → ExchangesContainer``. Build one with :func:`create_application`.
+
+The ``logging`` configuration (base.yaml, the environment's override and any a test adds) is
+validated once, by the ``settings`` resource; the backends, the pipeline and the monitor take
+that typed ``LoggingSettings`` and validate nothing again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from dependency_injector import containers, providers
 
-from hft.config import LoggingConfigManager
+from hft.config import LoggingConfigManager, LoggingSettings, logging_settings
 from hft.exchanges import (
     ExchangeFactory,
     GateioUnifiedExchange,
@@ -25,22 +28,21 @@ from hft.logging import (
     HFTLogger,
     LoggingBackend,
     LoggingPipeline,
-    create_backends_from_config,
     exchange_logger,
     install_stdlib_bridge,
-    pipeline_settings,
     settings_secrets,
     strategy_logger,
 )
+from hft.logging.factory import backends_for, pipeline_for
 
 
-def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
-    """Resource: the enabled backends of a ``logging`` section, closed at shutdown.
+def open_backends(settings: LoggingSettings) -> Iterator[list[LoggingBackend]]:
+    """Resource: the backends validated *settings* enable, closed at shutdown.
 
     The pipeline closes them first, after its drain (closing is idempotent); this teardown
     is the safety net for backends built but never handed to a pipeline.
     """
-    backends = create_backends_from_config(config)
+    backends = backends_for(settings)
     try:
         yield backends
     finally:
@@ -49,7 +51,7 @@ def open_backends(config: Mapping[str, Any]) -> Iterator[list[LoggingBackend]]:
 
 
 def run_pipeline(
-    backends: list[LoggingBackend], config: Mapping[str, Any], secrets: tuple[str, ...] = ()
+    backends: list[LoggingBackend], settings: LoggingSettings, secrets: tuple[str, ...] = ()
 ) -> Iterator[LoggingPipeline]:
     """Resource: the started pipeline; shutdown drains it, then closes its backends.
 
@@ -59,7 +61,7 @@ def run_pipeline(
     closed before the drain. *secrets* (the settings' ``SecretStr`` values) are masked in
     every record.
     """
-    pipeline = LoggingPipeline(backends, **pipeline_settings(config), secrets=secrets).start()
+    pipeline = pipeline_for(settings, backends, secrets).start()
     try:
         yield pipeline
     finally:
@@ -73,12 +75,17 @@ class LoggingContainer(containers.DeclarativeContainer):
     #: The values of every ``SecretStr`` in the settings (exchange API keys…): masked in text.
     secrets = providers.Dependency(instance_of=tuple, default=())
 
+    # Settings: ``config`` validated once, when the resources start (after any override)
+    settings = providers.Resource(logging_settings, config)
+
     # Backends (a Resource of its own, passed directly to the pipeline so that shutdown
     # drains the pipeline before it closes the backends)
-    backends = providers.Resource(open_backends, config=config)
+    backends = providers.Resource(open_backends, settings=settings)
 
     # Pipeline
-    pipeline = providers.Resource(run_pipeline, backends=backends, config=config, secrets=secrets)
+    pipeline = providers.Resource(
+        run_pipeline, backends=backends, settings=settings, secrets=secrets
+    )
 
     # Loggers: cheap views on the one pipeline
     logger = providers.Factory(HFTLogger, pipeline=pipeline)
@@ -92,7 +99,7 @@ class LoggingContainer(containers.DeclarativeContainer):
     # Monitoring: the performance monitor, logging as exchange.system.performance
     monitor = providers.Factory(
         ConfigurablePerformanceMonitor,
-        logging_config=config,
+        logging_config=settings,
         logger=providers.Factory(
             exchange_logger, exchange_name="system", component_type="performance"
         ),

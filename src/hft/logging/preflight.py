@@ -2,9 +2,12 @@
 starting anything.
 
 Each problem is one line naming the settings key, the path or address and why it cannot be
-used, the same form a backend's start-up error takes (see ``_factory.start_error``). Nothing is
-created: a folder that does not exist yet passes when its nearest existing ancestor lets
-folders be made in it.
+used, the same form a backend's start-up error takes (see
+``hft.logging.backends.registry.start_error``). Nothing is created: a folder that does not
+exist yet passes when its nearest existing ancestor lets folders be made in it.
+
+*settings* are the typed ``LoggingSettings`` the loader validated; nothing here validates them
+again.
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ class FileBackend(BaseBackend):
         A torn last line (a writer killed in the middle of a ``write``) is cut off first, so the
         next write starts on a line of its own. When the current file is empty, the newest
         rotated file is read instead. A replacement writer process uses this to skip the
-        records a killed one already wrote (see ``backends._writer``).
+        records a killed one already wrote (see ``hft.logging.writer``).
         """
         if self._fd < 0:
             self._open()

@@ -21,8 +21,7 @@ from typing import Any, Final
 import orjson
 from pydantic import BaseModel
 
-from hft.config import LoggingSettings
-from hft.config._validation import logging_settings
+from hft.config import LoggingSettings, logging_settings
 from hft.logging.backends.base import LoggingBackend
 from hft.logging.backends.registry import backend_section, build_in_process
 from hft.logging.logger import HFTLogger

@@ -118,9 +118,10 @@ class TestFailures:
         logger = HFTLogger(pipeline, "x")
         logger.info("before")
         pipeline.flush()
-        assert backend._child is not None
-        backend._child.popen.kill()
-        backend._child.popen.wait()
+        child = backend._writer.child
+        assert child is not None
+        child.popen.kill()
+        child.popen.wait()
         logger.info("after")
         pipeline.close()
         assert backend.restarts == 1
@@ -345,13 +346,14 @@ class TestKills:
         records = [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(3000)]
         backend.write(records[:1000])
         assert backend.sync()
-        assert backend._child is not None
-        os.kill(backend._child.popen.pid, signal.SIGSTOP)
+        child = backend._writer.child
+        assert child is not None
+        os.kill(child.popen.pid, signal.SIGSTOP)
         backend.write(records[1000:3000])  # a full frame: sent, not written
         backend.flush()
         with path.open("ab") as log:  # what a kill in the middle of a write leaves
             log.write(b'{"ts":"2001-01-01T00:00:00.000000001Z","level":"INFO","seq":10')
-        backend._child.popen.kill()
+        child.popen.kill()
         assert backend.sync()
         backend.close()
         got = [line["fields"]["i"] for line in _lines(path)]  # type: ignore[index]

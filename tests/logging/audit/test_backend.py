@@ -108,7 +108,7 @@ class TestFile:
         """The descriptor is O_APPEND, so every write lands at the end of the file."""
         backend = AuditBackend(file_path=tmp_path / "audit.log")
         try:
-            assert fcntl.fcntl(backend._fd, fcntl.F_GETFL) & os.O_APPEND
+            assert fcntl.fcntl(backend._file.fd, fcntl.F_GETFL) & os.O_APPEND
         finally:
             backend.close()
 
@@ -123,7 +123,7 @@ class TestFile:
         def failing_sync(_fd: int) -> None:
             raise OSError(5, "I/O error")
 
-        monkeypatch.setattr("hft.logging.audit.backend._sync", failing_sync)
+        monkeypatch.setattr("hft.logging.audit._trail._sync", failing_sync)
         with pytest.raises(OSError, match="I/O error"):
             backend.write([record(1)])
         monkeypatch.undo()
@@ -139,7 +139,7 @@ class TestDurability:
     ) -> None:
         """``every_batch``: one fdatasync per write, before write returns."""
         synced: list[int] = []
-        monkeypatch.setattr("hft.logging.audit.backend._sync", synced.append)
+        monkeypatch.setattr("hft.logging.audit._trail._sync", synced.append)
         backend = AuditBackend(file_path=tmp_path / "audit.log")
         backend.write([record(0)])
         backend.write([record(1), record(2)])
@@ -151,7 +151,7 @@ class TestDurability:
     ) -> None:
         """``interval_ms``: writes in one interval share a sync; flush or close syncs later."""
         synced: list[int] = []
-        monkeypatch.setattr("hft.logging.audit.backend._sync", synced.append)
+        monkeypatch.setattr("hft.logging.audit._trail._sync", synced.append)
         backend = AuditBackend(
             file_path=tmp_path / "audit.log", fsync_policy="interval_ms", fsync_interval_ms=60_000
         )
@@ -167,11 +167,11 @@ class TestDurability:
     ) -> None:
         """Once the interval has passed, the dispatcher's periodic flush syncs pending records."""
         synced: list[int] = []
-        monkeypatch.setattr("hft.logging.audit.backend._sync", synced.append)
+        monkeypatch.setattr("hft.logging.audit._trail._sync", synced.append)
         backend = AuditBackend(
             file_path=tmp_path / "audit.log", fsync_policy="interval_ms", fsync_interval_ms=1
         )
-        backend._synced_at = time.monotonic()
+        backend._file.synced_at = time.monotonic()
         backend.write([record(0)])
         time.sleep(0.005)
         backend.flush()

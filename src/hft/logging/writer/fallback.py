@@ -1,9 +1,9 @@
 """When no writer process can be had: the same sinks in this process, slower, never lossy.
 
-Once writers in a row die before they are ready (:data:`~hft.logging.writer.supervisor.
-FAILED_STARTS`), every unacknowledged frame and every later record is written here
-(:class:`LocalSinks`): by this process's own copy of the sinks, else on standard error
-(counted failed over), else counted lost.
+Once three writers in a row die before they are ready (``supervisor.FAILED_STARTS``), every
+unacknowledged frame and every later record is written here (:class:`LocalSinks`): by this
+process's own copy of the sinks, else on standard error (counted failed over), else counted
+lost.
 """
 
 from __future__ import annotations

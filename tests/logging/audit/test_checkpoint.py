@@ -144,7 +144,7 @@ class TestWhen:
     ) -> None:
         """Under ``interval_ms`` a checkpoint first syncs what it vouches for: it never leads."""
         synced: list[int] = []
-        monkeypatch.setattr("hft.logging.audit.backend._sync", synced.append)
+        monkeypatch.setattr("hft.logging.audit._trail._sync", synced.append)
         path = tmp_path / "audit.log"
         backend = AuditBackend(
             file_path=path,

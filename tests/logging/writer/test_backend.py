@@ -5,41 +5,18 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
-import time
 from pathlib import Path
 
-import orjson
 import pytest
 
-import hft
 from hft.config import ConfigError
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
-from hft.logging.record import Source
 from hft.logging.testing import CapturingBackend
-from hft.logging.writer.backend import ProcessBackend
-from tests.logging.test_failover import assert_accounted, fill, json_lines, tiny_tmpfs, wait_until
+from tests.logging.test_failover import assert_accounted, fill, json_lines, tiny_tmpfs
+from tests.logging.writer.helpers import SOURCE, file_lines, process_file
 
 __all__ = ["tiny_tmpfs"]  # a fixture, imported to be used here
-
-SRC = str(Path(hft.__file__).resolve().parents[1])
-_SOURCE = Source.create("orders", ("mexc",), {})
-
-
-def _process_file(path: Path, **settings: object) -> ProcessBackend:
-    backend = create_backend_from_config(
-        "file", {"file_path": str(path), "rotation": "none", **settings}
-    )
-    assert isinstance(backend, ProcessBackend)
-    return backend
-
-
-def _lines(path: Path) -> list[dict[str, object]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
 class _Side(enum.Enum):
@@ -60,24 +37,24 @@ class TestDelivery:
     def test_every_record_reaches_the_file_in_order(self, tmp_path: Path) -> None:
         """100,000 records through the writer process are all on disk, in order, after close."""
         path = tmp_path / "hft.log"
-        pipeline = LoggingPipeline([_process_file(path)]).start()
+        pipeline = LoggingPipeline([process_file(path)]).start()
         logger = HFTLogger(pipeline, "bulk", ["t"])
         for i in range(100_000):
             logger.info("order placed", i=i)
         pipeline.close()
-        assert [line["fields"]["i"] for line in _lines(path)] == list(range(100_000))  # type: ignore[index]
+        assert [line["fields"]["i"] for line in file_lines(path)] == list(range(100_000))  # type: ignore[index]
 
     def test_pickled_frames_give_the_in_process_bytes(self, tmp_path: Path) -> None:
         """Classic batches, plain or odd (both pickled), write what the in-process backend
         writes for the same records, byte for byte."""
         plain = [
-            (i, 10**18 + i, 20, _SOURCE, "m", {"px": 1.5, "s": "x", "ok": True}) for i in range(50)
+            (i, 10**18 + i, 20, SOURCE, "m", {"px": 1.5, "s": "x", "ok": True}) for i in range(50)
         ]
-        odd = [(50, 10**18, 20, _SOURCE, "m", {"nested": {"a": [1, 2]}})]
+        odd = [(50, 10**18, 20, SOURCE, "m", {"nested": {"a": [1, 2]}})]
         local = create_backend_from_config(
             "file", {"file_path": str(tmp_path / "local.log"), "rotation": "none"}
         )
-        remote = _process_file(tmp_path / "remote.log")
+        remote = process_file(tmp_path / "remote.log")
         for backend in (local, remote):
             backend.write(plain)
             backend.write(odd)
@@ -88,53 +65,34 @@ class TestDelivery:
 
     def test_routes_like_the_backend_it_wraps(self, tmp_path: Path) -> None:
         """The wrapper takes its name and level from the wrapped backend's settings."""
-        backend = _process_file(tmp_path / "hft.log", level="WARNING")
+        backend = process_file(tmp_path / "hft.log", level="WARNING")
         assert (backend.name, backend.level) == ("file", 30)
         backend.close()
 
     def test_values_that_cannot_cross_become_text(self, tmp_path: Path) -> None:
         """Enums and dataclasses keep their JSON forms; a user's opaque object crosses as repr."""
         path = tmp_path / "hft.log"
-        pipeline = LoggingPipeline([_process_file(path)]).start()
+        pipeline = LoggingPipeline([process_file(path)]).start()
         lock = threading.Lock()
         HFTLogger(pipeline, "x").info(
             "odd", side=_Side.BUY, fill=_Fill(0.5), obj=_Opaque(), lock=lock
         )
         pipeline.close()
-        fields = _lines(path)[0]["fields"]
+        fields = file_lines(path)[0]["fields"]
         assert fields["side"] == "buy"  # type: ignore[index]
         assert fields["fill"] == {"qty": 0.5}  # type: ignore[index]
         assert fields["obj"] == "<opaque>"  # type: ignore[index]
         assert str(fields["lock"]).startswith("<unlocked _thread.lock")  # type: ignore[index]
 
 
-class TestFailures:
-    def test_a_killed_writer_is_replaced(self, tmp_path: Path) -> None:
-        """If the writer process dies, the next batch starts a new one and is written, and the
-        death is logged as a warning."""
-        path = tmp_path / "hft.log"
-        backend = _process_file(path)
-        pipeline = LoggingPipeline([backend]).start()
-        logger = HFTLogger(pipeline, "x")
-        logger.info("before")
-        pipeline.flush()
-        assert backend._child is not None
-        backend._child.popen.kill()
-        backend._child.popen.wait()
-        logger.info("after")
-        pipeline.close()
-        assert backend.restarts == 1
-        lines = _lines(path)
-        assert [line["msg"] for line in lines if line["logger"] == "x"] == ["before", "after"]
-        assert "log writer process exited" in [line["msg"] for line in lines]
-
+class TestFailover:
     def test_full_disk_in_the_writer_fails_over_to_stderr(
         self, tiny_tmpfs: Path, capfd: pytest.CaptureFixture[str]
     ) -> None:
         """A full disk under the writer process: its records go to stderr, none is lost, and
         this process's metrics, health and warnings say so (lines on disk + lines on stderr
         == logged, and == the parent's written + failed_over)."""
-        backend = _process_file(tiny_tmpfs / "hft.log")
+        backend = process_file(tiny_tmpfs / "hft.log")
         capture = CapturingBackend()
         pipeline = LoggingPipeline([backend, capture]).start()
         logger = HFTLogger(pipeline, "x")
@@ -160,228 +118,12 @@ class TestFailures:
         warnings = [(r.msg, r.fields.get("backend")) for r in capture.records]
         assert ("logging backend failed", "file") in warnings
 
-    def test_a_writer_that_cannot_start_is_an_error(self, tmp_path: Path) -> None:
-        """A writer that fails to open its backend fails the constructor, naming key and path."""
-        blocker = tmp_path / "not-a-dir"
-        blocker.write_text("")
-        with pytest.raises(ConfigError, match=r"^logging\.backends\.file\.file_path: cannot open"):
-            ProcessBackend("file", {"file_path": str(blocker / "hft.log")}, 4096)
-
-    def test_writers_that_cannot_start_leave_the_records_to_this_process(
-        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-    ) -> None:
-        """The log replaced by a symlink, then the writer killed: replacements refuse to open
-        it, so after three this process takes over; it refuses too, so the records go to
-        stderr, counted as failed over, and the symlink's target is untouched."""
-        path, target = tmp_path / "hft.log", tmp_path / "precious.txt"
-        target.write_bytes(b"keep me\n")
-        backend = _process_file(path)
-        pipeline = LoggingPipeline([backend]).start()
-        logger = HFTLogger(pipeline, "x")
-        logger.info("before")
-        pipeline.flush()
-        path.unlink()
-        path.symlink_to(target)
-        pid = backend.writer_pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        for i in range(100):
-            logger.info("after", i=i)
-        pipeline.close()
-        err = capfd.readouterr().err  # JSON lines, and the tracebacks of the refusing writers
-        on_stderr = json_lines("\n".join(x for x in err.splitlines() if x.startswith("{")))
-        after = [line["fields"]["i"] for line in on_stderr if line.get("msg") == "after"]
-        stats = pipeline.metrics().backends["file"]
-        assert after == list(range(100))
-        assert target.read_bytes() == b"keep me\n"
-        assert stats.failed_over == len([line for line in on_stderr if "seq" in line])
-        assert (stats.lost, stats.pending) == (0, 0)
-        assert_accounted(stats)
-        assert "log writer process cannot start; writing in this process" in [
-            line.get("msg") for line in on_stderr
-        ]
-
-    def test_parent_killed_loses_nothing_handed_over(self, tmp_path: Path) -> None:
-        """SIGKILL of the logging process: the writer still writes every handed-over record
-        (every record logged, but those the block policy counted dropped)."""
-        path = tmp_path / "hft.log"
-        script = textwrap.dedent(
-            f"""
-            import os, sys
-            from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
-            backend = create_backend_from_config(
-                "file", {{"file_path": {str(path)!r}, "rotation": "none"}})
-            pipeline = LoggingPipeline([backend]).start()
-            logger = HFTLogger(pipeline, "x")
-            for i in range(50_000):
-                logger.info("m", i=i)
-            pipeline.flush()
-            print(backend.writer_pid, pipeline.metrics().dropped, flush=True)
-            os.kill(os.getpid(), 9)
-            """
-        )
-        env = {**os.environ, "PYTHONPATH": SRC}
-        proc = subprocess.run(
-            [sys.executable, "-c", script],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == -signal.SIGKILL
-        writer_pid, dropped = map(int, proc.stdout.split())
-        _wait_gone(writer_pid)
-        assert len(path.read_bytes().splitlines()) + dropped == 50_000  # drops: a loaded machine
-
-
-class _Killer(threading.Thread):
-    """Kills the writer process now and then while records flow: kill -9, and SIGSTOP with
-    SIGCONT before the kill or none (a stopped writer killed as it is)."""
-
-    def __init__(self, backend: ProcessBackend, kills: int, every_s: float) -> None:
-        super().__init__(daemon=True)
-        self.backend, self.kills, self.every_s = backend, kills, every_s
-        self.done = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        """Kill a ready writer every *every_s* until *kills* were done or stopped."""
-        while self.done < self.kills and not self.stop.wait(self.every_s):
-            pid = self.backend.writer_pid
-            if pid is None:
-                continue
-            with _gone_is_fine():
-                if self.done % 3 == 1:
-                    os.kill(pid, signal.SIGSTOP)
-                    self.stop.wait(0.05)
-                elif self.done % 3 == 2:
-                    os.kill(pid, signal.SIGSTOP)
-                    self.stop.wait(0.05)
-                    os.kill(pid, signal.SIGCONT)
-                os.kill(pid, signal.SIGKILL)
-                self.done += 1
-
-
-class _gone_is_fine:  # noqa: N801 - used as a context manager
-    """A writer that already exited is not an error for the killer."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
-        return kind is ProcessLookupError
-
-
-class TestKills:
-    def test_kills_mid_stream_lose_nothing_and_write_nothing_twice(
-        self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-    ) -> None:
-        """150,000 records while the writer is killed (kill -9, SIGSTOP+kill, SIGSTOP/SIGCONT+kill)
-        several times: each record is on disk exactly once, and the metrics agree with the file."""
-        path = tmp_path / "hft.log"
-        backend = _process_file(path)
-        # A long block wait: on a loaded machine a caller must wait, never drop, for this count.
-        pipeline = LoggingPipeline([backend], block_timeout_ms=10_000).start()
-        logger = HFTLogger(pipeline, "x")
-        killer = _Killer(backend, kills=6, every_s=0.2)
-        killer.start()
-        for i in range(150_000):
-            logger.info("order placed", i=i, px=1.5)
-            if i % 1000 == 999:
-                time.sleep(0.01)  # about 100k records a second
-        wait_until(lambda: killer.done >= 3, timeout=60)
-        killer.stop.set()
-        killer.join()
-        pipeline.close()
-        lines = json_lines(path.read_bytes())
-        mine = [line["fields"]["i"] for line in lines if line["logger"] == "x"]
-        stats = pipeline.metrics().backends["file"]
-        assert len(mine) == len(set(mine)) == 150_000  # none twice, none missing
-        assert sorted(mine) == list(range(150_000))
-        assert stats.written == len(lines)  # warnings about the kills are lines too
-        assert (stats.failed_over, stats.lost, stats.pending) == (0, 0, 0)
-        assert_accounted(stats)
-        assert backend.restarts == killer.done
-        late = json_lines("\n".join(x for x in capfd.readouterr().err.splitlines() if x[:1] == "{"))
-        exits = [x for x in lines + late if x["msg"] == "log writer process exited"]
-        assert len(exits) == killer.done  # a death seen while closing is warned on stderr
-
-    def test_a_stopped_writer_is_back_pressure_not_loss(self, tmp_path: Path) -> None:
-        """A stopped writer: at most max_unacked_frames frames wait, then the dispatcher waits,
-        the ring fills, callers block and what the block policy drops is counted; once the
-        writer runs again the file holds every record not counted dropped, once."""
-        path = tmp_path / "hft.log"
-        settings = {"file_path": str(path), "rotation": "none"}
-        backend = ProcessBackend("file", settings, 4096, max_unacked_frames=4)
-        pipeline = LoggingPipeline([backend], ring_buffer_size=1000, block_timeout_ms=5).start()
-        logger = HFTLogger(pipeline, "x")
-        pid = backend.writer_pid
-        assert pid is not None
-        os.kill(pid, signal.SIGSTOP)
-        logged = 0
-        try:
-            while pipeline.dropped < 20:
-                logger.info("m", i=logged)
-                logged += 1
-            unacked = backend.stats()["writer_unacked_frames"]
-        finally:
-            os.kill(pid, signal.SIGCONT)
-        pipeline.close()
-        lines = json_lines(path.read_bytes())
-        mine = [line["fields"]["i"] for line in lines if line["logger"] == "x"]
-        metrics = pipeline.metrics()
-        assert unacked <= 5
-        assert len(mine) == len(set(mine))
-        assert len(mine) + metrics.dropped == logged
-        assert metrics.backends["file"].written == len(lines)
-        assert backend.restarts == 0
-
-    def test_a_torn_last_line_is_rewritten_whole(self, tmp_path: Path) -> None:
-        """A writer killed mid-line leaves a torn tail: its replacement cuts it off and writes
-        the record whole, once."""
-        path = tmp_path / "hft.log"
-        backend = _process_file(path)
-        records = [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(3000)]
-        backend.write(records[:1000])
-        assert backend.sync()
-        assert backend._child is not None
-        os.kill(backend._child.popen.pid, signal.SIGSTOP)
-        backend.write(records[1000:3000])  # a full frame: sent, not written
-        backend.flush()
-        with path.open("ab") as log:  # what a kill in the middle of a write leaves
-            log.write(b'{"ts":"2001-01-01T00:00:00.000000001Z","level":"INFO","seq":10')
-        backend._child.popen.kill()
-        assert backend.sync()
-        backend.close()
-        got = [line["fields"]["i"] for line in _lines(path)]  # type: ignore[index]
-        assert got == list(range(3000))
-        assert backend.written == 3000
-
-
-def _wait_gone(pid: int) -> None:
-    """Wait until process *pid* has exited (it was re-parented; poll /proc)."""
-    import time
-
-    for _ in range(600):
-        if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"writer {pid} still running")
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2]
-    except (FileNotFoundError, IndexError):
-        return "Z"
-
 
 class TestWriterCpu:
     @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to keep free")
     def test_the_writer_runs_on_the_last_cpu_by_default(self, tmp_path: Path) -> None:
         """``writer_cpu: last``: the writer process may use only the last usable CPU."""
-        backend = _process_file(tmp_path / "hft.log")
+        backend = process_file(tmp_path / "hft.log")
         try:
             assert backend.writer_pid is not None
             assert os.sched_getaffinity(backend.writer_pid) == {max(os.sched_getaffinity(0))}
@@ -390,7 +132,7 @@ class TestWriterCpu:
 
     def test_any_leaves_the_writer_where_the_os_puts_it(self, tmp_path: Path) -> None:
         """``writer_cpu: any``: the writer may use every CPU this process may."""
-        backend = _process_file(tmp_path / "hft.log", writer_cpu="any")
+        backend = process_file(tmp_path / "hft.log", writer_cpu="any")
         try:
             assert backend.writer_pid is not None
             assert os.sched_getaffinity(backend.writer_pid) == os.sched_getaffinity(0)
@@ -400,7 +142,7 @@ class TestWriterCpu:
     def test_a_cpu_it_cannot_use_is_a_warning_not_a_failure(self, tmp_path: Path) -> None:
         """A CPU number out of reach: the writer runs unpinned, says so once, loses nothing."""
         path = tmp_path / "hft.log"
-        backend = _process_file(path, writer_cpu=4096)
+        backend = process_file(path, writer_cpu=4096)
         pipeline = LoggingPipeline([backend]).start()
         logger = HFTLogger(pipeline, "x")
         for i in range(100):
@@ -414,4 +156,4 @@ class TestWriterCpu:
     def test_a_bad_value_is_a_config_error_naming_the_key(self, tmp_path: Path) -> None:
         """``writer_cpu: first`` is refused at build time, with the key named."""
         with pytest.raises(ConfigError, match=r"logging\.backends\.file\.writer_cpu"):
-            _process_file(tmp_path / "hft.log", writer_cpu="first")
+            process_file(tmp_path / "hft.log", writer_cpu="first")

@@ -24,7 +24,9 @@ the head outside the trail; a trail shorter than it continues after the checkpoi
 The file is opened ``O_APPEND | O_NOFOLLOW`` with ``file_mode`` (0600); rotated files are
 never deleted. A symlink, or a file that is not an audit trail, is refused untouched
 (:mod:`hft.logging.audit._files`); a forked child writes its own chain,
-``<stem>.<pid><suffix>``, with its own checkpoint.
+``<stem>.<pid><suffix>``, with its own checkpoint. Finding the head on open is
+:mod:`hft.logging.audit._resume`'s; appending, syncing, cutting back and rotating the file
+is :mod:`hft.logging.audit._trail`'s.
 
 When the trail cannot be written, the pipeline's audit slot holds the records and ``audit()``
 waits or raises (``on_failure``, ``failure_timeout_ms``, ``durable``: see
@@ -35,35 +37,16 @@ waits or raises (``on_failure``, ``failure_timeout_ms``, ``durable``: see
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 import orjson
 
-from hft.logging.audit._chain import (
-    GENESIS,
-    LineError,
-    Tail,
-    alg_for,
-    free_name,
-    fsync_dir,
-    parse_line,
-    read_tail,
-    rotated_files,
-    seal,
-)
-from hft.logging.audit._checkpoint import (
-    Checkpointer,
-    CheckpointError,
-    first_seq_of,
-    is_digest,
-)
-from hft.logging.audit._files import check_ours, child_path, open_trail
+from hft.logging.audit._chain import alg_for, rotated_files, seal
+from hft.logging.audit._checkpoint import Checkpointer, first_seq_of
+from hft.logging.audit._files import child_path
 from hft.logging.audit._gaps import (
     clear_note,
     gap_record,
@@ -72,40 +55,31 @@ from hft.logging.audit._gaps import (
     reserve_note,
     write_note,
 )
+from hft.logging.audit._resume import AuditChainError, ChainState, TrailOpening
+from hft.logging.audit._trail import TrailFile
 from hft.logging.backends.base import BackendContext, BaseBackend
 from hft.logging.levels import AUDIT
 from hft.logging.record import Record
-from hft.logging.render.clock import TimestampFormatter, utc_day, utc_stamp
+from hft.logging.render.clock import TimestampFormatter
 from hft.logging.render.lines import safe_repr, sanitize
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+__all__ = ["AuditBackend", "AuditChainError"]
 
 FsyncPolicy = Literal["every_batch", "interval_ms"]
 Rotation = Literal["none", "daily", "size"]
 OnFailure = Literal["block", "raise"]
 _SORTED: Final = orjson.OPT_SORT_KEYS
-_sync = getattr(os, "fdatasync", os.fsync)
-_UNVERIFIED: Final = (
-    "the last records do not verify (a different HMAC key, or tampering); run hft audit verify"
-)
-
-
-class AuditChainError(RuntimeError):
-    """The existing audit file cannot be continued safely (run ``hft audit verify``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChainState:
-    """Where the chain stands: the next sequence number and the last digest."""
-
-    next_seq: int = 0
-    prev: str = GENESIS
 
 
 class AuditBackend(BaseBackend):
-    """Appends sealed audit records to ``file_path``; see the module docstring for guarantees."""
+    """Appends sealed audit records to ``file_path``; see the module docstring for guarantees.
+
+    It seals records into the chain and keeps its head (:class:`ChainState`), its checkpoints
+    and its gap records; the file itself is a :class:`~hft.logging.audit._trail.TrailFile`.
+    """
 
     name = "audit"
     level = AUDIT
@@ -137,34 +111,34 @@ class AuditBackend(BaseBackend):
         self.on_failure, self.durable = on_failure, durable
         self.failure_timeout_s = failure_timeout_ms / 1000
         self._mode = file_mode
-        self._base_path = self.path = Path(file_path)
+        self._base_path = Path(file_path)
         secret = os.environ.get(hmac_key_env, "")
         self._key = secret.encode() if secret else None
         self._alg = alg_for(self._key)
-        self._every_batch = fsync_policy == "every_batch"
-        self._interval_s = fsync_interval_ms / 1000
+        self._file = TrailFile(
+            self._base_path,
+            file_mode,
+            every_batch=fsync_policy == "every_batch",
+            interval_s=fsync_interval_ms / 1000,
+        )
         self._rotation = rotation
         self._max_bytes = max_bytes
         self._limit = max_field_chars
         self._timestamp = TimestampFormatter()
-        self._fd, self._size, self._day, self._pid = -1, 0, "", os.getpid()
-        self._dirty, self._synced_at = False, time.monotonic()
-        #: Set when a failed write could not be cut back: the file holds bytes past the chain.
-        self._cut_pending = False
+        self._pid = os.getpid()
         #: Pipeline seqs of records written by a failed batch that could not be cut back:
         #: they may be in the file until the next cut works (``AuditWriteError.in_doubt``).
         self.in_doubt: frozenset[int] = frozenset()
         #: The side file the torn tail went to when this backend opened, if there was one.
         self.set_aside: Path | None = None
         self._fork_error: BaseException | None = None
-        self._deleted = False
         self._checkpoint_interval_ms = checkpoint_interval_ms
         #: ``<file>.checkpoint``: the chain's head, outside the trail (see audit._checkpoint).
         self.checkpoints = Checkpointer(
-            self.path, self._key, checkpoint_interval_ms, self._sync_if_dirty
+            self.path, self._key, checkpoint_interval_ms, self._file.sync_if_dirty
         )
         self.state = self._resume()
-        self._open()
+        self._file.open()
         self._first_seq = first_seq_of(self.path, self.state.next_seq)
         self._checkpoint(force=True)
         self._gap = self._ready_gap_note()
@@ -173,93 +147,22 @@ class AuditBackend(BaseBackend):
                 self.write(())
 
     @property
+    def path(self) -> Path:
+        """The trail this backend writes (a forked child's own: ``<stem>.<pid><suffix>``)."""
+        return self._file.path
+
+    @property
     def keyed(self) -> bool:
         """True when records are sealed with HMAC-SHA256 (a key was found in the variable)."""
         return self._key is not None
 
-    # -- opening --------------------------------------------------------------------------
-
     def _resume(self) -> ChainState:
-        """The trail's head, reconciled with its checkpoint (never reusing a vouched-for seq)."""
+        """The trail's head (:mod:`hft.logging.audit._resume`); where a torn tail went."""
+        opening = TrailOpening(self.path, self._key, self.checkpoints)
         try:
-            state = self._recover()
-            self.checkpoints.load()
-            next_seq, prev, warning = self.checkpoints.reconcile(state.next_seq, state.prev)
-        except CheckpointError as exc:
-            raise AuditChainError(str(exc)) from None
-        if warning is not None:
-            self.checkpoints.warn_on_attach(warning, file=str(self.path))
-        return ChainState(next_seq, prev)
-
-    def _recover(self) -> ChainState:
-        """Find the last intact record, setting a torn tail aside first (see module doc)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        check_ours(self.path)
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return self._state_of_predecessors()
-        tail = read_tail(self.path)
-        cut, state = tail.end, self._state_of(tail.line, tail.end)
-        if state is None:  # a complete line that does not verify: tampering, left as found
-            state = self._past_damaged(tail)
-        if cut < tail.size:
-            self.set_aside = _move_aside(self.path, cut)
-        return state if cut else self._state_of_predecessors()
-
-    def _state_of(self, line: bytes, end: int) -> ChainState | None:
-        """The state after *line*; ``None`` if it is not a valid record (start: empty file)."""
-        if end == 0:
-            return ChainState()
-        try:
-            entry = parse_line(line, 0, self._key)
-        except LineError:
-            return None
-        if entry.alg != self._alg:
-            raise AuditChainError(
-                f"{self.path}: the chain is sealed with {entry.alg}, this backend with"
-                f" {self._alg} (HMAC key variable set or unset since): rotate the file away first"
-            )
-        return ChainState(entry.seq + 1, entry.digest) if entry.valid else None
-
-    def _past_damaged(self, tail: Tail) -> ChainState:
-        """Continue after a damaged last line, never reusing the sequence number it held.
-
-        A crash leaves only bytes without a newline; a complete line that does not verify was
-        altered. It stays in place for ``hft audit verify`` to report (exit 1), and the chain
-        goes on after it, anchored on the record before it, which must verify.
-        """
-        before = read_tail(self.path, tail.start)
-        state = self._state_of(before.line, before.end)
-        if state is None:
-            raise AuditChainError(f"{self.path}: {_UNVERIFIED}")
-        if before.end == 0:
-            state = self._state_of_predecessors()
-        self.checkpoints.warn_on_attach(
-            "audit trail: its last record does not verify (tampering?); kept as found, the"
-            f" chain continues at seq {state.next_seq + 1}; run hft audit verify",
-            file=str(self.path),
-        )
-        return ChainState(state.next_seq + 1, _stored_digest(tail.line) or state.prev)
-
-    def _state_of_predecessors(self) -> ChainState:
-        for older in reversed(rotated_files(self.path)):
-            tail = read_tail(older)
-            if tail.end:
-                state = self._state_of(tail.line, tail.end)
-                if state is None:
-                    raise AuditChainError(f"{older}: {_UNVERIFIED}")
-                return state
-        return ChainState()
-
-    def _open(self) -> None:
-        created = not os.path.lexists(self.path)
-        self._fd = open_trail(self.path, self._mode)
-        stat = os.fstat(self._fd)
-        if stat.st_mode & 0o777 != self._mode:  # our own trail (checked by _recover)
-            os.fchmod(self._fd, self._mode)
-        if created:
-            fsync_dir(self.path.parent)
-        self._size = stat.st_size
-        self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
+            return opening.resume()
+        finally:
+            self.set_aside = opening.set_aside
 
     # -- writing --------------------------------------------------------------------------
 
@@ -267,27 +170,25 @@ class AuditBackend(BaseBackend):
         """Seal *records*, append them with one write and sync as the policy says.
 
         On any failure the file is cut back to where it was, so a retry cannot duplicate;
-        when that cut fails too, nothing is appended until a later cut works (``_cut_back``).
+        when that cut fails too, nothing is appended until a later cut works.
         """
         self._ready_to_write()
         records = self._with_gap(records)
-        self._maybe_rotate()
+        if self._file.rotation_due(self._rotation, self._max_bytes):
+            self.rotate()
         seq, prev = self.state.next_seq, self.state.prev
         lines = []
         for record in records:
             line, prev = self._seal(seq, prev, record)
             lines.append(line)
             seq += 1
-        data = b"".join(lines)
         try:
-            self._append(data)
-            self._check_linked()
+            self._file.append(b"".join(lines))
         except BaseException:
-            if not self._undo():
+            if not self._file.undo():
                 self.in_doubt |= {record[0] for record in records}
             raise
         self.state = ChainState(seq, prev)
-        self._size += len(data)
         if self._gap is not None and records and records[0][0] == -1:
             self._gap_sealed()
         self._checkpoint()
@@ -316,56 +217,6 @@ class AuditBackend(BaseBackend):
                 canonical = orjson.dumps(sanitize(body, self._limit), option=_SORTED)
         return seal(canonical, self._key)
 
-    def _append(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self._dirty = True
-        if self._every_batch or time.monotonic() - self._synced_at >= self._interval_s:
-            self._sync()
-
-    def _undo(self) -> bool:
-        """Cut the file back to its last good size; False when the cut fails too (then the
-        next write cuts first, or fails: the batch is never appended a second time)."""
-        try:
-            os.ftruncate(self._fd, self._size)
-        except OSError:  # the write error is what the caller needs to see
-            self._cut_pending = True
-            return False
-        return True
-
-    def _cut_back(self) -> None:
-        """Finish a cut-back that failed: the file ends where the chain does, durably, before
-        anything else is appended (an ``OSError`` here fails the write that asked)."""
-        if os.fstat(self._fd).st_size != self._size:
-            os.ftruncate(self._fd, self._size)
-            _sync(self._fd)
-        self._cut_pending, self.in_doubt = False, frozenset()
-
-    def _sync(self) -> None:
-        _sync(self._fd)
-        self._dirty, self._synced_at = False, time.monotonic()
-
-    def flush(self) -> None:
-        """Under ``interval_ms``, sync once the interval has passed since the last sync.
-
-        A checkpoint is written here too when its interval has passed.
-        """
-        if self._dirty and time.monotonic() - self._synced_at >= self._interval_s:
-            self._sync()
-        self._checkpoint()
-
-    def close(self) -> None:
-        """Sync what is pending and close the file; closing twice is harmless."""
-        if self._fd >= 0:
-            if self._cut_pending:
-                self._cut_back()
-            self._checkpoint(force=True)
-            if self._dirty:
-                self._sync()
-            os.close(self._fd)
-            self._fd = -1
-
     def _ready_to_write(self) -> None:
         """A forked child switches to its own trail; a deleted trail is created again; a
         cut-back that failed is finished first."""
@@ -373,23 +224,33 @@ class AuditBackend(BaseBackend):
             self.after_fork_in_child()
         if self._fork_error is not None:
             raise AuditChainError(f"the forked child's own trail: {self._fork_error}")
-        if self._cut_pending and not self._deleted:
+        if self._file.cut_pending and not self._file.deleted:
             self._cut_back()
-        if self._deleted:
-            if not self.path.parent.is_dir():  # a deleted folder is not created behind anyone
-                raise FileNotFoundError(errno.ENOENT, "audit trail folder deleted", str(self.path))
-            check_ours(self.path)
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._open()
-            self._deleted, self._cut_pending, self.in_doubt = False, False, frozenset()
+        if self._file.deleted:
+            self._file.reopen()
+            self.in_doubt = frozenset()
             reserve_note(self.path, self._mode)
 
-    def _check_linked(self) -> None:
-        """Records written to a file that was deleted meanwhile are not in any trail."""
-        if os.fstat(self._fd).st_nlink == 0:
-            self._deleted = True
-            raise FileNotFoundError(errno.ENOENT, "audit trail deleted", str(self.path))
+    def _cut_back(self) -> None:
+        """The file ends where the chain does again: no record is in doubt any more."""
+        self._file.cut_back()
+        self.in_doubt = frozenset()
+
+    def flush(self) -> None:
+        """Under ``interval_ms``, sync once the interval has passed since the last sync.
+
+        A checkpoint is written here too when its interval has passed.
+        """
+        self._file.sync_if_due()
+        self._checkpoint()
+
+    def close(self) -> None:
+        """Sync what is pending and close the file; closing twice is harmless."""
+        if self._file.fd >= 0:
+            if self._file.cut_pending:
+                self._cut_back()
+            self._checkpoint(force=True)
+            self._file.close()
 
     # -- loss notes and gap records (hft.logging.audit._gaps) -------------------------------
 
@@ -416,19 +277,18 @@ class AuditBackend(BaseBackend):
 
     def after_fork_in_child(self) -> None:
         """A forked child leaves the parent's trail to the parent and opens its own."""
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        self._fd, self._pid, self._dirty = -1, os.getpid(), False
-        self.path, self.set_aside = child_path(self._base_path, self._pid), None
+        self._file.forget()
+        self._pid = os.getpid()
+        self._file.path, self.set_aside = child_path(self._base_path, self._pid), None
         context = self.checkpoints.context
         self.checkpoints = Checkpointer(
-            self.path, self._key, self._checkpoint_interval_ms, self._sync_if_dirty
+            self.path, self._key, self._checkpoint_interval_ms, self._file.sync_if_dirty
         )
         if context is not None:
             self.checkpoints.attach(context)
         try:
             self.state = self._resume()
-            self._open()
+            self._file.open()
             self._first_seq = first_seq_of(self.path, self.state.next_seq)
             self._gap, self._fork_error = self._ready_gap_note(), None
         except (OSError, ValueError, AuditChainError) as exc:
@@ -436,26 +296,16 @@ class AuditBackend(BaseBackend):
 
     # -- rotation -------------------------------------------------------------------------
 
-    def _maybe_rotate(self) -> None:
-        rotation = self._rotation
-        if (rotation == "size" and self._size >= self._max_bytes) or (
-            rotation == "daily" and utc_day(time.time()) != self._day
-        ):
-            self.rotate()
-
     def rotate(self) -> Path | None:
         """Rename the current file to ``<file>.<UTC stamp>`` and start a new one.
 
         The new file's first record links to the old file's last, so the chain goes on.
         Returns the rotated file, or ``None`` when the current one is still empty.
         """
-        if self._size == 0:
+        if self._file.size == 0:
             return None
         self.close()
-        target = free_name(self.path, utc_stamp())
-        os.rename(self.path, target)
-        fsync_dir(self.path.parent)
-        self._open()
+        target = self._file.rename_away()
         self._first_seq = self.state.next_seq
         self._checkpoint(force=True)
         return target
@@ -475,11 +325,6 @@ class AuditBackend(BaseBackend):
         if not checkpoints.current(*head):
             checkpoints.write(*head)
 
-    def _sync_if_dirty(self) -> None:
-        """A checkpoint vouches only for records on disk: sync pending ones first."""
-        if self._dirty and self._fd >= 0:
-            self._sync()
-
     def attach(self, context: BackendContext) -> None:
         """Send the chain head (``audit.checkpoint``) and opening warnings through *context*."""
         self.checkpoints.attach(context)
@@ -487,34 +332,6 @@ class AuditBackend(BaseBackend):
     def stats(self) -> Mapping[str, float]:
         """The chain head and checkpoint counts (``hft_audit_*`` in Prometheus)."""
         return self.checkpoints.stats(self.state.next_seq - 1)
-
-
-def _move_aside(path: Path, cut: int) -> Path:
-    """Copy the bytes of *path* from *cut* on to a side file, then truncate *path* to *cut*."""
-    with path.open("rb") as source:
-        source.seek(cut)
-        torn = source.read()
-    side = free_name(path, f"torn-{utc_stamp()}")
-    fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, torn)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)
-    os.truncate(path, cut)
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return side
-
-
-def _stored_digest(line: bytes) -> str | None:
-    """The digest a line claims (its last 66 bytes), if it has that shape."""
-    head, digest, tail = line[-77:-66], line[-66:-2].decode("ascii", "replace"), line[-2:]
-    return digest if head == b',"digest":"' and tail == b'"}' and is_digest(digest) else None
 
 
 def _check_failure_policy(on_failure: str, timeout_ms: float) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from hft.logging.native import require_native
 from hft.logging.record import Record, Source
-from hft.logging.writer.backend import mover_stats
+from hft.logging.writer.link import mover_stats
 from hft.logging.writer.wire import FrameEncoder
 
 try:  # the C call site and its lane (src/hft/logging/native/_callsite.c, _lane.h)

@@ -1,4 +1,4 @@
-"""Dispatcher: drop counts and reports, flush markers, and shutdown."""
+"""Dispatcher: drop counts and reports, flush markers, shutdown, and a slice that fails."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
 from hft.logging.backends.base import BackendContext
 from hft.logging.pipeline.rings import OverflowPolicy
+from hft.logging.record import Record
 from hft.logging.testing import CapturingBackend
 from tests.logging.pipeline.test_prepare import SlowRepr
+from tests.servers import wait_until
 
 
 def _lines(path: object) -> list[dict[str, object]]:
@@ -109,3 +111,33 @@ class TestShutdown:
         HFTLogger(pipeline, "x").info("one")
         pipeline.close()
         assert backend.messages() == ["one", "outage"]
+
+
+class TestFailedSlice:
+    def test_a_slice_that_fails_is_counted_warned_about_once_and_the_loop_goes_on(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A slice the dispatcher cannot dispatch (a bug) is counted and its records dropped;
+        the first failure is warned about, later ones only counted, and later slices go out."""
+        captured = CapturingBackend()
+        pipeline = LoggingPipeline([captured])
+        dispatcher = pipeline._dispatcher
+        dispatch, calls = dispatcher.dispatch, []
+
+        def failing_twice(batch: list[Record]) -> None:
+            calls.append(batch)
+            if len(calls) <= 2:
+                raise RuntimeError("bug")
+            dispatch(batch)
+
+        monkeypatch.setattr(dispatcher, "dispatch", failing_twice)
+        HFTLogger(pipeline, "x").info("lost with its slice")
+        pipeline.start()
+        wait_until(lambda: pipeline.dispatch_errors == 2, what="two failed slices")
+        HFTLogger(pipeline, "x").info("after")
+        assert pipeline.flush(timeout=30)
+        pipeline.close()
+        assert (pipeline.dispatch_errors, pipeline.dropped) == (2, 1)
+        assert [r.msg for r in captured.logs() if r.logger == "x"] == ["after"]
+        (warning,) = [r for r in captured.logs() if r.msg == "log dispatch failed"]
+        assert warning.fields["error"] == "RuntimeError: bug"

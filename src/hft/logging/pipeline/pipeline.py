@@ -27,7 +27,7 @@ from hft.logging.audit._guard import AuditSlot
 from hft.logging.backends.base import BackendContext, LoggingBackend
 from hft.logging.levels import AUDIT, METRIC
 from hft.logging.pipeline.counts import CallCounter, CallCounts
-from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher
+from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher  # IDLE_POLL_S: test_mover
 from hft.logging.pipeline.lanes import LaneFeed, open_lane
 from hft.logging.pipeline.loggers import LoggerRegistry
 from hft.logging.pipeline.metrics import CallSamples, LoggingMetrics

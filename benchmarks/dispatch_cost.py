@@ -50,7 +50,7 @@ def ns_per_record(bind: bool, secrets: tuple[str, ...], extra: dict[str, Any]) -
         logger.info("order placed", **FIELDS, **extra)
     batch = list(pipeline.ring)
     pipeline.ring.clear()
-    dispatch = pipeline._dispatch
+    dispatch = pipeline._dispatcher.dispatch
     dispatch(batch)  # the harmless-names memo learns the field names
     best = float("inf")
     for _ in range(400):

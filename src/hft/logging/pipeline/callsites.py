@@ -73,21 +73,23 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
     exception is gone by the time the dispatcher runs); levels below WARNING skip that test.
     The call that brings the ring to ``gc_threshold`` of its capacity wakes the dispatcher.
+    What a call site appends to, waits on and wakes, it takes from the pipeline's
+    :class:`~hft.logging.pipeline.rings.Rings`, once, here.
     Setting the method's ``sample`` to 1 times its next call into ``call_samples.fresh``.
     Every call is counted first (``pipeline.record_counter``), whatever becomes of its record.
     """
-    counter = pipeline.record_counter(source.name, level)
-    ring, bounded = pipeline.ring, pipeline.overflow_policy != "drop_oldest"
+    counter, rings = pipeline.record_counter(source.name, level), pipeline.rings
+    ring, bounded = rings.ring, pipeline.overflow_policy != "drop_oldest"
     full = _bounded_append(pipeline, ring) if bounded else None
-    capacity = pipeline.capacity if bounded else -1
-    wake, wake_at, samples = pipeline.wake, pipeline.wake_at, pipeline.call_samples.fresh
+    capacity = rings.capacity if bounded else -1
+    wake, wake_at, samples = rings.wake, rings.wake_at, rings.call_samples.fresh
     if Emitter is not None:  # the C call site: half the cost, records untracked
-        lane, lane_source = pipeline.lane_for(level, source)  # plain records as bytes
+        lane, lane_source = rings.lane_for(level, source)  # plain records as bytes
         return Emitter(
-            ring, pipeline.next_seq, level, source, capacity, full, exc, wake, wake_at,
+            ring, rings.next_seq, level, source, capacity, full, exc, wake, wake_at,
             lane, lane_source, samples, cast("Counter", counter),  # new_counter's: a C one
         )  # fmt: skip
-    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    append, next_seq, now = ring.append, rings.next_seq, time.time_ns
 
     def put(msg: str, fields: dict[str, Any]) -> None:  # what Emitter does, in Python
         if exc and fields.get("exc_info") is True:
@@ -108,11 +110,12 @@ def make_count(pipeline: LoggingPipeline, level: int, source: Source) -> Emit:
     """A count-only call site for *level*: only a counting backend (Prometheus) wants it, so a
     call adds one to its logger's counter and does nothing else (no record, no ring, no lane).
     Its ``sample`` times the next call, as a logging method's does."""
-    counter, samples = pipeline.record_counter(source.name, level), pipeline.call_samples.fresh
+    counter, rings = pipeline.record_counter(source.name, level), pipeline.rings
+    samples = rings.call_samples.fresh
     if Emitter is not None:  # the C call site, constructed without a ring
         c_counter = cast("Counter", counter)  # new_counter's: a C one
         return Emitter(
-            None, pipeline.next_seq, level, source, -1, None, samples=samples, counter=c_counter
+            None, rings.next_seq, level, source, -1, None, samples=samples, counter=c_counter
         )
     return _PyCount(cast(PyCounter, counter), samples)
 
@@ -166,9 +169,10 @@ def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[
 
     A refused record has taken its sequence number, so the dispatcher counts it as dropped.
     """
-    capacity, append, refused = pipeline.capacity, ring.append, pipeline.note_refused
+    rings = pipeline.rings
+    capacity, append, refused = rings.capacity, ring.append, rings.note_refused
     if pipeline.overflow_policy == "block":
-        wait = pipeline.wait_for_space
+        wait = rings.wait_for_space
 
         def append_blocking(record: Record) -> None:
             if len(ring) < capacity or wait(ring, capacity, pipeline.block_timeout_s):
@@ -189,12 +193,13 @@ def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[
 
 def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
     """``metric(name, value, tags)``: a metric sample on the same ring as the logs."""
-    ring = pipeline.ring
-    append, next_seq, now = ring.append, pipeline.next_seq, time.time_ns
+    rings = pipeline.rings
+    ring = rings.ring
+    append, next_seq, now = ring.append, rings.next_seq, time.time_ns
     if pipeline.overflow_policy != "drop_oldest":  # metrics obey the ring's bound too
         append = _bounded_append(pipeline, ring)
 
-    seq, wake = pipeline.next_seq, pipeline.wake
+    seq, wake = rings.next_seq, rings.wake
     idle = hasattr(seq, "idle")  # the C Sequence: a long-sleeping dispatcher is woken
 
     def metric(name: str, value: float, tags: dict[str, str] | None = None) -> None:
@@ -213,9 +218,10 @@ def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
     sets its ``capacity`` to 0 while the trail fails (or always, ``durable: true``): every call
     then goes to ``full``, which waits for its own record to be written or raises.
     """
-    ring, guard = pipeline.audit_ring, pipeline.audit_guard
-    append, next_seq, wake = ring.append, pipeline.next_seq, pipeline.wake
-    capacity, wait = pipeline.capacity, pipeline.wait_for_space
+    rings, guard = pipeline.rings, pipeline.audit_guard
+    ring = rings.audit_ring
+    append, next_seq, wake = ring.append, rings.next_seq, rings.wake
+    capacity, wait = rings.capacity, rings.wait_for_space
 
     def full(record: Record) -> None:
         if guard is not None and not guard.fast and pipeline.running:

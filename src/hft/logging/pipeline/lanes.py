@@ -146,9 +146,9 @@ def open_lane(pipeline: Any, slots: Sequence[BackendSlot], prepare: Preparer) ->
         pipeline.block_timeout_s,
         prepare.harmless,
         prepare.secret_texts,
-        pipeline.note_refused,
-        pipeline.wake,
-        pipeline.wake_at,
+        pipeline.rings.note_refused,
+        pipeline.rings.wake,
+        pipeline.rings.wake_at,
         prepare.learn,
     )
     return LaneFeed(lane, writers[0], slots, prepare, pipeline.poll_s)

@@ -27,6 +27,7 @@ closes a cycle, so the list only shrinks, down to empty.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,12 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for tree in TREES for p in sorted(tree.rglob("*.py"))}
 
 
+@functools.cache
+def parsed() -> dict[str, ast.Module]:
+    """Every module's syntax tree, by dotted name (parsed once per run)."""
+    return {name: ast.parse(path.read_text(), str(path)) for name, path in modules().items()}
+
+
 def _package_of(name: str, path: Path) -> str:
     return name if path.name == "__init__.py" else name.rpartition(".")[0]
 
@@ -83,7 +90,7 @@ class Graph:
 
     def __init__(self, leave_out: Collection[tuple[str, str]] = ()) -> None:
         self.paths = modules()
-        self.trees = {name: ast.parse(p.read_text(), str(p)) for name, p in self.paths.items()}
+        self.trees = parsed()
         self.edges = {
             name: [e for e in self._edges(name) if (name, e.target) not in leave_out]
             for name in self.paths

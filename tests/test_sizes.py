@@ -9,6 +9,7 @@ being split; a listed file or class that fits again fails the test too, so the l
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def sources() -> Iterator[Path]:
         yield from sorted((REPO / "src/hft/logging/native").glob(pattern))
 
 
+@functools.cache
 def sizes() -> dict[str, tuple[int, int]]:
     """Each module's and each class's name (as :data:`OVERSIZED` writes it), its lines and
     its limit."""

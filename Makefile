@@ -1,6 +1,18 @@
 # Two entry points for a fresh machine: `make run` (the main job) and `make test` (everything CI
 # checks: lint, types, the suite on CPython 3.11, 3.12 and 3.13, the C paths switched off, the
 # package as a user installs it, and the docs site built strictly). `make docs` serves the site.
+#
+# Which tests run where in `make test`: every test once, in `pytest` (the whole suite on
+# $(PYTHON), C paths built in place). Each later pass runs again only what can differ there:
+#   pytest-pure       tests/logging, on the pure-Python twins of the C paths (HFT_PURE_PYTHON=1)
+#   pytest-pythons    INTERPRETER_TESTS on each of $(PYTHONS): the C extensions and the code that
+#                     meets the interpreter (threads, exit and signals, subinterpreters, TLS, the
+#                     stdlib bridge, settings parsing)
+#   pytest-installed  PACKAGE_TESTS against the wheel in a fresh venv: hft from site-packages, the
+#                     C paths and settings it ships, the CLI, the docs' examples, the writer process
+#   asan              ASAN_TESTS against a build under AddressSanitizer
+#   sweep-focused     the crash sweep (tests/crash, marker sweep), deselected everywhere else
+# The pytest passes spread the tests over $(WORKERS) processes (pytest-xdist), a file to each.
 PYTHON   ?= python3
 VENV     ?= .venv
 BIN      := $(VENV)/bin
@@ -10,6 +22,18 @@ PYTHONS  ?= 3.12 3.13#  more interpreters the suite runs on, besides $(PYTHON) (
 ENV      ?= dev
 DURATION ?= 5
 C_SOURCES := $(wildcard src/hft/logging/native/*.c src/hft/logging/native/*.h)
+WORKERS  ?= auto#  pytest-xdist workers of the pytest passes (auto: one a CPU; 0: none)
+XDIST    := -n $(WORKERS) --dist loadfile
+# What can differ from one CPython to the next (run on each of $(PYTHONS)) and what proves the
+# package as a user installs it (run against the wheel); the writer's stall tests are neither.
+INTERPRETER_TESTS := tests/logging/native tests/logging/pipeline tests/logging/writer \
+	tests/logging/render tests/logging/test_exit.py tests/logging/test_threads.py \
+	tests/logging/test_stdlib.py tests/logging/test_factory.py tests/logging/test_logger.py \
+	tests/logging/test_hostile_input.py tests/logging/backends/syslog/test_tls.py tests/config
+PACKAGE_TESTS := tests/test_package.py tests/test_cli.py tests/test_cli_audit.py \
+	tests/test_docs.py tests/test_docs_settings.py tests/test_containers.py tests/config \
+	tests/app tests/logging/native tests/logging/writer tests/logging/test_factory.py
+NOT_AGAIN := tests/logging/writer/test_stalls.py
 
 .PHONY: run test lint typecheck pytest pytest-pure pytest-pythons pytest-installed asan docs docs-build bench clean \
 	sweep-focused sweep
@@ -46,27 +70,30 @@ typecheck: $(TEST_STAMP)
 
 pytest: $(TEST_STAMP)
 	@echo "-- the whole suite on $$($(BIN)/python -V) --"
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 pytest-pure: $(TEST_STAMP)
 	@echo "-- the logging tests again on the pure-Python paths (HFT_PURE_PYTHON=1) --"
-	HFT_PURE_PYTHON=1 $(BIN)/pytest -q tests/logging
+	HFT_PURE_PYTHON=1 $(BIN)/pytest -q $(XDIST) tests/logging
 
 pytest-pythons: $(foreach v,$(PYTHONS),.venv-$(v)/.installed)
 	@set -e; for v in $(PYTHONS); do \
-	  echo "-- the whole suite on $$(.venv-$$v/bin/python -V) --"; \
-	  .venv-$$v/bin/pytest -q; \
+	  echo "-- what can differ on $$(.venv-$$v/bin/python -V): INTERPRETER_TESTS --"; \
+	  .venv-$$v/bin/pytest -q $(XDIST) $(addprefix --ignore=,$(NOT_AGAIN)) $(INTERPRETER_TESTS); \
 	done
 
 # The package as a user gets it: sdist and wheel built with `python -m build`; the wheel
-# installed into a fresh venv outside the checkout and the suite run against it (hft from
-# site-packages, never src/); the sdist installed too, which proves its C sources and settings.
+# installed into a fresh venv outside the checkout and PACKAGE_TESTS run against it (hft from
+# site-packages, never src/; TestInstalledWheel, which builds a wheel of its own to the same end,
+# ran in `pytest`); the sdist installed too, which proves its C sources and settings.
 pytest-installed: $(TEST_STAMP)
 	rm -rf dist && $(BIN)/python -m build --outdir dist . >/dev/null
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(PYTHON) -m venv "$$tmp/wheel" && "$$tmp/wheel/bin/pip" install --quiet "$$(ls dist/*.whl)[dev,bench]"; \
-	echo "-- the whole suite against the installed wheel ($$("$$tmp/wheel/bin/python" -c 'import hft; print(hft.__file__)')) --"; \
-	(cd "$$tmp" && HFT_EXPECT_INSTALLED=1 "$$tmp/wheel/bin/pytest" -q -p no:cacheprovider --rootdir "$(CURDIR)" -c "$(CURDIR)/pyproject.toml" "$(CURDIR)/tests"); \
+	$(PYTHON) -m venv "$$tmp/wheel" && "$$tmp/wheel/bin/pip" install --quiet "$$(ls dist/*.whl)[dev]"; \
+	echo "-- PACKAGE_TESTS against the installed wheel ($$("$$tmp/wheel/bin/python" -c 'import hft; print(hft.__file__)')) --"; \
+	(cd "$$tmp" && HFT_EXPECT_INSTALLED=1 "$$tmp/wheel/bin/pytest" -q -p no:cacheprovider $(XDIST) \
+	  --rootdir "$(CURDIR)" -c "$(CURDIR)/pyproject.toml" $(addprefix --ignore=$(CURDIR)/,$(NOT_AGAIN)) \
+	  --deselect tests/test_package.py::TestInstalledWheel $(addprefix $(CURDIR)/,$(PACKAGE_TESTS))); \
 	$(PYTHON) -m venv "$$tmp/sdist" && "$$tmp/sdist/bin/pip" install --quiet dist/*.tar.gz; \
 	mkdir "$$tmp/empty" && cd "$$tmp/empty" && "$$tmp/sdist/bin/python" -c 'from hft.logging import native_paths as n; p = n(); assert all(p.values()), p; print("sdist: C paths", p)' \
 	  && "$$tmp/sdist/bin/hft" config validate --env prod

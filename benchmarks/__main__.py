@@ -15,8 +15,9 @@ from pathlib import Path
 import orjson
 
 from benchmarks import hostfacts, paced, paced_report, report, stall, suite
+from benchmarks.child import child_main
 from benchmarks.contenders import DEFAULT, REGISTRY
-from benchmarks.harness import ALLOW_PURE_ENV, child_main, hft_build, probe_hft, refusal
+from benchmarks.harness import ALLOW_PURE_ENV, hft_build, probe_hft, refusal
 
 QUICK = 20_000
 MODES = ["suite", "exit", "memory", "paced", "stall"]

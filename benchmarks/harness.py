@@ -8,6 +8,7 @@ configuration (loguru and structlog configure module-level state), heap fragment
 caches; and a contender that crashes or hangs costs one row, not the run. The price, an
 interpreter start per measurement, is paid outside every timed region. The child reports one
 JSON object on its last stdout line; exit status 3 means "skipped" with the reason in ``skip``.
+The child's entry point, which picks the measurement, is :mod:`benchmarks.child`.
 
 The garbage collector stays on: a collection triggered by a contender's own allocations (records
 piling up in a queue, say) is part of what that contender costs at the call site.
@@ -31,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.contenders import LogCall, Setup, load, unavailable
+from benchmarks.contenders import LogCall, Setup, unavailable
 
 __all__ = [
     "ALLOW_PURE_ENV",
@@ -41,7 +42,6 @@ __all__ = [
     "WARMUP_CALLS",
     "LatencyStats",
     "check_file",
-    "child_main",
     "count_lines",
     "has_payload",
     "hft_build",
@@ -275,14 +275,6 @@ def measure_memory(setup: Setup, path: Path, records: int, samples: int = 20) ->
     return {"rss_mb": rss, "growth_mb": growth, "peak_mb": max(rss), "check": check}
 
 
-_KINDS = {
-    "latency": measure_latency,
-    "throughput": measure_throughput,
-    "exit": log_then_exit,
-    "memory": measure_memory,
-}
-
-
 def hft_build() -> dict[str, Any]:
     """Where ``hft`` was imported from and which of its C fast paths this process loaded."""
     import hft
@@ -301,35 +293,6 @@ def _refusal(build: dict[str, Any]) -> str | None:
         " build them (`pip install -e .` or `python setup.py build_ext --inplace`), or pass"
         " --allow-pure-python to measure the pure-Python paths on purpose"
     )
-
-
-def child_main(kind: str, name: str, count: int, workdir: Path, *extra: str) -> int:
-    """Entry point of a child: run one measurement and print its JSON as the last line.
-
-    An hft contender's result carries ``hft``: where the package came from and which C paths
-    were loaded; without them the child refuses (:data:`REFUSED_STATUS`) unless allowed.
-    The ``paced`` kind takes its rate (calls per second) as the one *extra* argument.
-    """
-    try:
-        setup = load(name)
-        build = hft_build() if name.startswith("hft") else None
-        if build and (reason := _refusal(build)):
-            print(orjson.dumps({"error": reason}).decode(), flush=True)
-            return REFUSED_STATUS
-        path = workdir / f"{name}-{kind}.jsonl"
-        if kind == "paced":
-            from benchmarks.paced import measure_paced  # imports this module
-
-            result = measure_paced(setup, path, count, int(extra[0]))
-        else:
-            result = _KINDS[kind](setup, path, count)
-    except (ImportError, NotImplementedError) as error:
-        print(orjson.dumps({"skip": f"{type(error).__name__}: {error}"}).decode(), flush=True)
-        return SKIP_STATUS
-    if build:
-        result["hft"] = build
-    print(orjson.dumps(result).decode(), flush=True)
-    return 0
 
 
 # Orchestration (parent side)

@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.logging import faultfs
 from tests.servers import Pushgateway, Rsyslog, TlsFiles, make_tls_files, run_pushgateway
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Unmount the fault file systems a killed run left behind (tests/logging/faultfs.py)."""
+    faultfs.unmount_stale()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Unmount and remove this process's fault file systems' folder."""
+    faultfs.release()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from hft.logging import ConsoleBackend, FileBackend, HFTLogger, LoggingPipeline
 from hft.logging.pipeline.metrics import BackendStats
 from hft.logging.testing import CapturingBackend, FailingBackend
+from tests.logging.faultfs import bind, tmpfs
 
 FAST = {"retry_backoff_ms": 1, "probe_interval_ms": 20, "max_retry_attempts": 2}
 
@@ -60,35 +61,18 @@ def _run(*argv: str) -> bool:
     return subprocess.run(argv, capture_output=True, check=False).returncode == 0
 
 
-def _cannot(what: str) -> None:
-    """Without mount rights: skip on a developer's machine, fail in CI (which runs as root),
-    so a real full disk and a real read-only filesystem are never silently left untested."""
-    message = f"cannot {what} here (needs root with mount rights)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture
-def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
+def tiny_tmpfs() -> Iterator[Path]:
     """A 64 KiB tmpfs (needs root and mount rights; skipped without them)."""
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    if not _run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)):
-        _cannot("mount a tmpfs")
-    yield mount
-    _run("umount", "-l", str(mount))
+    with tmpfs("64k") as mount:
+        yield mount
 
 
 @pytest.fixture
-def bind_mount(tmp_path: Path) -> Iterator[Path]:
+def bind_mount() -> Iterator[Path]:
     """A directory bind-mounted on itself, so it can be remounted read-only and back."""
-    target = tmp_path / "ro"
-    target.mkdir()
-    if not _run("mount", "--bind", str(target), str(target)):
-        _cannot("bind-mount a directory")
-    yield target
-    _run("umount", "-l", str(target))
+    with bind() as target:
+        yield target
 
 
 def fill(directory: Path) -> Path:

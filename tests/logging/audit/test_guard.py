@@ -73,7 +73,7 @@ class TestFullDisk:
         """ENOSPC, raise policy: trail + raised + held == calls, flush() False while held;
         freeing room writes the held records in order; then trail + raised == calls, verify
         INTACT, counts agree, and the call site is fast again."""
-        with tmpfs(tmp_path / "mnt") as mnt:
+        with tmpfs() as mnt:
             fill(mnt / "ballast", 128 * 1024)
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, on_failure="raise")
@@ -105,7 +105,7 @@ class TestFullDisk:
 
     def test_block_policy_returns_once_room_is_made(self, tmp_path: Path) -> None:
         """block: a call made while the disk is full returns when its record is written."""
-        with tmpfs(tmp_path / "mnt") as mnt:
+        with tmpfs() as mnt:
             fill(mnt / "ballast", 200 * 1024)
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, failure_timeout_ms=20_000)
@@ -127,7 +127,7 @@ class TestFullDisk:
 
     def test_block_policy_times_out_and_the_record_is_never_written(self, tmp_path: Path) -> None:
         """block: after failure_timeout_ms the call raises; its record stays out for good."""
-        with tmpfs(tmp_path / "mnt") as mnt:
+        with tmpfs() as mnt:
             fill(mnt / "ballast", 200 * 1024)
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, failure_timeout_ms=100)
@@ -152,7 +152,7 @@ class TestFullDisk:
     def test_close_while_full_loses_held_records_into_a_sealed_gap(self, tmp_path: Path) -> None:
         """close() with the disk still full: held records are counted lost, noted, and sealed
         as a gap record at the next start; verify reports GAP (rc 1) before and after."""
-        with tmpfs(tmp_path / "mnt") as mnt:
+        with tmpfs() as mnt:
             fill(mnt / "ballast", 200 * 1024)
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, on_failure="raise")
@@ -188,7 +188,7 @@ class TestThreads:
     ) -> None:
         """Four threads, block policy, the disk full then freed mid-run: no record is both
         raised and written, none is missing, none written twice, each thread's in order."""
-        with tmpfs(tmp_path / "mnt", "512k") as mnt:
+        with tmpfs("512k") as mnt:
             fill(mnt / "ballast", 380 * 1024)
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, failure_timeout_ms=50)
@@ -243,7 +243,7 @@ class TestDurable:
 class TestReadOnly:
     def test_durable_calls_land_or_raise_when_the_fs_turns_read_only(self, tmp_path: Path) -> None:
         """EROFS, durable: every returned call is in the trail, every other one raised."""
-        with ext4(tmp_path) as mnt:
+        with ext4() as mnt:
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, on_failure="raise", durable=True)
             raised: list[int] = []
@@ -266,7 +266,7 @@ class TestReadOnly:
     ) -> None:
         """EROFS, fast path: records accepted then never written are counted lost and warned
         about (the loss note cannot be written on a read-only file system)."""
-        with ext4(tmp_path) as mnt:
+        with ext4() as mnt:
             path = mnt / "audit.log"
             pipeline, log = _start(path, tmp_path, failure_timeout_ms=20)
             for n in range(50):
@@ -293,7 +293,7 @@ class TestDeletedFolder:
     ) -> None:
         """Folder deleted: calls raise (never written to the orphan); once the folder is back
         the held records go to a new file, and verify reports the deleted records (rc 1)."""
-        with tmpfs(tmp_path / "mnt", "4m") as mnt:
+        with tmpfs("4m") as mnt:
             folder = mnt / "logs"
             path = folder / "audit.log"
             pipeline, log = _start(path, tmp_path, on_failure="raise")

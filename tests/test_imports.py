@@ -41,7 +41,6 @@ CYCLE_EDGES: dict[tuple[str, str], str] = {
     ("hft.logging.native", "hft.logging.pipeline.callsites"): "native_paths() reads the twins",
     ("hft.logging.native", "hft.logging.pipeline.prepare"): "native_paths() reads the twins",
     ("hft.logging.native", "hft.logging.render.lines"): "native_paths() reads the twins",
-    ("hft.logging.pipeline.metrics", "hft.logging.pipeline.slots"): "a type, under TYPE_CHECKING",
     ("hft.logging.pipeline.callsites", "hft.logging.pipeline.pipeline"): "a type, TYPE_CHECKING",
 }
 

@@ -306,7 +306,8 @@ class Dispatcher:
         rings = self._rings
         dropped = self._drops.confirmed(rings.dropped()) if self.running else rings.dropped()
         return snapshot(
-            rings.call_samples, self._delivery_ns, self._rate, self._slots,
+            rings.call_samples, self._delivery_ns, self._rate,
+            (stat for slot in self._slots for stat in slot.all_stats()),
             logged=rings.issued(), processed=self._drops.taken, dropped=dropped,
             depth=len(rings.ring) + rings.lane_depth, capacity=rings.capacity,
         )  # fmt: skip

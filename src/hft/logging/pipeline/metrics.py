@@ -8,10 +8,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from hft.logging.pipeline.slots import BackendSlot
+from typing import Final
 
 _WINDOW_S: Final = 10.0
 LATENCY_SAMPLES: Final = 4096  #: the window of latency samples the summaries are made of
@@ -216,7 +213,7 @@ def snapshot(
     calls_taken: CallSamples,
     delivery_ns: Iterable[int],
     rate: RateMeter,
-    slots: Iterable[BackendSlot],
+    backend_stats: Iterable[BackendStats],
     *,
     logged: int,
     processed: int,
@@ -227,7 +224,7 @@ def snapshot(
     """A pipeline's :class:`LoggingMetrics` from its samples, meters and counts."""
     calls = LatencySummary.of_ns(calls_taken.recent())
     delivery = LatencySummary.of_ns(list(delivery_ns))
-    stats = {stat.name: stat for s in slots for stat in s.all_stats()}
+    stats = {stat.name: stat for stat in backend_stats}
     return LoggingMetrics(
         avg_latency_us=calls.avg_us,
         p50_latency_us=calls.p50_us,

@@ -94,8 +94,8 @@ asan: $(TEST_STAMP)
 	  HFT_LDFLAGS="-fsanitize=address" $(abspath $(ASAN_BIN))/pip install --quiet --no-deps \
 	  --target $(CURDIR)/$(ASAN_DIR) .
 	@echo "-- the C-facing tests against the AddressSanitizer build --"
-	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging.native._callsite as c, hft.logging.native._speedups as s; \
-	  paths = [m.__file__ for m in (c, s)]; print("\n".join(paths)); \
+	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging.native._caller as c, hft.logging.native._writer as w; \
+	  paths = [m.__file__ for m in (c, w)]; print("\n".join(paths)); \
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
 	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)

@@ -32,8 +32,8 @@ from hft.logging.render.lines import JsonLineRenderer
 from hft.logging.writer.wire import FrameEncoder
 from tests.native import native_module
 
-callsite = native_module("hft.logging.native._callsite")
-speedups = native_module("hft.logging.native._speedups")
+caller = native_module("hft.logging.native._caller")
+writer = native_module("hft.logging.native._writer")
 SOURCE = Source.create("orders", ("mexc",), {})
 NAMES = ("a", "bb", "price", "note", "flag", "qty", "nothing")
 _TS = re.compile(rb'"ts":"[^"]*",')
@@ -50,7 +50,7 @@ def _lane(
 ) -> Any:
     sink = [] if refused is None else refused
     names = set(NAMES) if harmless is None else harmless
-    return callsite.Lane(
+    return caller.Lane(
         capacity_bytes, max_records, policy, 0.001, names, secrets, sink.append, None, -1
     )
 
@@ -61,7 +61,7 @@ def _emitter(
     source_id = lane.define(FrameEncoder(4096).pickle_source(source))
     ring = deque() if ring is None else ring
     next_seq = seqs or itertools.count().__next__
-    emit = callsite.Emitter(ring, next_seq, 20, source, -1, None, lane=lane, lane_source=source_id)
+    emit = caller.Emitter(ring, next_seq, 20, source, -1, None, lane=lane, lane_source=source_id)
     return emit, ring
 
 
@@ -70,7 +70,7 @@ def _drain(lane: Any, max_bytes: int = 1 << 20) -> list[Any]:
     while (taken := lane.take(max_bytes)) is not None:
         frame, count, newest = taken
         assert struct.unpack_from("<Q", frame)[0] == len(frame) - 8  # the size header
-        decoded = callsite.unpack_lane(frame[8:], pickle.loads)
+        decoded = writer.unpack_lane(frame[8:], pickle.loads)
         assert len(decoded) == count
         assert max(r[0] for r in decoded) == newest
         records.extend(decoded)
@@ -186,7 +186,7 @@ class TestFormat:
             asked.append(name)
             return redactor.learn(name)
 
-        lane = callsite.Lane(1 << 16, 100, "drop_newest", 0.0, redactor.harmless, (), print,
+        lane = caller.Lane(1 << 16, 100, "drop_newest", 0.0, redactor.harmless, (), print,
                              None, -1, learn)  # fmt: skip
         emit, ring = _emitter(lane)
         emit("m", side="buy")
@@ -225,7 +225,7 @@ class TestFormat:
 
     def test_a_sequence_numbers_calls_in_c_and_python_alike(self) -> None:
         """Lane, classic path and Python callers share one Sequence: 0, 1, 2... with no gap."""
-        seqs = callsite.Sequence()
+        seqs = caller.Sequence()
         lane = _lane()
         emit, ring = _emitter(lane, seqs=seqs)
         emit("lane", a=1)
@@ -237,7 +237,7 @@ class TestFormat:
         assert [r[0] for r in ring] == [1]
         with pytest.raises(TypeError):
             seqs(1)
-        assert callsite.Sequence(start=10)() == 10
+        assert caller.Sequence(start=10)() == 10
 
     @pytest.mark.parametrize(
         "payload",
@@ -246,7 +246,7 @@ class TestFormat:
     def test_a_damaged_frame_is_an_error_not_a_crash(self, payload: bytes) -> None:
         """The writer counts an unreadable frame's records as lost; decoding never crashes."""
         with pytest.raises(ValueError, match=r"lane frame|not a lane frame"):
-            callsite.unpack_lane(payload, pickle.loads)
+            writer.unpack_lane(payload, pickle.loads)
 
     def test_a_frame_cut_anywhere_is_an_error(self) -> None:
         """Every truncation of a real frame is refused with ValueError."""
@@ -256,7 +256,7 @@ class TestFormat:
         frame = lane.take(1 << 20)[0][8:]
         for cut in range(len(frame)):
             with pytest.raises(ValueError, match=r"lane frame"):
-                callsite.unpack_lane(frame[:cut], pickle.loads)
+                writer.unpack_lane(frame[:cut], pickle.loads)
 
 
 class TestOverflow:
@@ -342,7 +342,7 @@ class TestRenderLane:
         the pure-Python renderer given the decoded records (escapes, floats, long lines)."""
         for payload in _frames(calls):
             fast = JsonLineRenderer(limit).many(LaneRecords(payload, pickle.loads))
-            records = callsite.unpack_lane(payload, pickle.loads)
+            records = writer.unpack_lane(payload, pickle.loads)
             assert fast == JsonLineRenderer(limit, use_speedups=False).many(records)
             assert fast == JsonLineRenderer(limit).many(records)
 
@@ -368,7 +368,7 @@ class TestRenderLane:
             JsonLineRenderer(yield_every=-1)
         (payload,) = _frames([("m", {"a": 1})])
         with pytest.raises(ValueError, match="yield_every"):
-            speedups.render_lane(payload, {20: b"INFO"}, 4096, [], pickle.loads, -1)
+            writer.render_lane(payload, {20: b"INFO"}, 4096, [], pickle.loads, -1)
 
     @settings(max_examples=500, deadline=None)
     @given(value=st.floats(allow_nan=True, allow_infinity=True))
@@ -421,7 +421,7 @@ class TestRenderLane:
         if rendered:
             source = source.with_context(context)
         (payload,) = _frames(calls, source=source)
-        records = callsite.unpack_lane(payload, pickle.loads)
+        records = writer.unpack_lane(payload, pickle.loads)
         merged = [{**context, **fields} for _, fields in calls]
         assert [list(r[5]) for r in records] == [list(m) for m in merged]
         assert all(_same(r[5][k], m[k]) for r, m in zip(records, merged, strict=True) for k in m)

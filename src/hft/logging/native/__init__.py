@@ -26,8 +26,8 @@ def native_paths() -> dict[str, bool]:
     from hft.logging.render import lines
 
     chosen = {
-        "callsite": vars(callsites)["Emitter"],  # native._callsite: the logging call itself
-        "scan": vars(prepare)["_c_scan"],  # native._speedups.scan: the dispatcher's pass
-        "render": vars(lines)["_speedups"],  # native._speedups: JSON lines in the writer
+        "callsite": vars(callsites)["Emitter"],  # native._caller: the logging call itself
+        "scan": vars(prepare)["_c_scan"],  # native._caller.scan: the dispatcher's pass
+        "render": vars(lines)["_speedups"],  # native._writer: JSON lines in the writer
     }  # each module binds its C name, or None when it took the Python path
     return {path: module is not None for path, module in chosen.items()}

@@ -14,9 +14,9 @@ from typing import Protocol
 
 from hft.logging.native import require_native
 
-try:  # the optional C call site (src/hft/logging/native/_callsite.c)
+try:  # the optional C call site (src/hft/logging/native/callsite.c)
     require_native()
-    from hft.logging.native._callsite import Counter
+    from hft.logging.native._caller import Counter
 except ImportError:  # pragma: no cover - depends on how hft was installed
     Counter = None  # type: ignore[assignment,misc]
 

@@ -24,9 +24,9 @@ from hft.logging.native import require_native
 from hft.logging.record import LaneRecords, Record
 from hft.logging.render.clock import TimestampFormatter
 
-try:  # the optional C fast path (native/_speedups.c); pure Python without a compiler
+try:  # the optional C fast path (native/render.c, render_lane.c); pure Python without a compiler
     require_native()
-    from hft.logging.native import _speedups
+    from hft.logging.native import _writer as _speedups
 except ImportError:  # pragma: no cover - depends on how hft was installed
     _speedups = None  # type: ignore[assignment]
 
@@ -191,7 +191,7 @@ class JsonLineRenderer:
         if yield_every < 0:
             raise ValueError(f"yield_every must be 0 or more, not {yield_every}")
         self._limit = max_field_chars
-        #: Render with ``native._speedups`` where built (same bytes; False forces Python).
+        #: Render with ``native._writer`` where built (same bytes; False forces Python).
         self._use_speedups = use_speedups and _speedups is not None
         #: The C path's cache of the current second: ``[start_ns, b"YYYY-MM-DDTHH:MM:SS"]``.
         self._stamp: list[Any] = []

@@ -139,7 +139,7 @@ def _load_source(pickled: bytes) -> Any:
 def decode_frame(payload: bytes | memoryview) -> list[Record]:
     """The records of a frame's payload (raises if it is damaged)."""
     if payload[:1] == LANE:
-        from hft.logging.native._callsite import unpack_lane  # the parent's lane: the C call site
+        from hft.logging.native._writer import unpack_lane  # the parent's lane: the C call site
 
         return unpack_lane(payload, _load_source)
     return pickle.loads(payload)  # type: ignore[no-any-return]  # noqa: S301 - our own parent's frames

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple, TypeAlias, overload
 
 import orjson
 
+from hft.logging.native import lane_count, unpack_lane  # a lane frame's reader (C only)
+
 #: ``(seq, ts_ns, level, source, msg, fields)``; ``fields`` is the call's keyword arguments
 #: (for a metric record: ``{"value": v, "tags": {...}}``, with the metric name in ``msg``).
 Record: TypeAlias = tuple[int, int, int, "Source", str, Any]
@@ -77,8 +79,6 @@ class LaneRecords(Sequence[Record]):
     def records(self) -> list[Record]:
         """The records as tuples (decoded once)."""
         if self._records is None:
-            from hft.logging.native._writer import unpack_lane  # built: a lane made the frame
-
             self._records = unpack_lane(self.payload, self.load_source)
         return self._records
 
@@ -99,7 +99,5 @@ class LaneRecords(Sequence[Record]):
 def _lane_count(payload: bytes | memoryview) -> tuple[int, int, int]:
     """How many records a lane frame holds, every entry checked (ValueError when damaged),
     and their lowest and highest level."""
-    from hft.logging.native._writer import lane_count  # built: the frame came from its lane
-
     count, lowest, highest = lane_count(payload)
     return int(count), int(lowest), int(highest)

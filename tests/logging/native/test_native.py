@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import os
 import subprocess
 import sys
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+import hft.logging
 from hft.logging import native_paths
 from hft.logging.native import require_native
 from tests.native import native_module
 
 MODULES = ("hft.logging.native._caller", "hft.logging.native._writer")
+EXTENSION_PREFIXES = ("hft.logging.native._caller", "hft.logging.native._writer")
 
 
 class TestBuilt:
@@ -165,3 +169,43 @@ class TestModuleState:
         ]
         assert lines[0] == lines[1]
         assert lines[0][0].count(b"\n") == 3
+
+
+class TestOnePlace:
+    def test_only_the_native_package_imports_the_extensions(self) -> None:
+        """hft.logging.native is the one module that imports _caller or _writer at run time
+        (others may name them for types only): it alone chooses C or Python."""
+        root = Path(hft.logging.__file__).parent
+        importers = set()
+        for path in root.rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            typing_only = {
+                id(node)
+                for block in ast.walk(tree)
+                if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+                for node in ast.walk(block)
+            }
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
+                    names = [f"{node.module}.{alias.name}" for alias in node.names]
+                    if any(n.startswith(EXTENSION_PREFIXES) for n in [node.module or "", *names]):
+                        importers.add(path.relative_to(root).as_posix())
+        assert importers == {"native/__init__.py"}
+
+    def test_the_modules_take_the_names_it_chose(self) -> None:
+        """Each module that has a C path holds the very object hft.logging.native chose."""
+        from hft.logging import native, record
+        from hft.logging.pipeline import callsites, counts, lanes, prepare
+        from hft.logging.render import lines
+        from hft.logging.writer import wire
+
+        assert vars(callsites)["Emitter"] is native.Emitter
+        assert vars(callsites)["Sequence"] is native.Sequence
+        assert vars(counts)["Counter"] is native.Counter
+        assert lanes.Lane is native.Lane
+        assert vars(prepare)["_c_scan"] is native.scan
+        assert vars(lines)["render_lines"] is native.render_lines
+        assert vars(lines)["render_lane"] is native.render_lane
+        assert vars(record)["unpack_lane"] is vars(wire)["unpack_lane"] is native.unpack_lane
+        if native.nop is not None:
+            assert callsites.nop is native.nop

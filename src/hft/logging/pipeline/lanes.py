@@ -25,16 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from hft.logging.native import require_native
+from hft.logging.native import Lane  # the C one, or None: every record the classic path
 from hft.logging.record import Record, Source
 from hft.logging.writer.backend import mover_stats
 from hft.logging.writer.wire import FrameEncoder
-
-try:  # the C call site and its lane (src/hft/logging/native/callsite.c, lane.c)
-    require_native()
-    from hft.logging.native._caller import Lane
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    Lane = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from hft.logging.pipeline.drops import DropLedger

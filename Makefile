@@ -109,7 +109,8 @@ pytest-installed: $(TEST_STAMP)
 ASAN_BIN    ?= $(BIN)#  the interpreter whose build is checked: make asan ASAN_BIN=.venv-3.13/bin
 ASAN_DIR    := build/asan
 ASAN_CFLAGS := -fsanitize=address -fno-omit-frame-pointer -g -O1
-ASAN_TESTS  := tests/logging/native/test_callsite.py tests/logging/pipeline/test_lanes.py tests/logging/native/test_mover.py tests/logging/native/test_speedups.py tests/logging/native/test_native.py
+ASAN_TESTS  := tests/logging/native/test_callsite.py tests/logging/native/test_lane.py tests/logging/native/test_render_lane.py tests/logging/pipeline/test_lanes.py \
+               tests/logging/native/test_mover.py tests/logging/native/test_speedups.py tests/logging/native/test_native.py
 ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                HFT_REQUIRE_SPEEDUPS=1
@@ -121,8 +122,8 @@ asan: $(TEST_STAMP)
 	  HFT_LDFLAGS="-fsanitize=address" $(abspath $(ASAN_BIN))/pip install --quiet --no-deps \
 	  --target $(CURDIR)/$(ASAN_DIR) .
 	@echo "-- the C-facing tests against the AddressSanitizer build --"
-	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging.native._callsite as c, hft.logging.native._speedups as s; \
-	  paths = [m.__file__ for m in (c, s)]; print("\n".join(paths)); \
+	$(ASAN_ENV) $(ASAN_BIN)/python -c 'import hft.logging.native._caller as c, hft.logging.native._writer as w; \
+	  paths = [m.__file__ for m in (c, w)]; print("\n".join(paths)); \
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
 	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)

@@ -12,20 +12,24 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-_SHARED = ["src/hft/logging/native/_buffer.h", "src/hft/logging/native/_compat.h"]  # the kept buffer; CPython version compat
-_OWN = {
-    "_speedups": [
-        "src/hft/logging/native/_scan.h",
-        "src/hft/logging/native/_secret.h",
-        "src/hft/logging/native/_lane_frame.h",
-    ],
-    "_callsite": [
-        "src/hft/logging/native/_lane.h",
-        "src/hft/logging/native/_lane_type.h",
-        "src/hft/logging/native/_lane_frame.h",
-        "src/hft/logging/native/_secret.h",
-    ],
-}  # a module's own headers (scan() is in _scan.h)
+_NATIVE = "src/hft/logging/native"
+# The C extensions, each cut by the process that runs it (see native/caller.c, native/writer.c):
+# its sources, and every header they include, directly or not (the build redoes an extension
+# when one changes; tests/logging/native/test_layout.py holds this list to the #includes).
+EXTENSIONS = {
+    "_caller": {  # the process that logs: call sites, the byte lane, its mover, the scan
+        "sources": ["caller.c", "callsite.c", "counter.c", "sequence.c", "lane.c",
+                    "lane_push.c", "lane_take.c", "lane_mover.c", "mover.c", "scan.c",
+                    "secret.c"],
+        "depends": ["caller.h", "callsite.h", "compat.h", "counter.h", "entry.h", "lane.h",
+                    "mover.h", "plain.h", "scan.h", "secret.h", "sequence.h"],
+    },
+    "_writer": {  # the side that reads frames and writes lines: decoder, renderers
+        "sources": ["writer.c", "frame.c", "line.c", "render.c", "render_lane.c"],
+        "depends": ["buffer.h", "compat.h", "entry.h", "frame.h", "line.h", "plain.h",
+                    "render.h", "render_lane.h", "writer.h"],
+    },
+}  # fmt: skip
 _SETTINGS = Path(__file__).resolve().parent / "settings"
 # Extra compiler flags for the C extensions, e.g. HFT_CFLAGS="-Wall -Wextra -Werror" in CI, or
 # "-fsanitize=address -fno-omit-frame-pointer -g -O1" for `make asan`. Empty for a user's install.
@@ -52,12 +56,12 @@ setup(
     ext_modules=[
         Extension(
             f"hft.logging.native.{name}",
-            [f"src/hft/logging/native/{name}.c"],
-            depends=[*_SHARED, *_OWN.get(name, [])],
+            [f"{_NATIVE}/{source}" for source in files["sources"]],
+            depends=[f"{_NATIVE}/{header}" for header in files["depends"]],
             optional=_OPTIONAL,
             extra_compile_args=_CFLAGS,
             extra_link_args=_LDFLAGS,
         )
-        for name in ("_speedups", "_callsite")
+        for name, files in EXTENSIONS.items()
     ],
 )

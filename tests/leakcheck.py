@@ -24,8 +24,8 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging.native._callsite import Counter, Emitter, Lane, Sequence, lane_count, unpack_lane
-from hft.logging.native._speedups import render_lane, render_lines, scan
+from hft.logging.native._caller import Counter, Emitter, Lane, Sequence, scan
+from hft.logging.native._writer import lane_count, render_lane, render_lines, unpack_lane
 
 TRACED_SLACK = 64 * 1024
 RSS_SLACK = 4 * 1024 * 1024

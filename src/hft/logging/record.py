@@ -13,6 +13,8 @@ from typing import Any, NamedTuple, TypeAlias, overload
 
 import orjson
 
+from hft.logging.native import lane_count, unpack_lane  # a lane frame's reader (C only)
+
 #: ``(seq, ts_ns, level, source, msg, fields)``; ``fields`` is the call's keyword arguments
 #: (for a metric record: ``{"value": v, "tags": {...}}``, with the metric name in ``msg``).
 Record: TypeAlias = tuple[int, int, int, "Source", str, Any]
@@ -27,7 +29,7 @@ class Source(NamedTuple):
     Records waiting in a ring must cost the garbage collector nothing, or full collections
     rescan them (pauses of 5 to 9 ms every ~60,000 records, measured). CPython never untracks
     a tuple that holds a dict or a tuple subclass, which every record does; the C call site
-    (``hft.logging.native._callsite``) therefore untracks each record it builds.
+    (``hft.logging.native._caller``) therefore untracks each record it builds.
     """
 
     name: str
@@ -56,10 +58,10 @@ class Source(NamedTuple):
 
 
 class LaneRecords(Sequence[Record]):
-    """The records of a lane frame (``_lane.h``), still as the frame's bytes.
+    """The records of a lane frame (``native/entry.h``), still as the frame's bytes.
 
     A JSON renderer with the C paths writes its lines straight from the bytes
-    (``_speedups.render_lane``) and never makes the records; anything else that looks at them
+    (``native._writer.render_lane``) and never makes the records; anything else that looks at them
     (another backend, a retry that holds them, the resend check) gets the tuples the
     dispatcher would have sent on (a bound context merged under the call's fields), decoded
     once, on first use.
@@ -77,10 +79,6 @@ class LaneRecords(Sequence[Record]):
     def records(self) -> list[Record]:
         """The records as tuples (decoded once)."""
         if self._records is None:
-            from hft.logging.native._callsite import (
-                unpack_lane,  # built: the frame came from its lane
-            )
-
             self._records = unpack_lane(self.payload, self.load_source)
         return self._records
 
@@ -101,7 +99,5 @@ class LaneRecords(Sequence[Record]):
 def _lane_count(payload: bytes | memoryview) -> tuple[int, int, int]:
     """How many records a lane frame holds, every entry checked (ValueError when damaged),
     and their lowest and highest level."""
-    from hft.logging.native._callsite import lane_count  # built: the frame came from its lane
-
     count, lowest, highest = lane_count(payload)
     return int(count), int(lowest), int(highest)

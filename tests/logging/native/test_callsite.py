@@ -1,4 +1,4 @@
-"""hft.logging.native._callsite.Emitter: the C call site builds the Python record, GC-untracked."""
+"""hft.logging.native._caller.Emitter: the C call site builds the Python record, GC-untracked."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hft.logging.record import Source
 from hft.logging.testing import CapturingBackend
 from tests.native import native_module
 
-callsite = native_module("hft.logging.native._callsite")
+callsite = native_module("hft.logging.native._caller")
 SOURCE = Source.create("orders", ("mexc",), {})
 
 
@@ -254,10 +254,10 @@ class TestWired:
 
 class TestType:
     def test_a_heap_type_of_its_module_that_cannot_change(self) -> None:
-        """Emitter is a heap type (of native._callsite's module state), immutable and final as
+        """Emitter is a heap type (of native._caller's module state), immutable and final as
         the static type was; level and source are read-only."""
         assert callsite.Emitter.__flags__ & (1 << 9)  # Py_TPFLAGS_HEAPTYPE
-        assert callsite.Emitter.__module__ == "hft.logging.native._callsite"
+        assert callsite.Emitter.__module__ == "hft.logging.native._caller"
         with pytest.raises(TypeError, match="immutable"):
             callsite.Emitter.level = 30
         with pytest.raises(TypeError, match="not an acceptable base type"):

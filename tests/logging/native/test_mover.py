@@ -1,4 +1,4 @@
-"""The lane's native mover (``_mover.h``): lane records as frames on a pipe, never the GIL."""
+"""The lane's native mover (``native/mover.c``): lane records as frames on a pipe, never the GIL."""
 
 from __future__ import annotations
 
@@ -25,19 +25,20 @@ from hft.logging.writer.wire import FrameEncoder
 from tests.logging.test_failover import wait_until
 from tests.native import native_module
 
-callsite = native_module("hft.logging.native._callsite")
+caller = native_module("hft.logging.native._caller")
+writer = native_module("hft.logging.native._writer")
 SOURCE = Source.create("orders", ("mexc",), {})
 _HEADER = struct.Struct("<Q")
 
 
 def _lane(max_records: int = 100_000, policy: str = "block") -> Any:
     names = {"i", "px"}
-    return callsite.Lane(1 << 20, max_records, policy, 1.0, names, (), [].append, None, -1)
+    return caller.Lane(1 << 20, max_records, policy, 1.0, names, (), [].append, None, -1)
 
 
 def _emitter(lane: Any, seqs: Any) -> Any:
     source_id = lane.define(FrameEncoder(4096).pickle_source(SOURCE))
-    return callsite.Emitter(deque(), seqs, 20, SOURCE, -1, None, lane=lane, lane_source=source_id)
+    return caller.Emitter(deque(), seqs, 20, SOURCE, -1, None, lane=lane, lane_source=source_id)
 
 
 def _start(lane: Any, fd: int, *, frames: list[Any] | None = None, **kw: Any) -> None:
@@ -73,7 +74,7 @@ def _frames(data: bytes) -> list[bytes]:
 
 
 def _records(frames: list[bytes]) -> list[Any]:
-    return [r for f in frames for r in callsite.unpack_lane(f[8:], pickle.loads)]
+    return [r for f in frames for r in writer.unpack_lane(f[8:], pickle.loads)]
 
 
 def _read_bytes(fd: int, size: int) -> bytes:
@@ -115,7 +116,7 @@ class TestMover:
         numbered from the start; an acknowledgement frees them all."""
         r, w = pipe
         lane = _lane()
-        emit = _emitter(lane, callsite.Sequence())
+        emit = _emitter(lane, caller.Sequence())
         _start(lane, w)
         for i in range(5000):
             emit("m", i=i, px=0.5)
@@ -137,7 +138,7 @@ class TestMover:
         rest: the bytes of both pipes together are every frame once, whole, in order."""
         r, w = pipe
         lane = _lane()
-        emit = _emitter(lane, callsite.Sequence())
+        emit = _emitter(lane, caller.Sequence())
         made = FrameEncoder(4096)([(10**9, 1, 20, SOURCE, "classic", {"x": 1})])
         _start(lane, w, max_frames=10**6, frame_bytes=4096)
         lane.submit(made, 1)
@@ -173,7 +174,7 @@ class TestMover:
         (where the overflow policy applies), and an acknowledgement lets it go on."""
         _r, w = pipe
         lane = _lane()
-        emit = _emitter(lane, callsite.Sequence())
+        emit = _emitter(lane, caller.Sequence())
         _start(lane, w, max_frames=2, frame_bytes=256)
         for i in range(200):
             emit("m", i=i, px=0.5)
@@ -193,7 +194,7 @@ class TestMover:
         r, w = pipe
         os.close(r)
         lane = _lane()
-        emit = _emitter(lane, callsite.Sequence())
+        emit = _emitter(lane, caller.Sequence())
         _start(lane, w)
         for i in range(3000):
             emit("m", i=i, px=0.5)
@@ -211,7 +212,7 @@ class TestMover:
         mover runs; take() leaves the lane to a running mover."""
         _, w = pipe
         lane = _lane()
-        emit = _emitter(lane, callsite.Sequence())
+        emit = _emitter(lane, caller.Sequence())
         with pytest.raises(RuntimeError):
             lane.submit(b"x", 1)
         with pytest.raises(RuntimeError):
@@ -229,11 +230,11 @@ class TestIdle:
         """With the Sequence's idle flag set, the first record onto a ring clears it and calls
         wake; a record that goes to the lane leaves both alone."""
         woken: list[int] = []
-        seqs = callsite.Sequence()
+        seqs = caller.Sequence()
         lane = _lane()
         source_id = lane.define(FrameEncoder(4096).pickle_source(SOURCE))
         ring: deque[Any] = deque()
-        emit = callsite.Emitter(
+        emit = caller.Emitter(
             ring, seqs, 20, SOURCE, -1, None, False, lambda: woken.append(1), -1, lane, source_id
         )
         seqs.idle = 1
@@ -250,10 +251,10 @@ class TestIdle:
         reads. The record is refused once block_timeout_s is over, and counted."""
         woken: list[int] = []
         refused: list[int] = []
-        lane = callsite.Lane(
+        lane = caller.Lane(
             1 << 16, 4, "block", 0.05, {"i"}, (), refused.append, lambda: woken.append(1), -1
         )
-        emit = _emitter(lane, callsite.Sequence())
+        emit = _emitter(lane, caller.Sequence())
         for i in range(5):
             emit("m", i=i)
         assert refused == [4]

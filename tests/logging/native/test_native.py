@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import os
 import subprocess
 import sys
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+import hft.logging
 from hft.logging import native_paths
 from hft.logging.native import require_native
 from tests.native import native_module
 
-MODULES = ("hft.logging.native._callsite", "hft.logging.native._speedups")
+MODULES = ("hft.logging.native._caller", "hft.logging.native._writer")
+EXTENSION_PREFIXES = ("hft.logging.native._caller", "hft.logging.native._writer")
 
 
 class TestBuilt:
@@ -95,18 +99,18 @@ record = (1, 1_700_000_000_123_456_789, 20, source, "m", {"a": 1})
 """
 # What each module does in the subinterpreter: its main entry points, results checked.
 _USE = {
-    "hft.logging.native._callsite": """
-callsite = load("hft.logging.native._callsite", PATH)
+    "hft.logging.native._caller": """
+caller = load("hft.logging.native._caller", PATH)
 ring = collections.deque()
-callsite.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
+caller.Emitter(ring, itertools.count().__next__, 20, source, -1, None)("m", a=1)
 assert ring[0][2:] == (20, source, "m", {"a": 1}), ring
+assert caller.scan([record], {"a"}, 10)[:3] == (1, 20, 20)
 """,
-    "hft.logging.native._speedups": """
-speedups = load("hft.logging.native._speedups", PATH)
+    "hft.logging.native._writer": """
+writer = load("hft.logging.native._writer", PATH)
 dumps = lambda o: json.dumps(o, separators=(",", ":")).encode()
-lines, slow = speedups.render_lines([record], {20: b"INFO"}, {}, dumps, 1 << 20, [])
+lines, slow = writer.render_lines([record], {20: b"INFO"}, {}, dumps, 1 << 20, [])
 assert slow == [] and lines.endswith(b'"seq":1,"msg":"m","fields":{"a":1}}\\n'), lines
-assert speedups.scan([record], {"a"}, 10)[:3] == (1, 20, 20)
 """,
 }
 
@@ -134,10 +138,10 @@ class TestModuleState:
         spec.loader.exec_module(module)
         assert module is not native_module(name)
 
-    def test_a_second_callsite_has_its_own_emitter_type(self) -> None:
-        """Emitter is a heap type made by each load of _callsite; each type's methods work."""
-        callsite = native_module("hft.logging.native._callsite")
-        spec = importlib.util.find_spec("hft.logging.native._callsite")
+    def test_a_second_caller_has_its_own_emitter_type(self) -> None:
+        """Emitter is a heap type made by each load of _caller; each type's methods work."""
+        callsite = native_module("hft.logging.native._caller")
+        spec = importlib.util.find_spec("hft.logging.native._caller")
         assert spec is not None
         assert spec.loader is not None
         again = importlib.util.module_from_spec(spec)
@@ -149,10 +153,10 @@ class TestModuleState:
         assert [(r[0], *r[2:]) for r in rings[0]] == [(0, 20, ("s", (), {}), "m", {})]
         assert [(r[0], *r[2:]) for r in rings[1]] == [(0, 20, ("s", (), {}), "m", {})]
 
-    def test_lines_of_a_second_speedups_are_the_same(self) -> None:
-        """A second _speedups module (its own kept buffer) renders the very bytes of the first."""
-        speedups = native_module("hft.logging.native._speedups")
-        spec = importlib.util.find_spec("hft.logging.native._speedups")
+    def test_lines_of_a_second_writer_are_the_same(self) -> None:
+        """A second _writer module (its own kept buffer) renders the very bytes of the first."""
+        speedups = native_module("hft.logging.native._writer")
+        spec = importlib.util.find_spec("hft.logging.native._writer")
         assert spec is not None
         assert spec.loader is not None
         again = importlib.util.module_from_spec(spec)
@@ -165,3 +169,43 @@ class TestModuleState:
         ]
         assert lines[0] == lines[1]
         assert lines[0][0].count(b"\n") == 3
+
+
+class TestOnePlace:
+    def test_only_the_native_package_imports_the_extensions(self) -> None:
+        """hft.logging.native is the one module that imports _caller or _writer at run time
+        (others may name them for types only): it alone chooses C or Python."""
+        root = Path(hft.logging.__file__).parent
+        importers = set()
+        for path in root.rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            typing_only = {
+                id(node)
+                for block in ast.walk(tree)
+                if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+                for node in ast.walk(block)
+            }
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
+                    names = [f"{node.module}.{alias.name}" for alias in node.names]
+                    if any(n.startswith(EXTENSION_PREFIXES) for n in [node.module or "", *names]):
+                        importers.add(path.relative_to(root).as_posix())
+        assert importers == {"native/__init__.py"}
+
+    def test_the_modules_take_the_names_it_chose(self) -> None:
+        """Each module that has a C path holds the very object hft.logging.native chose."""
+        from hft.logging import native, record
+        from hft.logging.pipeline import callsites, counts, lanes, prepare
+        from hft.logging.render import lines
+        from hft.logging.writer import wire
+
+        assert vars(callsites)["Emitter"] is native.Emitter
+        assert vars(callsites)["Sequence"] is native.Sequence
+        assert vars(counts)["Counter"] is native.Counter
+        assert lanes.Lane is native.Lane
+        assert vars(prepare)["_c_scan"] is native.scan
+        assert vars(lines)["render_lines"] is native.render_lines
+        assert vars(lines)["render_lane"] is native.render_lane
+        assert vars(record)["unpack_lane"] is vars(wire)["unpack_lane"] is native.unpack_lane
+        if native.nop is not None:
+            assert callsites.nop is native.nop

@@ -1,4 +1,4 @@
-"""The optional C fast paths (``native._speedups``) give exactly what the Python paths give."""
+"""The C renderers and scan (``native._writer``, ``native._caller``) give what Python's give."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class TestBuilt:
     def test_extension_is_built_when_required(self) -> None:
         """With HFT_REQUIRE_SPEEDUPS=1 the C extension must import (unset: nothing to check)."""
         if os.environ.get("HFT_REQUIRE_SPEEDUPS") == "1":
-            importlib.import_module("hft.logging.native._speedups")
+            importlib.import_module("hft.logging.native._writer")
             pure = os.environ.get("HFT_PURE_PYTHON") == "1"
             assert JsonLineRenderer()._use_speedups is not pure
 
@@ -242,8 +242,8 @@ _SECRET_SETS = [(), ("abcd",), ("zzzzzz", "abcd"), ("dcba", "zz")]
 
 
 def _c_scan() -> Any:
-    speedups = native_module("hft.logging.native._speedups")
-    return speedups.scan
+    caller = native_module("hft.logging.native._caller")
+    return caller.scan
 
 
 class TestScan:

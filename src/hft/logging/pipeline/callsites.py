@@ -5,7 +5,7 @@ configuration branching: it counts the call (``_counts``), takes a sequence numb
 timestamp, builds one tuple and appends it to the ring. A level only a counting backend wants
 is a count-only call site (``make_count``): the count and nothing else. Formatting, dict
 merging and I/O all happen on the dispatcher thread.
-Where ``hft.logging.native._callsite`` was built, the logging methods are its ``Emitter``:
+Where ``hft.logging.native`` chose C, the logging methods are its ``Emitter``:
 the same steps in C, and the record untracked by the garbage collector.
 """
 
@@ -19,21 +19,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from hft.logging.levels import AUDIT, METRIC
-from hft.logging.native import require_native
+from hft.logging.native import Emitter, Sequence
+from hft.logging.native import nop as _c_nop
 from hft.logging.pipeline.counts import PyCounter
 from hft.logging.record import Record, Source
 
-try:  # the optional C call site (src/hft/logging/native/_callsite.c)
-    require_native()
-    from hft.logging.native._callsite import Emitter, Sequence
-    from hft.logging.native._callsite import nop as _c_nop
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    Emitter = None  # type: ignore[assignment,misc]
-    Sequence = None  # type: ignore[assignment,misc]
-    _c_nop = None  # type: ignore[assignment]
-
 if TYPE_CHECKING:
-    from hft.logging.native._callsite import Counter
+    from hft.logging.native._caller import Counter
     from hft.logging.pipeline.pipeline import LoggingPipeline
 
 

@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from hft.logging.native import require_native
-
-try:  # the optional C call site (src/hft/logging/native/_callsite.c)
-    require_native()
-    from hft.logging.native._callsite import Counter
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    Counter = None  # type: ignore[assignment,misc]
+from hft.logging.native import Counter  # the C one, or None (hft.logging.native chose)
 
 
 class CallCounter(Protocol):

@@ -3,8 +3,8 @@
 A record that needs nothing from the dispatcher (an exact-str message, scalar fields under
 names the redactor already passed, no secret in its text) and that only the writer process
 takes at its level is copied by the C call site into a byte ring
-(``hft.logging.native._callsite.Lane``, see ``_lane.h``): no tuple, no dict, nothing for the garbage
-collector. While the dispatcher runs, a native mover thread (``_mover.h``) takes them out a
+(``hft.logging.native._caller.Lane``, see ``native/lane.h``): no tuple, no dict, nothing for the
+garbage collector. While the dispatcher runs, a native mover thread (``mover.c``) takes them out a
 frame at a time and writes the frames to the writer process's pipe without ever taking the GIL;
 the writer decodes them (``unpack_lane``) into the tuples the classic path would have sent, a
 logger's bound context (prepared once, when the logger's source is defined on the lane) merged
@@ -25,16 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from hft.logging.native import require_native
+from hft.logging.native import Lane  # the C one, or None: every record the classic path
 from hft.logging.record import Record, Source
 from hft.logging.writer.link import mover_stats
 from hft.logging.writer.wire import FrameEncoder
-
-try:  # the C call site and its lane (src/hft/logging/native/_callsite.c, _lane.h)
-    require_native()
-    from hft.logging.native._callsite import Lane
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    Lane = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from hft.logging.pipeline.drops import DropLedger

@@ -18,17 +18,11 @@ from types import TracebackType
 from typing import Any, Final
 
 from hft.logging.levels import AUDIT, DEBUG, METRIC
-from hft.logging.native import require_native
+from hft.logging.native import scan as _c_scan
 from hft.logging.record import Record
 from hft.logging.render.lines import safe_repr, safe_str, sanitize, truncate
 from hft.logging.render.redact import Redactor
 from hft.logging.render.secrets import SecretMask, hidden_texts, holds_secret
-
-try:  # the optional C fast path (src/hft/logging/native/_speedups.c)
-    require_native()
-    from hft.logging.native._speedups import scan as _c_scan
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    _c_scan = None  # type: ignore[assignment]
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 _seq_of, _level_of, _source_of, _fields_of = (itemgetter(i) for i in (0, 2, 3, 5))
@@ -80,7 +74,7 @@ class Preparer:
         Hit: a settings secret is in a log record's message, field values or bound context.
         Plain is the common slice: no hit, only log records with a ``str`` message, no bound
         context, only field names known to be harmless holding scalars (:data:`SCALARS`); such
-        a slice goes to the backends as it is. One pass in C when ``hft.logging.native._speedups``
+        a slice goes to the backends as it is. One pass in C when ``hft.logging.native``
         was built, else C-level ``map`` passes.
         """
         harmless, secrets = self._redact.harmless, self._secrets.secrets

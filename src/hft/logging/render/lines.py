@@ -20,15 +20,9 @@ from typing import Any, Final
 import orjson
 
 from hft.logging.levels import LEVEL_NAMES, level_name
-from hft.logging.native import require_native
+from hft.logging.native import render_lane, render_lines  # C, or None: pure Python
 from hft.logging.record import LaneRecords, Record
 from hft.logging.render.clock import TimestampFormatter
-
-try:  # the optional C fast path (native/_speedups.c); pure Python without a compiler
-    require_native()
-    from hft.logging.native import _speedups
-except ImportError:  # pragma: no cover - depends on how hft was installed
-    _speedups = None  # type: ignore[assignment]
 
 TRUNCATED_MARK: Final = "…[truncated]"
 REDACTED: Final = "**********"
@@ -191,8 +185,8 @@ class JsonLineRenderer:
         if yield_every < 0:
             raise ValueError(f"yield_every must be 0 or more, not {yield_every}")
         self._limit = max_field_chars
-        #: Render with ``native._speedups`` where built (same bytes; False forces Python).
-        self._use_speedups = use_speedups and _speedups is not None
+        #: Render with ``native._writer`` where chosen (same bytes; False forces Python).
+        self._use_speedups = use_speedups and render_lines is not None
         #: The C path's cache of the current second: ``[start_ns, b"YYYY-MM-DDTHH:MM:SS"]``.
         self._stamp: list[Any] = []
         #: A line longer than this may hold a string beyond ``max_field_chars``: re-rendered.
@@ -222,7 +216,7 @@ class JsonLineRenderer:
         if not self._use_speedups:
             return self._many(records)
         if type(records) is LaneRecords:  # a lane frame's bytes: lines without the tuples
-            data, left = _speedups.render_lane(
+            data, left = render_lane(
                 records.payload,
                 self._levels,
                 self._long_line,
@@ -236,7 +230,7 @@ class JsonLineRenderer:
         messages = self._messages
         if len(messages) > _MESSAGE_CACHE:
             messages.clear()
-        data, slow = _speedups.render_lines(
+        data, slow = render_lines(
             records,
             self._levels,
             messages,

@@ -33,6 +33,7 @@ from typing import IO, Any, Final
 
 import orjson
 
+from hft.logging.native import unpack_lane  # only the C lane makes lane frames
 from hft.logging.record import LaneRecords, Record, Source
 from hft.logging.render.lines import safe_repr, sanitize
 
@@ -139,8 +140,6 @@ def _load_source(pickled: bytes) -> Any:
 def decode_frame(payload: bytes | memoryview) -> list[Record]:
     """The records of a frame's payload (raises if it is damaged)."""
     if payload[:1] == LANE:
-        from hft.logging.native._callsite import unpack_lane  # the parent's lane: the C call site
-
         return unpack_lane(payload, _load_source)
     return pickle.loads(payload)  # type: ignore[no-any-return]  # noqa: S301 - our own parent's frames
 

@@ -1,4 +1,7 @@
-/* What the C modules need from newer CPython headers, for every CPython hft supports (3.11+).
+/* Python.h, and what the C modules need from newer CPython headers, for every CPython hft
+ * supports (3.11+). Every header here includes it first, so Python.h (and the feature macros
+ * of pyconfig.h: _GNU_SOURCE, _POSIX_C_SOURCE) comes before any system header in every unit,
+ * whatever the order of a unit's own includes.
  *
  * 3.12 moved PyMemberDef and its type codes and flags into Python.h (Py_T_OBJECT_EX,
  * Py_READONLY) and deprecated structmember.h; 3.11 has them only there, under the old names
@@ -22,7 +25,7 @@
 #define Py_READONLY READONLY
 #endif
 
-/* The module slots every hft extension declares besides Py_mod_exec (see each module's exec).
+/* The module slots every hft extension declares besides Py_mod_exec (caller.c, writer.c).
  *
  * Per-interpreter GIL (3.12+): each module keeps all its state in its module object and its
  * types are heap types of that module, so a subinterpreter with its own GIL gets its own copy.

@@ -1,12 +1,8 @@
-/* Searching text for the settings' secrets: shared by scan() (_scan.h) and the lane (_lane.h). */
-#ifndef HFT_SECRET_H
-#define HFT_SECRET_H
+/* Searching text for the settings' secrets (see secret.h). */
+#include "secret.h"
 
-#include "_compat.h"
-
-/* 1 when the exact str holds one of the secrets, 0 when not, -1 on error. */
-static int
-holds_secret(PyObject *text, PyObject *secrets, Py_ssize_t shortest)
+int
+hft_holds_secret(PyObject *text, PyObject *secrets, Py_ssize_t shortest)
 {
     if (PyUnicode_GET_LENGTH(text) < shortest) {
         return 0;
@@ -20,9 +16,8 @@ holds_secret(PyObject *text, PyObject *secrets, Py_ssize_t shortest)
     return 0;
 }
 
-/* The length of the shortest secret (-1 for none); -2 when secrets is not a tuple of str. */
-static Py_ssize_t
-shortest_secret(PyObject *secrets)
+Py_ssize_t
+hft_shortest_secret(PyObject *secrets)
 {
     if (!PyTuple_CheckExact(secrets)) {
         return -2;
@@ -40,5 +35,3 @@ shortest_secret(PyObject *secrets)
     }
     return shortest;
 }
-
-#endif /* HFT_SECRET_H */

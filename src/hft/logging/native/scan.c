@@ -1,25 +1,7 @@
-/* The dispatcher's look at a slice: scan(), included by _speedups.c (one extension). */
-#ifndef HFT_SCAN_H
-#define HFT_SCAN_H
-
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+/* The dispatcher's look at a slice (scan.h): one pass over its records. */
+#include "scan.h"
+#include "secret.h"
 #include <limits.h>
-
-#include "_secret.h"
-
-/* scan(batch, harmless, debug[, secrets]) -> (max_seq, lowest, highest, plain, hit) | None
- *
- * What the dispatcher learns about a slice in one pass instead of several C-level map passes
- * (each ~25 ns a record): the largest sequence number, the lowest and highest level, whether
- * one of `secrets` (a tuple of non-empty str, none holding "\0": the settings' secrets) is in
- * the text of a log record (level >= debug, fields an exact dict): its exact-str message,
- * field values or bound-context values, and whether the slice is "plain": no hit, and every
- * record a log record of a source with no bound context, with an exact-str message, whose
- * field names are all in the set `harmless` and values all exact str, int, float, bool or None
- * (anything else is rendered once by the Preparer). None for anything unusual (an empty batch,
- * not a list of 6-tuples of ints...): the caller then takes the Python path.
- */
 
 /* holds_secret over the exact-str values of an exact dict (runs no Python code). */
 static int
@@ -29,7 +11,7 @@ dict_holds_secret(PyObject *dict, PyObject *secrets, Py_ssize_t shortest)
     PyObject *key, *value;
     while (PyDict_Next(dict, &pos, &key, &value)) {
         if (PyUnicode_CheckExact(value)) {
-            int found = holds_secret(value, secrets, shortest);
+            int found = hft_holds_secret(value, secrets, shortest);
             if (found != 0) {
                 return found;
             }
@@ -47,7 +29,7 @@ record_holds_secret(PyObject *record, PyObject *secrets, Py_ssize_t shortest)
     if (!PyDict_CheckExact(fields)) {
         return 0;
     }
-    int found = PyUnicode_CheckExact(msg) ? holds_secret(msg, secrets, shortest) : 0;
+    int found = PyUnicode_CheckExact(msg) ? hft_holds_secret(msg, secrets, shortest) : 0;
     if (found == 0) {
         found = dict_holds_secret(fields, secrets, shortest);
     }
@@ -85,7 +67,7 @@ plain_record(PyObject *record, PyObject *harmless, PyObject *secrets, Py_ssize_t
         return has_context < 0 ? -1 : 0;
     }
     int search = shortest >= 0 && !*hit;
-    if (search && (*hit = holds_secret(msg, secrets, shortest)) < 0) {
+    if (search && (*hit = hft_holds_secret(msg, secrets, shortest)) < 0) {
         return -1;
     }
     Py_INCREF(fields); /* PySet_Contains may run Python code that changes the dict */
@@ -98,7 +80,7 @@ plain_record(PyObject *record, PyObject *harmless, PyObject *secrets, Py_ssize_t
             break;
         }
         if (search && !*hit && PyUnicode_CheckExact(value)) {
-            *hit = holds_secret(value, secrets, shortest);
+            *hit = hft_holds_secret(value, secrets, shortest);
             if (*hit < 0) {
                 plain = -1;
                 break;
@@ -112,8 +94,8 @@ plain_record(PyObject *record, PyObject *harmless, PyObject *secrets, Py_ssize_t
     return plain;
 }
 
-static PyObject *
-scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+PyObject *
+hft_scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if ((nargs != 3 && nargs != 4) || !PyList_CheckExact(args[0]) || !PySet_Check(args[1]) ||
@@ -123,7 +105,7 @@ scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *batch = args[0], *harmless = args[1], *secrets = nargs == 4 ? args[3] : NULL;
-    Py_ssize_t shortest = secrets == NULL ? -1 : shortest_secret(secrets);
+    Py_ssize_t shortest = secrets == NULL ? -1 : hft_shortest_secret(secrets);
     if (shortest == -2) {
         PyErr_SetString(PyExc_TypeError, "secrets must be a tuple of str");
         return NULL;
@@ -178,5 +160,3 @@ scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *is_plain = plain && !hit ? Py_True : Py_False;
     return Py_BuildValue("(LllOO)", max_seq, lowest, highest, is_plain, hit ? Py_True : Py_False);
 }
-
-#endif /* HFT_SCAN_H */

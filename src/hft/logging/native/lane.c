@@ -1,11 +1,11 @@
-/* The Lane type (its ring is in _lane.h) and unpack_lane, the writer's decoder of its frames.
- * Included by _callsite.c after _lane.h. */
-#ifndef HFT_LANE_TYPE_H
-#define HFT_LANE_TYPE_H
-
-#include "_lane.h"
-#include "_mover.h"
+/* The Lane type (see lane.h): made with its ring and overflow policy, sources defined on it,
+ * and taken from by the dispatcher (take) while no mover runs; the mover's methods are in
+ * lane_mover.c. Its module (caller.c) makes the type from hft_lane_spec. */
+#include "lane.h"
+#include "secret.h"
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define LANE_MIN_BYTES (64 * 1024)
 
@@ -29,7 +29,7 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                     : strcmp(policy, "drop_newest") == 0 ? POLICY_DROP_NEWEST
                     : strcmp(policy, "drop_oldest") == 0 ? POLICY_DROP_OLDEST
                                                          : -1;
-    Py_ssize_t shortest = shortest_secret(secrets);
+    Py_ssize_t shortest = hft_shortest_secret(secrets);
     if (policy_id < 0 || shortest == -2 || max_records < 1 || !PyCallable_Check(refused) ||
         (wake != Py_None && !PyCallable_Check(wake)) ||
         (learn != Py_None && !PyCallable_Check(learn))) {
@@ -42,14 +42,7 @@ lane_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     self->owner = getpid();
     pthread_mutex_init(&self->take_mu, NULL);
-    pthread_mutex_init(&self->mover.mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* mover_wait's deadlines */
-    pthread_cond_init(&self->mover.cv, &attr);
-    pthread_condattr_destroy(&attr);
-    pthread_cond_init(&self->mover.wrote, NULL);
-    self->mover.sent_through = -1;
+    hft_mover_init(&self->mover);
     self->cap = (uint64_t)(cap_bytes < LANE_MIN_BYTES ? LANE_MIN_BYTES : cap_bytes);
     self->buf = PyMem_RawMalloc((size_t)self->cap);
     if (self->buf == NULL) {
@@ -104,19 +97,17 @@ lane_dealloc(PyObject *op)
     Lane *self = (Lane *)op;
     int ours = self->owner == getpid(); /* in a forked child the parent's threads are gone */
     if (self->mover.running && ours) {
-        mover_join(&self->mover); /* it never takes the GIL: no need to release it */
+        hft_mover_join(&self->mover); /* it never takes the GIL: no need to release it */
         self->mover.running = 0;
     }
-    mover_free_frames(&self->mover);
+    hft_mover_free_frames(&self->mover);
     for (Py_ssize_t i = 0; i < self->ndefs; i++) {
         PyMem_RawFree(self->defs[i].data);
     }
     PyMem_RawFree(self->defs);
     if (ours) { /* a forked child may have them locked by a thread that is not there */
         pthread_mutex_destroy(&self->take_mu);
-        pthread_mutex_destroy(&self->mover.mu);
-        pthread_cond_destroy(&self->mover.cv);
-        pthread_cond_destroy(&self->mover.wrote);
+        hft_mover_destroy(&self->mover);
     }
     PyMem_RawFree(self->buf);
     type->tp_free(op);
@@ -175,7 +166,7 @@ lane_take(PyObject *op, PyObject *arg)
         Py_RETURN_NONE; /* the mover takes them (or is taking now) */
     }
     LanePlan plan;
-    if (lane_plan(self, (uint64_t)max_bytes, &plan) < 0) {
+    if (hft_lane_plan(self, (uint64_t)max_bytes, &plan) < 0) {
         pthread_mutex_unlock(&self->take_mu);
         return PyErr_NoMemory();
     }
@@ -189,24 +180,48 @@ lane_take(PyObject *op, PyObject *arg)
         return NULL;
     }
     char *out = PyBytes_AS_STRING(frame);
-    Py_BEGIN_ALLOW_THREADS lane_fill(self, &plan, out); /* producers write beyond the tail */
-    Py_END_ALLOW_THREADS lane_commit(self, &plan);
+    Py_BEGIN_ALLOW_THREADS hft_lane_fill(self, &plan, out); /* producers write beyond the tail */
+    Py_END_ALLOW_THREADS hft_lane_commit(self, &plan);
     pthread_mutex_unlock(&self->take_mu);
     return Py_BuildValue("(NnL)", frame, plan.count, plan.newest);
 }
 
+/* account() -> (count, newest_taken): records taken since the last call (the dispatcher
+ * counts them; until then `pending` still counts them waiting, so no drop is seen). */
+static PyObject *
+lane_account(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    Lane *self = (Lane *)op;
+    long long newest = LOAD(self->newest_taken); /* before taken: never newer than counted */
+    long long taken = LOAD(self->taken);
+    long long count = taken - self->accounted;
+    self->accounted = taken;
+    return Py_BuildValue("(LL)", count, newest);
+}
+
+/* records waiting in the ring, and taken but not yet counted by account() */
+static PyObject *
+lane_get_pending(PyObject *op, void *Py_UNUSED(closure))
+{
+    Lane *self = (Lane *)op;
+    Py_ssize_t waiting = LOAD(self->records);
+    long long taken = LOAD(self->taken);
+    return PyLong_FromLongLong((long long)waiting + taken - self->accounted);
+}
+
+
 static PyMethodDef lane_methods[] = {
     {"define", lane_define, METH_O, "define(pickled_source) -> id"},
     {"take", lane_take, METH_O, "take(max_bytes) -> (frame, count, newest_seq) | None"},
-    {"start_mover", lane_start_mover, METH_VARARGS,
+    {"start_mover", hft_lane_start_mover, METH_VARARGS,
      "start_mover(fd, next_number, sent_through, frames, unsent_from, offset, frame_bytes, "
      "max_frames, max_bytes, poll_s)"},
-    {"stop_mover", lane_stop_mover, METH_NOARGS,
+    {"stop_mover", hft_lane_stop_mover, METH_NOARGS,
      "stop_mover() -> (frames, unsent_from, offset, sent_through, next_number, error)"},
-    {"submit", lane_submit, METH_VARARGS, "submit(frame, records) -> number"},
-    {"ack", lane_ack, METH_O, "ack(number) -> records freed"},
-    {"move_now", lane_move_now, METH_NOARGS, "move_now(): every waiting record into frames"},
-    {"mover_stats", lane_mover_stats, METH_NOARGS,
+    {"submit", hft_lane_submit, METH_VARARGS, "submit(frame, records) -> number"},
+    {"ack", hft_lane_ack, METH_O, "ack(number) -> records freed"},
+    {"move_now", hft_lane_move_now, METH_NOARGS, "move_now(): every waiting record into frames"},
+    {"mover_stats", hft_lane_mover_stats, METH_NOARGS,
      "mover_stats() -> (running, frames, records, bytes, sent_through, next_number, error, "
      "moved)"},
     {"account", lane_account, METH_NOARGS, "account() -> (count, newest_taken)"},
@@ -244,51 +259,9 @@ static PyType_Slot lane_slots[] = {
     {0, NULL},
 };
 
-static PyType_Spec lane_spec = {
-    .name = "hft.logging.native._callsite.Lane",
+PyType_Spec hft_lane_spec = {
+    .name = "hft.logging.native._caller.Lane",
     .basicsize = sizeof(Lane),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = lane_slots,
 };
-
-/* unpack_lane(payload, load_source) -> list of records: a frame's payload ('L' ...) back into
- * record tuples; load_source(bytes) makes a Source of a pickled one (once per frame). */
-static PyObject *
-unpack_lane(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    Py_buffer view;
-    if (nargs != 2 || PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "unpack_lane(payload, load_source)");
-        }
-        return NULL;
-    }
-    Reader r = {(const char *)view.buf, (const char *)view.buf + view.len, {NULL}};
-    FrameSources sources = {NULL, 0};
-    PyObject *records = NULL;
-    uint32_t nrecords;
-    if (frame_open(&r, args[1], &sources, &nrecords) < 0 ||
-        (records = PyList_New(nrecords)) == NULL) {
-        goto done;
-    }
-    for (uint32_t i = 0; i < nrecords; i++) {
-        PyObject *record = take_record(&r, &sources);
-        if (record == NULL) {
-            Py_CLEAR(records);
-            goto done;
-        }
-        PyList_SET_ITEM(records, i, record);
-    }
-    if (r.p != r.end) {
-        Py_CLEAR(records);
-        PyErr_SetString(PyExc_ValueError, "lane frame: bytes after its last record");
-    }
-done:
-    frame_sources_clear(&sources);
-    reader_clear(&r);
-    PyBuffer_Release(&view);
-    return records;
-}
-
-#endif /* HFT_LANE_TYPE_H */

@@ -1,10 +1,16 @@
-/* The mover's state, kept in its Lane (see _mover.h for what it does). Included by _lane.h. */
-#ifndef HFT_MOVER_TYPE_H
-#define HFT_MOVER_TYPE_H
+/* The mover: a native thread that takes a lane's records a frame at a time and writes the
+ * frames to the writer process's pipe, without ever taking the GIL (mover.c). Its state is kept
+ * in its Lane (lane.h); the Lane's methods that start, stop and feed it are in lane_mover.c.
+ */
+#ifndef HFT_MOVER_H
+#define HFT_MOVER_H
 
+#include "compat.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct Lane; /* lane.h: the mover's lane, which holds it */
 
 /* One frame as written on the writer's pipe (its 8-byte size header included), kept until the
  * writer acknowledges it. */
@@ -40,4 +46,27 @@ typedef struct {
     long long moved; /* frames the thread made of lane records */
 } Mover;
 
-#endif /* HFT_MOVER_TYPE_H */
+/* Its mutex and condition variables made (a new lane's), and destroyed (by the process that
+ * made them: a forked child may find them locked by a thread that is not there). */
+void hft_mover_init(Mover *m);
+void hft_mover_destroy(Mover *m);
+
+/* The thread's body (pthread_create's; arg: the Lane), and its stop: the caller holds the GIL
+ * or not, the mover never takes it. */
+void *hft_mover_main(void *lane);
+void hft_mover_join(Mover *m);
+
+/* Wake the thread: records wait, or a frame was queued. */
+void hft_mover_kick(Mover *m);
+
+/* Take the lane's oldest waiting records as one frame and queue it: 2 a full frame (more may
+ * wait), 1 a frame, 0 nothing waits, -1 no memory. Called without the GIL or mu. */
+int hft_mover_take(struct Lane *lane);
+
+/* Queue a frame (mu held): it takes the next number. */
+void hft_mover_append(Mover *m, MoverFrame *f);
+
+/* Free every queued frame (the thread stopped). */
+void hft_mover_free_frames(Mover *m);
+
+#endif /* HFT_MOVER_H */

@@ -1,5 +1,6 @@
-/* Optional C call site for hft.logging.pipeline.callsites: Emitter(ring, next_seq, level, source, capacity,
- * full, exc=False) is a callable that does what the Python closure does,
+/* The Emitter (callsite.h): the C call site of hft.logging.pipeline.callsites.
+ *
+ * Emitter(ring, next_seq, level, source, capacity, full, exc=False) is a callable that does what the Python closure does,
  *
  *     if exc and fields.get("exc_info") is True: fields["exc_info"] = sys.exc_info()
  *     record = (next_seq(), time.time_ns(), level, source, msg, fields)
@@ -26,18 +27,13 @@
  * Emitter(None, ...) is a count-only call site: a level only a counting backend wants; it adds
  * one and does nothing else (no record, no ring, no lane).
  */
-#include "_compat.h" /* Python.h, and what 3.11 lacks of 3.12's API */
-#include "_lane_type.h" /* the byte lane: Lane, lane_push, unpack_lane; plain() */
+#include "callsite.h"
+#include "caller.h"
+#include "counter.h"
+#include "lane.h"
+#include "plain.h"
+#include "sequence.h"
 #include <time.h>
-
-/* The module's state: no global mutable state, so each interpreter has its own. */
-typedef struct {
-    PyObject *emitter_type; /* the Emitter heap type of this module object */
-    PyObject *lane_type;    /* the Lane heap type */
-    PyObject *sequence_type; /* the Sequence heap type */
-    PyObject *counter_type;  /* the Counter heap type */
-    PyObject *exc_info_key; /* "exc_info", interned */
-} CallsiteState;
 
 typedef struct {
     PyObject_HEAD
@@ -70,138 +66,6 @@ typedef struct {
     unsigned long long *calls_n; /* where each call adds one: calls' value, or own_calls */
     unsigned long long own_calls;
 } Emitter;
-
-/* Counter(): the calls of one logger at one level in a pipeline, added to by each of their call
- * sites (a uint64, one add per call, under the GIL: nothing else writes it); value is read when
- * Prometheus pushes or is scraped. It holds no reference, so it is not a GC container. */
-typedef struct {
-    PyObject_HEAD
-    unsigned long long value;
-} Counter;
-
-static PyObject *
-counter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    static char *names[] = {NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, ":Counter", names)) {
-        return NULL;
-    }
-    return type->tp_alloc(type, 0); /* value 0 */
-}
-
-static void
-counter_dealloc(PyObject *op)
-{
-    PyTypeObject *type = Py_TYPE(op);
-    type->tp_free(op);
-    Py_DECREF(type);
-}
-
-static PyObject *
-counter_value(PyObject *op, void *closure)
-{
-    (void)closure;
-    return PyLong_FromUnsignedLongLong(((Counter *)op)->value);
-}
-
-static PyObject *
-counter_repr(PyObject *op)
-{
-    return PyUnicode_FromFormat("<hft call counter value=%llu>", ((Counter *)op)->value);
-}
-
-static PyGetSetDef counter_getset[] = {
-    {"value", counter_value, NULL, "the calls counted so far", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyType_Slot counter_slots[] = {
-    {Py_tp_doc, "Counter(): the calls of one logger at one level, added to by its call sites."},
-    {Py_tp_new, counter_new},
-    {Py_tp_dealloc, counter_dealloc},
-    {Py_tp_repr, counter_repr},
-    {Py_tp_getset, counter_getset},
-    {0, NULL},
-};
-
-static PyType_Spec counter_spec = {
-    .name = "hft.logging.native._callsite.Counter",
-    .basicsize = sizeof(Counter),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
-    .slots = counter_slots,
-};
-
-/* Sequence(start=0): the pipeline's record numbers. Called, it gives the next one, as
- * itertools.count().__next__ does; a call site holding one takes its number in C, without a
- * call or an int object (the lane stores it as 8 bytes). */
-typedef struct {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
-    long long next;
-    int idle; /* set by a dispatcher that sleeps long (only the lane's mover is busy): the next
-               * record onto a ring clears it and wakes the dispatcher */
-} Sequence;
-
-static PyObject *
-sequence_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
-{
-    (void)args;
-    if (PyVectorcall_NARGS(nargsf) != 0 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
-        PyErr_SetString(PyExc_TypeError, "a Sequence takes no arguments");
-        return NULL;
-    }
-    return PyLong_FromLongLong(((Sequence *)op)->next++);
-}
-
-static PyObject *
-sequence_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    long long start = 0;
-    static char *names[] = {"start", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|L:Sequence", names, &start)) {
-        return NULL;
-    }
-    Sequence *self = (Sequence *)type->tp_alloc(type, 0);
-    if (self != NULL) {
-        self->vectorcall = sequence_call;
-        self->next = start;
-    }
-    return (PyObject *)self;
-}
-
-static void
-sequence_dealloc(PyObject *op)
-{
-    PyTypeObject *type = Py_TYPE(op);
-    type->tp_free(op);
-    Py_DECREF(type);
-}
-
-static PyMemberDef sequence_members[] = {
-    {"next", Py_T_LONGLONG, offsetof(Sequence, next), Py_READONLY, "the number it gives next"},
-    {"idle", Py_T_INT, offsetof(Sequence, idle), 0,
-     "1: the dispatcher sleeps long; the next record onto a ring wakes it"},
-    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Sequence, vectorcall), Py_READONLY, NULL},
-    {NULL, 0, 0, 0, NULL},
-};
-
-static PyType_Slot sequence_slots[] = {
-    {Py_tp_doc, "Sequence(start=0): called, the next record number (0, 1, 2...)."},
-    {Py_tp_new, sequence_new},
-    {Py_tp_dealloc, sequence_dealloc},
-    {Py_tp_call, PyVectorcall_Call},
-    {Py_tp_members, sequence_members},
-    {0, NULL},
-};
-
-static PyType_Spec sequence_spec = {
-    .name = "hft.logging.native._callsite.Sequence",
-    .basicsize = sizeof(Sequence),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_IMMUTABLETYPE,
-    .slots = sequence_slots,
-};
-
-static struct PyModuleDef module_def; /* defined at the end; emitter_new finds its state */
 
 /* fields["exc_info"] = sys.exc_info() when the caller passed exc_info=True. */
 static int
@@ -316,7 +180,7 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         return NULL;
     }
     if (self->lane != NULL) { /* a plain record: into the lane as bytes, no object made */
-        int done = lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
+        int done = hft_lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
                              self->lane_source, args[0], args + 1, kwnames, &self->named);
         if (done != 0) {
             return done < 0 ? NULL : Py_NewRef(Py_None);
@@ -414,11 +278,11 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     /* Construction, not the call: the module state is looked up here only. */
-    PyObject *module = PyType_GetModuleByDef(type, &module_def);
+    PyObject *module = PyType_GetModuleByDef(type, &hft_caller_module);
     if (module == NULL) {
         return NULL;
     }
-    CallsiteState *state = PyModule_GetState(module);
+    CallerState *state = PyModule_GetState(module);
     if (lane != Py_None && (!PyObject_TypeCheck(lane, (PyTypeObject *)state->lane_type) ||
                             lane_source < 0 || lane_source > UINT32_MAX)) {
         PyErr_SetString(PyExc_TypeError, "Emitter: lane must be a Lane, with its lane_source");
@@ -562,130 +426,22 @@ static PyType_Slot emitter_slots[] = {
     {0, NULL},
 };
 
-static PyType_Spec emitter_spec = {
-    .name = "hft.logging.native._callsite.Emitter",
+PyType_Spec hft_emitter_spec = {
+    .name = "hft.logging.native._caller.Emitter",
     .basicsize = sizeof(Emitter),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
              Py_TPFLAGS_IMMUTABLETYPE,
     .slots = emitter_slots,
 };
 
-static int
-callsite_exec(PyObject *module)
-{
-    CallsiteState *state = PyModule_GetState(module);
-    state->exc_info_key = PyUnicode_InternFromString("exc_info");
-    if (state->exc_info_key == NULL) {
-        return -1;
-    }
-    state->emitter_type = PyType_FromModuleAndSpec(module, &emitter_spec, NULL);
-    state->lane_type = PyType_FromModuleAndSpec(module, &lane_spec, NULL);
-    state->sequence_type = PyType_FromModuleAndSpec(module, &sequence_spec, NULL);
-    state->counter_type = PyType_FromModuleAndSpec(module, &counter_spec, NULL);
-    if (state->emitter_type == NULL || state->lane_type == NULL || state->sequence_type == NULL ||
-        state->counter_type == NULL) {
-        return -1;
-    }
-    if (PyModule_AddObjectRef(module, "Lane", state->lane_type) < 0 ||
-        PyModule_AddObjectRef(module, "Sequence", state->sequence_type) < 0 ||
-        PyModule_AddObjectRef(module, "Counter", state->counter_type) < 0) {
-        return -1;
-    }
-    return PyModule_AddObjectRef(module, "Emitter", state->emitter_type);
-}
-
-static int
-callsite_traverse(PyObject *module, visitproc visit, void *arg)
-{
-    CallsiteState *state = PyModule_GetState(module);
-    if (state != NULL) { /* NULL before the state was made */
-        Py_VISIT(state->emitter_type);
-        Py_VISIT(state->lane_type);
-        Py_VISIT(state->sequence_type);
-        Py_VISIT(state->counter_type);
-        Py_VISIT(state->exc_info_key);
-    }
-    return 0;
-}
-
-static int
-callsite_clear(PyObject *module)
-{
-    CallsiteState *state = PyModule_GetState(module);
-    if (state != NULL) {
-        Py_CLEAR(state->emitter_type);
-        Py_CLEAR(state->lane_type);
-        Py_CLEAR(state->sequence_type);
-        Py_CLEAR(state->counter_type);
-        Py_CLEAR(state->exc_info_key);
-    }
-    return 0;
-}
-
-static void
-callsite_free(void *module)
-{
-    (void)callsite_clear((PyObject *)module);
-}
-
-static PyModuleDef_Slot slots[] = {
-    {Py_mod_exec, callsite_exec},
-    HFT_SLOT_INTERPRETERS HFT_SLOT_GIL {0, NULL},
-};
-
 /* nop(*args, **kwargs) -> None: a disabled level. A builtin costs the caller a C call and
  * nothing else; a Python function with *args and **kwargs costs a frame, a tuple and a dict. */
-static PyObject *
-nop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+PyObject *
+hft_nop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     (void)module;
     (void)args;
     (void)nargs;
     (void)kwnames;
     Py_RETURN_NONE;
-}
-
-/* lane_count(payload) -> (count, lowest level, highest level): the records of a lane frame,
- * every entry checked, and the range of their levels (0, 0 for none). */
-static PyObject *
-lane_count(PyObject *module, PyObject *payload)
-{
-    (void)module;
-    Py_buffer view;
-    if (PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    int32_t lowest = 0, highest = 0;
-    long long count = frame_count((const char *)view.buf, (const char *)view.buf + view.len,
-                                  &lowest, &highest);
-    PyBuffer_Release(&view);
-    return count < 0 ? NULL : Py_BuildValue("(Lii)", count, (int)lowest, (int)highest);
-}
-
-static PyMethodDef module_methods[] = {
-    {"lane_count", lane_count, METH_O,
-     "lane_count(payload) -> (count, lowest, highest): a lane frame's records, all checked"},
-    {"nop", (PyCFunction)(void (*)(void))nop, METH_FASTCALL | METH_KEYWORDS,
-     "nop(*args, **fields) -> None: what a disabled logging level is"},
-    {"unpack_lane", (PyCFunction)(void (*)(void))unpack_lane, METH_FASTCALL,
-     "unpack_lane(payload, load_source) -> list of records: a lane frame's payload decoded"},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module_def = {
-    .m_base = PyModuleDef_HEAD_INIT,
-    .m_methods = module_methods,
-    .m_name = "hft.logging.native._callsite",
-    .m_doc = "The C call site of hft loggers.",
-    .m_size = sizeof(CallsiteState),
-    .m_slots = slots,
-    .m_traverse = callsite_traverse,
-    .m_clear = callsite_clear,
-    .m_free = callsite_free,
-};
-
-PyMODINIT_FUNC
-PyInit__callsite(void)
-{
-    return PyModuleDef_Init(&module_def);
 }

@@ -1,11 +1,11 @@
-"""Types of the optional C call site (``src/hft/logging/native/_callsite.c``, ``_lane.h``)."""
+"""Types of the C extension of the process that logs (``src/hft/logging/native/caller.c``)."""
 
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 class Lane:
-    """Plain records as bytes in a ring, taken out a frame at a time (``_lane.h``)."""
+    """Plain records as bytes in a ring, taken out a frame at a time (``lane.h``)."""
 
     pending: int
     max_records: int
@@ -114,12 +114,10 @@ class Emitter:
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""
 
-def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
-    """A lane frame's payload back into record tuples (fields over the source's context)."""
-
-def lane_count(payload: bytes | memoryview, /) -> tuple[int, int, int]:
-    """``(count, lowest level, highest level)`` of a lane frame's payload, every entry checked
-    (ValueError: damaged)."""
-
 def nop(*args: Any, **fields: Any) -> None:
     """What a disabled logging level is."""
+
+def scan(
+    batch: list[Any], harmless: set[object], debug: int, secrets: tuple[str, ...] = (), /
+) -> tuple[int, int, int, bool, bool] | None:
+    """``(max_seq, lowest, highest, plain, hit)`` of a slice in one pass; None if unusual."""

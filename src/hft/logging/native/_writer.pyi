@@ -1,4 +1,4 @@
-"""Types of the optional C fast path (``src/hft/logging/native/_speedups.c``)."""
+"""Types of the C extension of the side that writes lines (``src/hft/logging/native/writer.c``)."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,7 +32,9 @@ def render_lane(
     *yield_every*: after each that many records, offer the CPU (``sched_yield``, the GIL
     released); 0: never."""
 
-def scan(
-    batch: list[Any], harmless: set[object], debug: int, secrets: tuple[str, ...] = (), /
-) -> tuple[int, int, int, bool, bool] | None:
-    """``(max_seq, lowest, highest, plain, hit)`` of a slice in one pass; None if unusual."""
+def unpack_lane(payload: bytes | memoryview, load_source: Callable[[bytes], Any], /) -> list[Any]:
+    """A lane frame's payload back into record tuples (fields over the source's context)."""
+
+def lane_count(payload: bytes | memoryview, /) -> tuple[int, int, int]:
+    """``(count, lowest level, highest level)`` of a lane frame's payload, every entry checked
+    (ValueError: damaged)."""

@@ -1,4 +1,6 @@
-/* A growable byte buffer, and the one buffer a C module keeps across calls (_speedups).
+/* A growable byte buffer, and the one buffer a C module keeps across calls (_writer: the
+ * renderers render.c and render_lane.c write their lines into it). Header-only: buf_reserve and
+ * buf_put are in every renderer's inner loop.
  *
  * Output of a few hundred kB (a batch of JSON lines) in a fresh block on every call is
  * pages to fault in every time; the kept buffer stays mapped. A call that finds it in use (a
@@ -11,7 +13,7 @@
 #ifndef HFT_BUFFER_H
 #define HFT_BUFFER_H
 
-#include "_compat.h"
+#include "compat.h"
 #include <string.h>
 
 #define BUF_FIRST ((Py_ssize_t)65536)

@@ -11,7 +11,6 @@ the same steps in C, and the record untracked by the garbage collector.
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
 from collections import deque
@@ -19,14 +18,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from hft.logging.levels import AUDIT, METRIC
-from hft.logging.native import Emitter, Sequence
+from hft.logging.native import Emitter
 from hft.logging.native import nop as _c_nop
-from hft.logging.pipeline.counts import PyCounter
+from hft.logging.pipeline.counts import CallCounter, PyCounter
 from hft.logging.record import Record, Source
 
 if TYPE_CHECKING:
+    from hft.logging.audit._guard import AuditSlot
     from hft.logging.native._caller import Counter
-    from hft.logging.pipeline.pipeline import LoggingPipeline
+    from hft.logging.pipeline.rings import Rings
 
 
 class Emit(Protocol):
@@ -51,15 +51,23 @@ def _nop(*_args: Any, **_fields: Any) -> None:
 nop: Callable[..., None] = _c_nop if _c_nop is not None else _nop
 
 
-def new_sequence() -> Callable[[], int]:
-    """A pipeline's record numbers: called, 0, 1, 2... A C ``Sequence`` where built (a C call
-    site takes its number without a call or an int object), else ``itertools.count().__next__``."""
-    if Sequence is not None:
-        return Sequence()
-    return itertools.count().__next__
+class CallSiteHost(Protocol):
+    """What the call sites read of their pipeline, once, when a logger binds its methods."""
+
+    @property
+    def rings(self) -> Rings: ...
+    @property
+    def overflow_policy(self) -> str: ...
+    @property
+    def block_timeout_s(self) -> float: ...
+    @property
+    def audit_guard(self) -> AuditSlot | None: ...
+    @property
+    def running(self) -> bool: ...
+    def record_counter(self, name: str, level: int) -> CallCounter: ...
 
 
-def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) -> Emit:
+def make_emit(pipeline: CallSiteHost, level: int, source: Source, exc: bool) -> Emit:
     """The logging method for *level* under the pipeline's overflow policy.
 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
@@ -98,7 +106,7 @@ def make_emit(pipeline: LoggingPipeline, level: int, source: Source, exc: bool) 
     return _PyEmit(put, samples, cast(PyCounter, counter))  # new_counter's, without the C one
 
 
-def make_count(pipeline: LoggingPipeline, level: int, source: Source) -> Emit:
+def make_count(pipeline: CallSiteHost, level: int, source: Source) -> Emit:
     """A count-only call site for *level*: only a counting backend (Prometheus) wants it, so a
     call adds one to its logger's counter and does nothing else (no record, no ring, no lane).
     Its ``sample`` times the next call, as a logging method's does."""
@@ -156,7 +164,7 @@ class _PyCount:
         self._samples.append(time.perf_counter_ns() - start)
 
 
-def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[[Record], None]:
+def _bounded_append(pipeline: CallSiteHost, ring: deque[Record]) -> Callable[[Record], None]:
     """``append`` for ``drop_newest`` and ``block``: a full ring refuses (after a bounded wait).
 
     A refused record has taken its sequence number, so the dispatcher counts it as dropped.
@@ -183,7 +191,7 @@ def _bounded_append(pipeline: LoggingPipeline, ring: deque[Record]) -> Callable[
     return append_or_drop
 
 
-def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
+def make_metric(pipeline: CallSiteHost, source: Source) -> EmitMetric:
     """``metric(name, value, tags)``: a metric sample on the same ring as the logs."""
     rings = pipeline.rings
     ring = rings.ring
@@ -203,7 +211,7 @@ def make_metric(pipeline: LoggingPipeline, source: Source) -> EmitMetric:
     return metric
 
 
-def make_audit(pipeline: LoggingPipeline, source: Source) -> Emit:
+def make_audit(pipeline: CallSiteHost, source: Source) -> Emit:
     """``audit(event, **fields)``: the lossless path. A full audit ring waits, never drops.
 
     With an audit backend, its slot (:mod:`hft.logging.audit._guard`) tracks the call site and

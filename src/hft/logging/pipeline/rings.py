@@ -10,6 +10,7 @@ Every record's sequence number lets the drop ledger say how many never arrived
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from operator import call
 from typing import TYPE_CHECKING, Any, Literal
 
 from hft.logging.levels import MARKER
-from hft.logging.pipeline.callsites import new_sequence
+from hft.logging.native import Sequence as CSequence
 from hft.logging.pipeline.drops import DropLedger
 from hft.logging.pipeline.gate import REOPEN_AT, Gate
 from hft.logging.pipeline.metrics import CallSamples
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
     from hft.logging.pipeline.lanes import LaneFeed
 
 OverflowPolicy = Literal["drop_oldest", "drop_newest", "block"]
+
+
+def new_sequence() -> Callable[[], int]:
+    """A pipeline's record numbers: called, 0, 1, 2... A C ``Sequence`` where built (a C call
+    site takes its number without a call or an int object), else ``itertools.count().__next__``."""
+    if CSequence is not None:
+        return CSequence()
+    return itertools.count().__next__
 
 
 class Rings:

@@ -6,7 +6,7 @@ every unacknowledged frame again and is told which of them its predecessor may h
 (``resend_through``). The bound on what is kept (:data:`MAX_UNACKED_FRAMES`,
 :data:`MAX_UNACKED_BYTES`) is the back-pressure: past it the dispatcher waits.
 
-While a lane's native mover (``hft/logging/native/_mover.h``) writes the pipe, it holds the
+While a lane's native mover (``hft/logging/native/mover.c``) writes the pipe, it holds the
 unacknowledged frames and numbers new ones; the link hands them over and takes them back.
 """
 
@@ -171,7 +171,7 @@ class FrameLink:
         self._unsent.clear()
         self._unacked_bytes = self._unacked_records = self._offset = 0
 
-    # -- the native mover (hft/logging/native/_mover.h) -----------------------------------
+    # -- the native mover (hft/logging/native/mover.c) -----------------------------------
 
     def start_moving(self, fd: int) -> None:
         """Hand the unacknowledged frames, and the pipe *fd*, to the lane's mover."""

@@ -195,12 +195,12 @@ class TestOnePlace:
     def test_the_modules_take_the_names_it_chose(self) -> None:
         """Each module that has a C path holds the very object hft.logging.native chose."""
         from hft.logging import native, record
-        from hft.logging.pipeline import callsites, counts, lanes, prepare
+        from hft.logging.pipeline import callsites, counts, lanes, prepare, rings
         from hft.logging.render import lines
         from hft.logging.writer import wire
 
         assert vars(callsites)["Emitter"] is native.Emitter
-        assert vars(callsites)["Sequence"] is native.Sequence
+        assert vars(rings)["CSequence"] is native.Sequence
         assert vars(counts)["Counter"] is native.Counter
         assert lanes.Lane is native.Lane
         assert vars(prepare)["_c_scan"] is native.scan

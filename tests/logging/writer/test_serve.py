@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hft.logging.backends.file import FileBackend
+from hft.logging.backends.registry import backend_section
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.pipeline.spill import StderrFallback
 from hft.logging.record import Record, Source
@@ -200,7 +201,7 @@ class TestOpenBackend:
     ) -> None:
         """A writer process's file backend yields every YIELD_EVERY records; the app's never."""
         settings = {"file_path": str(tmp_path / "w.jsonl"), "rotation": "none"}
-        backend = open_backend({"backend": "file", "settings": settings}, 4096)
+        backend = open_backend("file", backend_section("file", settings), 4096)
         try:
             assert isinstance(backend, FileBackend)
             assert backend.yield_every == YIELD_EVERY > 0

@@ -148,6 +148,21 @@ class TestValidatedOnce:
         app.shutdown_resources()
         assert counts == {"logging": 1, "rules": 1}
 
+    def test_the_writer_process_takes_the_validated_sections(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With dev's real console and file (one writer process hosting both), no section is
+        validated again in this process."""
+        app = create_application("dev", REPO_SETTINGS, env={})
+        app.config.logging.backends.file.file_path.override(str(tmp_path / "hft.log"))
+        app.config.logging.backends.console.stream.override("stdout")
+        app.config.logging.hft_settings.spill_dir.override(str(tmp_path / "spill"))
+        counts = count_validations(monkeypatch)
+        app.init_resources()
+        app.logging.logger(name="x").info("hello")
+        app.shutdown_resources()
+        assert counts == {"logging": 1, "rules": 1}
+
     def test_an_override_is_validated_when_the_resources_start(self) -> None:
         """A bad override made after loading is the loader's one-line error, at start."""
         app = dev_app(CapturingBackend())

@@ -203,6 +203,32 @@ class TestValidatedOnce:
         create_backend_from_config("audit", {"file_path": str(tmp_path / "audit.log")}).close()
         assert counts == {"section": 1}
 
+    @pytest.mark.parametrize("environment", ["dev", "prod"])
+    def test_the_shipped_pipelines_validate_each_section_once(
+        self, environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """dev and prod as shipped, with their real backends (the writer process among them):
+        each backend section is validated once, with the dict, and never again in this
+        process (not by the writer's routing, nor by its probe of the file)."""
+        variables = {
+            "HFT_LOGGING__BACKENDS__FILE__FILE_PATH": str(tmp_path / "hft.log"),
+            "HFT_LOGGING__BACKENDS__AUDIT__FILE_PATH": str(tmp_path / "audit.log"),
+            "HFT_LOGGING__BACKENDS__PROMETHEUS__PUSH_GATEWAY_URL": "",
+            "HFT_LOGGING__HFT_SETTINGS__SPILL_DIR": str(tmp_path / "spill"),
+        }
+        shipped = LoggingConfigManager(environment, REPO_SETTINGS, variables).settings.logging
+        config = shipped.model_dump(mode="json")
+        counts = count_validations(monkeypatch)
+        pipeline = create_pipeline_from_config(config).start()
+        try:
+            assert any(isinstance(s.backend, ProcessBackend) for s in pipeline.slots)
+            HFTLogger(pipeline, "x").warning("written by the writer process")
+            assert pipeline.flush()
+        finally:
+            pipeline.close()
+        assert counts == {"logging": 1, "rules": 1}
+        assert _messages(tmp_path / "hft.log") == ["written by the writer process"]
+
 
 def _messages(path: Path) -> list[str]:
     """The ``msg`` of every JSON line in *path*."""

@@ -83,8 +83,7 @@ def _backend_for(name: str, section: BaseModel, extra: Mapping[str, Any]) -> Log
     from hft.logging.writer import ProcessBackend
 
     return ProcessBackend(
-        name,
-        section.model_dump(exclude={"enabled"}),
+        [(name, section)],
         extra.get("max_field_chars", 4096),
         spill_dir=extra.get("spill_dir", "logs/spill"),
     )
@@ -109,13 +108,13 @@ def backends_for(settings: LoggingSettings) -> list[LoggingBackend]:
     hft = settings.hft_settings
     extra = {"max_field_chars": hft.max_field_chars, "spill_dir": hft.spill_dir}
     backends: list[LoggingBackend] = []
-    hosted: list[tuple[str, dict[str, Any]]] = []
+    hosted: list[tuple[str, BaseModel]] = []
     place = 0  #: the writer process takes the place of its first sink
     for name in settings.backends.enabled_names():
         section = getattr(settings.backends, name)
         if name in WRITER_SINKS:
             place = place if hosted else len(backends)
-            hosted.append((name, section.model_dump(exclude={"enabled"})))
+            hosted.append((name, section))
         else:
             backends.append(_backend_for(name, section, extra))
     if hosted:
@@ -123,7 +122,6 @@ def backends_for(settings: LoggingSettings) -> list[LoggingBackend]:
 
         writer = ProcessBackend(
             hosted,
-            None,
             hft.max_field_chars,
             spill_dir=hft.spill_dir,
             drain_deadline_s=hft.drain_deadline_ms / 1000,

@@ -8,10 +8,13 @@ import threading
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hft.logging.backends.file import FileBackend
+from hft.logging.backends.registry import backend_section
+from hft.logging.levels import INFO, WARNING
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.pipeline.spill import StderrFallback
 from hft.logging.record import Record, Source
@@ -21,8 +24,9 @@ from hft.logging.writer.serve import (
     FrameReader,
     Writer,
     open_backend,
+    open_sinks,
 )
-from hft.logging.writer.sinks import DirectSink, SinkGroup
+from hft.logging.writer.sinks import DirectSink, QueuedSink, SinkGroup, SinkSpec
 from hft.logging.writer.wire import (
     ACKED,
     HEADER,
@@ -32,6 +36,7 @@ from hft.logging.writer.wire import (
     closing_frame,
     parse_replies,
 )
+from tests.config.spies import count_validations
 
 _SOURCE = Source.create("orders", ("mexc",), {})
 _INTERNAL = Source.create("hft.logging", ("hft", "logging"), {})
@@ -200,7 +205,7 @@ class TestOpenBackend:
     ) -> None:
         """A writer process's file backend yields every YIELD_EVERY records; the app's never."""
         settings = {"file_path": str(tmp_path / "w.jsonl"), "rotation": "none"}
-        backend = open_backend({"backend": "file", "settings": settings}, 4096)
+        backend = open_backend("file", backend_section("file", settings), 4096)
         try:
             assert isinstance(backend, FileBackend)
             assert backend.yield_every == YIELD_EVERY > 0
@@ -211,6 +216,33 @@ class TestOpenBackend:
             assert in_app.yield_every == 0
         finally:
             in_app.close()
+
+
+class TestSinkSpec:
+    def test_the_writer_validates_each_sinks_section_once(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The spec a writer is started with (its JSON) is validated once, a section per sink,
+        and reads back as the parent's sections; the sinks are opened from those models
+        without validating them again."""
+        sections = (
+            ("file", backend_section("file", {"file_path": str(tmp_path / "w.jsonl")})),
+            ("console", backend_section("console", {"level": "WARNING", "stream": "stdout"})),
+        )
+        sent = SinkSpec(sections, 1024, str(tmp_path / "spill"), 50)
+        counts = count_validations(monkeypatch)
+        read = SinkSpec.read(orjson.loads(orjson.dumps(sent.wire())))
+        assert counts == {"section": 2}
+        assert read == sent
+        group = open_sinks(read, lambda msg, **fields: None)
+        try:
+            assert counts == {"section": 2}
+            assert [type(s) for s in group.sinks] == [DirectSink, QueuedSink]
+            assert [b.level for b in group.backends()] == [INFO, WARNING]
+        finally:
+            group.close(1.0)
+            for backend in group.backends():
+                backend.close()
 
 
 class TestClosingFrame:

@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from hft.logging import HFTLogger, LoggingPipeline
+from hft.logging.backends.registry import backend_section
 from hft.logging.testing import CapturingBackend
 from hft.logging.writer import ProcessBackend
 from hft.logging.writer.sinks import DirectSink, QueuedSink, SinkGroup
@@ -213,8 +214,9 @@ class TestOneWriter:
         """Under dev's backends, one writer process hosts file and console; INFO and DEBUG
         records take the lane, and each sink's counts appear under its own name."""
         backend = ProcessBackend(
-            [("file", {"file_path": str(tmp_path / "f.log"), "rotation": "none"}),
-             ("console", {"level": "DEBUG"})],
+            [("file", backend_section("file", {"file_path": str(tmp_path / "f.log"),
+                                               "rotation": "none"})),
+             ("console", backend_section("console", {"level": "DEBUG"}))],
         )  # fmt: skip
         pipeline = LoggingPipeline([backend]).start()
         try:
@@ -242,8 +244,9 @@ def test_the_console_writes_to_this_processs_stream(tmp_path: Path, stream: str)
     travel on a pipe of their own)."""
     code = (
         "from hft.logging import HFTLogger, LoggingPipeline\n"
+        "from hft.logging.backends.registry import backend_section\n"
         "from hft.logging.writer import ProcessBackend\n"
-        f"b = ProcessBackend('console', {{'stream': '{stream}'}})\n"
+        f"b = ProcessBackend([('console', backend_section('console', {{'stream': '{stream}'}}))])\n"
         "p = LoggingPipeline([b]).start()\n"
         "HFTLogger(p, 'x').info('hello there', k=1)\n"
         "p.close()\n"

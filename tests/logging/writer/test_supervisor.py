@@ -16,6 +16,7 @@ import pytest
 import hft
 from hft.config import ConfigError
 from hft.logging import HFTLogger, LoggingPipeline
+from hft.logging.backends.registry import backend_section
 from hft.logging.writer.backend import ProcessBackend
 from tests.logging.test_failover import assert_accounted, json_lines, wait_until
 from tests.logging.writer.helpers import SOURCE, file_lines, process_file
@@ -48,8 +49,9 @@ class TestFailures:
         """A writer that fails to open its backend fails the constructor, naming key and path."""
         blocker = tmp_path / "not-a-dir"
         blocker.write_text("")
+        section = backend_section("file", {"file_path": str(blocker / "hft.log")})
         with pytest.raises(ConfigError, match=r"^logging\.backends\.file\.file_path: cannot open"):
-            ProcessBackend("file", {"file_path": str(blocker / "hft.log")}, 4096)
+            ProcessBackend([("file", section)], 4096)
 
     def test_writers_that_cannot_start_leave_the_records_to_this_process(
         self, tmp_path: Path, capfd: pytest.CaptureFixture[str]
@@ -197,7 +199,9 @@ class TestKills:
         writer runs again the file holds every record not counted dropped, once."""
         path = tmp_path / "hft.log"
         settings = {"file_path": str(path), "rotation": "none"}
-        backend = ProcessBackend("file", settings, 4096, max_unacked_frames=4)
+        backend = ProcessBackend(
+            [("file", backend_section("file", settings))], 4096, max_unacked_frames=4
+        )
         pipeline = LoggingPipeline([backend], ring_buffer_size=1000, block_timeout_ms=5).start()
         logger = HFTLogger(pipeline, "x")
         pid = backend.writer_pid

@@ -2,7 +2,8 @@
 
 :func:`hft.logging.create_backend_from_config` decides where a backend runs (a writer process
 for the file); the writer process and that public function both build the backend
-itself here. :func:`backend_section` validates a section against the backend's settings model;
+itself here. :func:`backend_section` validates a section against the backend's settings model,
+once, where settings come in (a public function, the writer process's spec);
 :func:`build_in_process` builds from a section so validated and validates nothing again.
 """
 
@@ -25,7 +26,6 @@ __all__ = [
     "backend_classes",
     "backend_section",
     "build_in_process",
-    "create_in_process",
 ]
 
 BackendFactory = Callable[..., LoggingBackend]
@@ -63,15 +63,6 @@ def backend_section(backend_name: str, backend_config: Any) -> BaseModel:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):  # pragma: no cover
         raise TypeError(f"BackendsSettings.{backend_name} is not a settings model")
     return section_settings(model, backend_config, f"logging.backends.{backend_name}")
-
-
-def create_in_process(backend_name: str, backend_config: Any, **extra: Any) -> LoggingBackend:
-    """The backend *backend_name* built here, whatever its ``writer`` setting says.
-
-    *backend_config* (a settings model or a dict of the same shape) is validated
-    (:func:`backend_section`), then built by :func:`build_in_process`.
-    """
-    return build_in_process(backend_name, backend_section(backend_name, backend_config), **extra)
 
 
 def build_in_process(backend_name: str, section: BaseModel, **extra: Any) -> LoggingBackend:

@@ -31,17 +31,19 @@ Guarantees and their limits:
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
+from pydantic import BaseModel
 
+from hft.config import FileBackendSettings
 from hft.logging.pipeline.metrics import BackendStats
 from hft.logging.record import Record
 from hft.logging.writer.fallback import LocalSinks
 from hft.logging.writer.link import MAX_UNACKED_FRAMES, FrameLink
 from hft.logging.writer.serve import DRAIN_DEADLINE_S
-from hft.logging.writer.sinks import LOSSLESS, QUEUE_RECORDS
+from hft.logging.writer.sinks import LOSSLESS, QUEUE_RECORDS, SinkSpec
 from hft.logging.writer.supervisor import WriterSupervisor
 from hft.logging.writer.tally import WriterTally
 from hft.logging.writer.wire import FrameEncoder
@@ -57,7 +59,8 @@ _SYNC_TIMEOUT_S: Final = 10.0
 
 
 class ProcessBackend:
-    """A backend (by its registry name and settings) running in a writer process.
+    """Backends (each by its registry name and validated settings section) running as the
+    sinks of one writer process.
 
     It looks like the backend it wraps (``name``, ``level``, routing flags), so the pipeline
     routes to it as usual. ``write`` queues a batch, ``flush`` (called by the dispatcher after
@@ -72,8 +75,7 @@ class ProcessBackend:
 
     def __init__(
         self,
-        sinks: str | Sequence[tuple[str, Mapping[str, Any]]],
-        settings: Mapping[str, Any] | None = None,
+        sinks: Sequence[tuple[str, BaseModel]],
         max_field_chars: int = 4096,
         *,
         spill_dir: str = "logs/spill",
@@ -81,30 +83,30 @@ class ProcessBackend:
         drain_deadline_s: float = DRAIN_DEADLINE_S,
         queue_records: int = QUEUE_RECORDS,
     ) -> None:
-        chosen = [(sinks, settings or {})] if isinstance(sinks, str) else list(sinks)
-        if not chosen:
+        sink_spec = SinkSpec(tuple(sinks), max_field_chars, str(spill_dir), queue_records)
+        if not sink_spec.sections:
             raise ValueError("a writer process needs at least one sink")
-        facts = [_routing(n, s) for n, s in chosen]  # validates; how to route
-        self.sink_names = tuple(n for n, _ in chosen)
+        facts = [_routing(n, s) for n, s in sink_spec.sections]  # how to route; the file probed
+        self.sink_names = tuple(n for n, _ in sink_spec.sections)
         self.name = "+".join(self.sink_names)
         self.level = min(level for level, _, _ in facts)
         self.takes_metrics = any(metrics for _, metrics, _ in facts)
         self.takes_audit = any(audit for _, _, audit in facts)
         self._drain_deadline_s = drain_deadline_s
-        spec = {
-            "sinks": [{"backend": n, "settings": dict(s)} for n, s in chosen],
-            "limit": max_field_chars,
-            "spill_dir": str(spill_dir),
+        spec = {  # what the writer process is started with (JSON: a process boundary)
+            **sink_spec.wire(),
             "drain_deadline_s": drain_deadline_s,
-            "queue_records": queue_records,
-            "writer_cpu": next((s["writer_cpu"] for _, s in chosen if "writer_cpu" in s), "any"),
+            "writer_cpu": next(
+                (s.writer_cpu for _, s in sink_spec.sections if isinstance(s, FileBackendSettings)),
+                "any",
+            ),
         }
         self._warnings = _WarningRelay(self.name)
         self._encode = FrameEncoder(max_field_chars)
         self._pending: list[Record] = []
         self._link = FrameLink(max_unacked_frames)
         self._tally = WriterTally(self.sink_names)
-        self._local = LocalSinks(spec, max_field_chars, self._tally, self._warnings.warn)
+        self._local = LocalSinks(sink_spec, self._tally, self._warnings.warn)
         self._writer = WriterSupervisor(
             spec,
             self._link,
@@ -290,18 +292,17 @@ class _WarningRelay:
         sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
 
 
-def _routing(name: str, settings: Mapping[str, Any]) -> tuple[int, bool, bool]:
+def _routing(name: str, section: BaseModel) -> tuple[int, bool, bool]:
     """A sink's level, and whether it takes metric and audit records, from its validated
-    settings. A lossless sink (the file) is opened here once, so that a path it cannot open
+    *section*. A lossless sink (the file) is opened here once, so that a path it cannot open
     is a ``ConfigError`` naming the key in this process, not a writer that cannot start."""
-    from hft.logging.backends.registry import backend_classes, backend_section, create_in_process
+    from hft.logging.backends.registry import backend_classes, build_in_process
     from hft.logging.levels import parse_level
 
     if name in LOSSLESS:
-        probe = create_in_process(name, settings)
+        probe = build_in_process(name, section)
         probe.close()
         return probe.level, probe.takes_metrics, probe.takes_audit
-    section = backend_section(name, settings)
     kind = backend_classes()[name]
     level = parse_level(getattr(section, "level", "DEBUG"))
     return (

@@ -8,14 +8,14 @@ lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hft.logging.pipeline.spill import StderrFallback
 from hft.logging.record import Record
 from hft.logging.writer.link import Frame
 from hft.logging.writer.serve import open_sinks
-from hft.logging.writer.sinks import SinkGroup
+from hft.logging.writer.sinks import SinkGroup, SinkSpec
 from hft.logging.writer.tally import WriterTally
 from hft.logging.writer.wire import HEADER, decode_frame
 
@@ -23,15 +23,9 @@ from hft.logging.writer.wire import HEADER, decode_frame
 class LocalSinks:
     """The writer's sinks opened in this process, once :attr:`active` (never before)."""
 
-    def __init__(
-        self,
-        spec: Mapping[str, Any],
-        max_field_chars: int,
-        tally: WriterTally,
-        warn: Callable[..., None],
-    ) -> None:
-        self._spec = spec
-        self._limit = max_field_chars
+    def __init__(self, spec: SinkSpec, tally: WriterTally, warn: Callable[..., None]) -> None:
+        self._spec = spec  #: the writer's sinks, their sections validated (by the parent)
+        self._limit = spec.limit
         self._tally = tally
         self._warn = warn
         self._group: SinkGroup | None = None

@@ -27,12 +27,13 @@ from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
+from pydantic import BaseModel
 
 from hft.logging.backends.base import BackendContext
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.record import Record
-from hft.logging.writer.sinks import LOSSLESS, QUEUE_RECORDS, DirectSink, QueuedSink, SinkGroup
+from hft.logging.writer.sinks import LOSSLESS, DirectSink, QueuedSink, SinkGroup, SinkSpec
 from hft.logging.writer.wire import (
     HEADER,
     READY,
@@ -265,43 +266,41 @@ def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
         )
 
 
-def open_backend(spec: Mapping[str, Any], limit: int) -> LoggingBackend:
-    """The backend one sink's *spec* names; one that renders offers its CPU back as it goes."""
-    from hft.logging.backends.registry import create_in_process
+def open_backend(name: str, section: BaseModel, limit: int) -> LoggingBackend:
+    """The backend *name* from its validated *section*, as a writer process's sink: one that
+    renders offers its CPU back as it goes."""
+    from hft.logging.backends.registry import build_in_process
 
-    return create_in_process(
-        spec["backend"], spec["settings"], max_field_chars=limit, yield_every=YIELD_EVERY
-    )
+    return build_in_process(name, section, max_field_chars=limit, yield_every=YIELD_EVERY)
 
 
-def open_sinks(spec: Mapping[str, Any], warn: Callable[..., None]) -> SinkGroup:
+def open_sinks(spec: SinkSpec, warn: Callable[..., None]) -> SinkGroup:
     """Every sink *spec* names, each behind a slot of its own (retries, failover); the lossless
     ones written in the caller's thread, the others on threads of their own."""
     from hft.logging.pipeline.spill import fallback_for
 
-    limit, spill_dir = spec["limit"], spec.get("spill_dir", "logs/spill")
-    bound = int(spec.get("queue_records", QUEUE_RECORDS))
     idle = threading.Event()
     sinks: list[DirectSink | QueuedSink] = []
-    for sink in spec["sinks"]:
-        backend = open_backend(sink, limit)
+    for name, section in spec.sections:
+        backend = open_backend(name, section, spec.limit)
         slot = BackendSlot(
             backend,
             max_retry_attempts=_CHILD_RETRIES,
             enable_failover=True,
-            fallback=fallback_for(backend.name, spill_dir, limit),
+            fallback=fallback_for(backend.name, spec.spill_dir, spec.limit),
             warn=warn,
         )
         slot.hooks.attach(BackendContext(warn=warn, note=warn, metrics=LoggingMetrics))
-        if sink["backend"] in LOSSLESS:
+        if name in LOSSLESS:
             sinks.append(DirectSink(slot))
         else:
-            sinks.append(QueuedSink(slot, warn, bound, idle))
+            sinks.append(QueuedSink(slot, warn, spec.queue_records, idle))
     return SinkGroup(sinks, idle)
 
 
-def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> bool:
-    """The writer's loop: frames until the pipe closes, each delivered and acknowledged.
+def serve(fd: int, spec: Mapping[str, Any], sinks: SinkSpec, out: IO[bytes]) -> bool:
+    """The writer's loop: frames until the pipe closes, each delivered and acknowledged to
+    *sinks* (read from *spec*, the JSON the writer was started with, by :func:`main`).
 
     Returns False when a sink was still stuck in a write at the drain deadline: the process
     must then leave without waiting for it (``os._exit``)."""
@@ -311,7 +310,7 @@ def serve(fd: int, spec: Mapping[str, Any], out: IO[bytes]) -> bool:
         if writer is not None:
             writer.warn(msg, **fields)
 
-    group = open_sinks(spec, warn)
+    group = open_sinks(sinks, warn)
     if any(isinstance(s, QueuedSink) for s in group.sinks):
         # The lossless sink's thread gives up the GIL at every read and write of its pipe and
         # file; a console thread busy rendering would then keep it for a whole switch interval
@@ -379,8 +378,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent decides when we stop: EOF
     spec = orjson.loads(sys.argv[1])
+    sinks = SinkSpec.read(spec)  # the one validation of the sinks' settings in this process
     out = os.fdopen(int(spec["reply_fd"]), "wb")
-    if not serve(sys.stdin.fileno(), spec, out):
+    if not serve(sys.stdin.fileno(), spec, sinks, out):
         with contextlib.suppress(OSError):
             out.flush()
         os._exit(0)  # a sink thread is stuck in a write: do not wait for it at exit

@@ -15,6 +15,10 @@ classic path, and hands each sink its share by level (:func:`hft.logging.pipelin
 At shutdown (:meth:`SinkGroup.close`) the lossless sinks settle first and then the queued
 ones get until the drain deadline; whatever they could not deliver by then is counted as
 dropped and said on standard error and in the lossless sinks.
+
+The sinks are opened from a :class:`SinkSpec`: each backend's settings section, validated.
+The parent holds it typed; it crosses to the writer process as JSON (:meth:`SinkSpec.wire`),
+where :meth:`SinkSpec.read` validates each section once, at that process's entry point.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
+
+from pydantic import BaseModel
 
 from hft.logging.backends.base import LoggingBackend
 from hft.logging.levels import AUDIT, WARNING
@@ -44,6 +51,45 @@ _IDLE_S: Final = 0.1
 _CHUNK: Final = 256
 _YIELD_S: Final = 0.02
 SINK_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """What a writer's sinks are opened from: each backend by its name in the ``backends``
+    settings section with that section validated, and what the sinks share."""
+
+    #: (backend name, its validated settings section), one per sink, in routing order.
+    sections: tuple[tuple[str, BaseModel], ...]
+    limit: int = 4096  #: ``max_field_chars``
+    spill_dir: str = "logs/spill"
+    queue_records: int = QUEUE_RECORDS  #: each best-effort sink's bound
+
+    def wire(self) -> dict[str, Any]:
+        """This spec as plain data, for the JSON that starts a writer process."""
+        return {
+            "sinks": [
+                {"backend": name, "settings": section.model_dump(exclude={"enabled"})}
+                for name, section in self.sections
+            ],
+            "limit": self.limit,
+            "spill_dir": self.spill_dir,
+            "queue_records": self.queue_records,
+        }
+
+    @classmethod
+    def read(cls, spec: Mapping[str, Any]) -> SinkSpec:
+        """The spec a writer process was started with (:meth:`wire`), each sink's section
+        validated once: this is the writer process's entry point."""
+        from hft.logging.backends.registry import backend_section
+
+        return cls(
+            tuple(
+                (s["backend"], backend_section(s["backend"], s["settings"])) for s in spec["sinks"]
+            ),
+            int(spec["limit"]),
+            str(spec.get("spill_dir", "logs/spill")),
+            int(spec.get("queue_records", QUEUE_RECORDS)),
+        )
 
 
 def levels_of(records: Sequence[Record]) -> tuple[int, int]:
@@ -342,6 +388,7 @@ __all__ = [
     "DirectSink",
     "QueuedSink",
     "SinkGroup",
+    "SinkSpec",
     "levels_of",
     "note",
     "stats_from",

@@ -226,7 +226,7 @@ class ProcessBackend:
         acknowledged count as pending in each lossless sink (they are on their way to it)."""
         return self._tally.sink_stats(self.handover()[0], self._local.stats(), self.stats())
 
-    # -- the native mover (hft/logging/native/_mover.h) -----------------------------------
+    # -- the native mover (hft/logging/native/mover.c) -----------------------------------
 
     def moves(self, lane: Any, frame_bytes: int, poll_s: float, *, run: bool = True) -> bool:
         """True while *lane*'s native mover writes this backend's pipe (started here once a

@@ -44,7 +44,7 @@ class WriterSupervisor:
         warn: Callable[..., None],
         on_fork: Callable[[], None],
     ) -> None:
-        self._spec = spec  #: what every writer is started with (``serve.open_sinks``)
+        self._spec = spec  #: what every writer is started with (``sinks.SinkSpec.wire``)
         self._link, self._tally, self._local = link, tally, local
         self._warn = warn
         self._on_fork = on_fork  #: lets go of everything the parent's writer had

@@ -152,7 +152,8 @@ class TestTake:
 class TestResend:
     def test_resent_records_already_in_the_log_are_skipped(self, tmp_path: Path) -> None:
         """A replacement writer given frames 0-1 again, with the log ending inside frame 1,
-        writes only what follows the last line, and acknowledges both frames."""
+        writes only what follows the last line, acknowledges both frames, and counts the
+        skipped records as its file's (a writer killed before it acknowledged never said so)."""
         path = tmp_path / "hft.log"
         first = FileBackend(file_path=path, rotation="none")
         first.write(_records(0, 150))  # the killed writer got through frame 0 and half of 1
@@ -167,7 +168,7 @@ class TestResend:
         replies = parse_replies(bytearray(out.getvalue()))
         assert [r for r in replies if r[0] == ACKED] == [(ACKED, (2, 250, 0, 0, 0))]
         (stats,) = [r[1] for r in replies if r[0] == STATS]  # the sink's counts, before the ack
-        assert stats["file"]["written"] == 100
+        assert stats["file"]["written"] == stats["file"]["routed"] == 250
         assert replies[-1][0] == ACKED
 
     def test_the_last_line_is_matched_by_its_bytes_not_only_its_seq(self, tmp_path: Path) -> None:

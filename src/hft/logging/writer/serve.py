@@ -188,6 +188,7 @@ class Writer:
             return
         done = self._already_written(resent)
         self.skipped += done
+        self._group.already_written(resent[:done])  # in the file: counted as written
         if done < len(resent):
             self._group.deliver(resent[done:])
 
@@ -207,18 +208,20 @@ class Writer:
 
     def acknowledge(self, *, idle: bool = True) -> None:
         """Tell the parent what is disposed of, when that (or a sink's state) changed; the
-        sinks' counts go first when they changed (at once when *idle*: a flush waits for
-        this acknowledgement, and reads the counts after it)."""
+        sinks' counts go first, when they changed: always before an acknowledgement (a writer
+        killed after it leaves no acknowledged record out of its sinks' counts), else at most
+        every ``STATS_EVERY_S`` (at once when *idle*: a flush reads the counts after it)."""
         group = self._group
         if group.pending or self._resent is not None:
             return
-        self.report_stats(force=idle)
         written, failed_over, lost, state = group.totals()
         now = (self.frame, state)
         if now == self._told:
+            self.report_stats(force=idle)
             return
+        self.report_stats(force=True)
         self._told = now
-        self._send(ack_message(self.frame, written + self.skipped, failed_over, lost, state))
+        self._send(ack_message(self.frame, written, failed_over, lost, state))
 
     def report_stats(self, *, force: bool = False) -> None:
         """Send the sinks' counts when they changed (at most every ``STATS_EVERY_S``)."""

@@ -120,6 +120,13 @@ class DirectSink:
         if chosen:
             self.slot.deliver(chosen)
 
+    def already_written(self, records: Sequence[Record], lowest: int, highest: int) -> None:
+        """Count this sink's share of *records* as written: a killed writer wrote them before
+        it could say so, and they are in the file (this one skipped them when resent)."""
+        backend = self.slot.backend
+        chosen = share(records, lowest, highest, backend.level, backend.takes_audit)
+        self.slot.handed_on(len(chosen))
+
     @property
     def pending(self) -> int:
         """Records held for a retry (the writer does not acknowledge past them)."""
@@ -299,6 +306,17 @@ class SinkGroup:
         self.delivered += len(records)
         for sink in self.sinks:
             sink.put(records, lowest, highest)
+
+    def already_written(self, records: Sequence[Record]) -> None:
+        """*records* were written by a killed predecessor (resent, found in the log): counted
+        as delivered, and as written by each lossless sink that takes them."""
+        if not records:
+            return
+        lowest, highest = levels_of(records)
+        self.delivered += len(records)
+        for sink in self.sinks:
+            if isinstance(sink, DirectSink):
+                sink.already_written(records, lowest, highest)
 
     @property
     def pending(self) -> int:

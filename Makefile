@@ -3,11 +3,11 @@
 # package as a user installs it, and the docs site built strictly). `make docs` serves the site.
 #
 # Which tests run where in `make test`: every test once, in `pytest` (the whole suite on
-# $(PYTHON), C paths built in place). Each later pass runs again only what can differ there:
+# $(PYTHON), C paths built in place). Each later pass runs again what can differ there (on
+# another interpreter, all of it):
 #   pytest-pure       tests/logging, on the pure-Python twins of the C paths (HFT_PURE_PYTHON=1)
-#   pytest-pythons    INTERPRETER_TESTS on each of $(PYTHONS): the C extensions and the code that
-#                     meets the interpreter (threads, exit and signals, subinterpreters, TLS, the
-#                     stdlib bridge, settings parsing)
+#   pytest-pythons    the whole suite again on each of $(PYTHONS) (the C extensions built for
+#                     each; everything the interpreter meets, deprecations as errors)
 #   pytest-installed  PACKAGE_TESTS against the wheel in a fresh venv: hft from site-packages, the
 #                     C paths and settings it ships, the CLI, the docs' examples, the writer process
 #   asan              ASAN_TESTS against a build under AddressSanitizer
@@ -24,12 +24,8 @@ DURATION ?= 5
 C_SOURCES := $(wildcard src/hft/logging/native/*.c src/hft/logging/native/*.h)
 WORKERS  ?= auto#  pytest-xdist workers of the pytest passes (auto: one a CPU; 0: none)
 XDIST    := -n $(WORKERS) --dist loadfile
-# What can differ from one CPython to the next (run on each of $(PYTHONS)) and what proves the
-# package as a user installs it (run against the wheel); the writer's stall tests are neither.
-INTERPRETER_TESTS := tests/logging/native tests/logging/pipeline tests/logging/writer \
-	tests/logging/render tests/logging/test_exit.py tests/logging/test_threads.py \
-	tests/logging/test_stdlib.py tests/logging/test_factory.py tests/logging/test_logger.py \
-	tests/logging/test_hostile_input.py tests/logging/backends/syslog/test_tls.py tests/config
+# What proves the package as a user installs it (run against the wheel); the writer's stall
+# tests prove nothing more there.
 PACKAGE_TESTS := tests/test_package.py tests/test_cli.py tests/test_cli_audit.py \
 	tests/test_docs.py tests/test_docs_settings.py tests/test_containers.py tests/config \
 	tests/app tests/logging/native tests/logging/writer tests/logging/test_factory.py
@@ -78,8 +74,8 @@ pytest-pure: $(TEST_STAMP)
 
 pytest-pythons: $(foreach v,$(PYTHONS),.venv-$(v)/.installed)
 	@set -e; for v in $(PYTHONS); do \
-	  echo "-- what can differ on $$(.venv-$$v/bin/python -V): INTERPRETER_TESTS --"; \
-	  .venv-$$v/bin/pytest -q $(XDIST) $(addprefix --ignore=,$(NOT_AGAIN)) $(INTERPRETER_TESTS); \
+	  echo "-- the whole suite on $$(.venv-$$v/bin/python -V) --"; \
+	  .venv-$$v/bin/pytest -q $(XDIST); \
 	done
 
 # The package as a user gets it: sdist and wheel built with `python -m build`; the wheel

@@ -8,6 +8,7 @@ from hft.config._loader import LoggingConfigManager, load_settings
 from hft.config._models import (
     AuditBackendSettings,
     BackendsSettings,
+    BacktraceSettings,
     ConsoleBackendSettings,
     ExchangeSettings,
     FileBackendSettings,
@@ -25,6 +26,7 @@ from hft.config._validation import logging_settings, validate_logging_configurat
 __all__ = [
     "AuditBackendSettings",
     "BackendsSettings",
+    "BacktraceSettings",
     "ConfigError",
     "ConsoleBackendSettings",
     "ExchangeSettings",

@@ -227,12 +227,22 @@ class PerformanceSettings(_Model):
     thresholds: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
 
 
+class BacktraceSettings(_Model):
+    """Records of the levels no backend takes, kept in a bounded ring and written before the
+    next record at ``flush_level`` or above (``docs/operating/backtrace.md``)."""
+
+    enabled: bool = False
+    capacity: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
+    flush_level: Level = "ERROR"
+
+
 class LoggingSettings(_Model):
     """The ``logging`` section: what the logging containers are built from."""
 
     hft_settings: HftSettings = Field(default_factory=HftSettings)
     backends: BackendsSettings = Field(default_factory=BackendsSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
+    backtrace: BacktraceSettings = Field(default_factory=BacktraceSettings)
 
 
 class ExchangeSettings(_Model):

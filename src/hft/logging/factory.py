@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from hft.config import LoggingSettings, logging_settings
 from hft.logging.backends.base import LoggingBackend
 from hft.logging.backends.registry import backend_section, build_in_process
+from hft.logging.levels import parse_level
 from hft.logging.logger import HFTLogger
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.render.secrets import settings_secrets
@@ -141,8 +142,12 @@ def pipeline_settings(config: Any) -> dict[str, Any]:
 
 def pipeline_options(settings: LoggingSettings) -> dict[str, Any]:
     """The ``hft_settings`` of validated *settings* that shape a :class:`LoggingPipeline`."""
-    hft_settings = settings.hft_settings.model_dump()
-    return {k: hft_settings[k] for k in PIPELINE_SETTINGS}
+    hft_settings, backtrace = settings.hft_settings.model_dump(), settings.backtrace
+    return {
+        **{k: hft_settings[k] for k in PIPELINE_SETTINGS},
+        "backtrace": backtrace.capacity if backtrace.enabled else 0,
+        "backtrace_flush_level": parse_level(backtrace.flush_level),
+    }
 
 
 def create_pipeline_from_config(

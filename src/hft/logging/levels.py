@@ -15,6 +15,9 @@ METRIC: Final = 5
 AUDIT: Final = 60
 #: An internal marker: the dispatcher sets the event it carries once everything before it is out.
 MARKER: Final = -1
+#: An internal bundle: a backtrace's kept records and the record that flushed them, routed as
+#: one at the trigger's level (:mod:`hft.logging.pipeline.backtrace`).
+BACKTRACE: Final = 1
 
 LEVEL_NAMES: Final[dict[int, str]] = {
     DEBUG: "DEBUG",

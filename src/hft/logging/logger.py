@@ -122,16 +122,21 @@ class HFTLogger:
                 setattr(self, method, closed)
             return
         taken, counted = pipeline.min_level, pipeline.count_level
+        backtrace = pipeline.backtrace  # None: off
         for method, level in _METHODS:
             if level >= taken:  # a record: built, routed, maybe down the lane
                 fast = make_emit(pipeline, level, source, exc=level >= WARNING)
+            elif backtrace is not None:  # filtered: kept for the backtrace (counted alike)
+                fast = backtrace.keeper(pipeline, level, source, counted=level >= counted)
             elif level >= counted:  # only counted (Prometheus below every other backend)
                 fast = make_count(pipeline, level, source)
             else:
                 setattr(self, method, nop)
                 continue
-            setattr(self, method, fast)
             self._sampled.append(fast)  # its calls are timed too: what callers pay
+            if backtrace is not None and level >= max(taken, backtrace.flush_level):
+                fast = backtrace.trigger(pipeline, fast, level, source)  # kept records first
+            setattr(self, method, fast)
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (
             (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error

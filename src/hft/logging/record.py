@@ -7,7 +7,7 @@ advance (name, tags, bound context) lives in its :class:`Source`, shared by all 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeAlias, overload
 
@@ -94,6 +94,22 @@ class LaneRecords(Sequence[Record]):
     def __getitem__(self, index: slice) -> list[Record]: ...
     def __getitem__(self, index: int | slice) -> Record | list[Record]:
         return self.records()[index]
+
+
+class BacktraceRecords(list[Record]):
+    """A backtrace's kept records, oldest first, then the record that flushed them: routed as
+    one, at ``level`` (the trigger's), so that every sink taking the trigger takes them all
+    whatever their own levels (:mod:`hft.logging.pipeline.backtrace`). It crosses to the
+    writer process as itself, in a frame of its own, where ``levels_of`` reads ``level``."""
+
+    __slots__ = ("level",)
+
+    def __init__(self, records: Iterable[Record], level: int) -> None:
+        super().__init__(records)
+        self.level = level
+
+    def __reduce__(self) -> tuple[type[BacktraceRecords], tuple[list[Record], int]]:
+        return BacktraceRecords, (list(self), self.level)
 
 
 def _lane_count(payload: bytes | memoryview) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any, Final
 
-from hft.logging.levels import AUDIT, INFO, MARKER, WARNING
+from hft.logging.levels import AUDIT, BACKTRACE, INFO, MARKER, WARNING
 from hft.logging.pipeline.loggers import LoggerRegistry
 from hft.logging.pipeline.metrics import LATENCY_SAMPLES, LoggingMetrics, RateMeter, snapshot
 from hft.logging.pipeline.prepare import Preparer, level_bounds
@@ -208,7 +208,9 @@ class Dispatcher:
             logs = logs + self._pending_internal
             self._pending_internal.clear()
             lowest, highest = level_bounds(logs)
-        if logs or metrics:
+        if lowest == BACKTRACE:  # a backtrace among them (pipeline/backtrace.py)
+            self._route_backtraces(logs, metrics)
+        elif logs or metrics:
             for slot in self._slots:
                 slot.route(logs, metrics, lowest, highest)
         if self._defer_markers:
@@ -217,6 +219,27 @@ class Dispatcher:
                 self._honour_markers()
         elif markers:
             self._release(markers)
+
+    def _route_backtraces(self, logs: list[Record], metrics: list[Record]) -> None:
+        """Route *logs* in order, each backtrace bundle as one, at its trigger's level: every
+        sink that takes the trigger takes its kept records, whatever their levels. The lane's
+        records logged before the trigger are framed first: the file shows them before it."""
+        start, lane = 0, self._rings.lane
+        for i, record in enumerate(logs):
+            if record[2] == BACKTRACE:
+                self._route(logs[start:i], metrics)
+                bundle, metrics, start = record[5], _NONE, i + 1
+                if lane is not None:
+                    lane.drain(self._drops, flush=True, move=self._mover_may_run())
+                for slot in self._slots:
+                    slot.route(bundle, _NONE, bundle.level, bundle.level)
+        self._route(logs[start:], metrics)
+
+    def _route(self, logs: list[Record], metrics: list[Record]) -> None:
+        if logs or metrics:
+            lowest, highest = level_bounds(logs)
+            for slot in self._slots:
+                slot.route(logs, metrics, lowest, highest)
 
     def _bookkeep(self) -> None:
         """Throughput and drop reports: every few slices, not on every one."""

@@ -25,7 +25,8 @@ import orjson
 
 from hft.logging.audit._guard import AuditSlot
 from hft.logging.backends.base import BackendContext, LoggingBackend
-from hft.logging.levels import AUDIT, METRIC
+from hft.logging.levels import AUDIT, ERROR, METRIC
+from hft.logging.pipeline.backtrace import Backtrace
 from hft.logging.pipeline.counts import CallCounter, CallCounts
 from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher  # IDLE_POLL_S: test_mover
 from hft.logging.pipeline.lanes import LaneFeed, open_lane
@@ -69,6 +70,8 @@ class LoggingPipeline:
         secrets: Iterable[object] = (),
         lane: bool = True,
         drain_deadline_ms: float = 5000,
+        backtrace: int = 0,
+        backtrace_flush_level: int = ERROR,
     ) -> None:
         #: Longest a shutdown at exit (atexit, SIGTERM) waits for the dispatcher to drain.
         self.drain_deadline_s = drain_deadline_ms / 1000
@@ -91,6 +94,9 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see render/secrets.py
         self.rings = self._new_rings(ring_buffer_size)
         self._loggers = LoggerRegistry()
+        #: Records of the levels no backend takes, kept for the next error (*backtrace*: how
+        #: many; 0: off, those levels are the no-op): :mod:`~hft.logging.pipeline.backtrace`.
+        self.backtrace = Backtrace(backtrace, backtrace_flush_level) if backtrace > 0 else None
         self._counts = CallCounts()  #: calls per logger and level, for the pipeline's life
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
@@ -198,12 +204,22 @@ class LoggingPipeline:
         left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
         return self.audit_guard.wait_written(marker[0], left)
 
+    def dump_backtrace(self) -> int:
+        """Write the records the backtrace keeps now, oldest first, marked as any flush marks
+        them and routed at its ``flush_level``; how many (0: none kept, or backtrace off).
+        They are dropped at close otherwise: call this from a shutdown or crash handler."""
+        if self.backtrace is None or self._closed:
+            return 0
+        return self.backtrace.dump(self)
+
     def _after_fork_in_child(self) -> None:
         """A forked child must not wait on the parent's thread or write the parent's records."""
         was_running = self._dispatcher.started
         self.rings = self._new_rings(self.rings.capacity)
         self._dispatcher.reset(self.rings)
         self.rings.lane = open_lane(self, self._slots, self._prepare)
+        if self.backtrace is not None:  # the parent's kept records are the parent's to write
+            self.backtrace.reset()
         self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         for slot in self._slots:  # the parent delivers what it held and queued, not us
             slot.forget_held()

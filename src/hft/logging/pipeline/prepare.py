@@ -17,9 +17,9 @@ from operator import itemgetter
 from types import TracebackType
 from typing import Any, Final
 
-from hft.logging.levels import AUDIT, DEBUG, METRIC
+from hft.logging.levels import AUDIT, BACKTRACE, DEBUG, METRIC
 from hft.logging.native import scan as _c_scan
-from hft.logging.record import Record
+from hft.logging.record import BacktraceRecords, Record
 from hft.logging.render.lines import safe_repr, safe_str, sanitize, truncate
 from hft.logging.render.redact import Redactor
 from hft.logging.render.secrets import SecretMask, hidden_texts, holds_secret
@@ -99,6 +99,8 @@ class Preparer:
             if record[2] < DEBUG:
                 if record[2] == METRIC:
                     metrics.append(self._metric(record))
+                elif record[2] == BACKTRACE:  # kept records and their trigger: one item
+                    logs.append(self._backtrace(record))
                 else:
                     markers.append(record)
             elif (
@@ -134,6 +136,13 @@ class Preparer:
         if self._masking:
             _, finished = self._secrets.mask("", finished, [], search=True)
         return dict(finished)
+
+    def _backtrace(self, record: Record) -> Record:
+        """A backtrace's records finished as any record is (the scan did not search them for
+        secrets: each is searched), still one :class:`BacktraceRecords` at its level."""
+        bundle = record[5]
+        finished = BacktraceRecords([self._finish(r, True) for r in bundle], bundle.level)
+        return (*record[:5], finished)
 
     def _metric(self, record: Record) -> Record:
         """Metric tags are masked like fields (a tag called ``token`` must not leak)."""

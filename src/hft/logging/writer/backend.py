@@ -39,7 +39,7 @@ from pydantic import BaseModel
 
 from hft.config import FileBackendSettings
 from hft.logging.pipeline.metrics import BackendStats
-from hft.logging.record import Record
+from hft.logging.record import BacktraceRecords, Record
 from hft.logging.writer.fallback import LocalSinks
 from hft.logging.writer.link import MAX_UNACKED_FRAMES, FrameLink
 from hft.logging.writer.serve import DRAIN_DEADLINE_S
@@ -145,6 +145,12 @@ class ProcessBackend:
     def write(self, records: Sequence[Record]) -> None:
         """Queue *records* for the writer; a full frame's worth is sent at once."""
         self._writer.check_fork()
+        if type(records) is BacktraceRecords:  # routed as one: a frame of its own, as itself
+            if self._pending:
+                self._send()
+            self._pending = records
+            self._send()
+            return
         self._pending.extend(records)
         if len(self._pending) >= _FRAME_RECORDS:
             self._send()

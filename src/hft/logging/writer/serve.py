@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from hft.logging.backends.base import BackendContext
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.slots import BackendSlot
-from hft.logging.record import Record
+from hft.logging.record import BacktraceRecords, Record
 from hft.logging.writer.sinks import LOSSLESS, DirectSink, QueuedSink, SinkGroup, SinkSpec
 from hft.logging.writer.wire import (
     HEADER,
@@ -138,6 +138,16 @@ class FrameReader:
         self._start, self._end = 0, end - start
 
 
+def _part(records: Sequence[Record], start: int, stop: int) -> Sequence[Record]:
+    """*records* from *start* to *stop*: the very object when whole, a backtrace's part still
+    routed at its trigger's level."""
+    if start == 0 and stop == len(records):
+        return records
+    if type(records) is BacktraceRecords:
+        return BacktraceRecords(records[start:stop], records.level)
+    return records[start:stop]
+
+
 class Writer:
     """Delivers frames to the sinks and acknowledges them; skips what a predecessor wrote."""
 
@@ -148,6 +158,7 @@ class Writer:
         self.frame = int(spec.get("first_frame", 0)) - 1  #: the last frame read
         self._resend_through = int(spec.get("resend_through", -1))
         self._resent: list[Record] | None = None
+        self._resent_frames: list[Sequence[Record]] = []  #: the same records, as framed
         self._last_line: bytes | None = None
         resumable = next((b for b in group.backends() if hasattr(b, "last_line")), None)
         self._render = getattr(resumable, "render", None)
@@ -178,19 +189,26 @@ class Writer:
                 self._group.deliver(records)
             return
         self._resent.extend(records)
+        self._resent_frames.append(records)
         if self.frame >= self._resend_through:
             self.deliver_resent()
 
     def deliver_resent(self) -> None:
-        """Skip the resent records already in the log; deliver the rest."""
-        resent, self._resent = self._resent, None
+        """Skip the resent records already in the log; deliver the rest, frame by frame (a
+        backtrace's frame is routed as one: :class:`~hft.logging.record.BacktraceRecords`)."""
+        resent, frames = self._resent, self._resent_frames
+        self._resent, self._resent_frames = None, []
         if not resent:
             return
         done = self._already_written(resent)
         self.skipped += done
-        self._group.already_written(resent[:done])  # in the file: counted as written
-        if done < len(resent):
-            self._group.deliver(resent[done:])
+        for records in frames:
+            here = min(done, len(records))
+            done -= here
+            if here:  # in the file: counted as written
+                self._group.already_written(_part(records, 0, here))
+            if here < len(records):
+                self._group.deliver(_part(records, here, len(records)))
 
     def _already_written(self, records: list[Record]) -> int:
         """How many of *records* lead up to (and include) the log's last line."""

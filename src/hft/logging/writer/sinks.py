@@ -36,7 +36,7 @@ from hft.logging.backends.base import LoggingBackend
 from hft.logging.levels import AUDIT, WARNING
 from hft.logging.pipeline.metrics import BackendStats
 from hft.logging.pipeline.slots import HEALTHY, UNHEALTHY, BackendSlot, share
-from hft.logging.record import LaneRecords, Record, Source
+from hft.logging.record import BacktraceRecords, LaneRecords, Record, Source
 
 Warn = Callable[..., None]
 #: Sinks that never drop: the file keeps the ``block`` policy (the audit trail has its own path).
@@ -93,9 +93,12 @@ class SinkSpec:
 
 
 def levels_of(records: Sequence[Record]) -> tuple[int, int]:
-    """The lowest and highest level of *records* (a lane frame knows them without decoding)."""
+    """The lowest and highest level of *records* (a lane frame knows them without decoding;
+    a backtrace's records are routed at their trigger's level)."""
     if type(records) is LaneRecords:
         return records.lowest, records.highest
+    if type(records) is BacktraceRecords:  # routed as one, at its trigger's level
+        return records.level, records.level
     levels = [r[2] for r in records]
     return (min(levels), max(levels)) if levels else (AUDIT, 0)
 

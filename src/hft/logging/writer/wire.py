@@ -34,7 +34,7 @@ from typing import IO, Any, Final
 import orjson
 
 from hft.logging.native import unpack_lane  # only the C lane makes lane frames
-from hft.logging.record import LaneRecords, Record, Source
+from hft.logging.record import BacktraceRecords, LaneRecords, Record, Source
 from hft.logging.render.lines import safe_repr, sanitize
 
 HEADER: Final = struct.Struct("<Q")
@@ -60,6 +60,8 @@ _BY_REFERENCE: Final = (
     decimal.Decimal,
     uuid.UUID,
 )
+#: Our own types, pickled as themselves (a backtrace's records keep their routing level).
+_OWN: Final = frozenset({Source, BacktraceRecords})
 _PLAIN: Final = (str, bytes, int, float, dict, list, tuple, set, frozenset)
 #: Modules the writer process surely imports: types and functions from these cross by name.
 _IMPORTABLE: Final = frozenset(
@@ -87,7 +89,7 @@ class _RecordPickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         """Keep sources, stdlib values, types and functions; plain-ify the rest."""
-        if type(obj) is Source or isinstance(obj, _BY_REFERENCE) or _importable(obj):
+        if type(obj) in _OWN or isinstance(obj, _BY_REFERENCE) or _importable(obj):
             return NotImplemented
         if isinstance(obj, enum.Enum):
             return _same, (obj.value,)

@@ -1,0 +1,152 @@
+"""The backtrace: records of the levels no backend takes, kept, and written when an error comes.
+
+With ``logging.backtrace.enabled``, a logging method that would be the no-op (or a count-only
+call site: a level no backend takes records at) keeps its record instead, in one bounded ring
+per pipeline: a ``deque(maxlen=capacity)``, the oldest dropped when it is full. Where C is
+built the keeping call site is the same ``Emitter`` as any logging method, given this ring and
+no lane: the dict of fields, a number, a timestamp and a tuple, appended at C level.
+The kept records are numbered by the backtrace's own ``Sequence``, never the pipeline's: the
+drop ledger (:mod:`~hft.logging.pipeline.drops`) counts every pipeline number taken or lost,
+and a kept record the ring drops is not a lost one.
+
+A logging method at ``flush_level`` or above (an enabled one) looks at the ring first: empty,
+it is the plain call site; otherwise it takes every kept record, oldest first, each marked
+``"backtrace": true`` with its own timestamp, level and number, and sends them with its own
+record after them as one item of the tuple ring (level :data:`~hft.logging.levels.BACKTRACE`,
+the trigger's pipeline number). The dispatcher finishes them as it finishes any record and
+routes them as one :class:`~hft.logging.record.BacktraceRecords` at the trigger's level, so
+every sink that takes the trigger takes the kept records too, whatever their levels, in that
+order, in one frame. Ordinary records are routed and cost as before.
+
+At close the kept records are dropped, as spdlog drops its backtrace; :meth:`Backtrace.dump`
+writes them on demand (``LoggingPipeline.dump_backtrace``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from itertools import repeat
+from operator import call
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from hft.logging.levels import BACKTRACE, WARNING
+from hft.logging.native import Emitter
+from hft.logging.pipeline.callsites import (
+    CallSiteHost,
+    Emit,
+    _bounded_append,
+    _PyEmit,
+    make_count,
+)
+from hft.logging.pipeline.counts import PyCounter, new_counter
+from hft.logging.pipeline.rings import new_sequence
+from hft.logging.record import BacktraceRecords, Record, Source
+
+if TYPE_CHECKING:
+    from hft.logging.native._caller import Counter
+
+#: The source of a bundle that :meth:`Backtrace.dump` sends (no trigger of its own).
+DUMP_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
+
+
+class Backtrace:
+    """One pipeline's backtrace: its ring of kept records and its own numbering."""
+
+    def __init__(self, capacity: int, flush_level: int) -> None:
+        self.capacity = capacity
+        self.flush_level = flush_level
+        self.reset()
+
+    def reset(self) -> None:
+        """An empty ring and numbering: at construction, and in a forked child (the parent's
+        kept records are the parent's to write)."""
+        self.ring: deque[Record] = deque(maxlen=self.capacity)
+        self.next_seq: Callable[[], int] = new_sequence()  #: never the pipeline's numbers
+
+    def __len__(self) -> int:
+        return len(self.ring)
+
+    # -- the call sites, chosen once per logger and level (HFTLogger.rebind) --------------------
+
+    def keeper(self, host: CallSiteHost, level: int, source: Source, *, counted: bool) -> Emit:
+        """The method of a *level* no backend takes: it keeps its record in the ring.
+        *counted*: a counting backend wants the level, so calls add to its counter too."""
+        counter = host.record_counter(source.name, level) if counted else new_counter()
+        samples, exc = host.rings.call_samples.fresh, level >= WARNING
+        if Emitter is not None:  # the C call site: no lane, no room check (the ring's maxlen)
+            return Emitter(
+                self.ring, self.next_seq, level, source, -1, None, exc,
+                samples=samples, counter=cast("Counter", counter),  # new_counter's: a C one
+            )  # fmt: skip
+        append, next_seq, now = self.ring.append, self.next_seq, time.time_ns
+
+        def keep(msg: str, fields: dict[str, Any]) -> None:  # what Emitter does, in Python
+            if exc and fields.get("exc_info") is True:
+                fields["exc_info"] = sys.exc_info()
+            append((next_seq(), now(), level, source, msg, fields))
+
+        py_counter = counter if isinstance(counter, PyCounter) else PyCounter()
+        return _PyEmit(keep, samples, py_counter)
+
+    def trigger(self, host: CallSiteHost, fast: Emit, level: int, source: Source) -> Emit:
+        """*fast*, the method of *level* (at ``flush_level`` or above), made to write the kept
+        records before its own when the ring holds any."""
+        ring, send = self.ring, self._sender(host, level, source)
+
+        def flush_first(msg: str, /, **fields: Any) -> None:
+            if ring:
+                send(msg, fields)
+            else:
+                fast(msg, **fields)
+
+        return flush_first
+
+    def _sender(
+        self, host: CallSiteHost, level: int, source: Source
+    ) -> Callable[[str, dict[str, Any]], None]:
+        """What a trigger does when the ring holds records: counts its call, as *fast* would,
+        and sends the kept records and its own as one item of the tuple ring."""
+        count, exc, rings = make_count(host, level, source), level >= WARNING, host.rings
+        next_seq, now, wake = rings.next_seq, time.time_ns, rings.wake
+        bounded = host.overflow_policy != "drop_oldest"
+        append = _bounded_append(host, rings.ring) if bounded else rings.ring.append
+
+        def send(msg: str, fields: dict[str, Any]) -> None:
+            count(msg)
+            if exc and fields.get("exc_info") is True:
+                fields["exc_info"] = sys.exc_info()
+            seq, ts = next_seq(), now()
+            bundle = self.take([(seq, ts, level, source, msg, fields)], level)
+            append((seq, ts, BACKTRACE, source, msg, bundle))
+            wake()  # an error is worth a dispatcher cycle now
+
+        return send
+
+    # -- flushing ------------------------------------------------------------------------------
+
+    def take(self, after: list[Record], level: int) -> BacktraceRecords:
+        """Every kept record, oldest first, marked, then *after*: routed as one at *level*.
+
+        Only a flush pops and call sites only add, so ``len`` records are there; a record kept
+        meanwhile by another thread stays for the next flush.
+        """
+        ring = self.ring
+        kept = map(call, repeat(ring.popleft, len(ring)))
+        marked = [(*r[:5], {**r[5], "backtrace": True}) for r in kept]
+        return BacktraceRecords([*marked, *after], level)
+
+    def dump(self, host: CallSiteHost) -> int:
+        """Send every kept record now (no trigger), routed at ``flush_level``; how many."""
+        if not self.ring:
+            return 0
+        bundle = self.take([], self.flush_level)
+        rings = host.rings
+        rings.ring.append((rings.next_seq(), time.time_ns(), BACKTRACE, DUMP_SOURCE, "", bundle))
+        rings.wake()
+        return len(bundle)
+
+
+__all__ = ["DUMP_SOURCE", "Backtrace"]

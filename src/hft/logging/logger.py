@@ -124,8 +124,9 @@ class HFTLogger:
         taken, counted = pipeline.min_level, pipeline.count_level
         backtrace = pipeline.backtrace  # None: off
         for method, level in _METHODS:
-            if level >= taken:  # a record: built, routed, maybe down the lane
-                fast = make_emit(pipeline, level, source, exc=level >= WARNING)
+            flushes = backtrace is not None and level >= max(taken, backtrace.flush_level)
+            if level >= taken:  # a record: built, routed, maybe down the lane (not if it flushes)
+                fast = make_emit(pipeline, level, source, exc=level >= WARNING, lane=not flushes)
             elif backtrace is not None:  # filtered: kept for the backtrace (counted alike)
                 fast = backtrace.keeper(pipeline, level, source, counted=level >= counted)
             elif level >= counted:  # only counted (Prometheus below every other backend)
@@ -134,8 +135,8 @@ class HFTLogger:
                 setattr(self, method, nop)
                 continue
             self._sampled.append(fast)  # its calls are timed too: what callers pay
-            if backtrace is not None and level >= max(taken, backtrace.flush_level):
-                fast = backtrace.trigger(pipeline, fast, level, source)  # kept records first
+            if flushes:  # kept records first, on the same path (pipeline/backtrace.py)
+                fast = backtrace.trigger(pipeline, fast, level, source)  # type: ignore[union-attr]
             setattr(self, method, fast)
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (

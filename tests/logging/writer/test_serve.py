@@ -17,7 +17,7 @@ from hft.logging.backends.registry import backend_section
 from hft.logging.levels import INFO, WARNING
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.pipeline.spill import StderrFallback
-from hft.logging.record import Record, Source
+from hft.logging.record import BacktraceRecords, Record, Source
 from hft.logging.writer.serve import (
     _READ_BYTES,
     YIELD_EVERY,
@@ -58,6 +58,12 @@ def _writer(path: Path, first_frame: int, resend_through: int) -> tuple[Writer, 
 
 def _frame(records: list[Record]) -> bytes:
     return bytes(FrameEncoder(4096)(records))[8:]
+
+
+def _backtrace(count: int) -> BacktraceRecords:
+    """*count* kept DEBUG records and their ERROR trigger, routed as one at ERROR."""
+    kept = [(i, 10**18 + i, 10, _SOURCE, "m", {"i": i, "backtrace": True}) for i in range(count)]
+    return BacktraceRecords([*kept, (count, 10**18 + count, 40, _SOURCE, "m", {"i": count})], 40)
 
 
 def _msgs(path: Path) -> list[object]:
@@ -147,6 +153,30 @@ class TestTake:
         (warning,) = [r[1] for r in replies if r[0] == WARNED]
         assert warning["msg"] == "writer could not read a frame"
         assert replies[-1] == (ACKED, (1, 10, 0, 0, 0))
+
+
+class TestBacktrace:
+    def test_a_backtrace_frame_passes_a_sink_below_its_records(self, tmp_path: Path) -> None:
+        """The file at INFO writes a backtrace's DEBUG records, routed at its trigger's level."""
+        path = tmp_path / "hft.log"
+        writer, _ = _writer(path, first_frame=0, resend_through=-1)
+        writer.take(_frame(_backtrace(5)))
+        writer.take(_frame([(9, 10**18, 10, _SOURCE, "m", {"i": 9})]))  # a plain DEBUG one
+        assert _msgs(path) == list(range(6))
+
+    def test_a_backtrace_frame_resent_in_part_keeps_its_routing(self, tmp_path: Path) -> None:
+        """A killed writer wrote a backtrace frame's first records: the replacement writes the
+        rest, DEBUG ones too, each once."""
+        path = tmp_path / "hft.log"
+        bundle = _backtrace(10)
+        first = FileBackend(file_path=path, rotation="none")
+        first.write([*_records(100, 105), *bundle[:4]])
+        first.close()
+        writer, _ = _writer(path, first_frame=0, resend_through=1)
+        writer.take(_frame(_records(100, 105)))
+        writer.take(_frame(bundle))
+        assert _msgs(path) == [*range(100, 105), *range(11)]
+        assert writer.skipped == 9
 
 
 class TestResend:

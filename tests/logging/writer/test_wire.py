@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.logging.record import Record, Source
+from hft.logging.record import BacktraceRecords, Record, Source
 from hft.logging.render.lines import TRUNCATED_MARK
 from hft.logging.writer.wire import HEADER, FrameEncoder, decode_frame
 
@@ -83,6 +83,15 @@ class TestRoundTrip:
         assert back[:5] == (1, 2, 20, OTHER, "m")
         assert "<too deep>" in repr(back[5]["deep"])
         assert back[5]["k"] == "v" * 4096 + TRUNCATED_MARK
+
+
+class TestBacktrace:
+    def test_a_backtrace_crosses_as_itself(self) -> None:
+        """A backtrace's records come back as one :class:`BacktraceRecords`, its level kept."""
+        records = BacktraceRecords([(0, 1, 10, SOURCE, "m", {"backtrace": True})], 40)
+        back = roundtrip(records)
+        assert type(back) is BacktraceRecords
+        assert (back, back.level) == (records, 40)
 
 
 class TestDamaged:

@@ -9,14 +9,17 @@ The kept records are numbered by the backtrace's own ``Sequence``, never the pip
 drop ledger (:mod:`~hft.logging.pipeline.drops`) counts every pipeline number taken or lost,
 and a kept record the ring drops is not a lost one.
 
-A logging method at ``flush_level`` or above (an enabled one) looks at the ring first: empty,
-it is the plain call site; otherwise it takes every kept record, oldest first, each marked
+A logging method at ``flush_level`` or above (an enabled one) takes the tuple ring, never the
+byte lane, so that flushes and errors keep their order among themselves. It looks at the ring
+first: empty, it is the plain call site; otherwise it takes every kept record, oldest first,
+each marked
 ``"backtrace": true`` with its own timestamp, level and number, and sends them with its own
 record after them as one item of the tuple ring (level :data:`~hft.logging.levels.BACKTRACE`,
 the trigger's pipeline number). The dispatcher finishes them as it finishes any record and
 routes them as one :class:`~hft.logging.record.BacktraceRecords` at the trigger's level, so
 every sink that takes the trigger takes the kept records too, whatever their levels, in that
-order, in one frame. Ordinary records are routed and cost as before.
+order, in one frame; the lane's records logged before the trigger are framed before it.
+Ordinary records are routed and cost as before.
 
 At close the kept records are dropped, as spdlog drops its backtrace; :meth:`Backtrace.dump`
 writes them on demand (``LoggingPipeline.dump_backtrace``).

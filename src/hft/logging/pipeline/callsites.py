@@ -67,7 +67,9 @@ class CallSiteHost(Protocol):
     def record_counter(self, name: str, level: int) -> CallCounter: ...
 
 
-def make_emit(pipeline: CallSiteHost, level: int, source: Source, exc: bool) -> Emit:
+def make_emit(
+    pipeline: CallSiteHost, level: int, source: Source, exc: bool, lane: bool = True
+) -> Emit:
     """The logging method for *level* under the pipeline's overflow policy.
 
     With ``exc`` the method also honours ``exc_info=True`` (captured at the call, since the
@@ -77,6 +79,7 @@ def make_emit(pipeline: CallSiteHost, level: int, source: Source, exc: bool) -> 
     :class:`~hft.logging.pipeline.rings.Rings`, once, here.
     Setting the method's ``sample`` to 1 times its next call into ``call_samples.fresh``.
     Every call is counted first (``pipeline.record_counter``), whatever becomes of its record.
+    ``lane=False`` keeps every record on the tuple ring (a backtrace's flushing levels).
     """
     counter, rings = pipeline.record_counter(source.name, level), pipeline.rings
     ring, bounded = rings.ring, pipeline.overflow_policy != "drop_oldest"
@@ -84,10 +87,10 @@ def make_emit(pipeline: CallSiteHost, level: int, source: Source, exc: bool) -> 
     capacity = rings.capacity if bounded else -1
     wake, wake_at, samples = rings.wake, rings.wake_at, rings.call_samples.fresh
     if Emitter is not None:  # the C call site: half the cost, records untracked
-        lane, lane_source = rings.lane_for(level, source)  # plain records as bytes
+        lane_c, lane_source = rings.lane_for(level, source) if lane else (None, -1)
         return Emitter(
             ring, rings.next_seq, level, source, capacity, full, exc, wake, wake_at,
-            lane, lane_source, samples, cast("Counter", counter),  # new_counter's: a C one
+            lane_c, lane_source, samples, cast("Counter", counter),  # new_counter's: a C one
         )  # fmt: skip
     append, next_seq, now = ring.append, rings.next_seq, time.time_ns
 

@@ -96,6 +96,20 @@ class LaneRecords(Sequence[Record]):
         return self.records()[index]
 
 
+#: A record as a backtrace keeps it: ``(seq, ts_ns, level, source, msg, values, names)``, its
+#: fields as the call's two tuples (no dict made until it is written: :func:`kept_record`).
+KeptRecord: TypeAlias = tuple[int, int, int, "Source", str, tuple[Any, ...], tuple[str, ...]]
+
+
+def kept_record(kept: KeptRecord) -> Record:
+    """A kept record as the record it is written as, marked ``"backtrace": true`` (a field of
+    that name given at the call is replaced)."""
+    seq, ts, level, source, msg, values, names = kept
+    fields = dict(zip(names, values, strict=True))
+    fields["backtrace"] = True
+    return (seq, ts, level, source, msg, fields)
+
+
 class BacktraceRecords(list[Record]):
     """A backtrace's kept records, oldest first, then the record that flushed them: routed as
     one, at ``level`` (the trigger's), so that every sink taking the trigger takes them all

@@ -86,7 +86,8 @@ class Counter:
 
 class Emitter:
     """A logging method: counts the call, builds the record, untracks it, appends it (or calls
-    ``full``). With ``ring=None`` a count-only call site: it counts the call and nothing else."""
+    ``full``). With ``ring=None`` a count-only call site: it counts the call and nothing else.
+    With ``keep=True`` a backtrace's: it appends a ``KeptRecord`` (fields as two tuples)."""
 
     level: int
     source: Any
@@ -110,6 +111,7 @@ class Emitter:
         lane_source: int = -1,
         samples: deque[int] | None = None,
         counter: Counter | None = None,
+        keep: bool = False,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

@@ -25,47 +25,18 @@
  * level, shared by all their call sites in a pipeline, read by Prometheus when it pushes or is
  * scraped. It counts calls, not records: one refused or dropped later is counted all the same.
  * Emitter(None, ...) is a count-only call site: a level only a counting backend wants; it adds
- * one and does nothing else (no record, no ring, no lane).
+ * one and does nothing else (no record, no ring, no lane). Emitter(..., keep=True) is a
+ * backtrace's: see keep().
  */
 #include "callsite.h"
 #include "caller.h"
+#include "emitter.h"
+#include "keep.h"
 #include "counter.h"
 #include "lane.h"
 #include "plain.h"
 #include "sequence.h"
-#include <time.h>
 
-typedef struct {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
-    PyObject *ring;
-    PyObject *append;
-    PyObject *next_seq;
-    PyObject *level;
-    PyObject *source;
-    PyObject *full;
-    PyObject *wake;      /* called when the ring reaches wake_at records (None: never) */
-    Py_ssize_t capacity; /* < 0: no room check (drop_oldest's ring has a maxlen); writable:
-                          * 0 sends every call to full (an audit trail that is failing) */
-    Py_ssize_t wake_at;
-    int exc;             /* honour exc_info=True: capture sys.exc_info() at the call */
-    PyObject *weakreflist; /* the audit guard tracks its call sites weakly */
-    PyObject *exc_info_key; /* the module state's, held here: no state lookup per call */
-    PyObject *lane;         /* a Lane: plain records go there as bytes (NULL: never) */
-    PyObject *samples_append; /* a deque's bound append: a timed call appends its duration (ns)
-                               * there (NULL: no samples) */
-    int sample;             /* writable: time the next call (the dispatcher arms it) */
-    uint32_t lane_source;   /* this logger's source id in the lane */
-    int32_t level_c;
-    long long *counter;     /* next_seq's number when it is a Sequence (held), else NULL */
-    int *idle;              /* the Sequence's idle flag (NULL: none): see Sequence */
-    PyObject *named;        /* the kwnames tuple last found all harmless (the lane's test) */
-    PyObject *calls;        /* the Counter its calls are added to (NULL: own_calls). Kept until
-                             * dealloc, never cleared by tp_clear: calls_n points into it, and a
-                             * Counter holds no reference, so it is in no cycle */
-    unsigned long long *calls_n; /* where each call adds one: calls' value, or own_calls */
-    unsigned long long own_calls;
-} Emitter;
 
 /* fields["exc_info"] = sys.exc_info() when the caller passed exc_info=True. */
 static int
@@ -75,13 +46,7 @@ capture_exc_info(PyObject *fields, PyObject *exc_info_key)
     if (flag != Py_True) {
         return flag == NULL && PyErr_Occurred() ? -1 : 0;
     }
-    PyObject *type, *value, *tb;
-    PyErr_GetExcInfo(&type, &value, &tb);
-    PyObject *info = PyTuple_Pack(3, type ? type : Py_None, value ? value : Py_None,
-                                  tb ? tb : Py_None);
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
+    PyObject *info = hft_exc_info_now();
     if (info == NULL) {
         return -1;
     }
@@ -90,24 +55,12 @@ capture_exc_info(PyObject *fields, PyObject *exc_info_key)
     return rc;
 }
 
-static PyObject *
-now_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) { /* as time.time_ns() */
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
-    return PyLong_FromLongLong((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
-}
-
-static PyObject *emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames);
-typedef PyObject *(*CallBody)(Emitter *, PyObject *const *, size_t, PyObject *);
 
 /* An armed call site times itself, once, and appends the duration to samples. Arming sets a
  * flag; the method object never changes, so a caller holding a reference to it
  * (log = logger.info) keeps the fast path. */
-static PyObject *
-timed_call(Emitter *self, CallBody body, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+PyObject *
+hft_timed_call(Emitter *self, HftCallBody body, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     self->sample = 0;
     struct timespec t0, t1;
@@ -134,9 +87,9 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
 {
     Emitter *self = (Emitter *)op;
     if (!self->sample) {
-        return emit(self, args, nargsf, kwnames);
+        return hft_emit(self, args, nargsf, kwnames);
     }
-    return timed_call(self, emit, args, nargsf, kwnames);
+    return hft_timed_call(self, hft_emit, args, nargsf, kwnames);
 }
 
 static PyObject *
@@ -160,11 +113,11 @@ count_only(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames
         (*self->calls_n)++;
         Py_RETURN_NONE;
     }
-    return timed_call(self, count, args, nargsf, kwnames);
+    return hft_timed_call(self, count, args, nargsf, kwnames);
 }
 
-static PyObject *
-emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+PyObject *
+hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -203,7 +156,7 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
     }
     PyObject *seq = self->counter != NULL ? PyLong_FromLongLong((*self->counter)++)
                                           : PyObject_CallNoArgs(self->next_seq);
-    PyObject *ts = seq == NULL ? NULL : now_ns();
+    PyObject *ts = seq == NULL ? NULL : hft_now_ns();
     PyObject *record = ts == NULL ? NULL : PyTuple_New(6);
     if (record == NULL) {
         Py_XDECREF(seq);
@@ -256,13 +209,18 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
     PyObject *samples = Py_None, *calls = Py_None;
     Py_ssize_t capacity, wake_at = -1, lane_source = -1;
-    int exc = 0;
+    int exc = 0, keeps = 0;
     static char *names[] = {"ring", "next_seq", "level", "source",      "capacity",
                             "full", "exc",      "wake",  "wake_at",     "lane",
-                            "lane_source",      "samples", "counter",   NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOO:Emitter", names, &ring,
+                            "lane_source",      "samples", "counter",   "keep", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOOp:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
-                                     &wake_at, &lane, &lane_source, &samples, &calls)) {
+                                     &wake_at, &lane, &lane_source, &samples, &calls, &keeps)) {
+        return NULL;
+    }
+    if (keeps && (ring == Py_None || capacity >= 0 || lane != Py_None || wake != Py_None)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Emitter: keep=True takes a ring, capacity < 0, no lane and no wake");
         return NULL;
     }
     long level_c = PyLong_AsLong(level);
@@ -307,7 +265,8 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         Py_XDECREF(append);
         return NULL;
     }
-    self->vectorcall = count_only_site ? count_only : emitter_call;
+    self->vectorcall = keeps ? hft_keep_call : count_only_site ? count_only : emitter_call;
+    self->keep = keeps;
     self->calls = calls == Py_None ? NULL : Py_NewRef(calls);
     self->calls_n = calls == Py_None ? &self->own_calls : &((Counter *)calls)->value;
     self->ring = Py_NewRef(ring);
@@ -396,6 +355,9 @@ emitter_repr(PyObject *op)
     if (self->vectorcall == count_only) {
         return PyUnicode_FromFormat("<hft call site level=%R count-only>", self->level);
     }
+    if (self->keep) {
+        return PyUnicode_FromFormat("<hft call site level=%R kept>", self->level);
+    }
     return PyUnicode_FromFormat("<hft call site level=%R capacity=%zd>", self->level,
                                 self->capacity);
 }
@@ -414,8 +376,8 @@ static PyMemberDef emitter_members[] = {
 
 static PyType_Slot emitter_slots[] = {
     {Py_tp_doc, "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
-                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None): a logging "
-                "method; ring=None: a count-only one."},
+                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None, keep=False): "
+                "a logging method; ring=None: a count-only one; keep=True: a backtrace's."},
     {Py_tp_new, emitter_new},
     {Py_tp_dealloc, emitter_dealloc},
     {Py_tp_traverse, emitter_traverse},

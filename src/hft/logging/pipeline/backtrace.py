@@ -3,8 +3,10 @@
 With ``logging.backtrace.enabled``, a logging method that would be the no-op (or a count-only
 call site: a level no backend takes records at) keeps its record instead, in one bounded ring
 per pipeline: a ``deque(maxlen=capacity)``, the oldest dropped when it is full. Where C is
-built the keeping call site is the same ``Emitter`` as any logging method, given this ring and
-no lane: the dict of fields, a number, a timestamp and a tuple, appended at C level.
+built the keeping call site is an ``Emitter`` made with ``keep=True`` (``native/keep.c``): a
+number, a timestamp and the record, its fields kept as the call's two tuples, values and names
+(:data:`~hft.logging.record.KeptRecord`), appended at C level; the dict is made only for a
+record that is written (by the dispatcher), and none is freed when the ring drops one.
 The kept records are numbered by the backtrace's own ``Sequence``, never the pipeline's: the
 drop ledger (:mod:`~hft.logging.pipeline.drops`) counts every pipeline number taken or lost,
 and a kept record the ring drops is not a lost one.
@@ -16,7 +18,8 @@ each marked
 ``"backtrace": true`` with its own timestamp, level and number, and sends them with its own
 record after them as one item of the tuple ring (level :data:`~hft.logging.levels.BACKTRACE`,
 the trigger's pipeline number). The dispatcher finishes them as it finishes any record and
-routes them as one :class:`~hft.logging.record.BacktraceRecords` at the trigger's level, so
+marks each kept record ``"backtrace": true`` (keeping its own timestamp, level and number)
+and routes them as one :class:`~hft.logging.record.BacktraceRecords` at the trigger's level, so
 every sink that takes the trigger takes the kept records too, whatever their levels, in that
 order, in one frame; the lane's records logged before the trigger are framed before it.
 Ordinary records are routed and cost as before.
@@ -46,7 +49,7 @@ from hft.logging.pipeline.callsites import (
 )
 from hft.logging.pipeline.counts import PyCounter, new_counter
 from hft.logging.pipeline.rings import new_sequence
-from hft.logging.record import BacktraceRecords, Record, Source
+from hft.logging.record import BacktraceRecords, KeptRecord, Record, Source
 
 if TYPE_CHECKING:
     from hft.logging.native._caller import Counter
@@ -66,7 +69,7 @@ class Backtrace:
     def reset(self) -> None:
         """An empty ring and numbering: at construction, and in a forked child (the parent's
         kept records are the parent's to write)."""
-        self.ring: deque[Record] = deque(maxlen=self.capacity)
+        self.ring: deque[KeptRecord] = deque(maxlen=self.capacity)
         self.next_seq: Callable[[], int] = new_sequence()  #: never the pipeline's numbers
 
     def __len__(self) -> int:
@@ -82,14 +85,14 @@ class Backtrace:
         if Emitter is not None:  # the C call site: no lane, no room check (the ring's maxlen)
             return Emitter(
                 self.ring, self.next_seq, level, source, -1, None, exc,
-                samples=samples, counter=cast("Counter", counter),  # new_counter's: a C one
+                samples=samples, counter=cast("Counter", counter), keep=True,
             )  # fmt: skip
         append, next_seq, now = self.ring.append, self.next_seq, time.time_ns
 
         def keep(msg: str, fields: dict[str, Any]) -> None:  # what Emitter does, in Python
             if exc and fields.get("exc_info") is True:
                 fields["exc_info"] = sys.exc_info()
-            append((next_seq(), now(), level, source, msg, fields))
+            append((next_seq(), now(), level, source, msg, (*fields.values(),), (*fields,)))
 
         py_counter = counter if isinstance(counter, PyCounter) else PyCounter()
         return _PyEmit(keep, samples, py_counter)
@@ -134,12 +137,12 @@ class Backtrace:
         """Every kept record, oldest first, marked, then *after*: routed as one at *level*.
 
         Only a flush pops and call sites only add, so ``len`` records are there; a record kept
-        meanwhile by another thread stays for the next flush.
+        meanwhile by another thread stays for the next flush. The kept records are still as
+        kept (:data:`~hft.logging.record.KeptRecord`): the dispatcher makes them records.
         """
         ring = self.ring
-        kept = map(call, repeat(ring.popleft, len(ring)))
-        marked = [(*r[:5], {**r[5], "backtrace": True}) for r in kept]
-        return BacktraceRecords([*marked, *after], level)
+        kept: list[Any] = list(map(call, repeat(ring.popleft, len(ring))))
+        return BacktraceRecords([*kept, *after], level)
 
     def dump(self, host: CallSiteHost) -> int:
         """Send every kept record now (no trigger), routed at ``flush_level``; how many."""

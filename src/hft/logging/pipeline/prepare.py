@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from hft.logging.levels import AUDIT, BACKTRACE, DEBUG, METRIC
 from hft.logging.native import scan as _c_scan
-from hft.logging.record import BacktraceRecords, Record
+from hft.logging.record import BacktraceRecords, Record, kept_record
 from hft.logging.render.lines import safe_repr, safe_str, sanitize, truncate
 from hft.logging.render.redact import Redactor
 from hft.logging.render.secrets import SecretMask, hidden_texts, holds_secret
@@ -138,11 +138,12 @@ class Preparer:
         return dict(finished)
 
     def _backtrace(self, record: Record) -> Record:
-        """A backtrace's records finished as any record is (the scan did not search them for
-        secrets: each is searched), still one :class:`BacktraceRecords` at its level."""
-        bundle = record[5]
-        finished = BacktraceRecords([self._finish(r, True) for r in bundle], bundle.level)
-        return (*record[:5], finished)
+        """A backtrace's records finished as any record is, the kept ones (as kept: seven
+        items) made records and marked first; the scan did not search them for secrets, so
+        each is searched. Still one :class:`BacktraceRecords` at its level."""
+        bundle, finish = record[5], self._finish
+        records = [finish(kept_record(r) if len(r) == 7 else r, True) for r in bundle]
+        return (*record[:5], BacktraceRecords(records, bundle.level))
 
     def _metric(self, record: Record) -> Record:
         """Metric tags are masked like fields (a tag called ``token`` must not leak)."""

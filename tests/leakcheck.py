@@ -92,6 +92,30 @@ def callsite_loop() -> Callable[[int], None]:
     return run
 
 
+def keep_loop() -> Callable[[int], None]:
+    """A backtrace's keeping call site (keep.c): kept into a full ring (each call drops the
+    oldest record), exc_info captured, timed, and calls that raise; made and dropped too."""
+    ring: collections.deque[Any] = collections.deque(maxlen=64)
+    seq = Sequence()
+    samples: collections.deque[int] = collections.deque(maxlen=8)
+    keep = Emitter(ring, seq, 10, SOURCE, -1, None, True, samples=samples, keep=True)
+
+    def run(i: int) -> None:
+        keep.sample = i % 2
+        keep("kept", symbol="BTCUSDT", px=1.5 * i, n=i)
+        keep("no fields")
+        try:
+            raise ValueError(i)
+        except ValueError:
+            keep("failed", exc_info=True, n=i)
+        expect(TypeError, keep)
+        expect(TypeError, Emitter, ring, seq, 10, SOURCE, 0, None, keep=True)
+        made = Emitter(ring, seq, 30, SOURCE, -1, None, counter=Counter(), keep=True)
+        made(repr(made), n=i)
+
+    return run
+
+
 def lane_loop() -> Callable[[int], None]:
     """Lane: plain records in (numbered by a C Sequence), refused and evicted when full, taken
     out, counted, decoded and rendered to lines (some left to Python: a long line, an exponent,
@@ -219,6 +243,7 @@ def main() -> int:
     tracemalloc.start()
     results = [
         measure("callsite", callsite_loop(), calls),
+        measure("keep", keep_loop(), calls),
         measure("lane", lane_loop(), calls // 10),
         measure("mover", mover_loop(), calls // 100),
         measure("render", render_loop(), calls // 10),

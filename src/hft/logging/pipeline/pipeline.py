@@ -94,8 +94,7 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see render/secrets.py
         self.rings = self._new_rings(ring_buffer_size)
         self._loggers = LoggerRegistry()
-        #: Records of the levels no backend takes, kept for the next error (*backtrace*: how
-        #: many; 0: off, those levels are the no-op): :mod:`~hft.logging.pipeline.backtrace`.
+        #: Records of levels no backend takes, kept for an error (pipeline/backtrace.py); 0: off
         self.backtrace = Backtrace(backtrace, backtrace_flush_level) if backtrace > 0 else None
         self._counts = CallCounts()  #: calls per logger and level, for the pipeline's life
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
@@ -205,9 +204,8 @@ class LoggingPipeline:
         return self.audit_guard.wait_written(marker[0], left)
 
     def dump_backtrace(self) -> int:
-        """Write the records the backtrace keeps now, oldest first, marked as any flush marks
-        them and routed at its ``flush_level``; how many (0: none kept, or backtrace off).
-        They are dropped at close otherwise: call this from a shutdown or crash handler."""
+        """Write the backtrace's kept records now (they are dropped at close), routed at its
+        ``flush_level``; how many (0: none kept, or backtrace off)."""
         if self.backtrace is None or self._closed:
             return 0
         return self.backtrace.dump(self)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from hft.logging import DEBUG, ERROR, INFO, WARNING, HFTLogger, LoggingPipeline
 from hft.logging.factory import create_pipeline_from_config
@@ -233,18 +234,20 @@ class TestCallSites:
         pipeline.close()
         assert log.debug == pipeline.count_after_close
 
-    def test_a_forked_child_starts_with_an_empty_ring(self, tmp_path: Path) -> None:
+    @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+    def test_a_forked_child_starts_with_an_empty_ring(self) -> None:
         """The parent's kept records are the parent's: a child's error does not write them."""
-        backend = CapturingBackend(INFO)
-        pipeline = LoggingPipeline([backend], backtrace=10)
+        pipeline = LoggingPipeline([CapturingBackend(INFO)], backtrace=10)
         log = HFTLogger(pipeline, "x")
         log.debug("parent's")
+        backtrace = pipeline.backtrace
+        assert backtrace is not None
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
-            os._exit(len(pipeline.backtrace or ()))
+            os._exit(len(backtrace.ring))
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        assert len(pipeline.backtrace or ()) == 1
+        assert len(backtrace.ring) == 1
         pipeline.close()
 
 

@@ -48,6 +48,10 @@ def _raising(*_: object) -> Any:
     raise RuntimeError("refused")
 
 
+def _short(_frame: object) -> Any:
+    return (1,)  # not (source, lane id, ...): the call site refuses it
+
+
 def expect(error: type[Exception], call: Callable[..., object], *args: Any, **kwargs: Any) -> None:
     """Call, and make sure the call took its error branch."""
     try:
@@ -143,7 +147,8 @@ def context_loop() -> Callable[[int], None]:
     something not a frame."""
     ring: collections.deque[Any] = collections.deque()
     var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck", default=None)
-    lane = Lane(1 << 16, 64, "drop_newest", 0.0, {"n"}, (), [].append)
+    refused: list[int] = []
+    lane = Lane(1 << 16, 64, "drop_newest", 0.0, {"n"}, (), refused.append)
     lane_id = lane.define(pickle.dumps(SOURCE))
 
     def derive(frame: Any) -> tuple[Any, int, object]:
@@ -153,7 +158,7 @@ def context_loop() -> Callable[[int], None]:
     emit = Emitter(ring, Sequence(), 20, SOURCE, -1, None, lane=lane, lane_source=lane_id,
                    context=var, derive=derive)  # fmt: skip
     bad = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=_raising)
-    wrong = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=lambda f: (1,))
+    wrong = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=_short)
 
     def run(i: int) -> None:
         for lane_on in (True, False):

@@ -20,9 +20,9 @@ EXTENSIONS = {
     "_caller": {  # the process that logs: call sites, the byte lane, its mover, the scan
         "sources": ["caller.c", "callsite.c", "counter.c", "sequence.c", "lane.c",
                     "lane_push.c", "lane_take.c", "lane_mover.c", "mover.c", "scan.c",
-                    "secret.c"],
-        "depends": ["caller.h", "callsite.h", "compat.h", "counter.h", "entry.h", "lane.h",
-                    "mover.h", "plain.h", "scan.h", "secret.h", "sequence.h"],
+                    "secret.c", "context.c"],
+        "depends": ["caller.h", "callsite.h", "compat.h", "context.h", "counter.h", "entry.h",
+                    "lane.h", "mover.h", "plain.h", "scan.h", "secret.h", "sequence.h"],
     },
     "_writer": {  # the side that reads frames and writes lines: decoder, renderers
         "sources": ["writer.c", "frame.c", "line.c", "render.c", "render_lane.c"],

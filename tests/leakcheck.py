@@ -13,6 +13,7 @@ call is at least 50 bytes a call, megabytes over the loop: far above both.
 from __future__ import annotations
 
 import collections
+import contextvars
 import gc
 import itertools
 import json
@@ -45,6 +46,10 @@ def rss() -> int:
 
 def _raising(*_: object) -> Any:
     raise RuntimeError("refused")
+
+
+def _short(_frame: object) -> Any:
+    return (1,)  # not (source, lane id, ...): the call site refuses it
 
 
 def expect(error: type[Exception], call: Callable[..., object], *args: Any, **kwargs: Any) -> None:
@@ -135,6 +140,46 @@ def lane_loop() -> Callable[[int], None]:
     return run
 
 
+def context_loop() -> Callable[[int], None]:
+    """The task context at the call site: a frame per loop (its first call derives the entry,
+    the next ones find it in the frame's cache), on the lane and on the tuple ring, a lane id
+    redefined each loop; a derive that raises or returns a wrong entry, a variable holding
+    something not a frame."""
+    ring: collections.deque[Any] = collections.deque()
+    var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck", default=None)
+    refused: list[int] = []
+    lane = Lane(1 << 16, 64, "drop_newest", 0.0, {"n"}, (), refused.append)
+    lane_id = lane.define(pickle.dumps(SOURCE))
+
+    def derive(frame: Any) -> tuple[Any, int, object]:
+        lane.redefine(lane_id, pickle.dumps(BOUND))
+        return (BOUND, lane_id if frame[0] else -1, None)
+
+    emit = Emitter(ring, Sequence(), 20, SOURCE, -1, None, lane=lane, lane_source=lane_id,
+                   context=var, derive=derive)  # fmt: skip
+    bad = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=_raising)
+    wrong = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=_short)
+
+    def run(i: int) -> None:
+        for lane_on in (True, False):
+            token = var.set((lane_on, {}))
+            for k in range(3):
+                emit("in a context", n=i + k)
+            expect(RuntimeError, bad, "m", n=i)
+            expect(TypeError, wrong, "m", n=i)
+            var.reset(token)
+        emit("outside", n=i)
+        token = var.set(("not", "a dict"))
+        expect(TypeError, emit, "m", n=i)
+        var.reset(token)
+        while lane.take(1 << 20) is not None:
+            pass
+        lane.account()
+        ring.clear()
+
+    return run
+
+
 def mover_loop() -> Callable[[int], None]:
     """The lane's mover: started on a pipe with frames handed over, records moved and read
     back, a frame submitted, some acknowledged, stopped with the rest handed back (freed)."""
@@ -220,6 +265,7 @@ def main() -> int:
     results = [
         measure("callsite", callsite_loop(), calls),
         measure("lane", lane_loop(), calls // 10),
+        measure("context", context_loop(), calls // 10),
         measure("mover", mover_loop(), calls // 100),
         measure("render", render_loop(), calls // 10),
     ]

@@ -2,6 +2,7 @@
 
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 class Lane:
@@ -31,6 +32,8 @@ class Lane:
     ) -> None: ...
     def define(self, pickled_source: bytes, /) -> int:
         """Register a source (pickled); its id goes with every record of it."""
+    def redefine(self, lane_id: int, pickled_source: bytes, /) -> None:
+        """Give a defined id another source: only once no waiting record uses it."""
     def take(self, max_bytes: int, /) -> tuple[bytes, int, int] | None:
         """``(frame, count, newest_seq)`` of the oldest records, or None when empty (or
         while the mover runs)."""
@@ -110,6 +113,8 @@ class Emitter:
         lane_source: int = -1,
         samples: deque[int] | None = None,
         counter: Counter | None = None,
+        context: ContextVar[Any] | None = None,
+        derive: Callable[[Any], tuple[Any, int, object]] | None = None,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

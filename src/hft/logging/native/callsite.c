@@ -26,9 +26,14 @@
  * scraped. It counts calls, not records: one refused or dropped later is counted all the same.
  * Emitter(None, ...) is a count-only call site: a level only a counting backend wants; it adds
  * one and does nothing else (no record, no ring, no lane).
+ *
+ * Given the task context's variable (context=, with derive=), a call first reads it
+ * (context.c): while a context is set, the record takes the source the frame made for this call
+ * site (its fields merged under the bound context) and that source's lane id.
  */
 #include "callsite.h"
 #include "caller.h"
+#include "context.h"
 #include "counter.h"
 #include "lane.h"
 #include "plain.h"
@@ -65,6 +70,8 @@ typedef struct {
                              * Counter holds no reference, so it is in no cycle */
     unsigned long long *calls_n; /* where each call adds one: calls' value, or own_calls */
     unsigned long long own_calls;
+    PyObject *context;      /* the task context's ContextVar (NULL: not read) */
+    PyObject *derive;       /* derive(frame) -> (source, lane id, lease): a frame's first call */
 } Emitter;
 
 /* fields["exc_info"] = sys.exc_info() when the caller passed exc_info=True. */
@@ -163,10 +170,12 @@ count_only(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames
     return timed_call(self, count, args, nargsf, kwnames);
 }
 
-static PyObject *
-emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+/* A record of `source` (the logger's, or the one its task context made), to the lane under
+ * lane_source when to_lane. */
+static inline PyObject *
+emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source,
+        PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (self->ring == NULL) { /* cleared by the GC while its cycle was being torn down */
         PyErr_SetString(PyExc_RuntimeError, "this logging method was cleared with its logger");
@@ -179,9 +188,9 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
                      nargs);
         return NULL;
     }
-    if (self->lane != NULL) { /* a plain record: into the lane as bytes, no object made */
+    if (to_lane) { /* a plain record: into the lane as bytes, no object made */
         int done = hft_lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
-                             self->lane_source, args[0], args + 1, kwnames, &self->named);
+                             lane_source, args[0], args + 1, kwnames, &self->named);
         if (done != 0) {
             return done < 0 ? NULL : Py_NewRef(Py_None);
         }
@@ -214,10 +223,10 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
     PyTuple_SET_ITEM(record, 0, seq);
     PyTuple_SET_ITEM(record, 1, ts);
     PyTuple_SET_ITEM(record, 2, Py_NewRef(self->level));
-    PyTuple_SET_ITEM(record, 3, Py_NewRef(self->source));
+    PyTuple_SET_ITEM(record, 3, Py_NewRef(source));
     PyTuple_SET_ITEM(record, 4, Py_NewRef(args[0]));
     PyTuple_SET_ITEM(record, 5, fields);
-    if (plain(fields) && plain(args[0]) && plain_source(self->source)) {
+    if (plain(fields) && plain(args[0]) && plain_source(source)) {
         PyObject_GC_UnTrack(record); /* nothing it holds can lead back to it */
     }
     PyObject *sink = self->append;
@@ -251,18 +260,44 @@ emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 }
 
 static PyObject *
+emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
+    int to_lane = self->lane != NULL;
+    PyObject *entry = NULL;
+    int found = self->context == NULL ? 0
+                                      : hft_context_entry(self->context, (PyObject *)self,
+                                                          self->derive, &entry);
+    if (found == 0) {
+        return emit_as(self, self->source, to_lane, self->lane_source, args, nargsf, kwnames);
+    }
+    if (found < 0) {
+        return NULL;
+    }
+    long id = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1)); /* -1: the classic path */
+    PyObject *result = id == -1 && PyErr_Occurred()
+                           ? NULL
+                           : emit_as(self, PyTuple_GET_ITEM(entry, 0), to_lane && id >= 0,
+                                     (uint32_t)id, args, nargsf, kwnames);
+    Py_DECREF(entry);
+    return result;
+}
+
+static PyObject *
 emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
-    PyObject *samples = Py_None, *calls = Py_None;
+    PyObject *samples = Py_None, *calls = Py_None, *context = Py_None, *derive = Py_None;
     Py_ssize_t capacity, wake_at = -1, lane_source = -1;
     int exc = 0;
     static char *names[] = {"ring", "next_seq", "level", "source",      "capacity",
                             "full", "exc",      "wake",  "wake_at",     "lane",
-                            "lane_source",      "samples", "counter",   NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOO:Emitter", names, &ring,
+                            "lane_source",      "samples", "counter",   "context",
+                            "derive",           NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOOOO:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
-                                     &wake_at, &lane, &lane_source, &samples, &calls)) {
+                                     &wake_at, &lane, &lane_source, &samples, &calls, &context,
+                                     &derive)) {
         return NULL;
     }
     long level_c = PyLong_AsLong(level);
@@ -271,6 +306,10 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     if (wake != Py_None && !PyCallable_Check(wake)) {
         PyErr_SetString(PyExc_TypeError, "Emitter: wake must be callable or None");
+        return NULL;
+    }
+    if (context != Py_None && (!PyContextVar_CheckExact(context) || !PyCallable_Check(derive))) {
+        PyErr_SetString(PyExc_TypeError, "Emitter: context must be a ContextVar, with derive");
         return NULL;
     }
     if (!PyCallable_Check(next_seq) || (capacity >= 0 && !PyCallable_Check(full))) {
@@ -322,6 +361,8 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->exc = exc;
     self->exc_info_key = Py_NewRef(state->exc_info_key);
     self->lane = lane == Py_None ? NULL : Py_NewRef(lane);
+    self->context = context == Py_None ? NULL : Py_NewRef(context);
+    self->derive = context == Py_None ? NULL : Py_NewRef(derive);
     if (samples != Py_None) {
         self->samples_append = PyObject_GetAttrString(samples, "append");
         if (self->samples_append == NULL) {
@@ -353,6 +394,8 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->lane);
     Py_VISIT(self->samples_append);
     Py_VISIT(self->named);
+    Py_VISIT(self->context);
+    Py_VISIT(self->derive);
     return 0;
 }
 
@@ -371,6 +414,8 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->lane);
     Py_CLEAR(self->samples_append);
     Py_CLEAR(self->named);
+    Py_CLEAR(self->context);
+    Py_CLEAR(self->derive);
     self->counter = NULL; /* it pointed into next_seq */
     return 0;
 }
@@ -414,8 +459,8 @@ static PyMemberDef emitter_members[] = {
 
 static PyType_Slot emitter_slots[] = {
     {Py_tp_doc, "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
-                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None): a logging "
-                "method; ring=None: a count-only one."},
+                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None, context=None, "
+                "derive=None): a logging method; ring=None: a count-only one."},
     {Py_tp_new, emitter_new},
     {Py_tp_dealloc, emitter_dealloc},
     {Py_tp_traverse, emitter_traverse},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
-from hft.logging.levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.limited import Limit, LimitedLogger
 from hft.logging.pipeline.callsites import (
     Emit,
     EmitMetric,
@@ -15,6 +17,7 @@ from hft.logging.pipeline.callsites import (
     make_metric,
     nop,
 )
+from hft.logging.pipeline.limits import limit_sites
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.record import Source
@@ -42,6 +45,7 @@ class HFTLoggerInterface(Protocol):
     exception: Emit
     metric: EmitMetric
     audit: Emit
+    limit: Limit
 
     def bind(self, **fields: Any) -> HFTLoggerInterface:
         """A logger that adds *fields* to every record."""
@@ -68,10 +72,14 @@ class HFTLogger:
     always captures the exception being handled. ``audit`` raises
     :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
     (``logging.backends.audit.on_failure``; see :mod:`hft.logging.audit._guard`).
+    ``limit(per_s, interval_s)`` is the rate-limited logger of the caller's place in the code
+    (:class:`~hft.logging.limited.LimitedLogger`); a logger the settings' ``limits`` name has
+    its own methods limited so.
     """
 
     __slots__ = (
         "__weakref__",
+        "_limited",
         "_pipeline",
         "_sampled",
         "_source",
@@ -81,9 +89,11 @@ class HFTLogger:
         "error",
         "exception",
         "info",
+        "limit",
         "max_latency_us",
         "metric",
         "name",
+        "records_from",
         "tags",
         "warning",
     )
@@ -96,6 +106,7 @@ class HFTLogger:
     exception: Emit
     metric: EmitMetric
     audit: Emit
+    limit: Limit
 
     def __init__(
         self,
@@ -109,6 +120,11 @@ class HFTLogger:
         self.tags = tuple(tags)
         self._source = Source.create(name, self.tags, context or {})
         self.max_latency_us: float | None = None
+        self.limit = _limit_sites(self)
+        by_settings = pipeline.limits.for_logger(name)  # the settings' limits, longest prefix
+        self._limited = (
+            None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
+        )
         self.rebind()
         pipeline.register_logger(self)
 
@@ -120,6 +136,7 @@ class HFTLogger:
             closed = pipeline.count_after_close
             for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
                 setattr(self, method, closed)
+            self._limit_methods(AUDIT)
             return
         taken, counted = pipeline.min_level, pipeline.count_level
         for method, level in _METHODS:
@@ -132,12 +149,24 @@ class HFTLogger:
                 continue
             setattr(self, method, fast)
             self._sampled.append(fast)  # its calls are timed too: what callers pay
+        self._limit_methods(taken)
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (
             (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error
         )
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)
+
+    def _limit_methods(self, records_from: int) -> None:
+        """The methods from *records_from* up (those that make records) behind the settings'
+        limit, if any; the limited loggers of :attr:`limit` take the new methods."""
+        self.records_from = records_from
+        if self._limited is not None:
+            for method, level in _METHODS:
+                if level >= records_from:
+                    setattr(self, method, self._limited.wrap(level, getattr(self, method)))
+        for limited in self.limit.made():
+            limited.rebind(self)
 
     def _arm_sampling(self) -> None:
         """Time the next call of each enabled method (called by the dispatcher, rarely).
@@ -187,5 +216,25 @@ class HFTLogger:
         """The pipeline this logger writes to."""
         return self._pipeline
 
+    @property
+    def source(self) -> Source:
+        """This logger's identity on its records: name, tags, bound context."""
+        return self._source
+
     def __repr__(self) -> str:
         return f"<HFTLogger {self.name!r} tags={list(self.tags)}>"
+
+
+def _limit_sites(logger: HFTLogger) -> Limit:
+    """``logger.limit``: made on first use per call site, holding *logger* weakly (the
+    limited loggers it keeps need not keep it alive)."""
+    ref = weakref.ref(logger)
+
+    def made(per_s: float, interval_s: float = 1.0) -> LimitedLogger:
+        owner = ref()
+        if owner is None:  # pragma: no cover - only a call on the logger itself gets here
+            raise ReferenceError("the logger of this limit is gone")
+        return LimitedLogger(owner, per_s, interval_s)
+
+    sites: Limit = limit_sites(made)
+    return sites

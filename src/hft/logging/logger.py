@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
+import functools
 from collections.abc import Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -79,6 +79,7 @@ class HFTLogger:
 
     __slots__ = (
         "__weakref__",
+        "_limit_sites",
         "_limited",
         "_pipeline",
         "_sampled",
@@ -89,7 +90,6 @@ class HFTLogger:
         "error",
         "exception",
         "info",
-        "limit",
         "max_latency_us",
         "metric",
         "name",
@@ -106,7 +106,6 @@ class HFTLogger:
     exception: Emit
     metric: EmitMetric
     audit: Emit
-    limit: Limit
 
     def __init__(
         self,
@@ -120,7 +119,7 @@ class HFTLogger:
         self.tags = tuple(tags)
         self._source = Source.create(name, self.tags, context or {})
         self.max_latency_us: float | None = None
-        self.limit = _limit_sites(self)
+        self._limit_sites: Limit | None = None  # made by the first limit()
         by_settings = pipeline.limits.for_logger(name)  # the settings' limits, longest prefix
         self._limited = (
             None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
@@ -165,8 +164,18 @@ class HFTLogger:
             for method, level in _METHODS:
                 if level >= records_from:
                     setattr(self, method, self._limited.wrap(level, getattr(self, method)))
-        for limited in self.limit.made():
-            limited.rebind(self)
+        if self._limit_sites is not None:
+            for limited in self._limit_sites.made():
+                limited.rebind(self)
+
+    @property
+    def limit(self) -> Limit:
+        """``limit(per_s, interval_s=1.0)``: the rate-limited logger of the caller's place in
+        the code (:class:`~hft.logging.limited.LimitedLogger`), made there on first use."""
+        sites = self._limit_sites
+        if sites is None:  # the limited loggers keep this logger alive: they use its methods
+            sites = self._limit_sites = limit_sites(functools.partial(LimitedLogger, self))
+        return sites
 
     def _arm_sampling(self) -> None:
         """Time the next call of each enabled method (called by the dispatcher, rarely).
@@ -224,17 +233,3 @@ class HFTLogger:
     def __repr__(self) -> str:
         return f"<HFTLogger {self.name!r} tags={list(self.tags)}>"
 
-
-def _limit_sites(logger: HFTLogger) -> Limit:
-    """``logger.limit``: made on first use per call site, holding *logger* weakly (the
-    limited loggers it keeps need not keep it alive)."""
-    ref = weakref.ref(logger)
-
-    def made(per_s: float, interval_s: float = 1.0) -> LimitedLogger:
-        owner = ref()
-        if owner is None:  # pragma: no cover - only a call on the logger itself gets here
-            raise ReferenceError("the logger of this limit is gone")
-        return LimitedLogger(owner, per_s, interval_s)
-
-    sites: Limit = limit_sites(made)
-    return sites

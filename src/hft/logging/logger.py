@@ -45,7 +45,10 @@ class HFTLoggerInterface(Protocol):
     exception: Emit
     metric: EmitMetric
     audit: Emit
-    limit: Limit
+
+    @property
+    def limit(self) -> Limit:
+        """``limit(per_s, interval_s=1.0)``: this logger behind a rate limit, per call site."""
 
     def bind(self, **fields: Any) -> HFTLoggerInterface:
         """A logger that adds *fields* to every record."""

@@ -82,7 +82,6 @@ class HFTLogger:
 
     __slots__ = (
         "__weakref__",
-        "_limit_sites",
         "_limited",
         "_pipeline",
         "_sampled",
@@ -93,6 +92,7 @@ class HFTLogger:
         "error",
         "exception",
         "info",
+        "limit",
         "max_latency_us",
         "metric",
         "name",
@@ -109,6 +109,9 @@ class HFTLogger:
     exception: Emit
     metric: EmitMetric
     audit: Emit
+    #: ``limit(per_s, interval_s=1.0)``: the rate-limited logger of the caller's place in the
+    #: code (:class:`~hft.logging.limited.LimitedLogger`); made on first use (``__getattr__``).
+    limit: Limit
 
     def __init__(
         self,
@@ -122,7 +125,6 @@ class HFTLogger:
         self.tags = tuple(tags)
         self._source = Source.create(name, self.tags, context or {})
         self.max_latency_us: float | None = None
-        self._limit_sites: Limit | None = None  # made by the first limit()
         by_settings = pipeline.limits.for_logger(name)  # the settings' limits, longest prefix
         self._limited = (
             None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
@@ -167,18 +169,25 @@ class HFTLogger:
             for method, level in _METHODS:
                 if level >= records_from:
                     setattr(self, method, self._limited.wrap(level, getattr(self, method)))
-        if self._limit_sites is not None:
-            for limited in self._limit_sites.made():
-                limited.rebind(self)
+        for limited in self._made_limits():
+            limited.rebind(self)
 
-    @property
-    def limit(self) -> Limit:
-        """``limit(per_s, interval_s=1.0)``: the rate-limited logger of the caller's place in
-        the code (:class:`~hft.logging.limited.LimitedLogger`), made there on first use."""
-        sites = self._limit_sites
-        if sites is None:  # the limited loggers keep this logger alive: they use its methods
-            sites = self._limit_sites = limit_sites(functools.partial(LimitedLogger, self))
-        return sites
+    def _made_limits(self) -> list[LimitedLogger]:
+        try:
+            sites = object.__getattribute__(self, "limit")
+        except AttributeError:  # limit() never called: nothing to rebind
+            return []
+        made: list[LimitedLogger] = sites.made()
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        """``limit``, on first use: its slot is then set, and read as any attribute."""
+        if name != "limit":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        # The limited loggers keep this logger alive (they use its methods): a logger that
+        # never calls limit() keeps no reference to itself.
+        self.limit = limit_sites(functools.partial(LimitedLogger, self))
+        return self.limit
 
     def _arm_sampling(self) -> None:
         """Time the next call of each enabled method (called by the dispatcher, rarely).
@@ -235,4 +244,3 @@ class HFTLogger:
 
     def __repr__(self) -> str:
         return f"<HFTLogger {self.name!r} tags={list(self.tags)}>"
-

@@ -8,6 +8,10 @@
  * instruction, the keyword names and the arguments: no hash of the code object (not cached by
  * CPython, and slow). A miss calls the factory; an argument that cannot be hashed is handed to
  * the factory uncached (it says what is wrong with it).
+ *
+ * A storm comes from one place: the last key found is kept, and a call from the same place
+ * with the same argument objects (constants in the code are the same objects each time) is
+ * answered from it without making a key, in a few pointer comparisons.
  */
 #include "limiter.h"
 
@@ -17,7 +21,35 @@ typedef struct {
     PyObject *factory;
     PyObject *cache; /* key -> what the factory made */
     PyObject *codes; /* the code objects of the keys, kept alive */
+    PyObject *memo_key, *memo; /* the last key found, and what it gave */
 } LimitSites;
+
+/* The call is the last one's place with the same argument objects. */
+static int
+same_as_memo(LimitSites *self, PyObject *code, int lasti, PyObject *const *args, Py_ssize_t n,
+             PyObject *kwnames)
+{
+    PyObject *key = self->memo_key;
+    if (key == NULL || PyTuple_GET_SIZE(key) != n + 3 ||
+        PyLong_AsVoidPtr(PyTuple_GET_ITEM(key, 0)) != (void *)code ||
+        PyLong_AsLong(PyTuple_GET_ITEM(key, 1)) != lasti ||
+        PyTuple_GET_ITEM(key, 2) != (kwnames != NULL ? kwnames : Py_None)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyTuple_GET_ITEM(key, 3 + i) != args[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void
+remember(LimitSites *self, PyObject *key, PyObject *result)
+{
+    Py_XSETREF(self->memo_key, Py_NewRef(key));
+    Py_XSETREF(self->memo, Py_NewRef(result));
+}
 
 static PyObject *
 site_key(PyObject *code, int lasti, PyObject *const *args, Py_ssize_t n, PyObject *kwnames)
@@ -69,13 +101,22 @@ sites_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames
     }
     PyObject *code = (PyObject *)PyFrame_GetCode(frame);
     Py_ssize_t n = PyVectorcall_NARGS(nargsf) + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
-    PyObject *key = site_key(code, PyFrame_GetLasti(frame), args, n, kwnames);
+    int lasti = PyFrame_GetLasti(frame);
+    if (same_as_memo(self, code, lasti, args, n, kwnames)) {
+        Py_DECREF(code);
+        return Py_NewRef(self->memo);
+    }
+    PyObject *key = site_key(code, lasti, args, n, kwnames);
     PyObject *found = key == NULL ? NULL : PyDict_GetItemWithError(self->cache, key);
     PyObject *result = NULL;
     if (found != NULL) {
         result = Py_NewRef(found);
+        remember(self, key, result);
     } else if (key != NULL && !PyErr_Occurred()) {
         result = make_and_keep(self, key, code, args, nargsf, kwnames);
+        if (result != NULL) {
+            remember(self, key, result);
+        }
     } else if (key != NULL && PyErr_ExceptionMatches(PyExc_TypeError)) { /* unhashable */
         PyErr_Clear();
         result = PyObject_Vectorcall(self->factory, args, nargsf, kwnames);
@@ -120,6 +161,8 @@ sites_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->factory);
     Py_VISIT(self->cache);
     Py_VISIT(self->codes);
+    Py_VISIT(self->memo_key);
+    Py_VISIT(self->memo);
     return 0;
 }
 
@@ -130,6 +173,8 @@ sites_clear(PyObject *op)
     Py_CLEAR(self->factory);
     Py_CLEAR(self->cache);
     Py_CLEAR(self->codes);
+    Py_CLEAR(self->memo_key);
+    Py_CLEAR(self->memo);
     return 0;
 }
 

@@ -1,13 +1,14 @@
 """Leak check of the C paths' loops: ``python -m tests.leakcheck [calls]`` (run by ``make asan``).
 
-Not a pytest module. Each loop runs a C path (the call site, the lane and its mover, line
-rendering) through its common and its error branches, first for a warm-up, then ``calls`` times
-(the call site: 6 calls a loop), ``calls // 10`` times (the lane: 36 calls a loop; rendering: a
-slice of 22 records) or ``calls // 100`` times (the mover, started and stopped), and fails when
-memory grew over the measured part: tracemalloc's traced bytes (every allocation through the
-Python allocators, PyMem_Raw included: exact, whatever ASAN's quarantine holds) by more than
-TRACED_SLACK, or the resident set by more than RSS_SLACK. One leaked record, dict or buffer a
-call is at least 50 bytes a call, megabytes over the loop: far above both.
+Not a pytest module. Each loop runs a C path (the call site, the rate limits, the lane and its
+mover, line rendering) through its common and its error branches, first for a warm-up, then
+``calls`` times (the call site: 6 calls a loop), ``calls // 10`` times (the limits: 11 calls a
+loop; the lane: 36 calls a loop; rendering: a slice of 22 records) or ``calls // 100`` times
+(the mover, started and stopped), and fails when memory grew over the measured part:
+tracemalloc's traced bytes (every allocation through the Python allocators, PyMem_Raw included:
+exact, whatever ASAN's quarantine holds) by more than TRACED_SLACK, or the resident set by more
+than RSS_SLACK. One leaked record, dict or buffer a call is at least 50 bytes a call, megabytes
+over the loop: far above both.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging.native._caller import Counter, Emitter, Lane, Sequence, scan
+from hft.logging.native._caller import Counter, Emitter, Lane, Limiter, LimitSites, Sequence, scan
 from hft.logging.native._writer import lane_count, render_lane, render_lines, unpack_lane
 
 TRACED_SLACK = 64 * 1024
@@ -93,6 +94,44 @@ def callsite_loop() -> Callable[[int], None]:
         expect(RuntimeError, refused, "x")
         ring.clear()
         overflow.clear()
+
+    return run
+
+
+def limits_loop() -> Callable[[int], None]:
+    """Limiter: let through, held (first and last kept), a window reported by sweep and by a
+    call, retarget, and calls that raise; LimitSites: hits, misses, unhashable arguments."""
+    through: list[Any] = []
+    reports: list[Any] = []
+    queue: collections.deque[Any] = collections.deque()
+    counter = Counter()
+
+    def target(msg: str, **fields: Any) -> None:
+        through.append(msg)
+
+    sites = LimitSites(lambda *a, **k: object())
+
+    def run(i: int) -> None:
+        limiter = Limiter(target, 2, 10**12, reports.append, queue.append, counter)
+        for n in range(5):
+            limiter("book gap", n=n, symbol="BTCUSDT", i=i)
+        limiter("no fields")
+        limiter.sweep(True)
+        rolling = Limiter(target, 1, 1, reports.append, queue.append)  # every call a new window
+        rolling("a", n=i)
+        rolling("b")
+        limiter.retarget(target, counter)
+        expect(TypeError, limiter, "x", "y")
+        expect(RuntimeError, Limiter(_raising, 1, 10**12, reports.append, _raising), "x")
+        failing = Limiter(target, 1, 10**12, reports.append, _raising)
+        failing("a")
+        expect(RuntimeError, failing, "b")
+        expect(TypeError, limiter.retarget, target, object())
+        sites(per_s=i % 3)
+        sites([i])
+        through.clear()
+        reports.clear()
+        queue.clear()
 
     return run
 
@@ -264,6 +303,7 @@ def main() -> int:
     tracemalloc.start()
     results = [
         measure("callsite", callsite_loop(), calls),
+        measure("limits", limits_loop(), calls // 10),
         measure("lane", lane_loop(), calls // 10),
         measure("context", context_loop(), calls // 10),
         measure("mover", mover_loop(), calls // 100),

@@ -230,13 +230,14 @@ class _Provenance:
         return self._last_setting_indexed(path)[1]
 
     def _last_setting_indexed(self, path: str) -> tuple[int, Source]:
-        """The source of ``path``, of its nearest ancestor leaf, or of its latest descendant."""
+        """The source of ``path``, of its nearest ancestor leaf, or of its latest descendant,
+        whichever layer came last (an empty map in base.yaml, ``limits: {}``, filled later)."""
         parts = path.split(".")
+        below = [found for leaf, found in self._by_path.items() if leaf.startswith(f"{path}.")]
         for end in range(len(parts), 0, -1):
             found = self._by_path.get(".".join(parts[:end]))
             if found is not None:
-                return found
-        below = [found for leaf, found in self._by_path.items() if leaf.startswith(f"{path}.")]
+                return max([found, *below], key=lambda found: found[0])
         return max(below, key=lambda found: found[0], default=(0, self._layers[0].source))
 
     def _defining(self, path: str) -> Source:

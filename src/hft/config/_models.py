@@ -23,6 +23,7 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     field_serializer,
+    model_validator,
 )
 
 #: What a masked secret looks like in dumps and ``hft config show``.
@@ -227,12 +228,31 @@ class PerformanceSettings(_Model):
     thresholds: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
 
 
+class RateLimit(_Model):
+    """A rate limit: each call site of a logger lets ``per_s x interval_s`` records through
+    each ``interval_s``, and says how many it held back (``hft.logging.pipeline.limits``)."""
+
+    per_s: Annotated[float, Field(gt=0, le=1_000_000)]
+    interval_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
+
+    @model_validator(mode="after")
+    def _lets_one_through(self) -> RateLimit:
+        if self.per_s * self.interval_s + 1e-9 < 1:
+            raise ValueError(
+                f"per_s x interval_s is {self.per_s * self.interval_s:g}: "
+                "it must let one record through each interval at least"
+            )
+        return self
+
+
 class LoggingSettings(_Model):
     """The ``logging`` section: what the logging containers are built from."""
 
     hft_settings: HftSettings = Field(default_factory=HftSettings)
     backends: BackendsSettings = Field(default_factory=BackendsSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
+    #: Rate limits by logger-name prefix (the longest dotted prefix wins; "" is every logger).
+    limits: dict[str, RateLimit] = Field(default_factory=dict)
 
 
 class ExchangeSettings(_Model):

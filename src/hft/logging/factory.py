@@ -140,9 +140,11 @@ def pipeline_settings(config: Any) -> dict[str, Any]:
 
 
 def pipeline_options(settings: LoggingSettings) -> dict[str, Any]:
-    """The ``hft_settings`` of validated *settings* that shape a :class:`LoggingPipeline`."""
+    """The ``hft_settings`` of validated *settings* that shape a :class:`LoggingPipeline`,
+    and its rate ``limits``."""
     hft_settings = settings.hft_settings.model_dump()
-    return {k: hft_settings[k] for k in PIPELINE_SETTINGS}
+    limits = {name: (rule.per_s, rule.interval_s) for name, rule in settings.limits.items()}
+    return {**{k: hft_settings[k] for k in PIPELINE_SETTINGS}, "limits": limits}
 
 
 def create_pipeline_from_config(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
-from hft.logging.levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.limited import Limit, LimitedLogger
 from hft.logging.pipeline.callsites import (
     Emit,
     EmitMetric,
@@ -15,6 +17,7 @@ from hft.logging.pipeline.callsites import (
     make_metric,
     nop,
 )
+from hft.logging.pipeline.limits import limit_sites
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.record import Source
@@ -43,6 +46,10 @@ class HFTLoggerInterface(Protocol):
     metric: EmitMetric
     audit: Emit
 
+    @property
+    def limit(self) -> Limit:
+        """``limit(per_s, interval_s=1.0)``: this logger behind a rate limit, per call site."""
+
     def bind(self, **fields: Any) -> HFTLoggerInterface:
         """A logger that adds *fields* to every record."""
 
@@ -68,10 +75,14 @@ class HFTLogger:
     always captures the exception being handled. ``audit`` raises
     :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
     (``logging.backends.audit.on_failure``; see :mod:`hft.logging.audit._guard`).
+    ``limit(per_s, interval_s)`` is the rate-limited logger of the caller's place in the code
+    (:class:`~hft.logging.limited.LimitedLogger`); a logger the settings' ``limits`` name has
+    its own methods limited so.
     """
 
     __slots__ = (
         "__weakref__",
+        "_limited",
         "_pipeline",
         "_sampled",
         "_source",
@@ -81,9 +92,11 @@ class HFTLogger:
         "error",
         "exception",
         "info",
+        "limit",
         "max_latency_us",
         "metric",
         "name",
+        "records_from",
         "tags",
         "warning",
     )
@@ -96,6 +109,9 @@ class HFTLogger:
     exception: Emit
     metric: EmitMetric
     audit: Emit
+    #: ``limit(per_s, interval_s=1.0)``: the rate-limited logger of the caller's place in the
+    #: code (:class:`~hft.logging.limited.LimitedLogger`); made on first use (``__getattr__``).
+    limit: Limit
 
     def __init__(
         self,
@@ -109,6 +125,10 @@ class HFTLogger:
         self.tags = tuple(tags)
         self._source = Source.create(name, self.tags, context or {})
         self.max_latency_us: float | None = None
+        by_settings = pipeline.limits.for_logger(name)  # the settings' limits, longest prefix
+        self._limited = (
+            None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
+        )
         self.rebind()
         pipeline.register_logger(self)
 
@@ -120,6 +140,7 @@ class HFTLogger:
             closed = pipeline.count_after_close
             for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
                 setattr(self, method, closed)
+            self._limit_methods(AUDIT)
             return
         taken, counted = pipeline.min_level, pipeline.count_level
         for method, level in _METHODS:
@@ -132,12 +153,41 @@ class HFTLogger:
                 continue
             setattr(self, method, fast)
             self._sampled.append(fast)  # its calls are timed too: what callers pay
+        self._limit_methods(taken)
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (
             (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error
         )
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)
+
+    def _limit_methods(self, records_from: int) -> None:
+        """The methods from *records_from* up (those that make records) behind the settings'
+        limit, if any; the limited loggers of :attr:`limit` take the new methods."""
+        self.records_from = records_from
+        if self._limited is not None:
+            for method, level in _METHODS:
+                if level >= records_from:
+                    setattr(self, method, self._limited.wrap(level, getattr(self, method)))
+        for limited in self._made_limits():
+            limited.rebind(self)
+
+    def _made_limits(self) -> list[LimitedLogger]:
+        try:
+            sites = object.__getattribute__(self, "limit")
+        except AttributeError:  # limit() never called: nothing to rebind
+            return []
+        made: list[LimitedLogger] = sites.made()
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        """``limit``, on first use: its slot is then set, and read as any attribute."""
+        if name != "limit":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        # The limited loggers keep this logger alive (they use its methods): a logger that
+        # never calls limit() keeps no reference to itself.
+        self.limit = limit_sites(functools.partial(LimitedLogger, self))
+        return self.limit
 
     def _arm_sampling(self) -> None:
         """Time the next call of each enabled method (called by the dispatcher, rarely).
@@ -186,6 +236,11 @@ class HFTLogger:
     def pipeline(self) -> LoggingPipeline:
         """The pipeline this logger writes to."""
         return self._pipeline
+
+    @property
+    def source(self) -> Source:
+        """This logger's identity on its records: name, tags, bound context."""
+        return self._source
 
     def __repr__(self) -> str:
         return f"<HFTLogger {self.name!r} tags={list(self.tags)}>"

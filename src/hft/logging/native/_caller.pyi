@@ -119,6 +119,41 @@ class Emitter:
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""
 
+class Limiter:
+    """A rate-limited logging method (``limiter.c``): ``per`` calls a window of ``interval_ns``
+    go through to ``target``, the rest are counted and held back, the first and last kept."""
+
+    target: Callable[..., None]
+    per: int
+    interval_ns: int
+    #: Calls held back in the window now, and in all windows so far.
+    held: int
+    held_total: int
+
+    def __init__(
+        self,
+        target: Callable[..., None],
+        per: int,
+        interval_ns: int,
+        report: Callable[[Any], None],
+        pending: Callable[[Limiter], None],
+        counter: Counter | None = None,
+    ) -> None: ...
+    def __call__(self, msg: str, /, **fields: Any) -> None:
+        """Let *msg* through, or hold it back."""
+    def sweep(self, force: bool = False, /) -> bool:
+        """Report an ended window's held calls (*force*: the open one's); True while holding."""
+    def retarget(self, target: Callable[..., None], counter: Counter | None = None, /) -> None:
+        """Let calls through to *target* from now on; the window and its held calls stay."""
+
+class LimitSites:
+    """``logger.limit`` (``limit_sites.c``): what *factory* made for the caller's place."""
+
+    def __init__(self, factory: Callable[..., Any]) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def made(self) -> list[Any]:
+        """What the factory made, one per site."""
+
 def nop(*args: Any, **fields: Any) -> None:
     """What a disabled logging level is."""
 

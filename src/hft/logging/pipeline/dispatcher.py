@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from hft.logging.levels import AUDIT, INFO, MARKER, WARNING
+from hft.logging.pipeline.limits import Limits
 from hft.logging.pipeline.loggers import LoggerRegistry
 from hft.logging.pipeline.metrics import LATENCY_SAMPLES, LoggingMetrics, RateMeter, snapshot
 from hft.logging.pipeline.prepare import Preparer, level_bounds
@@ -50,12 +51,14 @@ class Dispatcher:
         *,
         batch_size: int,
         poll_s: float,
+        limits: Limits | None = None,
     ) -> None:
         self._slots = slots  #: the pipeline's list: backends added later are routed to
         self._prepare = prepare
         self._loggers = loggers
         self._batch_size = batch_size
         self._poll_s = poll_s  #: how often the loop looks at the rings when no call wakes it
+        self._limits = limits  #: rate limits whose ended windows it reports (see drain)
         #: Slices that could not be dispatched (should stay 0; warned about once).
         self.dispatch_errors = 0
         self.reset(rings)
@@ -100,6 +103,7 @@ class Dispatcher:
             assert self._thread is not None
             self._thread.join(timeout)
         else:
+            self._sweep_limits(force=True)
             self.drain(flush=True)
             self.settle()
 
@@ -125,6 +129,7 @@ class Dispatcher:
             else:
                 wait(self._poll_s)
             clear()
+        self._sweep_limits(force=True)
         self.drain(flush=True)
         rings.call_samples.take()
         self.settle()
@@ -177,8 +182,10 @@ class Dispatcher:
     # -- slices ---------------------------------------------------------------------------------
 
     def drain(self, *, flush: bool = False) -> None:
-        """Dispatch everything in the rings, one bounded slice at a time. *flush*: the lane's
-        mover frames every waiting record now (flush markers do this too, see :meth:`_release`)."""
+        """Dispatch everything in the rings, one bounded slice at a time, the rate limits'
+        summaries first. *flush*: the lane's mover frames every waiting record now (flush
+        markers do this too, see :meth:`_release`)."""
+        self._sweep_limits()
         rings, slices = self._rings, 0
         lane, move = rings.lane, self._mover_may_run()
         if lane is not None:
@@ -192,6 +199,13 @@ class Dispatcher:
         if lane is not None:
             lane.drain(self._drops, flush=flush, move=move)
         self._honour_markers()
+
+    def _sweep_limits(self, *, force: bool = False) -> None:
+        """The summary of each rate limit's ended window (*force*, at shutdown: of each open
+        one) onto the ring, before the slices are taken: limits say what they held back even
+        when no later call comes (:mod:`~hft.logging.pipeline.limits`)."""
+        if self._limits is not None:
+            self._limits.sweep(force=force)
 
     def dispatch(self, batch: list[Record]) -> None:
         """Prepare one slice and route it, with the pipeline's own warnings, to every slot."""

@@ -18,7 +18,7 @@ import sys
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -29,6 +29,7 @@ from hft.logging.levels import AUDIT, METRIC
 from hft.logging.pipeline.counts import CallCounter, CallCounts
 from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher  # IDLE_POLL_S: test_mover
 from hft.logging.pipeline.lanes import LaneFeed, open_lane
+from hft.logging.pipeline.limits import Limits
 from hft.logging.pipeline.loggers import LoggerRegistry
 from hft.logging.pipeline.metrics import CallSamples, LoggingMetrics
 from hft.logging.pipeline.prepare import Preparer
@@ -69,6 +70,7 @@ class LoggingPipeline:
         secrets: Iterable[object] = (),
         lane: bool = True,
         drain_deadline_ms: float = 5000,
+        limits: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         #: Longest a shutdown at exit (atexit, SIGTERM) waits for the dispatcher to drain.
         self.drain_deadline_s = drain_deadline_ms / 1000
@@ -92,12 +94,14 @@ class LoggingPipeline:
         self.rings = self._new_rings(ring_buffer_size)
         self._loggers = LoggerRegistry()
         self._counts = CallCounts()  #: calls per logger and level, for the pipeline's life
+        #: Rate limits: ``limits`` maps a logger prefix to ``(per_s, interval_s)``.
+        self.limits = Limits(self, limits or {})
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
         self._slots: list[BackendSlot] = []
         self._dispatcher = Dispatcher(
             self.rings, self._slots, self._prepare, self._loggers,
-            batch_size=self.batch_size, poll_s=self.poll_s,
+            batch_size=self.batch_size, poll_s=self.poll_s, limits=self.limits,
         )  # fmt: skip
         self._slots.extend(self._slot(b) for b in backends)
         self.rings.lane = open_lane(self, self._slots, self._prepare)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from hft.logging.levels import CRITICAL, LEVEL_NAMES, parse_level
+from hft.logging.levels import CRITICAL, DEBUG, LEVEL_NAMES, parse_level
 
 #: No logger level: every level the backends take is a record.
 NOTSET: Final = 0
@@ -38,7 +38,7 @@ def check_prefix(prefix: str) -> str:
 def check_level(level: int | str) -> int:
     """The number of a logger level given by name or number (DEBUG..CRITICAL)."""
     number = parse_level(level)
-    if number not in LEVEL_NAMES or not 0 < number <= CRITICAL:
+    if number not in LEVEL_NAMES or not DEBUG <= number <= CRITICAL:
         raise ValueError(f"{level!r} is not a logger level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
     return number
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +26,8 @@ def request(
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
-            sock.sendall(orjson.dumps(dict(message)) + b"\n")
+            with contextlib.suppress(BrokenPipeError):  # refused: the reply is there to read
+                sock.sendall(orjson.dumps(dict(message)) + b"\n")
             reply = _read_reply(sock)
         except (FileNotFoundError, ConnectionRefusedError):
             raise ControlError(

@@ -79,7 +79,7 @@ class LoggerLevels:
         """
         with self._loggers.lock:
             old = self._level_map
-            self._swap(old.with_level(prefix, level))
+            self._swap(old.with_level(prefix, level), prefix)
             new = self._level_map
         self._warn(CHANGED, prefix=prefix, old=_name(old, prefix), new=_name(new, prefix), by=by)
 
@@ -97,10 +97,17 @@ class LoggerLevels:
             )
         return len(changed)
 
-    def _swap(self, new: LevelMap) -> None:
-        """Put *new* in place and rebind the loggers whose level it changes (lock held)."""
+    def _swap(self, new: LevelMap, prefix: str = "") -> None:
+        """Put *new* in place and rebind the loggers under *prefix* whose level it changes
+        (lock held)."""
         old, self._level_map = self._level_map, new
-        self._loggers.rebind_where(lambda name: old.level_for(name) != new.level_for(name))
+        below = f"{prefix}."
+
+        def affected(name: str) -> bool:
+            under = not prefix or name == prefix or name.startswith(below)
+            return under and old.level_for(name) != new.level_for(name)
+
+        self._loggers.rebind_where(affected)
 
     def _attach_control(self) -> None:
         """Serve the control channel for this pipeline, if its settings ask for it."""

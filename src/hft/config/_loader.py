@@ -90,6 +90,7 @@ class LoggingConfigManager:
         env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
+        self._env = env
         self.environment = resolve_environment(environment, env)
         self.settings_dir = resolve_settings_dir(settings_dir, env)
         base = file_layer(self.settings_dir / "base.yaml", "base")
@@ -111,6 +112,11 @@ class LoggingConfigManager:
             f"{display_path(path)}: no settings for environment {self.environment!r} "
             f"(environments in {display_path(self.settings_dir)}: {known})"
         )
+
+    def reloaded(self) -> LoggingConfigManager:
+        """The same environment, folder and variables, read again now (a SIGHUP's reload);
+        :class:`ConfigError` if the files no longer validate."""
+        return type(self)(self.environment, self.settings_dir, self._env)
 
     def __repr__(self) -> str:
         return (

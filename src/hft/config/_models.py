@@ -228,6 +228,26 @@ class PerformanceSettings(_Model):
     thresholds: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
 
 
+def _logger_prefix(prefix: str) -> str:
+    """A logger-name prefix: ``""`` (the root) or dotted names, none empty, no blanks."""
+    if prefix and any(
+        not part or part != part.strip() or " " in part for part in prefix.split(".")
+    ):
+        raise ValueError(f"{prefix!r} is not a logger-name prefix (e.g. 'exchange.mexc', or '')")
+    return prefix
+
+
+#: A key of ``logging.levels``: a logger-name prefix, matched on whole dotted parts.
+LoggerPrefix = Annotated[str, AfterValidator(_logger_prefix)]
+
+
+class ControlSettings(_Model):
+    """The operator's control channel: a Unix socket per process, and SIGHUP."""
+
+    enabled: bool = True
+    runtime_dir: Annotated[str, Field(min_length=1)] | None = None
+
+
 class RateLimit(_Model):
     """A rate limit: each call site of a logger lets ``per_s x interval_s`` records through
     each ``interval_s``, and says how many it held back (``hft.logging.pipeline.limits``)."""
@@ -251,8 +271,11 @@ class LoggingSettings(_Model):
     hft_settings: HftSettings = Field(default_factory=HftSettings)
     backends: BackendsSettings = Field(default_factory=BackendsSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
+    #: Logger-name prefix -> level, the longest dotted prefix winning ("" is the root).
+    levels: dict[LoggerPrefix, Level] = Field(default_factory=dict)
+    control: ControlSettings = Field(default_factory=ControlSettings)
     #: Rate limits by logger-name prefix (the longest dotted prefix wins; "" is every logger).
-    limits: dict[str, RateLimit] = Field(default_factory=dict)
+    limits: dict[LoggerPrefix, RateLimit] = Field(default_factory=dict)
 
 
 class ExchangeSettings(_Model):

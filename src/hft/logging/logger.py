@@ -129,8 +129,7 @@ class HFTLogger:
         self._limited = (
             None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
         )
-        self.rebind()
-        pipeline.register_logger(self)
+        pipeline.register_logger(self)  # binds the methods (rebind), under the level lock
 
     def rebind(self) -> None:
         """Choose the methods again (after the pipeline's levels or ring changed)."""
@@ -143,7 +142,11 @@ class HFTLogger:
             self._limit_methods(AUDIT)
             return
         taken, counted = pipeline.min_level, pipeline.count_level
+        floor = pipeline.level_for(self.name)  # the logger's own level (``logging.levels``)
         for method, level in _METHODS:
+            if level < floor:  # below the logger's level: not a record, not even counted
+                setattr(self, method, nop)
+                continue
             if level >= taken:  # a record: built, routed, maybe down the lane
                 fast = make_emit(pipeline, level, source, exc=level >= WARNING)
             elif level >= counted:  # only counted (Prometheus below every other backend)
@@ -156,7 +159,9 @@ class HFTLogger:
         self._limit_methods(taken)
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (
-            (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error
+            (lambda msg, /, **f: error(msg, exc_info=True, **f))
+            if max(taken, floor) <= ERROR
+            else error
         )
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)

@@ -19,7 +19,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -31,6 +31,7 @@ from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher  # IDLE_POLL
 from hft.logging.pipeline.lanes import LaneFeed, open_lane
 from hft.logging.pipeline.limits import Limits
 from hft.logging.pipeline.loggers import LoggerRegistry
+from hft.logging.pipeline.loglevels import LoggerLevels
 from hft.logging.pipeline.metrics import CallSamples, LoggingMetrics
 from hft.logging.pipeline.prepare import Preparer
 from hft.logging.pipeline.rings import OverflowPolicy, Rings
@@ -40,13 +41,16 @@ from hft.logging.pipeline.spill import Fallback, fallback_for
 from hft.logging.record import Record, Source
 from hft.logging.render.redact import DEFAULT_REDACT_FIELDS
 
+if TYPE_CHECKING:
+    from hft.logging.control import ControlSpec
+
 #: A busy Python caller's pace (about a record a microsecond): the dispatcher looks at the ring
 #: at least this often per ``gc_threshold`` of it. A faster burst (the C call site takes
 #: ~0.2 µs) wakes it directly: the call that brings the ring to ``wake_at`` records.
 _FASTEST_CALL_S: Final = 1e-6
 
 
-class LoggingPipeline:
+class LoggingPipeline(LoggerLevels):
     """A bounded ring drained by one dispatcher thread into a set of backends."""
 
     def __init__(
@@ -71,6 +75,8 @@ class LoggingPipeline:
         lane: bool = True,
         drain_deadline_ms: float = 5000,
         limits: Mapping[str, tuple[float, float]] | None = None,
+        levels: Mapping[str, int | str] | None = None,
+        control: ControlSpec | None = None,
     ) -> None:
         #: Longest a shutdown at exit (atexit, SIGTERM) waits for the dispatcher to drain.
         self.drain_deadline_s = drain_deadline_ms / 1000
@@ -93,6 +99,7 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see render/secrets.py
         self.rings = self._new_rings(ring_buffer_size)
         self._loggers = LoggerRegistry()
+        self._init_levels(levels, control)  # levels per logger, the control channel: loglevels.py
         self._counts = CallCounts()  #: calls per logger and level, for the pipeline's life
         #: Rate limits: ``limits`` maps a logger prefix to ``(per_s, interval_s)``.
         self.limits = Limits(self, limits or {})
@@ -148,6 +155,7 @@ class LoggingPipeline:
         if not self.running:
             self._dispatcher.start()
             install_sigterm_exit(self)
+            self._attach_control()
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -173,6 +181,7 @@ class LoggingPipeline:
         self._rebind_loggers()  # later calls are counted, never queued where nobody drains
         _live_pipelines.discard(self)
         restore_sigterm(self)
+        self._detach_control()
         for slot in self._slots:
             slot.close()
             if not close_backends:
@@ -269,7 +278,7 @@ class LoggingPipeline:
     # -- loggers: which methods they get, and what their calls count ---------------------------
 
     def register_logger(self, logger: Any) -> None:
-        """Remember *logger* (weakly) to sample its calls and rebind it after changes."""
+        """Remember *logger* (weakly), bind its methods, rebind them after changes."""
         self._loggers.add(logger)
 
     def record_counter(self, name: str, level: int) -> CallCounter:

@@ -17,12 +17,13 @@ _NATIVE = "src/hft/logging/native"
 # its sources, and every header they include, directly or not (the build redoes an extension
 # when one changes; tests/logging/native/test_layout.py holds this list to the #includes).
 EXTENSIONS = {
-    "_caller": {  # the process that logs: call sites, the byte lane, its mover, the scan
+    "_caller": {  # the process that logs: call sites, limits, the byte lane, its mover, scan
         "sources": ["caller.c", "callsite.c", "keep.c", "counter.c", "sequence.c", "lane.c",
                     "lane_push.c", "lane_take.c", "lane_mover.c", "mover.c", "scan.c",
-                    "secret.c"],
-        "depends": ["caller.h", "callsite.h", "compat.h", "counter.h", "emitter.h", "entry.h",
-                    "keep.h", "lane.h", "mover.h", "plain.h", "scan.h", "secret.h",
+                    "secret.c", "context.c", "limiter.c", "limit_sites.c"],
+        "depends": ["caller.h", "callsite.h", "compat.h", "context.h", "counter.h", "emitter.h",
+                    "entry.h", "keep.h", "lane.h", "limiter.h", "mover.h", "plain.h", "scan.h",
+                    "secret.h",
                     "sequence.h"],
     },
     "_writer": {  # the side that reads frames and writes lines: decoder, renderers

@@ -1,18 +1,20 @@
 """Leak check of the C paths' loops: ``python -m tests.leakcheck [calls]`` (run by ``make asan``).
 
-Not a pytest module. Each loop runs a C path (the call site, the lane and its mover, line
-rendering) through its common and its error branches, first for a warm-up, then ``calls`` times
-(the call site: 6 calls a loop), ``calls // 10`` times (the lane: 36 calls a loop; rendering: a
-slice of 22 records) or ``calls // 100`` times (the mover, started and stopped), and fails when
-memory grew over the measured part: tracemalloc's traced bytes (every allocation through the
-Python allocators, PyMem_Raw included: exact, whatever ASAN's quarantine holds) by more than
-TRACED_SLACK, or the resident set by more than RSS_SLACK. One leaked record, dict or buffer a
-call is at least 50 bytes a call, megabytes over the loop: far above both.
+Not a pytest module. Each loop runs a C path (the call site, the rate limits, the lane and its
+mover, line rendering) through its common and its error branches, first for a warm-up, then
+``calls`` times (the call site: 6 calls a loop), ``calls // 10`` times (the limits: 11 calls a
+loop; the lane: 36 calls a loop; rendering: a slice of 22 records) or ``calls // 100`` times
+(the mover, started and stopped), and fails when memory grew over the measured part:
+tracemalloc's traced bytes (every allocation through the Python allocators, PyMem_Raw included:
+exact, whatever ASAN's quarantine holds) by more than TRACED_SLACK, or the resident set by more
+than RSS_SLACK. One leaked record, dict or buffer a call is at least 50 bytes a call, megabytes
+over the loop: far above both.
 """
 
 from __future__ import annotations
 
 import collections
+import contextvars
 import gc
 import itertools
 import json
@@ -24,7 +26,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from hft.logging.native._caller import Counter, Emitter, Lane, Sequence, scan
+from hft.logging.native._caller import Counter, Emitter, Lane, Limiter, LimitSites, Sequence, scan
 from hft.logging.native._writer import lane_count, render_lane, render_lines, unpack_lane
 
 TRACED_SLACK = 64 * 1024
@@ -45,6 +47,10 @@ def rss() -> int:
 
 def _raising(*_: object) -> Any:
     raise RuntimeError("refused")
+
+
+def _short(_frame: object) -> Any:
+    return (1,)  # not (source, lane id, ...): the call site refuses it
 
 
 def expect(error: type[Exception], call: Callable[..., object], *args: Any, **kwargs: Any) -> None:
@@ -92,13 +98,22 @@ def callsite_loop() -> Callable[[int], None]:
     return run
 
 
+def _bound(_frame: Any) -> tuple[Any, int, object]:
+    """A keeping site's derive: the bound source, no lane id."""
+    return (BOUND, -1, None)
+
+
 def keep_loop() -> Callable[[int], None]:
     """A backtrace's keeping call site (keep.c): kept into a full ring (each call drops the
-    oldest record), exc_info captured, timed, and calls that raise; made and dropped too."""
+    oldest record), exc_info captured, timed, inside a task context (a derive that raises
+    too), and calls that raise; made and dropped too."""
     ring: collections.deque[Any] = collections.deque(maxlen=64)
     seq = Sequence()
     samples: collections.deque[int] = collections.deque(maxlen=8)
     keep = Emitter(ring, seq, 10, SOURCE, -1, None, True, samples=samples, keep=True)
+    var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck-keep", default=None)
+    framed = Emitter(ring, seq, 10, SOURCE, -1, None, context=var, derive=_bound, keep=True)
+    failing = Emitter(ring, seq, 10, SOURCE, -1, None, context=var, derive=_raising, keep=True)
 
     def run(i: int) -> None:
         keep.sample = i % 2
@@ -112,6 +127,50 @@ def keep_loop() -> Callable[[int], None]:
         expect(TypeError, Emitter, ring, seq, 10, SOURCE, 0, None, keep=True)
         made = Emitter(ring, seq, 30, SOURCE, -1, None, counter=Counter(), keep=True)
         made(repr(made), n=i)
+        token = var.set((True, {}))  # a task context: kept with the frame's source
+        framed("in a context", n=i)
+        framed("found in the frame's cache", n=i)
+        expect(RuntimeError, failing, "m", n=i)
+        var.reset(token)
+        framed("outside", n=i)
+
+    return run
+
+
+def limits_loop() -> Callable[[int], None]:
+    """Limiter: let through, held (first and last kept), a window reported by sweep and by a
+    call, retarget, and calls that raise; LimitSites: hits, misses, unhashable arguments."""
+    through: list[Any] = []
+    reports: list[Any] = []
+    queue: collections.deque[Any] = collections.deque()
+    counter = Counter()
+
+    def target(msg: str, **fields: Any) -> None:
+        through.append(msg)
+
+    sites = LimitSites(lambda *a, **k: object())
+
+    def run(i: int) -> None:
+        limiter = Limiter(target, 2, 10**12, reports.append, queue.append, counter)
+        for n in range(5):
+            limiter("book gap", n=n, symbol="BTCUSDT", i=i)
+        limiter("no fields")
+        limiter.sweep(True)
+        rolling = Limiter(target, 1, 1, reports.append, queue.append)  # every call a new window
+        rolling("a", n=i)
+        rolling("b")
+        limiter.retarget(target, counter)
+        expect(TypeError, limiter, "x", "y")
+        expect(RuntimeError, Limiter(_raising, 1, 10**12, reports.append, _raising), "x")
+        failing = Limiter(target, 1, 10**12, reports.append, _raising)
+        failing("a")
+        expect(RuntimeError, failing, "b")
+        expect(TypeError, limiter.retarget, target, object())
+        sites(per_s=i % 3)
+        sites([i])
+        through.clear()
+        reports.clear()
+        queue.clear()
 
     return run
 
@@ -155,6 +214,46 @@ def lane_loop() -> Callable[[int], None]:
                 expect(ValueError, render_lane, data, levels, 4096, [], pickle.loads)
         ring.clear()
         refused.clear()
+
+    return run
+
+
+def context_loop() -> Callable[[int], None]:
+    """The task context at the call site: a frame per loop (its first call derives the entry,
+    the next ones find it in the frame's cache), on the lane and on the tuple ring, a lane id
+    redefined each loop; a derive that raises or returns a wrong entry, a variable holding
+    something not a frame."""
+    ring: collections.deque[Any] = collections.deque()
+    var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck", default=None)
+    refused: list[int] = []
+    lane = Lane(1 << 16, 64, "drop_newest", 0.0, {"n"}, (), refused.append)
+    lane_id = lane.define(pickle.dumps(SOURCE))
+
+    def derive(frame: Any) -> tuple[Any, int, object]:
+        lane.redefine(lane_id, pickle.dumps(BOUND))
+        return (BOUND, lane_id if frame[0] else -1, None)
+
+    emit = Emitter(ring, Sequence(), 20, SOURCE, -1, None, lane=lane, lane_source=lane_id,
+                   context=var, derive=derive)  # fmt: skip
+    bad = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=_raising)
+    wrong = Emitter(ring, Sequence(), 20, SOURCE, -1, None, context=var, derive=_short)
+
+    def run(i: int) -> None:
+        for lane_on in (True, False):
+            token = var.set((lane_on, {}))
+            for k in range(3):
+                emit("in a context", n=i + k)
+            expect(RuntimeError, bad, "m", n=i)
+            expect(TypeError, wrong, "m", n=i)
+            var.reset(token)
+        emit("outside", n=i)
+        token = var.set(("not", "a dict"))
+        expect(TypeError, emit, "m", n=i)
+        var.reset(token)
+        while lane.take(1 << 20) is not None:
+            pass
+        lane.account()
+        ring.clear()
 
     return run
 
@@ -244,7 +343,9 @@ def main() -> int:
     results = [
         measure("callsite", callsite_loop(), calls),
         measure("keep", keep_loop(), calls),
+        measure("limits", limits_loop(), calls // 10),
         measure("lane", lane_loop(), calls // 10),
+        measure("context", context_loop(), calls // 10),
         measure("mover", mover_loop(), calls // 100),
         measure("render", render_loop(), calls // 10),
     ]

@@ -1,4 +1,4 @@
-"""The ``hft`` command: ``run``, ``config show|validate``, ``audit verify``, ``init``."""
+"""The ``hft`` command: ``run``, ``config show|validate``, ``audit verify``, ``level``, ``init``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also try what the settings name (paths, ports) without starting anything",
     )
     _audit_parser(commands)
+    _level_parser(commands)
     init = commands.add_parser("init", help="write a starter settings/ (base, dev, prod)")
     init.add_argument("--dir", default="settings", help="where (default: ./settings)")
     init.add_argument("--force", action="store_true", help="replace files that exist")
@@ -70,6 +71,56 @@ def _audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     verify.add_argument("--expect-seq", type=int, metavar="N", help="the chain's last seq")
     verify.add_argument("--expect-digest", metavar="HEX", help="the digest of record N")
+
+
+def _level_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    level = commands.add_parser(
+        "level",
+        help="list a running process's logger levels, or set one (its control socket)",
+        description="Without PREFIX LEVEL: list the levels in force and each logger's. With"
+        " them: put loggers under PREFIX ('' is the root) at LEVEL (NOTSET: remove PREFIX).",
+    )
+    level.add_argument("--pid", type=int, required=True, help="the hft process")
+    level.add_argument("--runtime-dir", help="its logging.control.runtime_dir, if set")
+    level.add_argument("prefix", nargs="?", metavar="PREFIX", help="logger-name prefix")
+    level.add_argument("level", nargs="?", metavar="LEVEL", help="DEBUG … CRITICAL, or NOTSET")
+
+
+def _level(args: argparse.Namespace) -> int:
+    from hft.logging.control import ControlError, request
+
+    if (args.prefix is None) != (args.level is None):
+        print("hft: level: give PREFIX and LEVEL together, or neither to list", file=sys.stderr)
+        return 2
+    message = {"op": "list"}
+    if args.prefix is not None:
+        message = {"op": "set", "prefix": args.prefix, "level": args.level}
+    try:
+        reply = request(args.pid, message, args.runtime_dir)
+    except ControlError as exc:
+        print(f"hft: level: {exc}", file=sys.stderr)
+        return 2
+    if not reply.get("ok"):
+        print(f"hft: level: pid {args.pid}: {reply.get('error')}", file=sys.stderr)
+        return 1
+    print(_render_levels(args.pid, reply["pipelines"]))
+    return 0
+
+
+_ROOT = '"" (root)'
+
+
+def _render_levels(pid: int, pipelines: list[dict[str, dict[str, str]]]) -> str:
+    """The levels of each pipeline of process *pid*, as ``hft level`` prints them."""
+    lines = []
+    for number, pipeline in enumerate(pipelines, 1):
+        lines.append(f"pid {pid}" + (f", pipeline {number}:" if len(pipelines) > 1 else ":"))
+        lines.append("  levels (prefix -> level, longest prefix wins):")
+        levels = pipeline["levels"] or {"(none)": "backend levels only"}
+        lines += [f"    {prefix or _ROOT:<30} {name}" for prefix, name in levels.items()]
+        lines.append("  loggers (name -> lowest level that makes a record):")
+        lines += [f"    {name:<30} {level}" for name, level in pipeline["loggers"].items()]
+    return "\n".join(lines) if lines else f"pid {pid}: no pipeline serves the control channel"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -151,7 +202,7 @@ def _init(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hft`` console script."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "config": _config, "audit": _audit, "init": _init}
+    handlers = {"run": _run, "config": _config, "audit": _audit, "level": _level, "init": _init}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -33,6 +33,7 @@ from hft.logging import (
     settings_secrets,
     strategy_logger,
 )
+from hft.logging.control import levels_from
 from hft.logging.factory import backends_for, pipeline_for
 
 
@@ -51,7 +52,10 @@ def open_backends(settings: LoggingSettings) -> Iterator[list[LoggingBackend]]:
 
 
 def run_pipeline(
-    backends: list[LoggingBackend], settings: LoggingSettings, secrets: tuple[str, ...] = ()
+    backends: list[LoggingBackend],
+    settings: LoggingSettings,
+    secrets: tuple[str, ...] = (),
+    source: LoggingConfigManager | None = None,
 ) -> Iterator[LoggingPipeline]:
     """Resource: the started pipeline; shutdown drains it, then closes its backends.
 
@@ -59,9 +63,10 @@ def run_pipeline(
     teardown: dependency-injector orders shutdown by the *original* providers, so a test
     that overrides ``backends`` with another Resource would otherwise see its backends
     closed before the drain. *secrets* (the settings' ``SecretStr`` values) are masked in
-    every record.
+    every record. SIGHUP re-reads the ``levels`` of *source*'s files (None: none to read).
     """
-    pipeline = pipeline_for(settings, backends, secrets).start()
+    reload = None if source is None else levels_from(source)
+    pipeline = pipeline_for(settings, backends, secrets, reload).start()
     try:
         yield pipeline
     finally:
@@ -74,6 +79,10 @@ class LoggingContainer(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     #: The values of every ``SecretStr`` in the settings (exchange API keys…): masked in text.
     secrets = providers.Dependency(instance_of=tuple, default=())
+    #: Where the settings came from (the files SIGHUP re-reads ``levels`` from); None: none.
+    source: providers.Dependency[LoggingConfigManager | None] = providers.Dependency(
+        default=providers.Object(None)
+    )
 
     # Settings: ``config`` validated once, when the resources start (after any override)
     settings = providers.Resource(logging_settings, config)
@@ -84,7 +93,7 @@ class LoggingContainer(containers.DeclarativeContainer):
 
     # Pipeline
     pipeline = providers.Resource(
-        run_pipeline, backends=backends, settings=settings, secrets=secrets
+        run_pipeline, backends=backends, settings=settings, secrets=secrets, source=source
     )
 
     # Loggers: cheap views on the one pipeline
@@ -146,6 +155,7 @@ class Application(containers.DeclarativeContainer):
         LoggingContainer,
         config=config.logging,
         secrets=providers.Callable(settings_secrets, config),
+        source=settings,
     )
     exchanges = providers.Container(
         ExchangesContainer,

@@ -337,3 +337,36 @@ class TestAccessors:
         kraken = dict(read_yaml(settings_dir / "base.yaml")["exchanges"]["mexc"], seed=5)
         _set(settings_dir / "dev.yaml", "exchanges.kraken", kraken)
         assert load(settings_dir).get_exchange_config("Kraken").seed == 5
+
+
+class TestLevels:
+    def test_levels_map_loads_by_prefix(self, settings_dir: Path) -> None:
+        """``logging.levels`` maps logger-name prefixes ("" the root) to levels, any case."""
+        _set(settings_dir / "dev.yaml", "logging.levels", {"": "info", "exchange.mexc": "DEBUG"})
+        settings = load(settings_dir, "dev", {}).settings
+        assert settings.logging.levels == {"": "INFO", "exchange.mexc": "DEBUG"}
+
+    def test_a_bad_prefix_names_the_file_and_key(self, settings_dir: Path) -> None:
+        """A malformed prefix is one line naming the file and the key path."""
+        _set(settings_dir / "dev.yaml", "logging.levels", {"exchange..mexc": "DEBUG"})
+        errors = _errors(settings_dir)
+        assert "dev.yaml: logging.levels" in errors
+        assert "exchange..mexc" in errors
+        assert "not a logger-name prefix" in errors
+
+    def test_a_bad_level_names_the_file_and_key(self, settings_dir: Path) -> None:
+        """A level that is not DEBUG..CRITICAL names the file and the prefix's key path."""
+        _set(settings_dir / "dev.yaml", "logging.levels", {"exchange": "TRACE"})
+        assert "dev.yaml: logging.levels.exchange" in _errors(settings_dir)
+
+    def test_reloaded_reads_the_files_again(self, settings_dir: Path) -> None:
+        """``reloaded()`` is the same environment and folder read now (SIGHUP's source)."""
+        manager = LoggingConfigManager("dev", settings_dir, {})
+        _set(settings_dir / "dev.yaml", "logging.levels", {"": "ERROR"})
+        assert manager.get_logging_config().levels == {}
+        assert manager.reloaded().get_logging_config().levels == {"": "ERROR"}
+
+    def test_control_can_be_turned_off_by_a_variable(self, settings_dir: Path) -> None:
+        """``HFT_LOGGING__CONTROL__ENABLED=false`` turns the control channel off."""
+        settings = load(settings_dir, "dev", {"HFT_LOGGING__CONTROL__ENABLED": "false"}).settings
+        assert settings.logging.control.enabled is False

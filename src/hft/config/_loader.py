@@ -90,6 +90,7 @@ class LoggingConfigManager:
         env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
+        self._env = env
         self.environment = resolve_environment(environment, env)
         self.settings_dir = resolve_settings_dir(settings_dir, env)
         base = file_layer(self.settings_dir / "base.yaml", "base")
@@ -111,6 +112,11 @@ class LoggingConfigManager:
             f"{display_path(path)}: no settings for environment {self.environment!r} "
             f"(environments in {display_path(self.settings_dir)}: {known})"
         )
+
+    def reloaded(self) -> LoggingConfigManager:
+        """The same environment, folder and variables, read again now (a SIGHUP's reload);
+        :class:`ConfigError` if the files no longer validate."""
+        return type(self)(self.environment, self.settings_dir, self._env)
 
     def __repr__(self) -> str:
         return (
@@ -230,13 +236,14 @@ class _Provenance:
         return self._last_setting_indexed(path)[1]
 
     def _last_setting_indexed(self, path: str) -> tuple[int, Source]:
-        """The source of ``path``, of its nearest ancestor leaf, or of its latest descendant."""
+        """The source of ``path``, of its nearest ancestor leaf, or of its latest descendant,
+        whichever layer came last (an empty map in base.yaml, ``limits: {}``, filled later)."""
         parts = path.split(".")
+        below = [found for leaf, found in self._by_path.items() if leaf.startswith(f"{path}.")]
         for end in range(len(parts), 0, -1):
             found = self._by_path.get(".".join(parts[:end]))
             if found is not None:
-                return found
-        below = [found for leaf, found in self._by_path.items() if leaf.startswith(f"{path}.")]
+                return max([found, *below], key=lambda found: found[0])
         return max(below, key=lambda found: found[0], default=(0, self._layers[0].source))
 
     def _defining(self, path: str) -> Source:

@@ -23,6 +23,7 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     field_serializer,
+    model_validator,
 )
 
 #: What a masked secret looks like in dumps and ``hft config show``.
@@ -227,6 +228,43 @@ class PerformanceSettings(_Model):
     thresholds: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
 
 
+def _logger_prefix(prefix: str) -> str:
+    """A logger-name prefix: ``""`` (the root) or dotted names, none empty, no blanks."""
+    if prefix and any(
+        not part or part != part.strip() or " " in part for part in prefix.split(".")
+    ):
+        raise ValueError(f"{prefix!r} is not a logger-name prefix (e.g. 'exchange.mexc', or '')")
+    return prefix
+
+
+#: A key of ``logging.levels``: a logger-name prefix, matched on whole dotted parts.
+LoggerPrefix = Annotated[str, AfterValidator(_logger_prefix)]
+
+
+class ControlSettings(_Model):
+    """The operator's control channel: a Unix socket per process, and SIGHUP."""
+
+    enabled: bool = True
+    runtime_dir: Annotated[str, Field(min_length=1)] | None = None
+
+
+class RateLimit(_Model):
+    """A rate limit: each call site of a logger lets ``per_s x interval_s`` records through
+    each ``interval_s``, and says how many it held back (``hft.logging.pipeline.limits``)."""
+
+    per_s: Annotated[float, Field(gt=0, le=1_000_000)]
+    interval_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
+
+    @model_validator(mode="after")
+    def _lets_one_through(self) -> RateLimit:
+        if self.per_s * self.interval_s + 1e-9 < 1:
+            raise ValueError(
+                f"per_s x interval_s is {self.per_s * self.interval_s:g}: "
+                "it must let one record through each interval at least"
+            )
+        return self
+
+
 class BacktraceSettings(_Model):
     """Records of the levels no backend takes, kept in a bounded ring and written before the
     next record at ``flush_level`` or above (``docs/operating/backtrace.md``)."""
@@ -243,6 +281,11 @@ class LoggingSettings(_Model):
     backends: BackendsSettings = Field(default_factory=BackendsSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     backtrace: BacktraceSettings = Field(default_factory=BacktraceSettings)
+    #: Logger-name prefix -> level, the longest dotted prefix winning ("" is the root).
+    levels: dict[LoggerPrefix, Level] = Field(default_factory=dict)
+    control: ControlSettings = Field(default_factory=ControlSettings)
+    #: Rate limits by logger-name prefix (the longest dotted prefix wins; "" is every logger).
+    limits: dict[LoggerPrefix, RateLimit] = Field(default_factory=dict)
 
 
 class ExchangeSettings(_Model):

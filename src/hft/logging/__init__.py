@@ -44,6 +44,14 @@ from hft.logging.pipeline.metrics import BackendStats, LatencySummary, LoggingMe
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.render.secrets import settings_secrets
 from hft.logging.stdlib import HFTBridgeHandler, install_stdlib_bridge
+from hft.logging.task_context import (
+    bind_context,
+    clear_context,
+    context,
+    get_context,
+    reset_context,
+    unbind_context,
+)
 from hft.logging.timer import LoggingTimer
 
 __all__ = [
@@ -78,11 +86,15 @@ __all__ = [
     "PrometheusBackend",
     "SyslogBackend",
     "ThresholdViolation",
+    "bind_context",
+    "clear_context",
+    "context",
     "create_backend_from_config",
     "create_backends_from_config",
     "create_hft_logger_from_config",
     "create_pipeline_from_config",
     "exchange_logger",
+    "get_context",
     "get_exchange_logger_with_config",
     "get_strategy_logger_with_config",
     "install_stdlib_bridge",
@@ -90,8 +102,10 @@ __all__ = [
     "native_paths",
     "nop",
     "pipeline_settings",
+    "reset_context",
     "settings_secrets",
     "strategy_logger",
+    "unbind_context",
     "validate_hft_logging_compliance",
     "verify_audit_files",
 ]

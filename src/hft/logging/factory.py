@@ -24,6 +24,8 @@ from pydantic import BaseModel
 from hft.config import LoggingSettings, logging_settings
 from hft.logging.backends.base import LoggingBackend
 from hft.logging.backends.registry import backend_section, build_in_process
+from hft.logging.control import ControlSpec
+from hft.logging.control.reload import LevelsSource
 from hft.logging.levels import parse_level
 from hft.logging.logger import HFTLogger
 from hft.logging.pipeline.pipeline import LoggingPipeline
@@ -141,10 +143,13 @@ def pipeline_settings(config: Any) -> dict[str, Any]:
 
 
 def pipeline_options(settings: LoggingSettings) -> dict[str, Any]:
-    """The ``hft_settings`` of validated *settings* that shape a :class:`LoggingPipeline`."""
+    """The ``hft_settings`` of validated *settings* that shape a :class:`LoggingPipeline`,
+    its rate ``limits`` and its backtrace."""
     hft_settings, backtrace = settings.hft_settings.model_dump(), settings.backtrace
+    limits = {name: (rule.per_s, rule.interval_s) for name, rule in settings.limits.items()}
     return {
         **{k: hft_settings[k] for k in PIPELINE_SETTINGS},
+        "limits": limits,
         "backtrace": backtrace.capacity if backtrace.enabled else 0,
         "backtrace_flush_level": parse_level(backtrace.flush_level),
     }
@@ -170,11 +175,18 @@ def pipeline_for(
     settings: LoggingSettings,
     backends: Iterable[LoggingBackend] | None = None,
     secrets: Iterable[object] = (),
+    reload_levels: LevelsSource | None = None,
 ) -> LoggingPipeline:
     """A (not yet started) pipeline for validated *settings*, masking *secrets*; its backends
-    are *backends*, or else those *settings* enable (:func:`backends_for`)."""
+    are *backends*, or else those *settings* enable (:func:`backends_for`). Its loggers take
+    ``settings.levels``; SIGHUP re-reads them from *reload_levels* (None: no settings files,
+    SIGHUP leaves the levels alone and says so)."""
     chosen = backends_for(settings) if backends is None else backends
-    return LoggingPipeline(chosen, **pipeline_options(settings), secrets=secrets)
+    control = ControlSpec(settings.control.enabled, settings.control.runtime_dir, reload_levels)
+    options = pipeline_options(settings)
+    return LoggingPipeline(
+        chosen, **options, secrets=secrets, levels=settings.levels, control=control
+    )
 
 
 _shared: dict[bytes, LoggingPipeline] = {}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
-from hft.logging.levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.limited import Limit, LimitedLogger
 from hft.logging.pipeline.callsites import (
     Emit,
     EmitMetric,
@@ -15,6 +17,7 @@ from hft.logging.pipeline.callsites import (
     make_metric,
     nop,
 )
+from hft.logging.pipeline.limits import limit_sites
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.record import Source
@@ -43,6 +46,10 @@ class HFTLoggerInterface(Protocol):
     metric: EmitMetric
     audit: Emit
 
+    @property
+    def limit(self) -> Limit:
+        """``limit(per_s, interval_s=1.0)``: this logger behind a rate limit, per call site."""
+
     def bind(self, **fields: Any) -> HFTLoggerInterface:
         """A logger that adds *fields* to every record."""
 
@@ -68,10 +75,14 @@ class HFTLogger:
     always captures the exception being handled. ``audit`` raises
     :class:`~hft.logging.AuditWriteError` when the audit trail cannot take its record
     (``logging.backends.audit.on_failure``; see :mod:`hft.logging.audit._guard`).
+    ``limit(per_s, interval_s)`` is the rate-limited logger of the caller's place in the code
+    (:class:`~hft.logging.limited.LimitedLogger`); a logger the settings' ``limits`` name has
+    its own methods limited so.
     """
 
     __slots__ = (
         "__weakref__",
+        "_limited",
         "_pipeline",
         "_sampled",
         "_source",
@@ -81,9 +92,11 @@ class HFTLogger:
         "error",
         "exception",
         "info",
+        "limit",
         "max_latency_us",
         "metric",
         "name",
+        "records_from",
         "tags",
         "warning",
     )
@@ -96,6 +109,9 @@ class HFTLogger:
     exception: Emit
     metric: EmitMetric
     audit: Emit
+    #: ``limit(per_s, interval_s=1.0)``: the rate-limited logger of the caller's place in the
+    #: code (:class:`~hft.logging.limited.LimitedLogger`); made on first use (``__getattr__``).
+    limit: Limit
 
     def __init__(
         self,
@@ -109,8 +125,11 @@ class HFTLogger:
         self.tags = tuple(tags)
         self._source = Source.create(name, self.tags, context or {})
         self.max_latency_us: float | None = None
-        self.rebind()
-        pipeline.register_logger(self)
+        by_settings = pipeline.limits.for_logger(name)  # the settings' limits, longest prefix
+        self._limited = (
+            None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
+        )
+        pipeline.register_logger(self)  # binds the methods (rebind), under the level lock
 
     def rebind(self) -> None:
         """Choose the methods again (after the pipeline's levels or ring changed)."""
@@ -120,30 +139,65 @@ class HFTLogger:
             closed = pipeline.count_after_close
             for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
                 setattr(self, method, closed)
+            self._limit_methods(AUDIT)
             return
         taken, counted = pipeline.min_level, pipeline.count_level
+        floor = pipeline.level_for(self.name)  # the logger's own level (``logging.levels``)
         backtrace = pipeline.backtrace  # None: off
         for method, level in _METHODS:
-            flushes = backtrace is not None and level >= max(taken, backtrace.flush_level)
-            if level >= taken:  # a record: built, routed, maybe down the lane (not if it flushes)
+            records = level >= taken and level >= floor  # built, routed, maybe down the lane
+            flushes = records and backtrace is not None and level >= backtrace.flush_level
+            if records:  # a flushing level takes the tuple ring, never the lane
                 fast = make_emit(pipeline, level, source, exc=level >= WARNING, lane=not flushes)
-            elif backtrace is not None:  # filtered: kept for the backtrace (counted alike)
-                fast = backtrace.keeper(pipeline, level, source, counted=level >= counted)
-            elif level >= counted:  # only counted (Prometheus below every other backend)
+            elif backtrace is not None:  # no record (no backend, or the logger's level): kept
+                kept = level >= max(floor, counted)  # a counting backend wants it: counted too
+                fast = backtrace.keeper(pipeline, level, source, counted=kept)
+            elif level >= max(floor, counted):  # only counted (Prometheus below the others)
                 fast = make_count(pipeline, level, source)
-            else:
+            else:  # below the logger's level, or below every backend: not even counted
                 setattr(self, method, nop)
                 continue
             self._sampled.append(fast)  # its calls are timed too: what callers pay
             if flushes:  # kept records first, on the same path (pipeline/backtrace.py)
                 fast = backtrace.trigger(pipeline, fast, level, source)  # type: ignore[union-attr]
             setattr(self, method, fast)
+        self._limit_methods(max(taken, floor))  # the methods that make records
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (
-            (lambda msg, /, **f: error(msg, exc_info=True, **f)) if taken <= ERROR else error
+            (lambda msg, /, **f: error(msg, exc_info=True, **f))
+            if max(taken, floor) <= ERROR or backtrace is not None  # error is no nop then
+            else error
         )
         self.metric = make_metric(pipeline, source)
         self.audit = make_audit(pipeline, source)
+
+    def _limit_methods(self, records_from: int) -> None:
+        """The methods from *records_from* up (those that make records) behind the settings'
+        limit, if any; the limited loggers of :attr:`limit` take the new methods."""
+        self.records_from = records_from
+        if self._limited is not None:
+            for method, level in _METHODS:
+                if level >= records_from:
+                    setattr(self, method, self._limited.wrap(level, getattr(self, method)))
+        for limited in self._made_limits():
+            limited.rebind(self)
+
+    def _made_limits(self) -> list[LimitedLogger]:
+        try:
+            sites = object.__getattribute__(self, "limit")
+        except AttributeError:  # limit() never called: nothing to rebind
+            return []
+        made: list[LimitedLogger] = sites.made()
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        """``limit``, on first use: its slot is then set, and read as any attribute."""
+        if name != "limit":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        # The limited loggers keep this logger alive (they use its methods): a logger that
+        # never calls limit() keeps no reference to itself.
+        self.limit = limit_sites(functools.partial(LimitedLogger, self))
+        return self.limit
 
     def _arm_sampling(self) -> None:
         """Time the next call of each enabled method (called by the dispatcher, rarely).
@@ -192,6 +246,11 @@ class HFTLogger:
     def pipeline(self) -> LoggingPipeline:
         """The pipeline this logger writes to."""
         return self._pipeline
+
+    @property
+    def source(self) -> Source:
+        """This logger's identity on its records: name, tags, bound context."""
+        return self._source
 
     def __repr__(self) -> str:
         return f"<HFTLogger {self.name!r} tags={list(self.tags)}>"

@@ -47,6 +47,11 @@ class Source(NamedTuple):
         prefix = b'"logger":' + orjson.dumps(name) + b',"tags":' + orjson.dumps(list(tags)) + b","
         return cls(name, tags, dict(context), prefix)
 
+    def beneath(self, context: Mapping[str, Any]) -> Source:
+        """This source inside a task *context*: its fields merged under the bound context
+        (a bound field wins), as a source that has not been prepared yet."""
+        return self._replace(context={**context, **self.context}, json_context=b"")
+
     def with_context(self, context: dict[str, Any]) -> Source:
         """This source carrying *context*, already prepared (``Preparer.context``), and its
         JSON; with none (orjson refuses a value) the writer merges it record by record."""

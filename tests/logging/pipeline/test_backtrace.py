@@ -14,9 +14,10 @@ from typing import Any
 import orjson
 import pytest
 
-from hft.logging import DEBUG, ERROR, INFO, WARNING, HFTLogger, LoggingPipeline
+from hft.logging import DEBUG, ERROR, INFO, WARNING, HFTLogger, LoggingPipeline, context
 from hft.logging.factory import create_pipeline_from_config
 from hft.logging.pipeline.callsites import nop
+from hft.logging.pipeline.limits import HELD_MSG
 from hft.logging.testing import CapturingBackend
 
 
@@ -276,6 +277,95 @@ class TestTwin:
             files.append(sorted(lines, key=lambda x: (x["msg"] == "k", x["seq"])))
         assert files[0] == files[1]
         assert len([x for x in files[0] if x["fields"].get("backtrace")]) == 2 * 4
+
+
+class TestWithTheOtherFeatures:
+    """Levels per logger, task context and rate limits (issue 29's other parts) with it on."""
+
+    def test_levels_below_a_loggers_own_level_are_kept_too(self, tmp_path: Path) -> None:
+        """A logger the ``levels`` map puts at WARNING keeps its DEBUG and INFO records (the
+        file at DEBUG has them only from the backtrace); another logger's are written."""
+        path = tmp_path / "l.log"
+        settings = {**_settings(path), "levels": {"exchange": "WARNING"}}
+        settings["backends"]["file"]["level"] = "DEBUG"
+        pipeline = create_pipeline_from_config(settings).start()
+        try:
+            quiet, other = HFTLogger(pipeline, "exchange.mexc"), HFTLogger(pipeline, "oms")
+            assert quiet.debug is not nop
+            quiet.debug("book", i=1)
+            quiet.info("fill", i=2)
+            other.debug("route")
+            quiet.error("order rejected")
+        finally:
+            pipeline.close()
+        lines = [(x["logger"], x["msg"], x["fields"]) for x in _lines(path)]
+        assert lines == [
+            ("oms", "route", {}),
+            ("exchange.mexc", "book", {"i": 1, "backtrace": True}),
+            ("exchange.mexc", "fill", {"i": 2, "backtrace": True}),
+            ("exchange.mexc", "order rejected", {}),
+        ]
+
+    def test_off_both_kinds_of_exclusion_are_the_no_op(self) -> None:
+        """Without a backtrace a level no backend takes and one below the logger's level are
+        both ``nop``, and so is ``exception`` when ``error`` is."""
+        pipeline = LoggingPipeline([CapturingBackend(INFO)], levels={"x": "CRITICAL"})
+        log, other = HFTLogger(pipeline, "x"), HFTLogger(pipeline, "y")
+        assert (log.debug, log.warning, log.error, log.exception) == (nop, nop, nop, nop)
+        assert other.debug is nop
+        assert other.info is not nop
+        pipeline.close()
+
+    def test_a_level_change_at_run_time_turns_keeping_into_writing(self) -> None:
+        """``set_level`` rebinds: DEBUG written while the logger is at DEBUG, kept again after."""
+        backend = CapturingBackend(DEBUG)
+        pipeline = LoggingPipeline([backend], backtrace=10, levels={"x": "INFO"}).start()
+        log = HFTLogger(pipeline, "x")
+        log.debug("kept 1")
+        pipeline.set_level("x", "DEBUG")
+        log.debug("written")
+        pipeline.set_level("x", "INFO")
+        log.debug("kept 2")
+        log.error("e")
+        pipeline.close()
+        mine = [(r.msg, r.fields.get("backtrace")) for r in backend.logs() if r.logger == "x"]
+        assert mine == [("written", None), ("kept 1", True), ("kept 2", True), ("e", None)]
+
+    def test_the_task_context_is_merged_into_kept_records(self) -> None:
+        """A record kept inside ``context(...)`` carries its fields when written, the trigger
+        its own context (or none), as records written at once do."""
+        backend = CapturingBackend(INFO)
+        pipeline = LoggingPipeline([backend], backtrace=10).start()
+        log = HFTLogger(pipeline, "x")
+        with context(order_id="o-7"):
+            log.debug("inside")
+        log.debug("outside")
+        with context(order_id="o-8"):
+            log.error("e")
+        pipeline.close()
+        assert [(r.msg, r.fields.get("order_id")) for r in backend.logs()] == [
+            ("inside", "o-7"), ("outside", None), ("e", "o-8")
+        ]  # fmt: skip
+
+    def test_rate_limits_apply_to_written_records_not_to_kept_ones(self) -> None:
+        """Under a limit of one record an interval every kept record is kept, the first error
+        flushes them, the second is held back (and said so at close); a limited logger's
+        error flushes as the logger's does."""
+        backend = CapturingBackend(INFO)
+        limits = {"x": (0.001, 1000.0)}  # one record in 1000 s
+        pipeline = LoggingPipeline([backend], backtrace=10, limits=limits).start()
+        log, free = HFTLogger(pipeline, "x"), HFTLogger(pipeline, "y")
+        for i in range(5):
+            log.debug("k", i=i)
+        log.error("first")
+        log.error("held back")
+        free.debug("kept by y")
+        free.limit(per_s=0.001, interval_s=1000).error("limited y")
+        pipeline.close()
+        msgs = [r.msg for r in backend.logs()]
+        assert msgs[:8] == [*["k"] * 5, "first", "kept by y", "limited y"]
+        assert "held back" not in msgs
+        assert HELD_MSG in msgs[8:]
 
 
 def _ns(stamp: str) -> int:

@@ -3,8 +3,8 @@
 Two extensions, cut by the process that runs them (``src/hft/logging/native/*.c``):
 
 - ``_caller``, the process that logs: the call site (``Emitter``, ``nop``), the pipeline's
-  ``Sequence`` and ``Counter``, the byte ``Lane`` and its mover thread, and the dispatcher's
-  ``scan``;
+  ``Sequence`` and ``Counter``, the rate limits (``Limiter``, ``LimitSites``), the byte
+  ``Lane`` and its mover thread, and the dispatcher's ``scan``;
 - ``_writer``, the side that reads frames and writes lines (the writer process, mostly): a lane
   frame checked (``lane_count``) and decoded (``unpack_lane``), and JSON lines rendered from
   records (``render_lines``) or straight from a lane frame (``render_lane``).
@@ -29,6 +29,8 @@ __all__ = [
     "Counter",
     "Emitter",
     "Lane",
+    "LimitSites",
+    "Limiter",
     "Sequence",
     "lane_count",
     "native_paths",
@@ -51,9 +53,19 @@ def require_native() -> None:
 # it for None once, where they choose their path.
 try:  # the process that logs (caller.c)
     require_native()
-    from hft.logging.native._caller import Counter, Emitter, Lane, Sequence, nop, scan
+    from hft.logging.native._caller import (
+        Counter,
+        Emitter,
+        Lane,
+        Limiter,
+        LimitSites,
+        Sequence,
+        nop,
+        scan,
+    )
 except ImportError:  # pragma: no cover - depends on how hft was installed
     Counter = Emitter = Lane = Sequence = None  # type: ignore[assignment,misc]
+    Limiter = LimitSites = None  # type: ignore[assignment,misc]
     nop = scan = None  # type: ignore[assignment]
 
 try:  # the writer side's renderers (writer.c)
@@ -71,7 +83,7 @@ except ImportError:  # pragma: no cover - depends on how hft was installed
 def native_paths() -> dict[str, bool]:
     """Each C fast path by what it does, and whether this process took it."""
     return {
-        "callsite": Emitter is not None,  # _caller: the logging call itself
+        "callsite": Emitter is not None,  # _caller: the logging call itself (and its limits)
         "scan": scan is not None,  # _caller.scan: the dispatcher's pass
         "render": render_lines is not None,  # _writer: JSON lines in the writer
     }

@@ -2,6 +2,7 @@
 
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 class Lane:
@@ -31,6 +32,8 @@ class Lane:
     ) -> None: ...
     def define(self, pickled_source: bytes, /) -> int:
         """Register a source (pickled); its id goes with every record of it."""
+    def redefine(self, lane_id: int, pickled_source: bytes, /) -> None:
+        """Give a defined id another source: only once no waiting record uses it."""
     def take(self, max_bytes: int, /) -> tuple[bytes, int, int] | None:
         """``(frame, count, newest_seq)`` of the oldest records, or None when empty (or
         while the mover runs)."""
@@ -111,10 +114,47 @@ class Emitter:
         lane_source: int = -1,
         samples: deque[int] | None = None,
         counter: Counter | None = None,
+        context: ContextVar[Any] | None = None,
+        derive: Callable[[Any], tuple[Any, int, object]] | None = None,
         keep: bool = False,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""
+
+class Limiter:
+    """A rate-limited logging method (``limiter.c``): ``per`` calls a window of ``interval_ns``
+    go through to ``target``, the rest are counted and held back, the first and last kept."""
+
+    target: Callable[..., None]
+    per: int
+    interval_ns: int
+    #: Calls held back in the window now, and in all windows so far.
+    held: int
+    held_total: int
+
+    def __init__(
+        self,
+        target: Callable[..., None],
+        per: int,
+        interval_ns: int,
+        report: Callable[[Any], None],
+        pending: Callable[[Limiter], None],
+        counter: Counter | None = None,
+    ) -> None: ...
+    def __call__(self, msg: str, /, **fields: Any) -> None:
+        """Let *msg* through, or hold it back."""
+    def sweep(self, force: bool = False, /) -> bool:
+        """Report an ended window's held calls (*force*: the open one's); True while holding."""
+    def retarget(self, target: Callable[..., None], counter: Counter | None = None, /) -> None:
+        """Let calls through to *target* from now on; the window and its held calls stay."""
+
+class LimitSites:
+    """``logger.limit`` (``limit_sites.c``): what *factory* made for the caller's place."""
+
+    def __init__(self, factory: Callable[..., Any]) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def made(self) -> list[Any]:
+        """What the factory made, one per site."""
 
 def nop(*args: Any, **fields: Any) -> None:
     """What a disabled logging level is."""

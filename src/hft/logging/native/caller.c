@@ -1,6 +1,7 @@
 /* hft.logging.native._caller: the C of the process that logs (the trading process), on its
  * hot path. Its types: the call site's Emitter (callsite.c), the pipeline's Sequence
- * (sequence.c) and Counter (counter.c), the byte Lane (lane.c and its lane_*.c) and the mover
+ * (sequence.c) and Counter (counter.c), the rate limits' Limiter and LimitSites (limiter.c,
+ * limit_sites.c), the byte Lane (lane.c and its lane_*.c) and the mover
  * thread it runs (mover.c); its functions: nop (callsite.c) and the dispatcher's scan (scan.c).
  *
  * The writer side is the other extension, _writer (writer.c): the two share the bytes of a lane
@@ -10,6 +11,7 @@
 #include "callsite.h"
 #include "counter.h"
 #include "lane.h"
+#include "limiter.h"
 #include "scan.h"
 #include "sequence.h"
 
@@ -25,8 +27,15 @@ caller_exec(PyObject *module)
     state->lane_type = PyType_FromModuleAndSpec(module, &hft_lane_spec, NULL);
     state->sequence_type = PyType_FromModuleAndSpec(module, &hft_sequence_spec, NULL);
     state->counter_type = PyType_FromModuleAndSpec(module, &hft_counter_spec, NULL);
-    if (state->emitter_type == NULL || state->lane_type == NULL || state->sequence_type == NULL ||
-        state->counter_type == NULL) {
+    PyObject *limiter = PyType_FromModuleAndSpec(module, &hft_limiter_spec, NULL);
+    PyObject *sites = PyType_FromModuleAndSpec(module, &hft_limit_sites_spec, NULL);
+    int added = limiter != NULL && sites != NULL &&
+                PyModule_AddObjectRef(module, "Limiter", limiter) == 0 &&
+                PyModule_AddObjectRef(module, "LimitSites", sites) == 0;
+    Py_XDECREF(limiter); /* the module holds them: nothing on their hot path looks them up */
+    Py_XDECREF(sites);
+    if (!added || state->emitter_type == NULL || state->lane_type == NULL ||
+        state->sequence_type == NULL || state->counter_type == NULL) {
         return -1;
     }
     if (PyModule_AddObjectRef(module, "Lane", state->lane_type) < 0 ||

@@ -26,13 +26,18 @@
  * scraped. It counts calls, not records: one refused or dropped later is counted all the same.
  * Emitter(None, ...) is a count-only call site: a level only a counting backend wants; it adds
  * one and does nothing else (no record, no ring, no lane). Emitter(..., keep=True) is a
- * backtrace's: see keep().
+ * backtrace's: see keep.c.
+ *
+ * Given the task context's variable (context=, with derive=), a call first reads it
+ * (context.c): while a context is set, the record takes the source the frame made for this call
+ * site (its fields merged under the bound context) and that source's lane id.
  */
 #include "callsite.h"
 #include "caller.h"
+#include "context.h"
+#include "counter.h"
 #include "emitter.h"
 #include "keep.h"
-#include "counter.h"
 #include "lane.h"
 #include "plain.h"
 #include "sequence.h"
@@ -55,12 +60,12 @@ capture_exc_info(PyObject *fields, PyObject *exc_info_key)
     return rc;
 }
 
-
 /* An armed call site times itself, once, and appends the duration to samples. Arming sets a
  * flag; the method object never changes, so a caller holding a reference to it
  * (log = logger.info) keeps the fast path. */
 PyObject *
-hft_timed_call(Emitter *self, HftCallBody body, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+hft_timed_call(Emitter *self, HftCallBody body, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
 {
     self->sample = 0;
     struct timespec t0, t1;
@@ -116,10 +121,12 @@ count_only(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames
     return hft_timed_call(self, count, args, nargsf, kwnames);
 }
 
-PyObject *
-hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+/* A record of `source` (the logger's, or the one its task context made), to the lane under
+ * lane_source when to_lane. */
+static inline PyObject *
+emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source,
+        PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (self->ring == NULL) { /* cleared by the GC while its cycle was being torn down */
         PyErr_SetString(PyExc_RuntimeError, "this logging method was cleared with its logger");
@@ -132,9 +139,9 @@ hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
                      nargs);
         return NULL;
     }
-    if (self->lane != NULL) { /* a plain record: into the lane as bytes, no object made */
+    if (to_lane) { /* a plain record: into the lane as bytes, no object made */
         int done = hft_lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
-                             self->lane_source, args[0], args + 1, kwnames, &self->named);
+                             lane_source, args[0], args + 1, kwnames, &self->named);
         if (done != 0) {
             return done < 0 ? NULL : Py_NewRef(Py_None);
         }
@@ -167,10 +174,10 @@ hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
     PyTuple_SET_ITEM(record, 0, seq);
     PyTuple_SET_ITEM(record, 1, ts);
     PyTuple_SET_ITEM(record, 2, Py_NewRef(self->level));
-    PyTuple_SET_ITEM(record, 3, Py_NewRef(self->source));
+    PyTuple_SET_ITEM(record, 3, Py_NewRef(source));
     PyTuple_SET_ITEM(record, 4, Py_NewRef(args[0]));
     PyTuple_SET_ITEM(record, 5, fields);
-    if (plain(fields) && plain(args[0]) && plain_source(self->source)) {
+    if (plain(fields) && plain(args[0]) && plain_source(source)) {
         PyObject_GC_UnTrack(record); /* nothing it holds can lead back to it */
     }
     PyObject *sink = self->append;
@@ -203,19 +210,45 @@ hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
     Py_RETURN_NONE;
 }
 
+PyObject *
+hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
+    int to_lane = self->lane != NULL;
+    PyObject *entry = NULL;
+    int found = self->context == NULL ? 0
+                                      : hft_context_entry(self->context, (PyObject *)self,
+                                                          self->derive, &entry);
+    if (found == 0) {
+        return emit_as(self, self->source, to_lane, self->lane_source, args, nargsf, kwnames);
+    }
+    if (found < 0) {
+        return NULL;
+    }
+    long id = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1)); /* -1: the classic path */
+    PyObject *result = id == -1 && PyErr_Occurred()
+                           ? NULL
+                           : emit_as(self, PyTuple_GET_ITEM(entry, 0), to_lane && id >= 0,
+                                     (uint32_t)id, args, nargsf, kwnames);
+    Py_DECREF(entry);
+    return result;
+}
+
 static PyObject *
 emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
-    PyObject *samples = Py_None, *calls = Py_None;
+    PyObject *samples = Py_None, *calls = Py_None, *context = Py_None, *derive = Py_None;
     Py_ssize_t capacity, wake_at = -1, lane_source = -1;
     int exc = 0, keeps = 0;
     static char *names[] = {"ring", "next_seq", "level", "source",      "capacity",
                             "full", "exc",      "wake",  "wake_at",     "lane",
-                            "lane_source",      "samples", "counter",   "keep", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOOp:Emitter", names, &ring,
+                            "lane_source",      "samples", "counter",   "context",
+                            "derive",           "keep",  NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOOOOp:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
-                                     &wake_at, &lane, &lane_source, &samples, &calls, &keeps)) {
+                                     &wake_at, &lane, &lane_source, &samples, &calls, &context,
+                                     &derive, &keeps)) {
         return NULL;
     }
     if (keeps && (ring == Py_None || capacity >= 0 || lane != Py_None || wake != Py_None)) {
@@ -229,6 +262,10 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     if (wake != Py_None && !PyCallable_Check(wake)) {
         PyErr_SetString(PyExc_TypeError, "Emitter: wake must be callable or None");
+        return NULL;
+    }
+    if (context != Py_None && (!PyContextVar_CheckExact(context) || !PyCallable_Check(derive))) {
+        PyErr_SetString(PyExc_TypeError, "Emitter: context must be a ContextVar, with derive");
         return NULL;
     }
     if (!PyCallable_Check(next_seq) || (capacity >= 0 && !PyCallable_Check(full))) {
@@ -281,6 +318,8 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->exc = exc;
     self->exc_info_key = Py_NewRef(state->exc_info_key);
     self->lane = lane == Py_None ? NULL : Py_NewRef(lane);
+    self->context = context == Py_None ? NULL : Py_NewRef(context);
+    self->derive = context == Py_None ? NULL : Py_NewRef(derive);
     if (samples != Py_None) {
         self->samples_append = PyObject_GetAttrString(samples, "append");
         if (self->samples_append == NULL) {
@@ -312,6 +351,8 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->lane);
     Py_VISIT(self->samples_append);
     Py_VISIT(self->named);
+    Py_VISIT(self->context);
+    Py_VISIT(self->derive);
     return 0;
 }
 
@@ -330,6 +371,8 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->lane);
     Py_CLEAR(self->samples_append);
     Py_CLEAR(self->named);
+    Py_CLEAR(self->context);
+    Py_CLEAR(self->derive);
     self->counter = NULL; /* it pointed into next_seq */
     return 0;
 }
@@ -376,8 +419,9 @@ static PyMemberDef emitter_members[] = {
 
 static PyType_Slot emitter_slots[] = {
     {Py_tp_doc, "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
-                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None, keep=False): "
-                "a logging method; ring=None: a count-only one; keep=True: a backtrace's."},
+                "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None, context=None, "
+                "derive=None, keep=False): a logging method; ring=None: a count-only one; "
+                "keep=True: a backtrace's."},
     {Py_tp_new, emitter_new},
     {Py_tp_dealloc, emitter_dealloc},
     {Py_tp_traverse, emitter_traverse},

@@ -38,6 +38,8 @@ typedef struct {
                              * Counter holds no reference, so it is in no cycle */
     unsigned long long *calls_n; /* where each call adds one: calls' value, or own_calls */
     unsigned long long own_calls;
+    PyObject *context;      /* the task context's ContextVar (NULL: not read) */
+    PyObject *derive;       /* derive(frame) -> (source, lane id, lease): a frame's first call */
 } Emitter;
 
 /* A call's body: hft_emit, or keep.c's; hft_timed_call times one when the site is armed. */

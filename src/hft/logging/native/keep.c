@@ -1,12 +1,14 @@
 /* A backtrace's keeping call site (keep.h): what Emitter(..., keep=True) does when called. */
 #include "keep.h"
+#include "context.h"
 #include "emitter.h"
 #include "plain.h"
 
 /* The call of a backtrace's keeping call site (keep=True): its record into the ring, with its
  * fields as two tuples, (seq, ts, level, source, msg, values, names): no dict is made, and
  * none freed when the ring drops it, unless it is written (hft.logging.pipeline.backtrace).
- * No room check (the ring's maxlen drops the oldest), no lane, no wake. */
+ * No room check (the ring's maxlen drops the oldest), no lane, no wake. Inside a task context
+ * (context=, derive=) the record takes the source its frame made for this site, as emit's. */
 static PyObject *
 keep(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -14,10 +16,18 @@ keep(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         return hft_emit(self, args, nargsf, kwnames); /* it counts the call and raises */
     }
     (*self->calls_n)++;
+    PyObject *entry = NULL; /* (source, -1, None): a keeping site's derive leases no lane id */
+    int found = self->context == NULL ? 0
+                                      : hft_context_entry(self->context, (PyObject *)self,
+                                                          self->derive, &entry);
+    if (found < 0) {
+        return NULL;
+    }
+    PyObject *source = found ? PyTuple_GET_ITEM(entry, 0) : self->source;
     PyObject *names = kwnames == NULL ? PyTuple_New(0) : Py_NewRef(kwnames);
     Py_ssize_t nkw = names == NULL ? 0 : PyTuple_GET_SIZE(names);
     PyObject *values = names == NULL ? NULL : PyTuple_New(nkw);
-    int untrack = values != NULL && plain(args[0]) && plain(names) && plain_source(self->source);
+    int untrack = values != NULL && plain(args[0]) && plain(names) && plain_source(source);
     for (Py_ssize_t i = 0; values != NULL && i < nkw; i++) {
         PyObject *value = args[1 + i];
         if (self->exc && value == Py_True &&
@@ -43,9 +53,10 @@ keep(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         Py_XDECREF(values);
         Py_XDECREF(seq);
         Py_XDECREF(ts);
+        Py_XDECREF(entry);
         return NULL;
     }
-    PyObject *items[7] = {seq, ts, Py_NewRef(self->level), Py_NewRef(self->source),
+    PyObject *items[7] = {seq, ts, Py_NewRef(self->level), Py_NewRef(source),
                           Py_NewRef(args[0]), values, names};
     for (Py_ssize_t i = 0; i < 7; i++) {
         PyTuple_SET_ITEM(record, i, items[i]);
@@ -54,6 +65,7 @@ keep(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         PyObject_GC_UnTrack(values);
         PyObject_GC_UnTrack(record);
     }
+    Py_XDECREF(entry); /* the record holds the source */
     PyObject *result = PyObject_CallOneArg(self->append, record);
     Py_DECREF(record);
     return result;

@@ -114,11 +114,10 @@ lane_dealloc(PyObject *op)
     Py_DECREF(type);
 }
 
-/* define(pickled_source) -> id: a source's bytes, sent in every frame that uses it. */
-static PyObject *
-lane_define(PyObject *op, PyObject *pickled)
+/* A copy of pickled's bytes (raw memory: the mover reads it without the GIL), or NULL. */
+static char *
+def_bytes(PyObject *pickled)
 {
-    Lane *self = (Lane *)op;
     if (!PyBytes_CheckExact(pickled) || PyBytes_GET_SIZE(pickled) > UINT32_MAX) {
         PyErr_SetString(PyExc_TypeError, "Lane.define takes the pickled source (bytes)");
         return NULL;
@@ -126,9 +125,57 @@ lane_define(PyObject *op, PyObject *pickled)
     size_t len = (size_t)PyBytes_GET_SIZE(pickled);
     char *data = PyMem_RawMalloc(len ? len : 1);
     if (data == NULL) {
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return NULL;
     }
-    memcpy(data, PyBytes_AS_STRING(pickled), len);
+    return memcpy(data, PyBytes_AS_STRING(pickled), len);
+}
+
+/* redefine(id, pickled_source): the id now stands for another source (the task context's ids
+ * are reused, see pipeline/context_ids.py). Only sound once no waiting record uses the id: a
+ * frame copies the definitions it uses when it is taken. */
+static PyObject *
+lane_redefine(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Lane *self = (Lane *)op;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "Lane.redefine takes an id and the pickled source");
+        return NULL;
+    }
+    Py_ssize_t id = PyLong_AsSsize_t(args[0]);
+    if (id == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    char *data = def_bytes(args[1]);
+    if (data == NULL) {
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&self->take_mu); /* the mover reads defs */
+    Py_END_ALLOW_THREADS if (id < 0 || id >= self->ndefs)
+    {
+        pthread_mutex_unlock(&self->take_mu);
+        PyMem_RawFree(data);
+        PyErr_SetString(PyExc_ValueError, "Lane.redefine: no such id");
+        return NULL;
+    }
+    char *old = self->defs[id].data;
+    self->defs[id].data = data;
+    self->defs[id].len = (uint32_t)PyBytes_GET_SIZE(args[1]);
+    pthread_mutex_unlock(&self->take_mu);
+    PyMem_RawFree(old);
+    Py_RETURN_NONE;
+}
+
+/* define(pickled_source) -> id: a source's bytes, sent in every frame that uses it. */
+static PyObject *
+lane_define(PyObject *op, PyObject *pickled)
+{
+    Lane *self = (Lane *)op;
+    char *data = def_bytes(pickled);
+    if (data == NULL) {
+        return NULL;
+    }
+    size_t len = (size_t)PyBytes_GET_SIZE(pickled);
     Py_ssize_t id;
     Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&self->take_mu); /* the mover reads defs */
     Py_END_ALLOW_THREADS if (self->ndefs == self->defs_cap)
@@ -212,6 +259,8 @@ lane_get_pending(PyObject *op, void *Py_UNUSED(closure))
 
 static PyMethodDef lane_methods[] = {
     {"define", lane_define, METH_O, "define(pickled_source) -> id"},
+    {"redefine", (PyCFunction)(void (*)(void))lane_redefine, METH_FASTCALL,
+     "redefine(id, pickled_source): once no waiting record uses id"},
     {"take", lane_take, METH_O, "take(max_bytes) -> (frame, count, newest_seq) | None"},
     {"start_mover", hft_lane_start_mover, METH_VARARGS,
      "start_mover(fd, next_number, sent_through, frames, unsent_from, offset, frame_bytes, "

@@ -1,12 +1,15 @@
 """The backtrace: records of the levels no backend takes, kept, and written when an error comes.
 
 With ``logging.backtrace.enabled``, a logging method that would be the no-op (or a count-only
-call site: a level no backend takes records at) keeps its record instead, in one bounded ring
+call site: a level no backend takes records at, or one below its logger's own level in
+``logging.levels``; ``HFTLogger.rebind`` chooses) keeps its record instead, in one bounded ring
 per pipeline: a ``deque(maxlen=capacity)``, the oldest dropped when it is full. Where C is
 built the keeping call site is an ``Emitter`` made with ``keep=True`` (``native/keep.c``): a
 number, a timestamp and the record, its fields kept as the call's two tuples, values and names
 (:data:`~hft.logging.record.KeptRecord`), appended at C level; the dict is made only for a
 record that is written (by the dispatcher), and none is freed when the ring drops one.
+Inside a task context the kept record takes the source its frame made for the call site (the
+context's fields, merged when it is written), as a record written at once does.
 The kept records are numbered by the backtrace's own ``Sequence``, never the pipeline's: the
 drop ledger (:mod:`~hft.logging.pipeline.drops`) counts every pipeline number taken or lost,
 and a kept record the ring drops is not a lost one.
@@ -33,7 +36,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import call
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -44,15 +47,20 @@ from hft.logging.pipeline.callsites import (
     CallSiteHost,
     Emit,
     _bounded_append,
+    _deriver,
+    _entry,
     _PyEmit,
     make_count,
 )
 from hft.logging.pipeline.counts import PyCounter, new_counter
-from hft.logging.pipeline.rings import new_sequence
+from hft.logging.pipeline.prepare import level_bounds
+from hft.logging.pipeline.rings import Rings, new_sequence
 from hft.logging.record import BacktraceRecords, KeptRecord, Record, Source
+from hft.logging.task_context import CONTEXT
 
 if TYPE_CHECKING:
     from hft.logging.native._caller import Counter
+    from hft.logging.pipeline.slots import BackendSlot
 
 #: The source of a bundle that :meth:`Backtrace.dump` sends (no trigger of its own).
 DUMP_SOURCE: Final = Source.create("hft.logging", ("hft", "logging"), {})
@@ -82,17 +90,22 @@ class Backtrace:
         *counted*: a counting backend wants the level, so calls add to its counter too."""
         counter = host.record_counter(source.name, level) if counted else new_counter()
         samples, exc = host.rings.call_samples.fresh, level >= WARNING
+        derive = _deriver(None, level, source)  # inside a task context: no lane id leased
         if Emitter is not None:  # the C call site: no lane, no room check (the ring's maxlen)
             return Emitter(
                 self.ring, self.next_seq, level, source, -1, None, exc,
-                samples=samples, counter=cast("Counter", counter), keep=True,
+                samples=samples, counter=cast("Counter", counter),
+                context=CONTEXT, derive=derive, keep=True,
             )  # fmt: skip
         append, next_seq, now = self.ring.append, self.next_seq, time.time_ns
+        framed, key = CONTEXT.get, object()
 
         def keep(msg: str, fields: dict[str, Any]) -> None:  # what Emitter does, in Python
+            frame = framed()
+            here = source if frame is None else _entry(frame, key, derive)[0]
             if exc and fields.get("exc_info") is True:
                 fields["exc_info"] = sys.exc_info()
-            append((next_seq(), now(), level, source, msg, (*fields.values(),), (*fields,)))
+            append((next_seq(), now(), level, here, msg, (*fields.values(),), (*fields,)))
 
         py_counter = counter if isinstance(counter, PyCounter) else PyCounter()
         return _PyEmit(keep, samples, py_counter)
@@ -119,13 +132,16 @@ class Backtrace:
         next_seq, now, wake = rings.next_seq, time.time_ns, rings.wake
         bounded = host.overflow_policy != "drop_oldest"
         append = _bounded_append(host, rings.ring) if bounded else rings.ring.append
+        framed, derive, key = CONTEXT.get, _deriver(None, level, source), object()
 
         def send(msg: str, fields: dict[str, Any]) -> None:
             count(msg)
+            frame = framed()  # inside a task context: its source, as the plain call site's
+            here = source if frame is None else _entry(frame, key, derive)[0]
             if exc and fields.get("exc_info") is True:
                 fields["exc_info"] = sys.exc_info()
             seq, ts = next_seq(), now()
-            bundle = self.take([(seq, ts, level, source, msg, fields)], level)
+            bundle = self.take([(seq, ts, level, here, msg, fields)], level)
             append((seq, ts, BACKTRACE, source, msg, bundle))
             wake()  # an error is worth a dispatcher cycle now
 
@@ -144,15 +160,70 @@ class Backtrace:
         kept: list[Any] = list(map(call, repeat(ring.popleft, len(ring))))
         return BacktraceRecords([*kept, *after], level)
 
-    def dump(self, host: CallSiteHost) -> int:
+    def dump(self, rings: Rings) -> int:
         """Send every kept record now (no trigger), routed at ``flush_level``; how many."""
         if not self.ring:
             return 0
         bundle = self.take([], self.flush_level)
-        rings = host.rings
         rings.ring.append((rings.next_seq(), time.time_ns(), BACKTRACE, DUMP_SOURCE, "", bundle))
         rings.wake()
         return len(bundle)
 
 
-__all__ = ["DUMP_SOURCE", "Backtrace"]
+def route_backtraces(
+    logs: list[Record],
+    metrics: list[Record],
+    slots: Sequence[BackendSlot],
+    frame_lane: Callable[[], None],
+) -> None:
+    """Route a slice in order (the dispatcher's, when it holds a bundle), each bundle as one at
+    its trigger's level: every sink that takes the trigger takes its kept records, whatever
+    their levels. The lane's records logged before the trigger are framed first (*frame_lane*):
+    the file shows them before it. Ordinary records are routed as :meth:`BackendSlot.route`."""
+    start = 0
+    for i, record in enumerate(logs):
+        if record[2] == BACKTRACE:
+            _route(slots, logs[start:i], metrics)
+            bundle, metrics, start = record[5], [], i + 1
+            frame_lane()
+            for slot in slots:
+                slot.route(bundle, [], bundle.level, bundle.level)
+    _route(slots, logs[start:], metrics)
+
+
+def _route(slots: Sequence[BackendSlot], logs: list[Record], metrics: list[Record]) -> None:
+    if logs or metrics:
+        lowest, highest = level_bounds(logs)
+        for slot in slots:
+            slot.route(logs, metrics, lowest, highest)
+
+
+class BacktraceHost:
+    """The part of ``LoggingPipeline`` that holds its backtrace (None: off)."""
+
+    backtrace: Backtrace | None
+    rings: Rings
+
+    if TYPE_CHECKING:  # provided by LoggingPipeline
+
+        @property
+        def closed(self) -> bool: ...
+
+    def _init_backtrace(self, capacity: int, flush_level: int) -> None:
+        #: Records of levels no backend takes, kept for an error; capacity 0: off.
+        self.backtrace = Backtrace(capacity, flush_level) if capacity > 0 else None
+
+    def _forget_backtrace(self) -> None:
+        """In a forked child: the parent's kept records are the parent's to write."""
+        if self.backtrace is not None:
+            self.backtrace.reset()
+
+    def dump_backtrace(self) -> int:
+        """Write the backtrace's kept records now (they are dropped at close), routed at its
+        ``flush_level``; how many (0: none kept, or backtrace off)."""
+        if self.backtrace is None or self.closed:
+            return 0
+        return self.backtrace.dump(self.rings)
+
+
+__all__ = ["DUMP_SOURCE", "Backtrace", "BacktraceHost", "route_backtraces"]

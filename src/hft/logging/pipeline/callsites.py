@@ -22,10 +22,12 @@ from hft.logging.native import Emitter
 from hft.logging.native import nop as _c_nop
 from hft.logging.pipeline.counts import CallCounter, PyCounter
 from hft.logging.record import Record, Source
+from hft.logging.task_context import CONTEXT, ContextFrame
 
 if TYPE_CHECKING:
     from hft.logging.audit._guard import AuditSlot
     from hft.logging.native._caller import Counter
+    from hft.logging.pipeline.lanes import LaneFeed
     from hft.logging.pipeline.rings import Rings
 
 
@@ -79,6 +81,8 @@ def make_emit(
     :class:`~hft.logging.pipeline.rings.Rings`, once, here.
     Setting the method's ``sample`` to 1 times its next call into ``call_samples.fresh``.
     Every call is counted first (``pipeline.record_counter``), whatever becomes of its record.
+    Inside a task context (:mod:`hft.logging.task_context`) a record takes the source its frame
+    made for this call site (``derive``, on the frame's first call here), lane id and all.
     ``lane=False`` keeps every record on the tuple ring (a backtrace's flushing levels).
     """
     counter, rings = pipeline.record_counter(source.name, level), pipeline.rings
@@ -88,16 +92,21 @@ def make_emit(
     wake, wake_at, samples = rings.wake, rings.wake_at, rings.call_samples.fresh
     if Emitter is not None:  # the C call site: half the cost, records untracked
         lane_c, lane_source = rings.lane_for(level, source) if lane else (None, -1)
+        derive = _deriver(rings.lane if lane_c is not None else None, level, source)
         return Emitter(
             ring, rings.next_seq, level, source, capacity, full, exc, wake, wake_at,
             lane_c, lane_source, samples, cast("Counter", counter),  # new_counter's: a C one
+            CONTEXT, derive,
         )  # fmt: skip
     append, next_seq, now = ring.append, rings.next_seq, time.time_ns
+    framed, derive, key = CONTEXT.get, _deriver(None, level, source), object()
 
     def put(msg: str, fields: dict[str, Any]) -> None:  # what Emitter does, in Python
+        frame = framed()
+        here = source if frame is None else _entry(frame, key, derive)[0]
         if exc and fields.get("exc_info") is True:
             fields["exc_info"] = sys.exc_info()
-        record = (next_seq(), now(), level, source, msg, fields)
+        record = (next_seq(), now(), level, here, msg, fields)
         used = len(ring)
         if full is None or used < capacity:
             append(record)
@@ -107,6 +116,29 @@ def make_emit(
             wake()
 
     return _PyEmit(put, samples, cast(PyCounter, counter))  # new_counter's, without the C one
+
+
+_Entry = tuple[Source, int, object]
+
+
+def _deriver(feed: LaneFeed | None, level: int, source: Source) -> Callable[[ContextFrame], _Entry]:
+    """``derive(frame)``: *source* inside *frame*'s context, and its lane id (leased from
+    *feed*; -1 without one, or where the lane cannot take it): a frame's cache entry."""
+
+    def derive(frame: ContextFrame) -> _Entry:
+        inside = source.beneath(frame.fields)
+        lane_id, lease = (-1, None) if feed is None else feed.context_id(level, inside)
+        return inside, lane_id, lease
+
+    return derive
+
+
+def _entry(frame: ContextFrame, key: object, derive: Callable[[ContextFrame], _Entry]) -> _Entry:
+    """The cache entry of the call site *key* in *frame* (what ``native/context.c`` does)."""
+    found = frame.cache.get(key)
+    if found is None:
+        found = frame.cache[key] = derive(frame)
+    return found
 
 
 def make_count(pipeline: CallSiteHost, level: int, source: Source) -> Emit:

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from hft.logging.levels import AUDIT, BACKTRACE, INFO, MARKER, WARNING
+from hft.logging.pipeline.backtrace import route_backtraces
+from hft.logging.pipeline.limits import Limits
 from hft.logging.pipeline.loggers import LoggerRegistry
 from hft.logging.pipeline.metrics import LATENCY_SAMPLES, LoggingMetrics, RateMeter, snapshot
 from hft.logging.pipeline.prepare import Preparer, level_bounds
@@ -50,12 +52,14 @@ class Dispatcher:
         *,
         batch_size: int,
         poll_s: float,
+        limits: Limits | None = None,
     ) -> None:
         self._slots = slots  #: the pipeline's list: backends added later are routed to
         self._prepare = prepare
         self._loggers = loggers
         self._batch_size = batch_size
         self._poll_s = poll_s  #: how often the loop looks at the rings when no call wakes it
+        self._limits = limits  #: rate limits whose ended windows it reports (see drain)
         #: Slices that could not be dispatched (should stay 0; warned about once).
         self.dispatch_errors = 0
         self.reset(rings)
@@ -100,6 +104,7 @@ class Dispatcher:
             assert self._thread is not None
             self._thread.join(timeout)
         else:
+            self._sweep_limits(force=True)
             self.drain(flush=True)
             self.settle()
 
@@ -125,6 +130,7 @@ class Dispatcher:
             else:
                 wait(self._poll_s)
             clear()
+        self._sweep_limits(force=True)
         self.drain(flush=True)
         rings.call_samples.take()
         self.settle()
@@ -177,8 +183,10 @@ class Dispatcher:
     # -- slices ---------------------------------------------------------------------------------
 
     def drain(self, *, flush: bool = False) -> None:
-        """Dispatch everything in the rings, one bounded slice at a time. *flush*: the lane's
-        mover frames every waiting record now (flush markers do this too, see :meth:`_release`)."""
+        """Dispatch everything in the rings, one bounded slice at a time, the rate limits'
+        summaries first. *flush*: the lane's mover frames every waiting record now (flush
+        markers do this too, see :meth:`_release`)."""
+        self._sweep_limits()
         rings, slices = self._rings, 0
         lane, move = rings.lane, self._mover_may_run()
         if lane is not None:
@@ -192,6 +200,13 @@ class Dispatcher:
         if lane is not None:
             lane.drain(self._drops, flush=flush, move=move)
         self._honour_markers()
+
+    def _sweep_limits(self, *, force: bool = False) -> None:
+        """The summary of each rate limit's ended window (*force*, at shutdown: of each open
+        one) onto the ring, before the slices are taken: limits say what they held back even
+        when no later call comes (:mod:`~hft.logging.pipeline.limits`)."""
+        if self._limits is not None:
+            self._limits.sweep(force=force)
 
     def dispatch(self, batch: list[Record]) -> None:
         """Prepare one slice and route it, with the pipeline's own warnings, to every slot."""
@@ -208,8 +223,8 @@ class Dispatcher:
             logs = logs + self._pending_internal
             self._pending_internal.clear()
             lowest, highest = level_bounds(logs)
-        if lowest == BACKTRACE:  # a backtrace among them (pipeline/backtrace.py)
-            self._route_backtraces(logs, metrics)
+        if lowest == BACKTRACE:  # a backtrace among them: each bundle at its trigger's level
+            route_backtraces(logs, metrics, self._slots, self._frame_lane)
         elif logs or metrics:
             for slot in self._slots:
                 slot.route(logs, metrics, lowest, highest)
@@ -220,26 +235,11 @@ class Dispatcher:
         elif markers:
             self._release(markers)
 
-    def _route_backtraces(self, logs: list[Record], metrics: list[Record]) -> None:
-        """Route *logs* in order, each backtrace bundle as one, at its trigger's level: every
-        sink that takes the trigger takes its kept records, whatever their levels. The lane's
-        records logged before the trigger are framed first: the file shows them before it."""
-        start, lane = 0, self._rings.lane
-        for i, record in enumerate(logs):
-            if record[2] == BACKTRACE:
-                self._route(logs[start:i], metrics)
-                bundle, metrics, start = record[5], _NONE, i + 1
-                if lane is not None:
-                    lane.drain(self._drops, flush=True, move=self._mover_may_run())
-                for slot in self._slots:
-                    slot.route(bundle, _NONE, bundle.level, bundle.level)
-        self._route(logs[start:], metrics)
-
-    def _route(self, logs: list[Record], metrics: list[Record]) -> None:
-        if logs or metrics:
-            lowest, highest = level_bounds(logs)
-            for slot in self._slots:
-                slot.route(logs, metrics, lowest, highest)
+    def _frame_lane(self) -> None:
+        """The lane's records logged so far, framed now: before the markers, before a bundle."""
+        lane = self._rings.lane
+        if lane is not None:
+            lane.drain(self._drops, flush=True, move=self._mover_may_run())
 
     def _bookkeep(self) -> None:
         """Throughput and drop reports: every few slices, not on every one."""
@@ -278,9 +278,7 @@ class Dispatcher:
     def _release(self, markers: list[Record]) -> None:
         """flush() promises the records reached the backends *and* left them, and that the
         drop count is exact: every older record was taken, refused or evicted."""
-        lane = self._rings.lane
-        if lane is not None:  # lane records logged before the markers: framed now
-            lane.drain(self._drops, flush=True, move=self._mover_may_run())
+        self._frame_lane()  # lane records logged before the markers
         self.flush_backends()
         self._sync_backends()
         self._drops.flushed(self._rings.dropped())

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from hft.logging.native import Lane  # the C one, or None: every record the classic path
+from hft.logging.pipeline.context_ids import ContextIds, Lease
 from hft.logging.record import Record, Source
 from hft.logging.writer.link import mover_stats
 from hft.logging.writer.wire import FrameEncoder
@@ -61,6 +62,7 @@ class LaneFeed:
         self._encode = FrameEncoder(prepare.limit)
         self._prepare = prepare
         self._ids: dict[int, tuple[Source, int]] = {}
+        self.context_ids = ContextIds(lane)  #: the task contexts' sources' ids, reused
 
     def source_id(self, level: int, source: Source) -> int:
         """The lane id of *source* for records of *level*; -1: the classic path.
@@ -73,10 +75,7 @@ class LaneFeed:
         A backend that takes no logs (Prometheus: it counts calls at the call site) does not
         take them either.
         """
-        if level < self._slot.backend.level:
-            return -1
-        others = (s for s in self._slots if s is not self._slot and s.hooks.takes_logs)
-        if any(s.backend.level <= level for s in others):
+        if not self._takes(level):
             return -1
         known = self._ids.get(id(source))
         if known is None or known[0] is not source:
@@ -84,14 +83,33 @@ class LaneFeed:
             self._ids[id(source)] = known
         return known[1]
 
+    def context_id(self, level: int, source: Source) -> tuple[int, Lease | None]:
+        """A lane id leased for *source*, a task context's (see ``context_ids.py``): the id
+        and its lease (held by the frame's cache), or ``(-1, None)``: the classic path."""
+        pickled = self._pickled(source) if self._takes(level) else None
+        lease = None if pickled is None else self.context_ids.lease(pickled)
+        return (-1, None) if lease is None else (lease.id, lease)
+
+    def _takes(self, level: int) -> bool:
+        """Whether records of *level* are for the lane: only its writer process takes them."""
+        if level < self._slot.backend.level:
+            return False
+        others = (s for s in self._slots if s is not self._slot and s.hooks.takes_logs)
+        return not any(s.backend.level <= level for s in others)
+
     def _define(self, source: Source) -> int:
         """*source*'s id on the lane, its context prepared; -1 when that cannot be done."""
+        pickled = self._pickled(source)
+        return -1 if pickled is None else int(self.lane.define(pickled))
+
+    def _pickled(self, source: Source) -> bytes | None:
+        """*source* as the lane defines it, its context prepared; None when that cannot be."""
         if source.context:
             context = self._prepare.context(source.context)
             if context is None:
-                return -1
+                return None
             source = source.with_context(context)
-        return int(self.lane.define(self._encode.pickle_source(source)))
+        return self._encode.pickle_source(source)
 
     def drain(self, drops: DropLedger, *, flush: bool = False, move: bool = True) -> None:
         """Count what the native mover took, or (no mover) hand every waiting lane record to

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any, Final
 
 SAMPLE_EVERY_S: Final = 0.05  #: how often call sites are armed for a timed call
@@ -16,15 +18,30 @@ class LoggerRegistry:
     def __init__(self) -> None:
         self._loggers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._last_sampling, self._cursor = 0.0, 0
+        #: Held while loggers are bound: a level change and a new logger never interleave.
+        self.lock = threading.RLock()
 
     def add(self, logger: Any) -> None:
-        """Remember *logger* (weakly: a logger nobody uses is not kept alive)."""
-        self._loggers.add(logger)
+        """Remember *logger* (weakly: a logger nobody uses is not kept alive) and bind its
+        methods, under :attr:`lock`, so that no level change slips between the two."""
+        with self.lock:
+            self._loggers.add(logger)
+            logger.rebind()
 
     def rebind_all(self) -> None:
         """Rebuild every logger's call sites (new ring, closed pipeline, new backend)."""
-        for logger in list(self._loggers):
-            logger.rebind()
+        self.rebind_where(lambda _name: True)
+
+    def rebind_where(self, affected: Callable[[str], bool]) -> None:
+        """Rebuild the call sites of every logger whose name *affected* accepts."""
+        with self.lock:
+            for logger in list(self._loggers):
+                if affected(logger.name):
+                    logger.rebind()
+
+    def names(self) -> set[str]:
+        """The names of the loggers alive now."""
+        return {logger.name for logger in list(self._loggers)}
 
     def arm_sampling(self, force: bool = False) -> None:
         """Arm the next call of some loggers to be timed: every ``SAMPLE_EVERY_S``, up to

@@ -17,28 +17,31 @@ import os
 import sys
 import time
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from hft.logging.audit._guard import AuditSlot
 from hft.logging.backends.base import BackendContext, LoggingBackend
 from hft.logging.levels import AUDIT, ERROR, METRIC
-from hft.logging.pipeline.backtrace import Backtrace
+from hft.logging.pipeline.backtrace import BacktraceHost
 from hft.logging.pipeline.counts import CallCounter, CallCounts
 from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher  # IDLE_POLL_S: test_mover
-from hft.logging.pipeline.lanes import LaneFeed, open_lane
+from hft.logging.pipeline.lanes import open_lane
+from hft.logging.pipeline.limits import Limits
 from hft.logging.pipeline.loggers import LoggerRegistry
-from hft.logging.pipeline.metrics import CallSamples, LoggingMetrics
+from hft.logging.pipeline.loglevels import LoggerLevels
+from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.prepare import Preparer
-from hft.logging.pipeline.rings import OverflowPolicy, Rings
+from hft.logging.pipeline.rings import OverflowPolicy, Rings, RingViews
 from hft.logging.pipeline.signals import install_sigterm_exit, restore_sigterm
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.pipeline.spill import Fallback, fallback_for
-from hft.logging.record import Record, Source
 from hft.logging.render.redact import DEFAULT_REDACT_FIELDS
+
+if TYPE_CHECKING:
+    from hft.logging.control import ControlSpec
 
 #: A busy Python caller's pace (about a record a microsecond): the dispatcher looks at the ring
 #: at least this often per ``gc_threshold`` of it. A faster burst (the C call site takes
@@ -46,7 +49,7 @@ from hft.logging.render.redact import DEFAULT_REDACT_FIELDS
 _FASTEST_CALL_S: Final = 1e-6
 
 
-class LoggingPipeline:
+class LoggingPipeline(LoggerLevels, RingViews, BacktraceHost):
     """A bounded ring drained by one dispatcher thread into a set of backends."""
 
     def __init__(
@@ -70,6 +73,9 @@ class LoggingPipeline:
         secrets: Iterable[object] = (),
         lane: bool = True,
         drain_deadline_ms: float = 5000,
+        limits: Mapping[str, tuple[float, float]] | None = None,
+        levels: Mapping[str, int | str] | None = None,
+        control: ControlSpec | None = None,
         backtrace: int = 0,
         backtrace_flush_level: int = ERROR,
     ) -> None:
@@ -94,15 +100,17 @@ class LoggingPipeline:
         self._prepare = Preparer(redact_fields, max_field_chars, secrets)  # see render/secrets.py
         self.rings = self._new_rings(ring_buffer_size)
         self._loggers = LoggerRegistry()
-        #: Records of levels no backend takes, kept for an error (pipeline/backtrace.py); 0: off
-        self.backtrace = Backtrace(backtrace, backtrace_flush_level) if backtrace > 0 else None
+        self._init_levels(levels, control)  # levels per logger, the control channel: loglevels.py
+        self._init_backtrace(backtrace, backtrace_flush_level)  # 0: off (pipeline/backtrace.py)
         self._counts = CallCounts()  #: calls per logger and level, for the pipeline's life
+        #: Rate limits: ``limits`` maps a logger prefix to ``(per_s, interval_s)``.
+        self.limits = Limits(self, limits or {})
         #: The audit backend's slot: what the trail cannot take yet (hft.logging.audit._guard).
         self.audit_guard: AuditSlot | None = None
         self._slots: list[BackendSlot] = []
         self._dispatcher = Dispatcher(
             self.rings, self._slots, self._prepare, self._loggers,
-            batch_size=self.batch_size, poll_s=self.poll_s,
+            batch_size=self.batch_size, poll_s=self.poll_s, limits=self.limits,
         )  # fmt: skip
         self._slots.extend(self._slot(b) for b in backends)
         self.rings.lane = open_lane(self, self._slots, self._prepare)
@@ -149,6 +157,7 @@ class LoggingPipeline:
         if not self.running:
             self._dispatcher.start()
             install_sigterm_exit(self)
+            self._attach_control()
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -174,6 +183,7 @@ class LoggingPipeline:
         self._rebind_loggers()  # later calls are counted, never queued where nobody drains
         _live_pipelines.discard(self)
         restore_sigterm(self)
+        self._detach_control()
         for slot in self._slots:
             slot.close()
             if not close_backends:
@@ -203,21 +213,13 @@ class LoggingPipeline:
         left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
         return self.audit_guard.wait_written(marker[0], left)
 
-    def dump_backtrace(self) -> int:
-        """Write the backtrace's kept records now (they are dropped at close), routed at its
-        ``flush_level``; how many (0: none kept, or backtrace off)."""
-        if self.backtrace is None or self._closed:
-            return 0
-        return self.backtrace.dump(self)
-
     def _after_fork_in_child(self) -> None:
         """A forked child must not wait on the parent's thread or write the parent's records."""
         was_running = self._dispatcher.started
         self.rings = self._new_rings(self.rings.capacity)
         self._dispatcher.reset(self.rings)
         self.rings.lane = open_lane(self, self._slots, self._prepare)
-        if self.backtrace is not None:  # the parent's kept records are the parent's to write
-            self.backtrace.reset()
+        self._forget_backtrace()  # the parent's kept records are the parent's to write
         self._rebind_loggers()  # their closures hold the parent's rings, which nobody drains
         for slot in self._slots:  # the parent delivers what it held and queued, not us
             slot.forget_held()
@@ -234,52 +236,10 @@ class LoggingPipeline:
         """What every logger method becomes after :meth:`close`: a count, no record."""
         self.calls_after_close += 1
 
-    # -- the rings (call sites bind them from :attr:`rings` directly, see callsites.py) --------
-
-    @property
-    def capacity(self) -> int:
-        """The main ring's capacity (``ring_buffer_size``; :meth:`resize` raises it)."""
-        return self.rings.capacity
-
-    @property
-    def ring(self) -> deque[Record]:
-        """The main ring, where call sites append their records."""
-        return self.rings.ring
-
-    @property
-    def audit_ring(self) -> deque[Record]:
-        """The audit ring: it never drops."""
-        return self.rings.audit_ring
-
-    @property
-    def next_seq(self) -> Callable[[], int]:
-        """The record numbers: called, 0, 1, 2..."""
-        return self.rings.next_seq
-
-    @property
-    def call_samples(self) -> CallSamples:
-        """Sampled call-site latencies."""
-        return self.rings.call_samples
-
-    @property
-    def wake_at(self) -> int:
-        """The ring length (``gc_threshold`` of the capacity) whose call wakes the dispatcher."""
-        return self.rings.wake_at
-
-    def lane_for(self, level: int, source: Source) -> tuple[Any, int]:
-        """``(lane, source id)`` for call sites of *level* whose plain records go to the lane;
-        ``(None, -1)``: every record takes the tuple ring (see
-        :mod:`~hft.logging.pipeline.lanes`)."""
-        return self.rings.lane_for(level, source)
-
-    @property
-    def _lane(self) -> LaneFeed | None:
-        return self.rings.lane
-
     # -- loggers: which methods they get, and what their calls count ---------------------------
 
     def register_logger(self, logger: Any) -> None:
-        """Remember *logger* (weakly) to sample its calls and rebind it after changes."""
+        """Remember *logger* (weakly), bind its methods, rebind them after changes."""
         self._loggers.add(logger)
 
     def record_counter(self, name: str, level: int) -> CallCounter:

@@ -158,4 +158,51 @@ class Rings:
         return self.drops.issued(self.tuples(), self._lane_ring())
 
 
-__all__ = ["OverflowPolicy", "Rings"]
+class RingViews:
+    """The pipeline's rings as its attributes (``LoggingPipeline`` inherits them): what tests,
+    benchmarks and backends read. Call sites bind :attr:`rings` directly (callsites.py)."""
+
+    rings: Rings
+
+    @property
+    def capacity(self) -> int:
+        """The main ring's capacity (``ring_buffer_size``; :meth:`resize` raises it)."""
+        return self.rings.capacity
+
+    @property
+    def ring(self) -> deque[Record]:
+        """The main ring, where call sites append their records."""
+        return self.rings.ring
+
+    @property
+    def audit_ring(self) -> deque[Record]:
+        """The audit ring: it never drops."""
+        return self.rings.audit_ring
+
+    @property
+    def next_seq(self) -> Callable[[], int]:
+        """The record numbers: called, 0, 1, 2..."""
+        return self.rings.next_seq
+
+    @property
+    def call_samples(self) -> CallSamples:
+        """Sampled call-site latencies."""
+        return self.rings.call_samples
+
+    @property
+    def wake_at(self) -> int:
+        """The ring length (``gc_threshold`` of the capacity) whose call wakes the dispatcher."""
+        return self.rings.wake_at
+
+    def lane_for(self, level: int, source: Source) -> tuple[Any, int]:
+        """``(lane, source id)`` for call sites of *level* whose plain records go to the lane;
+        ``(None, -1)``: every record takes the tuple ring (see
+        :mod:`~hft.logging.pipeline.lanes`)."""
+        return self.rings.lane_for(level, source)
+
+    @property
+    def _lane(self) -> LaneFeed | None:
+        return self.rings.lane
+
+
+__all__ = ["OverflowPolicy", "RingViews", "Rings"]

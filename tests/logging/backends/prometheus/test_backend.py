@@ -344,7 +344,9 @@ class TestPush:
 
     def test_delete_on_shutdown_removes_the_group(self, pushgateway: Pushgateway) -> None:
         """With ``delete_on_shutdown`` the group is gone after close()."""
-        backend = _pushing(pushgateway.url, delete_on_shutdown=True, grouping_key={"bot": "a"})
+        backend = _pushing(
+            pushgateway.url, delete_on_shutdown=True, grouping_key={"bot": "a"}, push_timeout=5.0
+        )  # a gateway slow to answer on a loaded machine: the delete waits, never skips
         logger, _ = _run(backend)
         logger.metric("g", 1)
         logger.flush()

@@ -10,9 +10,15 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
+from typing import Final
 
 from prometheus_client import CollectorRegistry, delete_from_gateway, pushadd_to_gateway
+
+#: A delete at shutdown is tried this many times (each bounded by ``push_timeout``), 0.1 s apart.
+DELETE_ATTEMPTS: Final = 2
+DELETE_BACKOFF_S: Final = 0.1
 
 
 def grouping_key(configured: Mapping[str, str]) -> dict[str, str]:
@@ -102,14 +108,20 @@ class Pusher:
         if delete:
             self.delete()
 
-    def delete(self) -> bool:
-        """Remove this process's group from the gateway (clean shutdown)."""
-        try:
-            delete_from_gateway(
-                self.url, job=self.job, grouping_key=self.key, timeout=self._timeout
-            )
-        except Exception as exc:  # noqa: BLE001 - shutting down: count, don't raise
-            self.failures += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return False
-        return True
+    def delete(self, attempts: int = DELETE_ATTEMPTS) -> bool:
+        """Remove this process's group from the gateway (clean shutdown), trying again after
+        a failure (a slow or restarting gateway): a group left behind keeps its last values
+        on the gateway for good."""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(DELETE_BACKOFF_S * attempt)
+            try:
+                delete_from_gateway(
+                    self.url, job=self.job, grouping_key=self.key, timeout=self._timeout
+                )
+            except Exception as exc:  # noqa: BLE001 - shutting down: count, don't raise
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                return True
+        return False

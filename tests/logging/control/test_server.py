@@ -94,6 +94,29 @@ class TestSocket:
         assert request(os.getpid(), {"op": "list"}, str(folder))["ok"]
         pipeline.close()
 
+    def test_sockets_nobody_listens_on_are_removed_live_ones_kept(self, runtime: Path) -> None:
+        """A process killed with SIGKILL leaves its socket file: the next channel opened in the
+        folder removes it (a connection is refused), and leaves a live process's alone."""
+        folder = runtime / "hft"
+        folder.mkdir(mode=0o700)
+        code = "import os, signal, socket, sys; s = socket.socket(socket.AF_UNIX); "
+        code += "s.bind(sys.argv[1]); s.listen(1); print(flush=True); signal.pause()"
+        dead = subprocess.Popen(["python3", "-c", code, str(folder / "1000001.sock")], stdout=-1)
+        live = subprocess.Popen(["python3", "-c", code, str(folder / "1000002.sock")], stdout=-1)
+        with dead, live:
+            try:
+                for child in (dead, live):
+                    assert child.stdout is not None
+                    assert child.stdout.readline() == b"\n"
+                dead.kill()
+                dead.wait()
+                assert (folder / "1000001.sock").exists()  # SIGKILL: nobody removed it
+                serving(runtime)
+                assert not (folder / "1000001.sock").exists()
+                assert stat.S_ISSOCK(os.stat(folder / "1000002.sock").st_mode)
+            finally:
+                live.kill()
+
     def test_a_folder_others_may_enter_is_refused_and_said(self, runtime: Path) -> None:
         """A runtime folder open to others: no socket, a warning, logging goes on."""
         (runtime / "hft").mkdir(mode=0o755)

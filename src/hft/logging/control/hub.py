@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hft.logging.control.paths import ControlError, open_folder, runtime_folder, socket_path
+from hft.logging.control.paths import (
+    ControlError,
+    open_folder,
+    remove_stale,
+    runtime_folder,
+    socket_path,
+)
 from hft.logging.control.reload import LevelsSource, SighupHook
 from hft.logging.control.server import ControlServer, Peer
 
@@ -122,6 +128,7 @@ def _open_server(pipeline: Steerable, spec: ControlSpec, hub: _Hub) -> ControlSe
     """The process's server, listening; None (said in the log) when it cannot be opened."""
     try:
         folder = open_folder(runtime_folder(spec.runtime_dir))
+        remove_stale(folder)  # what killed processes left: nobody listens there
         server = ControlServer(socket_path(folder, os.getpid()), hub.handle, hub.reload)
         server.start()
     except (ControlError, OSError) as exc:

@@ -7,7 +7,10 @@ The folder is ``logging.control.runtime_dir`` when the settings name one, else
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import socket
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -49,4 +52,26 @@ def open_folder(folder: Path) -> Path:
     return folder
 
 
-__all__ = ["ControlError", "open_folder", "runtime_folder", "socket_path"]
+def remove_stale(folder: Path, *, most: int = 256) -> int:
+    """Remove the sockets in *folder* that nobody listens on any more (a process killed with
+    SIGKILL never removes its own); returns how many. A socket is stale when a connection to
+    it is refused: judged by the socket itself, not by its pid, which another pid namespace
+    (a container sharing the folder) may reuse. At most *most* sockets are tried."""
+    removed = 0
+    for path in sorted(folder.glob("*.sock"))[:most]:
+        with contextlib.suppress(OSError):
+            if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                continue
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.setblocking(False)
+            try:
+                refused = probe.connect_ex(str(path)) == errno.ECONNREFUSED
+            finally:
+                probe.close()
+            if refused:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+__all__ = ["ControlError", "open_folder", "remove_stale", "runtime_folder", "socket_path"]

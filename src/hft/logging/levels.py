@@ -45,3 +45,14 @@ def parse_level(level: int | str) -> int:
 def level_name(level: int) -> str:
     """Return the name of *level*, or ``LEVEL<n>`` for a number without one."""
     return LEVEL_NAMES.get(level, f"LEVEL{level}")
+
+
+#: A logger's level methods, by name, lowest level first (what a logger and a limited logger
+#: bind: ``exception``, ``metric`` and ``audit`` are bound apart).
+LEVEL_METHODS: Final = (
+    ("debug", DEBUG),
+    ("info", INFO),
+    ("warning", WARNING),
+    ("error", ERROR),
+    ("critical", CRITICAL),
+)

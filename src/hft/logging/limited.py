@@ -6,20 +6,12 @@ and the page "Rate limits for storms" of the docs for how to use it.
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
-from hft.logging.levels import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.levels import LEVEL_METHODS
 from hft.logging.pipeline.callsites import Emit, nop
 from hft.logging.pipeline.limits import Limits, LimitSet, budget
 from hft.logging.record import Source
-
-_METHODS: Final = (
-    ("debug", DEBUG),
-    ("info", INFO),
-    ("warning", WARNING),
-    ("error", ERROR),
-    ("critical", CRITICAL),
-)
 
 
 class _HasLimits(Protocol):
@@ -84,7 +76,7 @@ class LimitedLogger:
     def rebind(self, logger: Limitable) -> None:
         """Take *logger*'s methods again (it was rebound); held calls and windows stay."""
         records_from = logger.records_from
-        for method, level in _METHODS:
+        for method, level in LEVEL_METHODS:
             target = getattr(logger, method)
             limited = self._set.wrap(level, target) if level >= records_from else target
             setattr(self, method, limited)

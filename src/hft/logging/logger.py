@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING
+from hft.logging.levels import AUDIT, ERROR, LEVEL_METHODS, WARNING
 from hft.logging.limited import Limit, LimitedLogger
 from hft.logging.pipeline.callsites import (
     Emit,
@@ -21,14 +21,6 @@ from hft.logging.pipeline.limits import limit_sites
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.pipeline import LoggingPipeline
 from hft.logging.record import Source
-
-_METHODS: Final = (
-    ("debug", DEBUG),
-    ("info", INFO),
-    ("warning", WARNING),
-    ("error", ERROR),
-    ("critical", CRITICAL),
-)
 
 
 @runtime_checkable
@@ -137,14 +129,14 @@ class HFTLogger:
         self._sampled: list[Any] = []
         if pipeline.closed:  # nothing would deliver: count the calls instead of queueing them
             closed = pipeline.count_after_close
-            for method in (*(m for m, _ in _METHODS), "exception", "metric", "audit"):
+            for method in (*(m for m, _ in LEVEL_METHODS), "exception", "metric", "audit"):
                 setattr(self, method, closed)
             self._limit_methods(AUDIT)
             return
         taken, counted = pipeline.min_level, pipeline.count_level
         floor = pipeline.level_for(self.name)  # the logger's own level (``logging.levels``)
         backtrace = pipeline.backtrace  # None: off
-        for method, level in _METHODS:
+        for method, level in LEVEL_METHODS:
             records = level >= taken and level >= floor  # built, routed, maybe down the lane
             flushes = records and backtrace is not None and level >= backtrace.flush_level
             if records:  # a flushing level takes the tuple ring, never the lane
@@ -176,7 +168,7 @@ class HFTLogger:
         limit, if any; the limited loggers of :attr:`limit` take the new methods."""
         self.records_from = records_from
         if self._limited is not None:
-            for method, level in _METHODS:
+            for method, level in LEVEL_METHODS:
                 if level >= records_from:
                     setattr(self, method, self._limited.wrap(level, getattr(self, method)))
         for limited in self._made_limits():

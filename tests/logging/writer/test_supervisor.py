@@ -133,10 +133,11 @@ class _Killer(threading.Thread):
 
     def run(self) -> None:
         """Kill a ready writer every *every_s* until *kills* were done or stopped."""
+        killed = None
         while self.done < self.kills and not self.stop.wait(self.every_s):
             pid = self.backend.writer_pid
-            if pid is None:
-                continue
+            if pid is None or pid == killed:  # a writer killed but not yet seen gone: its pid
+                continue  # still answers signals (a zombie), and killing it again is no kill
             with _gone_is_fine():
                 if self.done % 3 == 1:
                     os.kill(pid, signal.SIGSTOP)
@@ -146,6 +147,7 @@ class _Killer(threading.Thread):
                     self.stop.wait(0.05)
                     os.kill(pid, signal.SIGCONT)
                 os.kill(pid, signal.SIGKILL)
+                killed = pid
                 self.done += 1
 
 

@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
+
+from tests.needs import cannot
 
 PREFIX = "hft-faultfs-"
 _OWNED = re.compile(rf"{PREFIX}(\d+)-(\d+)$")  #: a run folder's name: its owner's pid, start time
@@ -94,20 +95,14 @@ def need_root() -> None:
     """Without root: skip on a developer's machine, fail in CI (which runs as root), so the
     real full-disk and read-only tests are never silently left out."""
     if os.geteuid() != 0:
-        _cannot("mounting a file system for fault injection needs root")
-
-
-def _cannot(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+        cannot("mounting a file system for fault injection needs root")
 
 
 def _mount(*argv: str) -> None:
     """``mount`` with *argv*; a failure (no mount rights, say) skips as :func:`need_root` does."""
     done = subprocess.run(["mount", *argv], check=False, capture_output=True, text=True)
     if done.returncode:
-        _cannot(f"cannot mount here (needs root with mount rights): {done.stderr.strip()}")
+        cannot(f"cannot mount here (needs root with mount rights): {done.stderr.strip()}")
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from hft.logging import LoggingPipeline
 from hft.logging.control import control_socket, request
 from hft.logging.factory import create_pipeline_from_config
 from hft.logging.testing import CapturingBackend
+from tests.needs import cannot
 
 #: A peer that connects and prints the reply, or the error it got (system Python: no hft).
 PEER = """
@@ -62,11 +63,11 @@ def serving(runtime: Path, backend: CapturingBackend | None = None) -> LoggingPi
 def system_python_as_nobody() -> str:
     """A Python that user ``nobody`` may run, or skip (the test's own may sit under /root)."""
     if os.getuid() != 0:
-        pytest.skip("needs root to run a peer as another user")
+        cannot("needs root to run a peer as another user")
     python = shutil.which("python3", path="/usr/bin:/bin")
     probe = [python or "python3", "-I", "-c", "pass"]
     if python is None or subprocess.run(probe, user="nobody", check=False).returncode:
-        pytest.skip("no Python that user nobody may run")
+        cannot("no Python that user nobody may run (Debian's python3)")
     return python
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import cannot
+
 REPO = Path(__file__).resolve().parents[3]
 NATIVE = REPO / "src" / "hft" / "logging" / "native"
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]', re.MULTILINE)
@@ -96,7 +98,7 @@ class TestIncludes:
         and defines no static function a unit would not use (only inline ones)."""
         gcc = shutil.which("gcc")
         if gcc is None:
-            pytest.skip("no gcc to compile the header with")
+            cannot("no gcc to compile the header with")
         unit = tmp_path / "alone.c"
         unit.write_text(f'#include "{name}"\n', encoding="utf-8")
         run = subprocess.run(

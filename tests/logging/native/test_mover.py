@@ -19,7 +19,7 @@ import pytest
 
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
 from hft.logging.pipeline import lanes
-from hft.logging.pipeline.pipeline import IDLE_POLL_S
+from hft.logging.pipeline.dispatcher import IDLE_POLL_S
 from hft.logging.record import Source
 from hft.logging.writer.wire import FrameEncoder
 from tests.logging.test_failover import wait_until

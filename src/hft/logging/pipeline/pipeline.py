@@ -24,10 +24,10 @@ import orjson
 
 from hft.logging.audit._guard import AuditSlot
 from hft.logging.backends.base import BackendContext, LoggingBackend
-from hft.logging.levels import AUDIT, ERROR, METRIC
+from hft.logging.levels import AUDIT, ERROR
 from hft.logging.pipeline.backtrace import BacktraceHost
 from hft.logging.pipeline.counts import CallCounter, CallCounts
-from hft.logging.pipeline.dispatcher import IDLE_POLL_S, Dispatcher  # IDLE_POLL_S: test_mover
+from hft.logging.pipeline.dispatcher import Dispatcher
 from hft.logging.pipeline.lanes import open_lane
 from hft.logging.pipeline.limits import Limits
 from hft.logging.pipeline.loggers import LoggerRegistry
@@ -341,4 +341,4 @@ def _after_fork_in_child() -> None:
 atexit.register(_drain_all_at_exit)
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-__all__ = ["IDLE_POLL_S", "METRIC", "LoggingPipeline", "OverflowPolicy"]
+__all__ = ["LoggingPipeline", "OverflowPolicy"]

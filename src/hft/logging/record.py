@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeAlias, overload
+from typing import Any, Final, NamedTuple, TypeAlias, overload
 
 import orjson
 
@@ -21,6 +21,44 @@ Record: TypeAlias = tuple[int, int, int, "Source", str, Any]
 
 SEQ, TS_NS, LEVEL, SOURCE, MSG, FIELDS = range(6)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+#: The key under which a record's fields carry the OpenTelemetry span that was active at the
+#: call (``logging.trace_context: true``): 50 lowercase hex digits, the trace id (32), the span
+#: id (16) and the trace flags (2). No keyword argument can be named so (it is not an
+#: identifier), and every renderer takes it out of the fields into its schema's own keys.
+TRACE_FIELD: Final = "\x1ftrace"
+_TRACE_LENGTH: Final = 50
+
+
+class TraceIds(NamedTuple):
+    """The span a record was logged in, as OpenTelemetry writes the ids (lowercase hex)."""
+
+    trace_id: str  #: 32 hex digits
+    span_id: str  #: 16 hex digits
+    trace_flags: str  #: 2 hex digits ("01": sampled)
+
+    @property
+    def flags(self) -> int:
+        """The trace flags as a number (bit 0: sampled)."""
+        return int(self.trace_flags, 16)
+
+
+def split_trace(fields: Any) -> tuple[Any, TraceIds | None]:
+    """*fields* without the span it carries under :data:`TRACE_FIELD`, and that span's ids.
+
+    Fields that carry none (the common case, one dict lookup) come back as they are. A value
+    that is not 50 hex digits is left in the fields, as the caller's own."""
+    if type(fields) is not dict or TRACE_FIELD not in fields:
+        return fields, None
+    value = fields[TRACE_FIELD]
+    if type(value) is not str or len(value) != _TRACE_LENGTH:
+        return fields, None
+    try:
+        int(value, 16)
+    except ValueError:
+        return fields, None
+    rest = {k: v for k, v in fields.items() if k != TRACE_FIELD}
+    return rest, TraceIds(value[:32], value[32:48], value[48:])
 
 
 class Source(NamedTuple):

@@ -419,10 +419,11 @@ def test_the_writer_process_compresses_what_it_rotates(tmp_path: Path, method: s
     app.config.logging.hft_settings.spill_dir.override(str(tmp_path / "spill"))
     app.init_resources()
     logger = app.logging.logger(name="bulk")
+    pipeline: LoggingPipeline = app.logging.pipeline()
     for i in range(5000):
         logger.info("m", i=i)
-    pipeline: LoggingPipeline = app.logging.pipeline()
-    pipeline.flush()
+        if i % 100 == 99:
+            pipeline.flush()  # batches of a hundred: the writer rotates between them
     suffix = SUFFIXES[method]
 
     def rotated() -> list[Path]:

@@ -20,6 +20,7 @@ import contextlib
 import gzip
 import os
 import threading
+import weakref
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -187,6 +188,14 @@ class Compressor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0  #: compressions that failed (the original stays, uncompressed)
+        _LIVE.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child has no worker (nor the parent's lock state): it starts afresh and
+        leaves the parent's queue to the parent."""
+        self._cv = threading.Condition()
+        self._queue.clear()
+        self._busy, self._thread = None, None
 
     def recover(self) -> None:
         """After a kill: leftover ``.tmp`` files deleted; every rotated original queued (one with
@@ -322,6 +331,17 @@ class Compressor:
         fsync_folder(final.parent)
         self.pause.at("renamed")
         _remove(original)
+
+
+_LIVE: weakref.WeakSet[Compressor] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for compressor in list(_LIVE):
+        compressor._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _same_length(original: Path, twin: Path) -> bool:

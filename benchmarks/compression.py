@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hft.logging.backends.compress import SUFFIXES, Compressor
+from hft.logging.backends.compress import SUFFIXES, Compression, Compressor
 from hft.logging.backends.file import FileBackend
 from hft.logging.levels import INFO
 from hft.logging.record import Record, Source
@@ -51,12 +51,12 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def compress_once(source: Path, work: Path, method: str) -> dict[str, float]:
+def compress_once(source: Path, work: Path, method: Compression) -> dict[str, float]:
     """*source* copied in as a rotated file of a log in *work*, then compressed by the worker."""
     log = work / "bench.log"
     rotated = work / "bench.log.1"
     shutil.copyfile(source, rotated)
-    compressor = Compressor(log, method)  # type: ignore[arg-type]
+    compressor = Compressor(log, method)
     wall, cpu = time.perf_counter(), _cpu_s()
     compressor.submit(rotated)
     compressor.wait()
@@ -68,9 +68,11 @@ def compress_once(source: Path, work: Path, method: str) -> dict[str, float]:
     return {"mb_s_wall": size / MB / wall, "mb_s_cpu": size / MB / cpu, "ratio": size / packed}
 
 
-def run(mb: int, rounds: int, methods: tuple[str, ...] = ("gzip", "zstd")) -> dict[str, Any]:
+def run(
+    mb: int, rounds: int, methods: tuple[Compression, ...] = ("gzip", "zstd")
+) -> dict[str, Any]:
     """Each method *rounds* times on one *mb*-megabyte file; every round's figures."""
-    results: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+    results: dict[Compression, list[dict[str, float]]] = {m: [] for m in methods}
     with tempfile.TemporaryDirectory(prefix="hft-bench-compress-") as tmp:
         source = Path(tmp) / "source.log"
         make_rotated(source, mb * MB)

@@ -11,6 +11,7 @@ import pytest
 from benchmarks import harness, paced
 from benchmarks.contenders import DEFAULT, REGISTRY, load
 from benchmarks.contenders.hft_rotating import join_rotated
+from hft.logging.backends.compress import Compression
 from hft.logging.backends.file import FileBackend
 from hft.logging.record import Source
 
@@ -24,7 +25,7 @@ def test_registered_but_never_in_a_default_run() -> None:
 
 
 @pytest.mark.parametrize("method", ["none", "gzip", "zstd"])
-def test_join_puts_every_rotated_record_back_in_order(tmp_path: Path, method: str) -> None:
+def test_join_puts_every_rotated_record_back_in_order(tmp_path: Path, method: Compression) -> None:
     """Rotated files, compressed or not, and the live one joined: every line once, in order."""
     path = tmp_path / "bench.jsonl"
     backend = FileBackend(file_path=path, rotation="size", max_bytes=2000, compression=method)

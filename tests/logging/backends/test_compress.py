@@ -19,7 +19,7 @@ import pytest
 
 import hft
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
-from hft.logging.backends.compress import PAUSE_ENV, SUFFIXES, rotated_groups
+from hft.logging.backends.compress import PAUSE_ENV, SUFFIXES, Compression, rotated_groups
 from hft.logging.backends.file import rotated_last_line
 from hft.logging.record import Record, Source
 from tests._apps import REPO_SETTINGS
@@ -28,7 +28,7 @@ from tests.needs import cannot
 SOURCE = Source.create("orders", ("mexc",), {})
 SRC = str(Path(hft.__file__).resolve().parents[1])
 CHILD = Path(__file__).with_name("compress_child.py")
-METHODS = ("gzip", "zstd")
+METHODS: tuple[Compression, ...] = ("gzip", "zstd")
 TOOL = {".gz": "gzip", ".zst": "zstd"}
 WAIT_S = 60.0  #: longest wait for a child or the worker (a loaded machine; never a timing)
 
@@ -92,7 +92,7 @@ def _no_temp(folder: Path) -> None:
 @pytest.mark.parametrize("method", METHODS)
 class TestCompressedRotation:
     def test_size_rotation_every_file_tested_every_record_once(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """Size rotation: every rotated file is compressed, passes Debian's ``-t``, and the
         records decompressed are all that was logged, in order, each once."""
@@ -109,7 +109,7 @@ class TestCompressedRotation:
         _no_temp(tmp_path)
 
     def test_daily_rotation_compresses_yesterday(
-        self, tmp_path: Path, method: str, monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, method: Compression, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A write on a new UTC day moves yesterday's file aside and compresses it."""
         path = tmp_path / "hft.log"
@@ -125,7 +125,7 @@ class TestCompressedRotation:
         assert _numbers(path) == [0, 1]
 
     def test_retention_counts_compressed_and_uncompressed(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """Rotations left uncompressed by an earlier run count as the compressed ones do: the
         newest ``retention`` rotations are kept, each once, every one compressed in the end."""
@@ -145,7 +145,7 @@ class TestCompressedRotation:
         assert numbers == list(range(numbers[0], 600))
 
     def test_the_compressed_file_keeps_the_originals_mtime(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """The compressed file has the mtime of the file it was compressed from."""
         path = tmp_path / "hft.log"
@@ -160,7 +160,9 @@ class TestCompressedRotation:
         assert rotated.suffix == SUFFIXES[method]
         assert rotated.stat().st_mtime_ns == then
 
-    def test_a_rotation_never_takes_a_compressed_name(self, tmp_path: Path, method: str) -> None:
+    def test_a_rotation_never_takes_a_compressed_name(
+        self, tmp_path: Path, method: Compression
+    ) -> None:
         """A rotation whose name a compressed file already has takes the next free one: the
         compressed file is never compressed over."""
         path = tmp_path / "hft.log"
@@ -209,7 +211,7 @@ def _rotated_by_hand(tmp_path: Path, n: int = 50) -> tuple[Path, Path, bytes]:
     return path, rotated, rotated.read_bytes()
 
 
-def _compress_with_tool(original: Path, method: str) -> Path:
+def _compress_with_tool(original: Path, method: Compression) -> Path:
     """*original* compressed by Debian's tool beside it (the original kept)."""
     out = original.with_name(original.name + SUFFIXES[method])
     name = "gzip" if method == "gzip" else "zstd"
@@ -222,7 +224,7 @@ def _compress_with_tool(original: Path, method: str) -> Path:
 @pytest.mark.parametrize("method", METHODS)
 class TestRecovery:
     def test_a_leftover_temp_is_deleted_and_the_original_compressed(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """A ``.tmp`` a kill left is deleted; the original is compressed again."""
         path, rotated, content = _rotated_by_hand(tmp_path)
@@ -238,7 +240,7 @@ class TestRecovery:
         assert not rotated.exists()
 
     def test_a_whole_twin_is_kept_and_the_original_deleted(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """An original beside a whole compressed twin (killed before the unlink): the original
         goes, the twin stays as it was (not compressed twice)."""
@@ -253,7 +255,9 @@ class TestRecovery:
         assert twin.stat().st_ino == inode
         assert _contents(twin) == content
 
-    def test_a_torn_twin_is_replaced_from_the_original(self, tmp_path: Path, method: str) -> None:
+    def test_a_torn_twin_is_replaced_from_the_original(
+        self, tmp_path: Path, method: Compression
+    ) -> None:
         """A compressed twin that does not decompress whole is deleted and made again."""
         path, rotated, content = _rotated_by_hand(tmp_path, 2000)
         twin = _compress_with_tool(rotated, method)
@@ -266,7 +270,7 @@ class TestRecovery:
         assert not rotated.exists()
 
     def test_with_compression_off_a_temp_is_still_deleted(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """compression none after a killed compressing run: the ``.tmp`` is deleted, the
         original kept as it is."""
@@ -280,7 +284,9 @@ class TestRecovery:
 
 @pytest.mark.parametrize("method", METHODS)
 class TestLastLine:
-    def test_a_compressed_newest_rotation_is_read(self, tmp_path: Path, method: str) -> None:
+    def test_a_compressed_newest_rotation_is_read(
+        self, tmp_path: Path, method: Compression
+    ) -> None:
         """Just after a rotation, compressed, the last line is read from the compressed file."""
         path = tmp_path / "hft.log"
         backend = FileBackend(file_path=path, rotation="size", max_bytes=1, compression=method)
@@ -292,7 +298,9 @@ class TestLastLine:
         assert backend.last_line() == backend.render(records[-1:])
         backend.close()
 
-    def test_mid_compression_the_original_is_read(self, tmp_path: Path, method: str) -> None:
+    def test_mid_compression_the_original_is_read(
+        self, tmp_path: Path, method: Compression
+    ) -> None:
         """A rotation in flight (a ``.tmp`` beside it) or renamed but not yet deleted: its last
         line is read, once, from the original or the compressed file."""
         path, rotated, content = _rotated_by_hand(tmp_path)
@@ -314,7 +322,9 @@ def _wait(done: Callable[[], bool], what: str) -> None:
         time.sleep(0.01)
 
 
-def _killed_at(tmp_path: Path, method: str, point: str, **spec: object) -> tuple[Path, list[str]]:
+def _killed_at(
+    tmp_path: Path, method: Compression, point: str, **spec: object
+) -> tuple[Path, list[str]]:
     """Run the child with *point* asked for, SIGKILL it there; the log and its acks."""
     path, flag, acks = tmp_path / "log" / "hft.log", tmp_path / "flag", tmp_path / "acks"
     settings = {"path": str(path), "compression": method, "acks": str(acks), "retention": 1000,
@@ -337,7 +347,7 @@ def _last_ack(acks: list[str]) -> int:
     return int([word for word in acks if word.isdigit()][-1])
 
 
-def _restart(path: Path, method: str, first: int, retention: int = 1000) -> None:
+def _restart(path: Path, method: Compression, first: int, retention: int = 1000) -> None:
     """A new backend on the killed one's path: recovery, then 200 more records."""
     backend = FileBackend(
         file_path=path, rotation="size", max_bytes=3000, retention=retention, compression=method
@@ -352,7 +362,7 @@ def _restart(path: Path, method: str, first: int, retention: int = 1000) -> None
 class TestKills:
     @pytest.mark.parametrize("point", ["partial", "synced", "renamed"])
     def test_a_kill_while_compressing_leaves_every_record_once(
-        self, tmp_path: Path, method: str, point: str
+        self, tmp_path: Path, method: Compression, point: str
     ) -> None:
         """kill -9 with the temporary file partly written, fsynced but not renamed, or renamed
         with the original not yet deleted: every record is readable once, then and after a
@@ -369,7 +379,7 @@ class TestKills:
         assert _numbers(path) == list(range(800))
 
     def test_a_kill_while_pruning_leaves_every_kept_record_once(
-        self, tmp_path: Path, method: str
+        self, tmp_path: Path, method: Compression
     ) -> None:
         """kill -9 between two deletions of a prune: what is kept is in order, each record once,
         up to the last written (the oldest rotation, in the worker's hands, is kept beyond
@@ -384,7 +394,7 @@ class TestKills:
         numbers = _numbers(path)
         assert numbers == list(range(numbers[0], _last_ack(acks) + 201))
 
-    def test_the_file_in_hand_is_never_pruned(self, tmp_path: Path, method: str) -> None:
+    def test_the_file_in_hand_is_never_pruned(self, tmp_path: Path, method: Compression) -> None:
         """Rotations go on while the worker holds the first one, retention 1: prunes delete
         the others, never the one in hand; a restart compresses it, and prunes it in turn."""
         flag = tmp_path / "flag"  # the child writes on once the worker holds the first rotation
@@ -402,7 +412,7 @@ class TestKills:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_the_writer_process_compresses_what_it_rotates(tmp_path: Path, method: str) -> None:
+def test_the_writer_process_compresses_what_it_rotates(tmp_path: Path, method: Compression) -> None:
     """Settings through the container (the shipped way): the writer process rotates by size
     and its own worker compresses; every rotated file passes -t, every record is there once."""
     from hft.containers import create_application
@@ -438,3 +448,41 @@ def test_the_writer_process_compresses_what_it_rotates(tmp_path: Path, method: s
     _no_temp(tmp_path)
     lines = [orjson.loads(x) for p in [*rotated(), path] for x in _contents(p).splitlines()]
     assert [x["fields"]["i"] for x in lines if x["logger"] == "bulk"] == list(range(5000))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_writers_killed_while_rotating_and_compressing_write_each_record_once(
+    tmp_path: Path, method: Compression
+) -> None:
+    """The writer process killed (kill -9) several times while it rotates every few batches and
+    its worker compresses: each replacement finds the last line (in the live file, or the newest
+    rotation, compressed or in flight) and every record is in the files once."""
+    from tests.logging.test_failover import wait_until
+    from tests.logging.writer.helpers import process_file
+    from tests.logging.writer.test_supervisor import _Killer
+
+    path = tmp_path / "hft.log"
+    backend = process_file(
+        path, rotation="size", max_bytes=30_000, retention=100_000, compression=method
+    )
+    pipeline = LoggingPipeline([backend], block_timeout_ms=10_000).start()
+    logger = HFTLogger(pipeline, "x")
+    killer = _Killer(backend, kills=4, every_s=0.2)
+    killer.start()
+    for i in range(40_000):
+        logger.info("m", i=i)
+        if i % 500 == 499:
+            time.sleep(0.01)
+    wait_until(lambda: killer.done >= 2, timeout=60)
+    killer.stop.set()
+    killer.join()
+    pipeline.close()
+    _no_temp(tmp_path)  # a kill's .tmp was cleared by the writer that came next, or is the last
+    mine = [
+        orjson.loads(line)["fields"]["i"]
+        for p in [*rotated_groups(path), path]
+        for line in _contents(p).splitlines()
+        if b'"logger":"x"' in line
+    ]
+    assert len(mine) == len(set(mine)) == 40_000  # none twice, none missing
+    assert len(_tested(tmp_path)) > 5

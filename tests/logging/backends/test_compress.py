@@ -19,7 +19,14 @@ import pytest
 
 import hft
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
-from hft.logging.backends.compress import PAUSE_ENV, SUFFIXES, Compression, rotated_groups
+from hft.logging.backends.compress import (
+    PAUSE_ENV,
+    SUFFIXES,
+    Compression,
+    _entry,
+    read_rotated,
+    rotated_groups,
+)
 from hft.logging.backends.file import rotated_last_line
 from hft.logging.record import Record, Source
 from tests._apps import REPO_SETTINGS
@@ -313,6 +320,39 @@ class TestLastLine:
         assert rotated_last_line(rotated_groups(path)[-1]) == last
         rotated.unlink()
         assert rotated_last_line(rotated_groups(path)[-1]) == last
+
+
+class TestListing:
+    def test_a_rotation_is_listed_once_by_its_compressed_name(self, tmp_path: Path) -> None:
+        """Original and compressed twin: listed once, by the compressed name; original and a
+        ``.tmp``: by the original's."""
+        path, rotated, _ = _rotated_by_hand(tmp_path)
+        temp = rotated.with_name(rotated.name + ".zst.tmp")
+        temp.write_bytes(b"torn")
+        assert rotated_groups(path) == [rotated]
+        temp.unlink()
+        twin = _compress_with_tool(rotated, "gzip")
+        assert rotated_groups(path) == [twin]
+
+    def test_an_original_deleted_since_it_was_listed_is_found_compressed(
+        self, tmp_path: Path
+    ) -> None:
+        """A rotation compressed (and its original deleted) between the listing and the sort
+        keeps its place, under its compressed name."""
+        _, rotated, _ = _rotated_by_hand(tmp_path)
+        twin = _compress_with_tool(rotated, "zstd")
+        os.utime(twin, ns=(5, 5))
+        rotated.unlink()
+        assert _entry(rotated) == (5, rotated.name, twin)
+
+    def test_a_symlinked_rotation_is_never_read_through(self, tmp_path: Path) -> None:
+        """A symlink planted as a rotated file is not followed by the reader."""
+        target = tmp_path / "secret"
+        target.write_bytes(b"secret\n")
+        link = tmp_path / "hft.log.x"
+        link.symlink_to(target)
+        with pytest.raises(OSError, match="Too many levels of symbolic links"):
+            list(read_rotated(link))
 
 
 def _wait(done: Callable[[], bool], what: str) -> None:

@@ -90,20 +90,34 @@ def rotated_groups(log: Path) -> list[Path]:
         original = original_of(path)
         if chosen.get(original, original) == original:
             chosen[original] = path
-    return sorted(chosen.values(), key=lambda p: (_mtime_ns(p), p.name))
+    return [path for _, _, path in sorted(map(_entry, chosen.values()))]
+
+
+def _entry(listed: Path) -> tuple[int, str, Path]:
+    """A rotation's sort key and the name it has now: an original compressed and deleted since
+    it was listed is found under its compressed name (never sorted as if it were gone)."""
+    original = original_of(listed)
+    for path in dict.fromkeys([listed, *variants(original)[1:]]):
+        try:
+            return path.lstat().st_mtime_ns, original.name, path
+        except FileNotFoundError:
+            continue
+    return 0, original.name, listed  # pruned meanwhile: sorts first, reads as nothing
 
 
 def read_rotated(path: Path) -> Iterator[bytes]:
     """The bytes of a rotated file, a chunk at a time, decompressed when its name says it is
     compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``)."""
-    opener: Any = Path.open
-    if path.name.endswith(SUFFIXES["gzip"]):
-        opener = gzip.open
-    elif path.name.endswith(SUFFIXES["zstd"]):
-        opener = zstandard.open
-    with opener(path, "rb") as reader:
-        while chunk := reader.read(CHUNK):
-            yield chunk
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a symlink
+    with os.fdopen(fd, "rb") as raw:
+        reader: Any = raw
+        if path.name.endswith(SUFFIXES["gzip"]):
+            reader = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif path.name.endswith(SUFFIXES["zstd"]):
+            reader = zstandard.open(raw, "rb")
+        with reader:
+            while chunk := reader.read(CHUNK):
+                yield chunk
 
 
 def last_line_of(path: Path) -> bytes | None:
@@ -352,11 +366,3 @@ def _same_length(original: Path, twin: Path) -> bool:
         return not original.exists()  # pruned meanwhile, or settled by another backend
     except (OSError, EOFError, zlib.error, zstandard.ZstdError):
         return False
-
-
-def _mtime_ns(path: Path) -> int:
-    """A rotated file's mtime, never through a symlink (a vanished file sorts first)."""
-    try:
-        return path.lstat().st_mtime_ns
-    except FileNotFoundError:
-        return 0

@@ -321,6 +321,17 @@ class TestLastLine:
         rotated.unlink()
         assert rotated_last_line(rotated_groups(path)[-1]) == last
 
+    def test_a_corrupt_compressed_newest_rotation_reads_as_none(
+        self, tmp_path: Path, method: Compression
+    ) -> None:
+        """A newest rotation whose compressed file is corrupt: last_line says None (a
+        replacement writer then skips nothing), never raises."""
+        path, rotated, _ = _rotated_by_hand(tmp_path)
+        twin = _compress_with_tool(rotated, method)
+        twin.write_bytes(twin.read_bytes()[:20])
+        rotated.unlink()
+        assert rotated_last_line(rotated_groups(path)[-1]) is None
+
 
 class TestListing:
     def test_a_rotation_is_listed_once_by_its_compressed_name(self, tmp_path: Path) -> None:

@@ -41,9 +41,12 @@ NICE: Final = 10  #: the worker's niceness: the caller's and the writer's thread
 #: ``renamed``, ``pruning``) after creating *flagfile*, so a test can kill it there. Read once,
 #: when a backend is made; nothing else looks at it.
 PAUSE_ENV: Final = "HFT_TEST_COMPRESS_PAUSE"
+#: What reading a rotated file that is torn, corrupt or not ours (a symlink) raises.
+UNREADABLE: Final = (OSError, EOFError, zlib.error, zstandard.ZstdError)
 
 __all__ = [
     "SUFFIXES",
+    "UNREADABLE",
     "Compression",
     "Compressor",
     "last_line_of",
@@ -364,5 +367,5 @@ def _same_length(original: Path, twin: Path) -> bool:
         return decompressed_size(twin) == original.stat().st_size
     except FileNotFoundError:
         return not original.exists()  # pruned meanwhile, or settled by another backend
-    except (OSError, EOFError, zlib.error, zstandard.ZstdError):
+    except UNREADABLE:
         return False

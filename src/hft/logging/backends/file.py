@@ -11,6 +11,7 @@ from typing import Final, Literal
 
 from hft.logging.backends.base import BaseBackend
 from hft.logging.backends.compress import (
+    UNREADABLE,
     Compression,
     Compressor,
     last_line_of,
@@ -267,7 +268,12 @@ def rotated_last_line(entry: Path) -> bytes | None:
         fd = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         twins = [p for p in variants(original)[1:] if p.exists()]
-        return last_line_of(twins[0]) if twins else None
+        try:
+            return last_line_of(twins[0]) if twins else None
+        except UNREADABLE:  # not ours to read (a symlink) or corrupt: as if none was found
+            return None
+    except OSError:
+        return None
     try:
         return read_last_line(fd)
     finally:

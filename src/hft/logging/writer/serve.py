@@ -33,6 +33,7 @@ from hft.logging.backends.base import BackendContext
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.record import BacktraceRecords, Record
+from hft.logging.render.schemas import line_seq
 from hft.logging.writer.sinks import LOSSLESS, DirectSink, QueuedSink, SinkGroup, SinkSpec
 from hft.logging.writer.wire import (
     HEADER,
@@ -215,9 +216,8 @@ class Writer:
         line = self._last_line
         if line is None or self._render is None:
             return 0
-        try:
-            seq = orjson.loads(line)["seq"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+        seq = line_seq(line)  # any schema's line
+        if seq is None:
             return 0
         for i in range(len(records) - 1, -1, -1):
             if records[i][0] == seq and self._render([records[i]]) == line:
@@ -292,7 +292,9 @@ def open_backend(name: str, section: BaseModel, limit: int) -> LoggingBackend:
     renders offers its CPU back as it goes."""
     from hft.logging.backends.registry import build_in_process
 
-    return build_in_process(name, section, max_field_chars=limit, yield_every=YIELD_EVERY)
+    return build_in_process(  # the records' process is our parent: its pid is theirs (otel)
+        name, section, max_field_chars=limit, yield_every=YIELD_EVERY, pid=os.getppid()
+    )
 
 
 def open_sinks(spec: SinkSpec, warn: Callable[..., None]) -> SinkGroup:

@@ -78,7 +78,8 @@ class TestAgainstEcsLogging:
         """@timestamp is ISO 8601 UTC ending in Z, nine digits after the second."""
         for line in ecs_lines:
             stamp = line["@timestamp"]
-            assert stamp.endswith("Z") and len(stamp.split(".")[1]) == 10
+            assert stamp.endswith("Z")
+            assert len(stamp.split(".")[1]) == 10
             parsed = datetime.datetime.fromisoformat(stamp[:26] + "+00:00")
             assert parsed.tzinfo is not None
 

@@ -101,11 +101,20 @@ def _container(value: Any, depth: int) -> dict[str, Any]:
 
 
 def kv_list(fields: dict[Any, Any], depth: int = 0) -> list[dict[str, Any]]:
-    """*fields* as OTLP ``KeyValue`` pairs (keys that are not strings as ``str`` of them)."""
-    return [
-        {"key": k if type(k) is str else safe_str(k, 1 << 30), "value": any_value(v, depth)}
-        for k, v in fields.items()
-    ]
+    """*fields* as OTLP ``KeyValue`` pairs (keys that are not strings as ``str`` of them).
+    Strings and finite floats, most fields, are mapped here without a call (the hot path)."""
+    pairs: list[dict[str, Any]] = []
+    append = pairs.append
+    for key, value in fields.items():
+        kind = type(value)
+        if kind is str:
+            mapped: dict[str, Any] = {"stringValue": value}
+        elif kind is float and math.isfinite(value):
+            mapped = {"doubleValue": value}
+        else:
+            mapped = any_value(value, depth)
+        append({"key": key if type(key) is str else safe_str(key, 1 << 30), "value": mapped})
+    return pairs
 
 
 def _careful_value(value: Any) -> dict[str, Any]:
@@ -119,7 +128,15 @@ def _careful_value(value: Any) -> dict[str, Any]:
 class OtelLineRenderer:
     """Renders records as OTLP/JSON lines (see the module's docstring for the layout)."""
 
-    __slots__ = ("_levels", "_limit", "_long_line", "_resource", "_scopes", "_yield_every")
+    __slots__ = (
+        "_levels",
+        "_limit",
+        "_long_line",
+        "_messages",
+        "_resource",
+        "_scopes",
+        "_yield_every",
+    )
 
     def __init__(
         self,
@@ -140,6 +157,7 @@ class OtelLineRenderer:
         self._resource = b'{"resourceLogs":[{"resource":{"attributes":%s},"scopeLogs":[' % (
             orjson.dumps(sanitize(resource, max_field_chars))
         )
+        self._messages: dict[str, bytes] = {}  #: messages' JSON (mostly literals in code)
         #: Per logger (name, tags): everything up to ``"logRecords":[{``.
         self._scopes: dict[tuple[str, tuple[str, ...]], bytes] = {}
         #: Kept for the file backend's sake: Python gives up the GIL every switch interval.
@@ -163,13 +181,20 @@ class OtelLineRenderer:
                 append(self._fast(record))
             except (KeyError, TypeError, ValueError, _TooDeepError, orjson.JSONEncodeError):
                 append(careful(record))
+        if len(self._messages) > _CACHE_LIMIT:
+            self._messages.clear()
         return b"".join(lines)
 
     def _fast(self, record: Record) -> bytes:
         seq, ts_ns, level, source, msg, fields = record
         number, text = self._levels[level]
         fields, trace = split_trace(fields)
-        body = orjson.dumps(msg if type(msg) is str else safe_repr(msg, self._limit))
+        if type(msg) is str:
+            body = self._messages.get(msg)
+            if body is None:
+                body = self._messages[msg] = orjson.dumps(msg)
+        else:
+            body = orjson.dumps(safe_repr(msg, self._limit))
         tail = b',"traceId":"%s","spanId":"%s","flags":%d' % (
             trace.trace_id.encode(), trace.span_id.encode(), trace.flags
         ) if trace is not None else b""  # fmt: skip

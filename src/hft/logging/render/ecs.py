@@ -23,7 +23,7 @@ from typing import Any, Final
 import orjson
 
 from hft.logging.levels import LEVEL_NAMES, level_name
-from hft.logging.record import Record, TraceIds, split_trace
+from hft.logging.record import TRACE_FIELD, Record, Source, TraceIds, split_trace
 from hft.logging.render.clock import TimestampFormatter
 from hft.logging.render.lines import dumps_safe, safe_repr, sanitize
 
@@ -69,7 +69,7 @@ class EcsLineRenderer:
         self._long_line = max_field_chars + _LONG_LINE_SLACK
         self._levels = {n: name.lower().encode() for n, name in LEVEL_NAMES.items()}
         #: Per logger (name, tags): ``"log":{"logger":…},"event":{"sequence":`` and ``"tags":[…],``.
-        self._loggers: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
+        self._loggers: dict[object, tuple[bytes, bytes]] = {}
         self._messages: dict[str, bytes] = {}
         self._timestamp = TimestampFormatter()
         self._second, self._second_prefix = 0, b""
@@ -87,52 +87,57 @@ class EcsLineRenderer:
         return self.many((record,))
 
     def many(self, records: Iterable[Record]) -> bytes:
-        """Render *records* (tuples, a lane frame's records, a backtrace) as consecutive lines."""
+        """Render *records* (tuples, a lane frame's records, a backtrace) as consecutive lines.
+
+        One loop with everything inlined (no call per record but orjson's): this runs for
+        every record the writer writes under schema ecs."""
+        dumps, levels, messages, loggers = orjson.dumps, self._levels, self._messages, self._loggers
+        start, prefix, long_line = self._second, self._second_prefix, self._long_line
+        end = start + _NS
         lines: list[bytes] = []
-        append, careful = lines.append, self.render_safe
+        append = lines.append
         for record in records:
             try:
-                append(self._fast(record))
+                seq, ts_ns, level, source, msg, fields = record
+                if not start <= ts_ns < end:
+                    start, prefix = self._set_second(ts_ns)
+                    end = start + _NS
+                text = messages.get(msg) if type(msg) is str else None
+                if text is None:
+                    text = self._message(msg)
+                parts = loggers.get(source[3] or source[:2])
+                if parts is None:
+                    parts = self._logger(source)
+                trace = b""
+                if type(fields) is dict and TRACE_FIELD in fields:
+                    fields, ids = split_trace(fields)
+                    trace = trace_part(ids)
+                line = _LINE % (
+                    prefix, ts_ns - start, levels[level], text, parts[0], seq, parts[1], trace,
+                    dumps(fields),
+                )  # fmt: skip
+                append(line if len(line) <= long_line else self.render_long(record))
             except (KeyError, TypeError, ValueError, orjson.JSONEncodeError):
-                append(careful(record))
-        if len(self._messages) > _CACHE_LIMIT:
-            self._messages.clear()
+                append(self.render_safe(record))
+        if len(messages) > _CACHE_LIMIT:
+            messages.clear()
         return b"".join(lines)
 
-    def _fast(self, record: Record) -> bytes:
-        seq, ts_ns, level, source, msg, fields = record
-        start = self._second
-        if not start <= ts_ns < start + _NS:
-            start, _ = self._set_second(ts_ns)
+    def _message(self, msg: object) -> bytes:
+        """A message's JSON: a string's cached, anything else its ``repr``."""
         if type(msg) is str:
-            text = self._messages.get(msg)
-            if text is None:
-                text = self._messages[msg] = orjson.dumps(msg)
-        else:
-            text = orjson.dumps(safe_repr(msg, self._limit))
-        fields, trace = split_trace(fields)
-        logger, tags = self._logger(source.name, source.tags)
-        line = _LINE % (
-            self._second_prefix,
-            ts_ns - start,
-            self._levels[level],
-            text,
-            logger,
-            seq,
-            tags,
-            trace_part(trace),
-            orjson.dumps(fields),
-        )
-        return line if len(line) <= self._long_line else self.render_long(record)
+            text = self._messages[msg] = orjson.dumps(msg)
+            return text
+        return orjson.dumps(safe_repr(msg, self._limit))
 
-    def _logger(self, name: str, tags: tuple[str, ...]) -> tuple[bytes, bytes]:
-        key = (name, tags)
-        parts = self._loggers.get(key)
-        if parts is None:
-            if len(self._loggers) > _CACHE_LIMIT:
-                self._loggers.clear()
-            logger = b'"log":{"logger":%s},"event":{"sequence":' % orjson.dumps(name)
-            parts = self._loggers[key] = (logger, b'"tags":%s,' % orjson.dumps(list(tags)))
+    def _logger(self, source: Source) -> tuple[bytes, bytes]:
+        """``"log":{"logger":…},"event":{"sequence":`` and ``"tags":[…],`` of *source*'s
+        logger, cached by its JSON prefix (by name and tags where it has none)."""
+        if len(self._loggers) > _CACHE_LIMIT:
+            self._loggers.clear()
+        logger = b'"log":{"logger":%s},"event":{"sequence":' % orjson.dumps(source.name)
+        parts = (logger, b'"tags":%s,' % orjson.dumps(list(source.tags)))
+        self._loggers[source[3] or source[:2]] = parts
         return parts
 
     def _set_second(self, ts_ns: int) -> tuple[int, bytes]:

@@ -35,7 +35,7 @@ from hft.logging.levels import (
     WARNING,
     level_name,
 )
-from hft.logging.record import Record, split_trace
+from hft.logging.record import TRACE_FIELD, Record, Source, TraceIds, split_trace
 from hft.logging.render.lines import dumps_safe, safe_repr, safe_str, sanitize
 
 #: hft level → OTel severity number (the severity text keeps hft's name).
@@ -117,6 +117,14 @@ def kv_list(fields: dict[Any, Any], depth: int = 0) -> list[dict[str, Any]]:
     return pairs
 
 
+def trace_tail(trace: TraceIds | None) -> bytes:
+    """``,"traceId":…,"spanId":…,"flags":N`` for a record's span (nothing without one)."""
+    if trace is None:
+        return b""
+    ids = (trace.trace_id.encode(), trace.span_id.encode(), trace.flags)
+    return b',"traceId":"%s","spanId":"%s","flags":%d' % ids
+
+
 def _careful_value(value: Any) -> dict[str, Any]:
     """:func:`any_value` of a sanitised value, which cannot fail (too deep: a mark)."""
     try:
@@ -159,7 +167,7 @@ class OtelLineRenderer:
         )
         self._messages: dict[str, bytes] = {}  #: messages' JSON (mostly literals in code)
         #: Per logger (name, tags): everything up to ``"logRecords":[{``.
-        self._scopes: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._scopes: dict[object, bytes] = {}
         #: Kept for the file backend's sake: Python gives up the GIL every switch interval.
         self._yield_every = yield_every
 
@@ -173,48 +181,58 @@ class OtelLineRenderer:
         return self.many((record,))
 
     def many(self, records: Iterable[Record]) -> bytes:
-        """Render *records* (tuples, a lane frame's records, a backtrace) as consecutive lines."""
+        """Render *records* (tuples, a lane frame's records, a backtrace) as consecutive lines.
+
+        One loop with the common case inlined: this runs for every record the writer writes
+        under schema otel."""
+        dumps, levels, messages, scopes = orjson.dumps, self._levels, self._messages, self._scopes
+        long_line = self._long_line
         lines: list[bytes] = []
-        append, careful = lines.append, self.render_safe
+        append = lines.append
         for record in records:
             try:
-                append(self._fast(record))
+                seq, ts_ns, level, source, msg, fields = record
+                number, text = levels[level]
+                body = messages.get(msg) if type(msg) is str else None
+                if body is None:
+                    body = self._message(msg)
+                scope = scopes.get(source[3] or source[:2])
+                if scope is None:
+                    scope = self._scope(source)
+                tail = b""
+                if type(fields) is dict and TRACE_FIELD in fields:
+                    fields, ids = split_trace(fields)
+                    tail = trace_tail(ids)
+                values = dumps(
+                    {"kvlistValue": {"values": kv_list(fields)}}
+                    if type(fields) is dict
+                    else any_value(fields)
+                )
+                line = b"%s%s%s" % (
+                    scope, _RECORD % (ts_ns, ts_ns, number, text, body, seq, values, tail), _END
+                )  # fmt: skip
+                append(line if len(line) <= long_line else self.render_safe(record))
             except (KeyError, TypeError, ValueError, _TooDeepError, orjson.JSONEncodeError):
-                append(careful(record))
-        if len(self._messages) > _CACHE_LIMIT:
-            self._messages.clear()
+                append(self.render_safe(record))
+        if len(messages) > _CACHE_LIMIT:
+            messages.clear()
         return b"".join(lines)
 
-    def _fast(self, record: Record) -> bytes:
-        seq, ts_ns, level, source, msg, fields = record
-        number, text = self._levels[level]
-        fields, trace = split_trace(fields)
+    def _message(self, msg: object) -> bytes:
+        """A message's JSON: a string's cached, anything else its ``repr``."""
         if type(msg) is str:
-            body = self._messages.get(msg)
-            if body is None:
-                body = self._messages[msg] = orjson.dumps(msg)
-        else:
-            body = orjson.dumps(safe_repr(msg, self._limit))
-        tail = b',"traceId":"%s","spanId":"%s","flags":%d' % (
-            trace.trace_id.encode(), trace.span_id.encode(), trace.flags
-        ) if trace is not None else b""  # fmt: skip
-        values = orjson.dumps(any_value(fields))
-        line = b"".join((
-            self._scope(source.name, source.tags),
-            _RECORD % (ts_ns, ts_ns, number, text, body, seq, values, tail),
-            _END,
-        ))  # fmt: skip
-        return line if len(line) <= self._long_line else self.render_safe(record)
+            text = self._messages[msg] = orjson.dumps(msg)
+            return text
+        return orjson.dumps(safe_repr(msg, self._limit))
 
-    def _scope(self, name: str, tags: tuple[str, ...]) -> bytes:
-        key = (name, tags)
-        scope = self._scopes.get(key)
-        if scope is None:
-            if len(self._scopes) > _CACHE_LIMIT:
-                self._scopes.clear()
-            scope = self._scopes[key] = self._resource + b'{"scope":%s,"logRecords":[{' % (
-                orjson.dumps(sanitize(self._scope_object(name, tags), self._limit))
-            )
+    def _scope(self, source: Source) -> bytes:
+        """Everything up to ``"logRecords":[{`` for *source*'s logger, cached by its JSON
+        prefix (by name and tags where it has none)."""
+        if len(self._scopes) > _CACHE_LIMIT:
+            self._scopes.clear()
+        scope_object = sanitize(self._scope_object(source.name, source.tags), self._limit)
+        scope = self._resource + b'{"scope":%s,"logRecords":[{' % orjson.dumps(scope_object)
+        self._scopes[source[3] or source[:2]] = scope
         return scope
 
     @staticmethod

@@ -267,17 +267,19 @@ class TestOpenBackend:
         finally:
             in_app.close()
 
-    def test_an_otel_log_in_the_writer_names_the_logging_process(self, tmp_path: Path) -> None:
-        """Under schema otel, the writer's file names its parent (the process that logged) as
-        process.pid: the same bytes from every writer it starts, so a restart finds its lines."""
-        settings = {"file_path": str(tmp_path / "w.jsonl"), "rotation": "none", "schema": "otel"}
-        backend = open_backend("file", backend_section("file", settings), 4096)
-        try:
-            line = backend.render(_records(0, 1))  # type: ignore[attr-defined]
-        finally:
+    def test_sinks_opened_in_the_logging_process_name_it_too(self, tmp_path: Path) -> None:
+        """Sinks opened without a pid (no writer can be had: this process writes) name this
+        process in an otel log, as a writer names its parent."""
+        path = tmp_path / "o.jsonl"
+        section = backend_section("file", {"file_path": str(path), "rotation": "none",
+                                           "schema": "otel"})  # fmt: skip
+        group = open_sinks(SinkSpec((("file", section),)), print)
+        group.deliver(_records(0, 1))
+        group.close(1.0)
+        for backend in group.backends():
             backend.close()
-        pid = orjson.loads(line)["resourceLogs"][0]["resource"]["attributes"][1]
-        assert pid == {"key": "process.pid", "value": {"intValue": str(os.getppid())}}
+        attributes = orjson.loads(path.read_bytes())["resourceLogs"][0]["resource"]["attributes"]
+        assert attributes[1] == {"key": "process.pid", "value": {"intValue": str(os.getpid())}}
 
 
 class TestSinkSpec:

@@ -44,8 +44,7 @@ class Follower:
             lines += self._read_to_end()
             self._leave()
             self._open(0)
-            lines += self._read()
-        return lines
+        return lines + self._read()  # the new file, or this one again if it was cut shorter
 
     def _replaced(self) -> bool:
         try:

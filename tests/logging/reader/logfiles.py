@@ -34,6 +34,7 @@ def hft_line(
     ts_ns: int = T0,
     level: str = "INFO",
     logger: str = "exchange.mexc",
+    *,
     msg: str = "filled",
     seq: int = 0,
     tags: Sequence[str] = ("mexc",),
@@ -63,6 +64,7 @@ def ecs_line(
     ts_ns: int = T0,
     level: str = "INFO",
     logger: str = "exchange.mexc",
+    *,
     msg: str = "filled",
     seq: int = 0,
     tags: Sequence[str] = ("mexc",),
@@ -88,6 +90,7 @@ def otel_line(
     ts_ns: int = T0,
     level: str = "INFO",
     logger: str = "exchange.mexc",
+    *,
     msg: str = "filled",
     seq: int = 0,
     tags: Sequence[str] = ("mexc",),
@@ -118,7 +121,7 @@ def otel_line(
     return orjson.dumps(request) + b"\n"
 
 
-def _any(value: Any) -> dict[str, Any]:
+def _any(value: Any) -> dict[str, Any]:  # noqa: PLR0911 - one return per AnyValue kind
     """The contract's AnyValue mapping of a field value."""
     if isinstance(value, bool):
         return {"boolValue": value}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hft.logging.levels import AUDIT, ERROR, WARNING
@@ -14,7 +16,9 @@ class TestParse:
     @pytest.mark.parametrize("schema", sorted(SCHEMAS))
     def test_each_schema_reads_to_the_same_view(self, schema: str) -> None:
         """hft, ECS and OTel lines of one record give the same time, level, logger, fields."""
-        line = SCHEMAS[schema](T0 + 5, "WARNING", "exchange.mexc", "hi", 7, ("a", "b"), qty=1)
+        line = SCHEMAS[schema](
+            T0 + 5, "WARNING", "exchange.mexc", msg="hi", seq=7, tags=("a", "b"), qty=1
+        )
         entry = parse(line)
         assert entry is not None
         assert entry.raw == line
@@ -31,7 +35,7 @@ class TestParse:
     @pytest.mark.parametrize("schema", sorted(SCHEMAS))
     def test_nested_fields_survive(self, schema: str) -> None:
         """Nested objects, lists, floats, booleans and null come back as written."""
-        fields = {"d": {"a": [1, 2.5, None, True, "x"]}}
+        fields: dict[str, Any] = {"d": {"a": [1, 2.5, None, True, "x"]}}
         entry = parse(SCHEMAS[schema](**fields))
         assert entry is not None
         assert entry.fields == fields

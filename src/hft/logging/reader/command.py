@@ -98,10 +98,16 @@ def run(args: argparse.Namespace) -> int:
         if args.logs_command == "cat":
             cat(logs, chooser, merged=args.merge)
         else:
-            offsets = tail(logs, chooser, args.lines, merged=args.merge)
+            # followers open first: what is appended after the tail is read is theirs
+            live = {i: log.live for i, log in enumerate(logs) if log.live and args.follow}
+            followers = {i: Follower(path) for i, path in live.items()}
+            ends = [
+                followers[i].offset if i in followers else _size(log.live)
+                for i, log in enumerate(logs)
+            ]
+            tail(logs, chooser, args.lines, ends, merged=args.merge)
             output.flush()
-            if args.follow:
-                follow(logs, offsets, chooser, merged=args.merge)
+            follow(list(followers.values()), chooser, merged=args.merge)
         output.flush()
     except BrokenPipeError:
         _quiet_stdout()
@@ -136,23 +142,23 @@ def cat(logs: Sequence[Log], chooser: Chooser, *, merged: bool) -> None:
             chooser.emit(chooser.select(batch))
 
 
-def tail(logs: Sequence[Log], chooser: Chooser, count: int, *, merged: bool) -> list[int]:
-    """Print the last *count* chosen lines of each log (of all, *merged*); the size of each
-    log's live file when read, where following starts."""
-    found = [last_of(log, count, chooser) for log in logs]
-    chosen = [chooser.select(lines) for lines, _size in found]
+def tail(
+    logs: Sequence[Log], chooser: Chooser, count: int, ends: list[int], *, merged: bool
+) -> None:
+    """Print the last *count* chosen lines of each log (of all, *merged*), each log's live
+    file read up to its end in *ends*."""
+    found = [last_of(log, count, chooser, end) for log, end in zip(logs, ends, strict=True)]
+    chosen = [chooser.select(lines) for lines in found]
     if merged:
         chooser.emit(merge_last(chosen, count))
     else:
         for part in chosen:
             chooser.emit(part)
-    return [size for _lines, size in found]
 
 
-def last_of(log: Log, count: int, chooser: Chooser) -> tuple[list[bytes], int]:
-    """The last *count* lines of *log* that print, and the size its live file had then; read
-    backwards from the end of the live file, then of each rotated file, newest first."""
-    size = _size(log.live)
+def last_of(log: Log, count: int, chooser: Chooser, size: int) -> list[bytes]:
+    """The last *count* lines of *log* that print, read backwards from *size* bytes into its
+    live file, then from the end of each rotated file, newest first."""
     found: list[bytes] = []
     for path in reversed(log.files):
         if len(found) >= count or count <= 0:
@@ -165,15 +171,13 @@ def last_of(log: Log, count: int, chooser: Chooser) -> tuple[list[bytes], int]:
             found[:0] = window
         elif (end := size if path == log.live else _size(path)) > 0:
             found[:0] = last_lines(path, end, want, chooser.wanted)
-    return found, size
+    return found
 
 
-def follow(logs: Sequence[Log], offsets: list[int], chooser: Chooser, *, merged: bool) -> None:
-    """Print lines as they are appended to the logs' live files, until interrupted."""
-    live = [(log.live, offset) for log, offset in zip(logs, offsets, strict=True) if log.live]
-    followers = [Follower(path, offset) for path, offset in live]
+def follow(followers: list[Follower], chooser: Chooser, *, merged: bool) -> None:
+    """Print lines as they are appended to the followed files, until interrupted."""
     try:
-        while True:
+        while followers:
             rounds = [chooser.select(follower.poll()) for follower in followers]
             _emit_round(chooser, rounds, merged)
             if not any(rounds):

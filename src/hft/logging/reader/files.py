@@ -64,7 +64,7 @@ def find_logs(paths: list[str]) -> list[Log]:
 
 
 def _live_log(path: Path) -> Log:
-    rotated = _rotated(path.parent, path.name)
+    rotated = rotated_files(path)
     if not rotated and not path.is_file():
         raise FileNotFoundError(f"no such log: {path}")
     return Log(str(path), (*rotated, path), path)
@@ -80,9 +80,10 @@ def _folder(folder: Path) -> list[Log]:
     return [_live_log(folder / name) for name in sorted(names)]
 
 
-def _rotated(folder: Path, name: str) -> list[Path]:
-    """*name*'s rotated files in *folder*, oldest first; a compressed copy of a file that is
-    still there is left out (its compression has not finished deleting the original)."""
+def rotated_files(path: Path) -> list[Path]:
+    """The rotated files of the log whose live file is *path*, oldest first; a compressed copy
+    of a file that is still there is left out (its compression has not deleted it yet)."""
+    folder, name = path.parent, path.name
     found = {}
     for entry in os.scandir(folder):
         matched = _ROTATED.fullmatch(entry.name)

@@ -3,6 +3,7 @@ same lines in the same order as a ``jq``/``sort`` pipeline over the same files."
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def _three_logs(folder: Path) -> list[Path]:
 
 def _compress_some(paths: list[Path]) -> None:
     """Rotated files as compression leaves them: a's oldest gzip'd, b's zstd'd (mtimes kept)."""
-    oldest = [sorted(p.parent.glob("hft.log.*"))[0] for p in paths]
+    oldest = [min(p.parent.glob("hft.log.*")) for p in paths]
     subprocess.run(["gzip", str(oldest[0])], check=True)
     subprocess.run(["zstd", "-q", "--rm", str(oldest[1])], check=True)
 
@@ -94,7 +95,7 @@ class TestThreeProcesses:
         assert normalised == expected
         records = [orjson.loads(line) for line in done.stdout.splitlines()]
         order = [r["fields"]["process"] for r in records]
-        switches = sum(a != b for a, b in zip(order, order[1:], strict=False))
+        switches = sum(a != b for a, b in itertools.pairwise(order))
         assert switches >= 20, f"the processes' records hardly interleave: {switches} switches"
 
     def test_filtered_merge_keeps_order(self, tmp_path: Path) -> None:

@@ -6,9 +6,15 @@ import re
 
 import pytest
 
-from hft.logging.reader.filters import Query, parse_field, parse_level_option, parse_time
+from hft.logging.reader.filters import (
+    Query,
+    level_gate,
+    parse_field,
+    parse_level_option,
+    parse_time,
+)
 from hft.logging.reader.lines import Entry, parse
-from tests.logging.reader.logfiles import T0, hft_line
+from tests.logging.reader.logfiles import T0, ecs_line, hft_line, otel_line
 
 NS = 1_000_000_000
 
@@ -137,3 +143,26 @@ class TestQuery:
         query = Query(level=30, logger="exchange", grep=re.compile("x"))
         assert _passes(query, level="ERROR", logger="exchange.gate", msg="x")
         assert not _passes(query, level="ERROR", logger="strategy", msg="x")
+
+
+class TestLevelGate:
+    def test_hft_lines_below_the_level_are_refused_unparsed(self) -> None:
+        """The gate reads an hft line's level at its fixed place: below --level is False."""
+        gate = level_gate(parse_level_option("WARNING"))
+        assert gate is not None
+        assert not gate(hft_line(level="INFO"))
+        assert gate(hft_line(level="WARNING"))
+        assert gate(hft_line(level="CRITICAL"))
+
+    def test_anything_else_goes_on_to_be_parsed(self) -> None:
+        """Other schemas, numbered levels and lines of no schema pass the gate (checked later)."""
+        gate = level_gate(parse_level_option("WARNING"))
+        assert gate is not None
+        assert gate(ecs_line(level="INFO"))
+        assert gate(otel_line(level="INFO"))
+        assert gate(hft_line(level="INFO").replace(b'"INFO"', b'"LEVEL25"'))
+        assert gate(b"garbage\n")
+
+    def test_no_level_no_gate(self) -> None:
+        """Without --level there is nothing to gate."""
+        assert level_gate(None) is None

@@ -26,7 +26,13 @@ from hft.logging.reader.files import (
     last_lines,
     log_batches,
 )
-from hft.logging.reader.filters import Query, parse_field, parse_level_option, parse_time
+from hft.logging.reader.filters import (
+    Query,
+    level_gate,
+    parse_field,
+    parse_level_option,
+    parse_time,
+)
 from hft.logging.reader.follow import Follower
 from hft.logging.reader.lines import KNOWN_STARTS, Entry, parse
 from hft.logging.reader.merge import merge, merge_last
@@ -44,6 +50,7 @@ class Chooser:
         self.skips = Skips()
         self.parse_all = parse_all or output.pretty or not query.empty
         self._check = query.predicate()
+        self._gate = level_gate(query.level)
         self._output = output
 
     def select(self, batch: list[bytes]) -> list[Any]:
@@ -54,6 +61,8 @@ class Chooser:
             return kept
         chosen = []
         check = self._check
+        if self._gate is not None:  # most lines below --level are not parsed
+            batch = [line for line in batch if self._gate(line)]
         for line in batch:
             entry = parse(line)
             if entry is None:

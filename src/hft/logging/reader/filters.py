@@ -14,11 +14,16 @@ from typing import Any, Final
 
 import orjson
 
+from hft.logging.levels import LEVEL_NAMES
 from hft.logging.reader.lines import Entry, iso_ns, level_number
 
 _RELATIVE: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _UNIT_S: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _MISSING: Final = object()
+#: Where an hft line says its level: ``{"ts":"<30 characters>","level":"NAME"``.
+_HFT_LEVEL_AT: Final = b'","level":"'
+_LEVEL_KEY: Final = 37
+_LEVEL_VALUE: Final = _LEVEL_KEY + len(_HFT_LEVEL_AT)
 
 Check = Callable[[Entry], bool]
 
@@ -56,6 +61,23 @@ class Query:
             *(_field(key, value) for key, value in self.fields),
             (lambda _entry: True) if self.empty else None,
         ]
+
+
+def level_gate(level: int | None) -> Callable[[bytes], bool] | None:
+    """A check on a raw hft line that is False only when its level is below *level*, read at its
+    fixed place (every hft timestamp has 30 characters), so that most lines a ``--level`` leaves
+    out are never parsed; any other line is True (it is parsed and checked in full)."""
+    if level is None:
+        return None
+    names = tuple(f'{name}"'.encode() for number, name in LEVEL_NAMES.items() if number >= level)
+    allowed = (*names, b"LEVEL")
+
+    def might_pass(line: bytes) -> bool:
+        if line.startswith(_HFT_LEVEL_AT, _LEVEL_KEY) and line.startswith(b'{"ts":"'):
+            return line.startswith(allowed, _LEVEL_VALUE)
+        return True
+
+    return might_pass
 
 
 def parse_level_option(text: str) -> int:

@@ -97,9 +97,8 @@ def main() -> int:
     rates = run(count, rounds)
     for name, values in rates.items():
         low, high, mid = min(values), max(values), statistics.median(values)
-        print(
-            f"{name:<45} {low / 1e3:8,.0f} – {high / 1e3:8,.0f} k lines/s (median {mid / 1e3:,.0f} k)"
-        )
+        rate = f"{low / 1e3:,.0f}-{high / 1e3:,.0f} k lines/s (median {mid / 1e3:,.0f} k)"
+        print(f"{name:<45} {rate}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_bytes(orjson.dumps({"meta": {"host": facts, "lines": count}, "rates": rates}))
     return 0

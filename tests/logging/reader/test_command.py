@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from hft.logging.backends.console import ConsoleBackend, colours
 from hft.logging.levels import parse_level
 from hft.logging.record import Source
 from tests.logging.reader.cli import command, env, hft_logs
-from tests.logging.reader.logfiles import SCHEMAS, T0, hft_line, numbered, write
+from tests.logging.reader.logfiles import SCHEMAS, SPAN, T0, TRACE, hft_line, numbered, write
 
 S = 1_000_000_000
 
@@ -90,6 +92,35 @@ class TestCat:
         assert b"\x1b[" not in hft_logs("cat", path).stdout
         coloured = hft_logs("cat", "--color", "always", path).stdout
         assert b"\x1b[33mWARNING" in coloured
+
+    def test_colour_on_a_terminal_unless_never(self, tmp_path: Path) -> None:
+        """--color auto colours on a terminal (a pseudo-terminal here); never does not."""
+        path = write(tmp_path / "hft.log", [hft_line(level="WARNING")])
+        for option, coloured in (("auto", True), ("never", False)):
+            main, secondary = pty.openpty()
+            try:
+                done = subprocess.run(
+                    command("cat", "--color", option, path),
+                    env=env(),
+                    stdout=secondary,
+                    timeout=120,
+                    check=False,
+                )
+                assert done.returncode == 0
+                shown = os.read(main, 65536)
+            finally:
+                os.close(main)
+                os.close(secondary)
+            assert (b"\x1b[33mWARNING" in shown) is coloured, option
+
+    def test_pretty_shows_the_span(self, tmp_path: Path) -> None:
+        """A record's trace and span ids reach the pretty line, whichever schema."""
+        for schema, make in SCHEMAS.items():
+            path = write(tmp_path / f"{schema}.log", [make(traced=True, qty=1)])
+            shown = hft_logs("cat", path).stdout
+            assert TRACE.encode() in shown, schema
+            assert SPAN.encode() in shown, schema
+            assert b"qty=1" in shown
 
     def test_lines_of_no_schema_are_skipped_and_counted(self, tmp_path: Path) -> None:
         """Not JSON, or JSON of another shape: left out, counted on stderr at the end."""

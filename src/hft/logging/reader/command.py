@@ -107,16 +107,7 @@ def run(args: argparse.Namespace) -> int:
         if args.logs_command == "cat":
             cat(logs, chooser, merged=args.merge)
         else:
-            # followers open first: what is appended after the tail is read is theirs
-            live = {i: log.live for i, log in enumerate(logs) if log.live and args.follow}
-            followers = {i: Follower(path) for i, path in live.items()}
-            ends = [
-                followers[i].offset if i in followers else _size(log.live)
-                for i, log in enumerate(logs)
-            ]
-            tail(logs, chooser, args.lines, ends, merged=args.merge)
-            output.flush()
-            follow(list(followers.values()), chooser, merged=args.merge)
+            _tail(logs, chooser, args)
         output.flush()
     except BrokenPipeError:
         _quiet_stdout()
@@ -126,6 +117,18 @@ def run(args: argparse.Namespace) -> int:
     finally:
         _report(chooser.skips)
     return 0
+
+
+def _tail(logs: Sequence[Log], chooser: Chooser, args: argparse.Namespace) -> None:
+    # followers open first, so that what is appended once the tail is read is theirs
+    live = {i: log.live for i, log in enumerate(logs) if log.live and args.follow}
+    followers = {i: Follower(path) for i, path in live.items()}
+    ends = [
+        followers[i].offset if i in followers else _size(log.live) for i, log in enumerate(logs)
+    ]
+    tail(logs, chooser, args.lines, ends, merged=args.merge)
+    chooser.flush()
+    follow(list(followers.values()), chooser, merged=args.merge)
 
 
 def _query(args: argparse.Namespace) -> Query:

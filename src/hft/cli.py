@@ -107,8 +107,18 @@ def _logs_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         command.add_argument(
             "--field", action="append", default=[], metavar="K=V", help="a field's value (AND)"
         )
-        command.add_argument("--format", choices=("pretty", "json"), default="pretty")
-        command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        command.add_argument(
+            "--format",
+            choices=("pretty", "json"),
+            default="pretty",
+            help="pretty: the console's line (default); json: each line as it is on disk",
+        )
+        command.add_argument(
+            "--color",
+            choices=("auto", "always", "never"),
+            default="auto",
+            help="colour pretty lines (auto: on a terminal)",
+        )
         command.add_argument("--merge", action="store_true", help="interleave logs by time")
 
 

@@ -18,9 +18,10 @@ class Follower:
     """The complete lines appended to one live file since the last :meth:`poll`.
 
     A rotation (the live file renamed and a new one made) is seen by the path naming another
-    file: what is left of the old file is read to its end first, then the new one from its
-    start. A file cut shorter is read again from its start; a path that is missing for a while
-    is waited for.
+    file: what is left of the old file is read to its end first, then any file rotated away
+    after it before this poll (found among the rotated files by the old file's identity), then
+    the new one from its start. A file cut shorter is read again from its start; a path that is
+    missing for a while is waited for.
     """
 
     def __init__(self, path: Path, offset: int | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,11 @@ import pytest
 
 from hft.logging.backends.console import ConsoleBackend, colours
 from hft.logging.levels import parse_level
+from hft.logging.reader import files
+from hft.logging.reader.command import Chooser, cat
+from hft.logging.reader.files import find_logs
+from hft.logging.reader.filters import Query
+from hft.logging.reader.output import Output
 from hft.logging.record import Source
 from tests.logging.reader.cli import command, env, hft_logs
 from tests.logging.reader.logfiles import SCHEMAS, SPAN, T0, TRACE, hft_line, numbered, write
@@ -208,3 +214,43 @@ class TestTail:
         done = hft_logs("tail", "-n", "3", "--merge", "--format", "json", a, b)
         stamps = [orjson.loads(line)["ts"][-4:-1] for line in done.stdout.splitlines()]
         assert stamps == ["017", "018", "019"]
+
+
+class TestMemory:
+    @pytest.mark.parametrize(
+        "options",
+        [
+            {"merged": False, "pretty": False, "query": Query()},
+            {"merged": False, "pretty": True, "query": Query(level=30)},
+            {"merged": True, "pretty": False, "query": Query(fields=(("i", "7"),))},
+        ],
+        ids=["raw", "pretty-filtered", "merged"],
+    )
+    def test_cat_stays_flat(
+        self, tmp_path: Path, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """cat over four times the lines (rotated, compressed) peaks within a small constant of
+        the smaller run, plain, pretty and filtered, or merged: what it holds is a batch per
+        log (64 KB here, so that both runs' files are many batches long), never a file."""
+        monkeypatch.setattr(files, "BATCH_BYTES", 64 * 1024)
+        peaks = [_cat_peak(tmp_path / str(count), count, options) for count in (10_000, 40_000)]
+        assert peaks[1] < peaks[0] + 512 * 1024, peaks
+
+
+def _cat_peak(folder: Path, count: int, options: dict[str, Any]) -> int:
+    lines = numbered(count)
+    quarter = count // 4
+    write(folder / "a.log.2026-12-05.gz", lines[:quarter], mtime_ns=S)
+    write(folder / "a.log.2026-12-06.zst", lines[quarter : 2 * quarter], mtime_ns=2 * S)
+    write(folder / "a.log", lines[2 * quarter : 3 * quarter])
+    write(folder / "b.log", lines[3 * quarter :])
+    logs = find_logs([str(folder)])
+    with open(os.devnull, "wb") as sink:
+        output = Output(sink, pretty=options["pretty"], colour=False)
+        chooser = Chooser(options["query"], output, parse_all=options["merged"])
+        tracemalloc.start()
+        try:
+            cat(logs, chooser, merged=options["merged"])
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()

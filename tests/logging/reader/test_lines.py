@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from hft.logging.levels import AUDIT, ERROR, WARNING
-from hft.logging.reader.lines import KNOWN_STARTS, any_value, iso_ns, level_number, parse
+from hft.logging.reader.lines import (
+    KNOWN_STARTS,
+    any_value,
+    iso_ns,
+    level_number,
+    parse,
+    stamped,
+)
 from hft.logging.record import TRACE_FIELD
 from tests.logging.reader.logfiles import SCHEMAS, SPAN, T0, TRACE
 
@@ -107,3 +114,26 @@ class TestAnyValue:
             "z": None,
             "l": ["s"],
         }
+
+
+class TestStamped:
+    @pytest.mark.parametrize("schema", sorted(SCHEMAS))
+    def test_time_and_line_of_each_schema(self, schema: str) -> None:
+        """The time a full parse gives, and the line as it is."""
+        line = SCHEMAS[schema](T0 + 123_456_789)
+        entry = stamped(line)
+        assert entry is not None
+        assert (entry.raw, entry.ts_ns) == (line, T0 + 123_456_789)
+
+    def test_other_time_forms_are_parsed(self) -> None:
+        """A stamp not at the fixed place (fewer digits) is read by a full parse."""
+        line = b'{"@timestamp":"2026-12-07T03:00:00.5Z","log.level":"info","message":"m",'
+        line += b'"log":{"logger":"a"}}\n'
+        entry = stamped(line)
+        assert entry is not None
+        assert entry.ts_ns == T0 + 500_000_000
+
+    def test_no_record_is_none(self) -> None:
+        """Garbage, or a stamp that is no time, gives None."""
+        assert stamped(b"garbage\n") is None
+        assert stamped(b'{"ts":"' + b"x" * 30 + b'","level":"INFO"}\n') is None

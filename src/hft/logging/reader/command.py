@@ -34,7 +34,7 @@ from hft.logging.reader.filters import (
     parse_time,
 )
 from hft.logging.reader.follow import Follower
-from hft.logging.reader.lines import KNOWN_STARTS, Entry, parse
+from hft.logging.reader.lines import KNOWN_STARTS, Entry, parse, stamped
 from hft.logging.reader.merge import merge, merge_last
 from hft.logging.reader.output import Output
 
@@ -49,6 +49,8 @@ class Chooser:
     def __init__(self, query: Query, output: Output, *, parse_all: bool) -> None:
         self.skips = Skips()
         self.parse_all = parse_all or output.pretty or not query.empty
+        #: Only a merge needs entries, and of them only the time: read it without parsing.
+        self._parse = parse if output.pretty or not query.empty else stamped
         self._check = query.predicate()
         self._gate = level_gate(query.level)
         self._output = output
@@ -60,11 +62,11 @@ class Chooser:
             self.skips.count += len(batch) - len(kept)
             return kept
         chosen = []
-        check = self._check
+        check, parse_line = self._check, self._parse
         if self._gate is not None:  # most lines below --level are not parsed
             batch = [line for line in batch if self._gate(line)]
         for line in batch:
-            entry = parse(line)
+            entry = parse_line(line)
             if entry is None:
                 self.skips.count += 1
             elif check(entry):

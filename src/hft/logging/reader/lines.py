@@ -66,6 +66,22 @@ def parse(raw: bytes) -> Entry | None:
         return None
 
 
+def stamped(raw: bytes) -> Entry | None:
+    """An entry of which only the line and its time count (what a merge into ``--format json``
+    needs): the time of an hft or ECS line is read at its fixed place, unparsed; any other line
+    is parsed (None when it is no record)."""
+    if raw.startswith(b'{"ts":"') and raw[37:38] == b'"':
+        stamp = raw[7:37]
+    elif raw.startswith(b'{"@timestamp":"') and raw[45:46] == b'"':
+        stamp = raw[15:45]
+    else:
+        return parse(raw)
+    try:
+        return Entry(raw, iso_ns(stamp.decode()), 0, "", (), 0, "", {})
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def level_number(name: str) -> int:
     """hft's number for a level *name* in any case (``LEVEL<n>`` too); ValueError if none."""
     upper = name.upper()

@@ -17,6 +17,7 @@ from hft.logging.backends.syslog._rfc5424 import (
     split_frames,
 )
 from hft.logging.record import Record, Source
+from hft.logging.render.schemas import Schema, line_renderer
 from tests.servers import parse_sd
 
 _TS = 1_700_000_000_123_456_789
@@ -102,6 +103,20 @@ class TestMessage:
         )  # fmt: skip
         record: Record = (1, _TS, INFO, Source.create("l", (), {}), "m", {"a": [1]})
         assert formatter.one(record).endswith(b' m {"a":[1]}')
+
+    @pytest.mark.parametrize("schema", ["ecs", "otel"])
+    def test_the_payload_is_the_whole_record_in_the_schema(self, schema: Schema) -> None:
+        """With schema ecs or otel, include_fields_json appends the record as the file backend
+        writes it in that schema (service.name: the app name), even without fields."""
+        formatter = Rfc5424Formatter(
+            app_name="venue-a", facility="user", hostname="h", sd_id="x@1", instance_id="i",
+            include_fields_json=True, schema=schema, pid=77,
+        )  # fmt: skip
+        source = Source.create("l", (), {})
+        for fields in ({"a": [1], "\x1ftrace": "0" * 31 + "1" + "0" * 15 + "2" + "01"}, {}):
+            record: Record = (1, _TS, INFO, source, "m", fields)
+            line = line_renderer(schema, service_name="venue-a", pid=77).many([record])
+            assert formatter.one(record).endswith(b"] m " + line[:-1])
 
     def test_odd_values_never_raise(self) -> None:
         """A message that is not a string and an unserialisable field still render."""

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from hft.logging import FileBackend
@@ -281,3 +282,35 @@ class TestListing:
         link.symlink_to(target)
         with pytest.raises(OSError, match="Too many levels of symbolic links"):
             list(read_rotated(link))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_hft_logs_reads_every_record_once_whatever_the_compression_left(
+    tmp_path: Path, method: Compression
+) -> None:
+    """``hft logs cat`` over what the worker wrote, then over a rotation caught between its
+    rename and its delete (original and compressed file both there) and one with a ``.tmp``
+    beside it: every record once, in order."""
+    from tests.logging.reader.cli import hft_logs
+
+    path = tmp_path / "hft.log"
+    backend = FileBackend(
+        file_path=path, rotation="size", max_bytes=3000, retention=1000, compression=method
+    )
+    log(backend, range(500))
+
+    def read() -> list[int]:
+        run = hft_logs("cat", "--format", "json", path)
+        assert run.returncode == 0, run.stderr
+        return [orjson.loads(x)["fields"]["i"] for x in run.stdout.splitlines()]
+
+    assert read() == list(range(500))
+    for i, kept in enumerate(rotated_groups(path)[:2]):
+        original = kept.with_name(kept.name.removesuffix(SUFFIXES[method]))
+        original.write_bytes(contents(kept))
+        os.utime(original, ns=(kept.stat().st_mtime_ns,) * 2)
+        if i:  # killed mid-compression: the original and a torn .tmp
+            kept.with_name(kept.name + ".tmp").write_bytes(b"torn")
+            kept.unlink()
+        # else killed after the rename, before the delete: original and compressed file
+    assert read() == list(range(500))

@@ -63,11 +63,17 @@ REGISTRY: dict[str, _Entry] = {
     "hft-drop": _Entry("hft_logger:setup_drop", "hft.logging"),
     "hft-prod": _Entry("hft_shipped:setup_prod", "hft.logging"),
     "hft-dev": _Entry("hft_shipped:setup_dev", "hft.logging"),
+    # hft-prod rotating every few MB, each compression: for the paced mode; never in DEFAULT.
+    "hft-rotating-none": _Entry("hft_rotating:setup_none", "hft.logging"),
+    "hft-rotating-gzip": _Entry("hft_rotating:setup_gzip", "hft.logging"),
+    "hft-rotating-zstd": _Entry("hft_rotating:setup_zstd", "hft.logging"),
     # Fakes for the suite's own tests; never in DEFAULT.
     "lossy": _Entry("testing:setup_lossy", "orjson"),
 }
 
-DEFAULT: tuple[str, ...] = tuple(name for name in REGISTRY if name != "lossy")
+DEFAULT: tuple[str, ...] = tuple(
+    name for name in REGISTRY if name != "lossy" and not name.startswith("hft-rotating")
+)
 
 
 def unavailable(name: str) -> str | None:

@@ -216,6 +216,14 @@ class TestFileErrors:
         assert "Input should be a valid integer" in message
         assert "(got 'big')" in message
 
+    def test_unknown_compression(self, settings_dir: Path) -> None:
+        """An unknown compression method names the file, the key path and the known ones."""
+        _set(settings_dir / "dev.yaml", "logging.backends.file.compression", "bzip2")
+        message = _errors(settings_dir)
+        assert "settings/dev.yaml: logging.backends.file.compression: " in message
+        assert "'none', 'gzip' or 'zstd'" in message
+        assert "(got 'bzip2')" in message
+
     @pytest.mark.parametrize("backend", ["file", "syslog"])
     def test_unknown_schema(self, settings_dir: Path, backend: str) -> None:
         """A schema other than hft, ecs or otel names the file, the key path and the choices."""

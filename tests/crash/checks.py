@@ -339,9 +339,16 @@ def _file(
 
 
 def _lines(folder: Path, run: Results, *, torn_end_ok: bool) -> list[str]:
+    from hft.logging.backends.compress import UNREADABLE, read_rotated, rotated_groups
+
     found, seen = [], Counter[tuple[str, int]]()
-    for path in sorted(folder.glob("app.log*")):
-        data = path.read_bytes()
+    live = folder / "app.log"  # read as a reader does: each rotation once, never a .tmp
+    for path in [*rotated_groups(live), *([live] if live.exists() else [])]:
+        try:
+            data = b"".join(read_rotated(path))
+        except UNREADABLE as exc:
+            found.append(f"{path.name} cannot be read: {exc!r}")
+            continue
         lines = data.split(b"\n")
         if lines[-1] and not (torn_end_ok and path.name == "app.log"):
             found.append(f"{path.name} ends in a torn line")

@@ -320,7 +320,13 @@ JSON_FILE = Scenario(
     10,
     {"rotation": "size", "max_bytes": 500, "retention": 100},
 )
-SCENARIOS = (AUDIT_DURABLE, AUDIT_DEFAULT, AUDIT_BLOCK, SPOOL, JSON_FILE)
+JSON_FILE_GZIP = Scenario(
+    "json-file-gzip",
+    "file",
+    10,
+    {"rotation": "size", "max_bytes": 500, "retention": 100, "compression": "gzip"},
+)
+SCENARIOS = (AUDIT_DURABLE, AUDIT_DEFAULT, AUDIT_BLOCK, SPOOL, JSON_FILE, JSON_FILE_GZIP)
 
 
 def with_n(scenario: Scenario, n: int) -> Scenario:

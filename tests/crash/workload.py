@@ -145,7 +145,8 @@ def _number(message: bytes) -> int | str:
 
 
 def jsonfile(spec: dict[str, Any], out: Results) -> None:
-    """Records written to the JSON file backend with size rotation, one batch a call."""
+    """Records written to the JSON file backend with size rotation, one batch a call (and,
+    with compression, the worker's compressions waited for before the close)."""
     from hft.logging.backends.file import FileBackend
     from hft.logging.levels import INFO
     from hft.logging.record import Source
@@ -165,6 +166,8 @@ def jsonfile(spec: dict[str, Any], out: Results) -> None:
             out("raised", i, 0)
         else:
             out("ack", i)
+    if spec["settings"].get("compression", "none") != "none":
+        backend.wait_compressed(30)  # the worker's calls are points too
     backend.close()
 
 

@@ -143,6 +143,8 @@ class FileBackendSettings(_SchemaKey):
     rotation: Literal["daily", "size", "none"] = "daily"
     max_bytes: PositiveInt = 104857600
     retention: NonNegativeInt = 7
+    #: Rotated files compressed by a worker thread of the file backend: none, gzip or zstd.
+    compression: Literal["none", "gzip", "zstd"] = "none"
     #: The CPU the writer process runs on: "last" (the last one this process may use, when
     #: it may use two or more), "any" (wherever the OS puts it), or a CPU number.
     writer_cpu: Literal["last", "any"] | NonNegativeInt = "last"

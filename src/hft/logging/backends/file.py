@@ -10,6 +10,16 @@ from pathlib import Path
 from typing import Final, Literal
 
 from hft.logging.backends.base import BaseBackend
+from hft.logging.backends.compress import (
+    UNREADABLE,
+    Compression,
+    Compressor,
+    last_line_of,
+    original_of,
+    rotated_groups,
+    taken,
+    variants,
+)
 from hft.logging.levels import parse_level
 from hft.logging.record import Record
 from hft.logging.render.clock import utc_day, utc_stamp
@@ -29,7 +39,9 @@ class FileBackend(BaseBackend):
     ``rotation="daily"`` starts a new file at UTC midnight (the old one gets the date as a
     suffix); ``rotation="size"`` starts one when ``max_bytes`` is reached (a UTC timestamp
     suffix with microseconds, so names sort in time order). Only the newest ``retention``
-    rotated files are kept.
+    rotated files are kept, compressed or not. ``compression="gzip"`` or ``"zstd"`` has a
+    worker thread of the backend's own compress each rotated file to ``<name>.gz`` /
+    ``<name>.zst``, crash-safe (see :mod:`hft.logging.backends.compress`).
 
     The log is ours: ``file_path`` is never followed when it is a symbolic link (the open
     refuses with an error naming the setting), and a file the backend creates gets
@@ -54,6 +66,7 @@ class FileBackend(BaseBackend):
         file_mode: int | str = DEFAULT_FILE_MODE,
         yield_every: int = 0,
         pid: int | None = None,
+        compression: Compression = "none",
     ) -> None:
         if format != "json":
             raise ValueError(f"file backend: unsupported format {format!r} (only 'json')")
@@ -73,7 +86,10 @@ class FileBackend(BaseBackend):
         self._day = ""
         #: A failed write could not be cut back: bytes past ``_size`` are a torn batch.
         self._stray = False
+        self._compressor = Compressor(self.path, compression)
+        self._over = False  #: a prune kept a file the worker had in hand: prune again at close
         self._open()
+        self._compressor.recover()
 
     @property
     def yield_every(self) -> int:
@@ -141,22 +157,37 @@ class FileBackend(BaseBackend):
         self._fd = -1  # a rename that fails reopens the file on the next write, never a stale fd
         target = self.path.with_name(f"{self.path.name}.{suffix}")
         n = 1
-        while os.path.lexists(target):
+        while taken(target):  # compressed, its name is still taken: never compressed over
             target = self.path.with_name(f"{self.path.name}.{suffix}.{n}")
             n += 1
         os.replace(self.path, target)
         self._prune()
         self._open()
+        if self._compressor.method != "none" and os.path.lexists(target):
+            self._compressor.submit(target)
 
     def rotated_files(self) -> list[Path]:
-        """Rotated files of this log, oldest first."""
-        rotated = self.path.parent.glob(f"{self.path.name}.*")
-        return sorted(rotated, key=lambda p: (_mtime_ns(p), p.name))
+        """Rotated files of this log, oldest first: one per rotation, by its compressed name
+        once that exists (a ``.tmp`` never), else by its own."""
+        return rotated_groups(self.path)
 
     def _prune(self) -> None:
-        rotated = self.rotated_files()
-        for old in rotated[: max(0, len(rotated) - self._retention)]:
-            old.unlink(missing_ok=True)
+        """Delete all but the newest ``retention`` rotations (each in every form it has on
+        disk), never the one the compressor has in hand."""
+        with self._compressor.held() as busy:
+            rotated = self.rotated_files()
+            self._over = False
+            for old in rotated[: max(0, len(rotated) - self._retention)]:
+                if original_of(old) == busy:
+                    self._over = True
+                    continue
+                for path in variants(original_of(old)):
+                    path.unlink(missing_ok=True)
+                self._compressor.pause.at("pruning")
+
+    def wait_compressed(self, timeout: float | None = None) -> bool:
+        """Wait until no rotated file waits to be compressed; False at *timeout*."""
+        return self._compressor.wait(timeout)
 
     def last_line(self) -> bytes | None:
         """The last complete line written (newline included), or None if there is none.
@@ -168,29 +199,31 @@ class FileBackend(BaseBackend):
         """
         if self._fd < 0:
             self._open()
-        newest = [self.path, *reversed(self.rotated_files())]
-        for i, path in enumerate(newest[:2]):
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except OSError:
-                return None
-            try:
-                if i == 0:
-                    cut_torn_tail(fd, self._fd)
-                    self._size = os.fstat(self._fd).st_size
-                line = read_last_line(fd)
-            finally:
-                os.close(fd)
-            if line is not None:
-                return line
-        return None
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            cut_torn_tail(fd, self._fd)
+            self._size = os.fstat(self._fd).st_size
+            line = read_last_line(fd)
+        finally:
+            os.close(fd)
+        rotated = self.rotated_files()
+        if line is None and rotated:
+            return rotated_last_line(rotated[-1])
+        return line
 
     def render(self, records: Sequence[Record]) -> bytes:
         """The bytes :meth:`write` would append for *records*."""
         return self._render.many(records)
 
     def close(self) -> None:
-        """Close the file; closing twice is harmless."""
+        """Close the file and stop the compressor (what it had not done, the next backend on
+        this path does); closing twice is harmless."""
+        self._compressor.close()
+        if self._over:
+            self._prune()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -231,6 +264,27 @@ def open_log(path: Path, mode: int) -> int:
         raise
 
 
+def rotated_last_line(entry: Path) -> bytes | None:
+    """The last line of a rotated file as :meth:`FileBackend.rotated_files` lists it: read from
+    the original while it is there (the compressed twin may still be in flight), else from the
+    compressed file (whole: it was fsynced before it was renamed into place)."""
+    original = original_of(entry)
+    try:
+        fd = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        twins = [p for p in variants(original)[1:] if p.exists()]
+        try:
+            return last_line_of(twins[0]) if twins else None
+        except UNREADABLE:  # not ours to read (a symlink) or corrupt: as if none was found
+            return None
+    except OSError:
+        return None
+    try:
+        return read_last_line(fd)
+    finally:
+        os.close(fd)
+
+
 def cut_torn_tail(fd: int, write_fd: int) -> None:
     """Cut a last line that has no newline (a write torn by a kill) off the file."""
     size = os.fstat(fd).st_size
@@ -258,11 +312,3 @@ def _last_newline(fd: int, end: int) -> int:
             return start + found
         end = start
     return -1
-
-
-def _mtime_ns(path: Path) -> int:
-    """A rotated file's mtime, never through a symlink (a vanished file sorts first)."""
-    try:
-        return path.lstat().st_mtime_ns
-    except FileNotFoundError:
-        return 0

@@ -1,0 +1,371 @@
+"""Compressed rotation: a rotated JSON file gzip- or zstd-compressed by a worker thread of its
+:class:`~hft.logging.backends.file.FileBackend`, crash-safe, and the rotated files read back.
+
+A rotated file ``<log>.<suffix>`` becomes ``<log>.<suffix>.gz`` (or ``.zst``), in this order:
+compressed to ``<name>.gz.tmp``, which is fsynced (with the original's mtime copied onto it),
+renamed to ``<name>.gz``, the folder fsynced, and only then the original deleted. A kill at any
+step leaves the original whole, or a whole compressed file beside it; :meth:`Compressor.recover`
+(a new backend on the same path) deletes a leftover ``.tmp``, settles an original that has a
+compressed twin (the twin is checked to decompress to the original's length, off the caller's
+way, on the worker), and queues the rest again.
+
+The worker is a thread of the backend's own, started on first need and joined at close; it
+runs at a lower priority (nice 10) and zlib and zstandard release the GIL while they compress,
+so neither the caller nor the writer's loop waits for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import threading
+import weakref
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import zstandard
+
+Compression = Literal["none", "gzip", "zstd"]
+#: The file name ending of each method's compressed files.
+SUFFIXES: Final = {"gzip": ".gz", "zstd": ".zst"}
+TEMP: Final = ".tmp"  #: a compression in flight: ``<name>.gz.tmp`` (never read as a log)
+CHUNK: Final = 1 << 20  #: bytes read, compressed and written at a time
+GZIP_LEVEL: Final = 6  #: gzip's own default
+ZSTD_LEVEL: Final = 3  #: zstd's own default
+NICE: Final = 10  #: the worker's niceness: the caller's and the writer's threads come first
+#: Test only: ``point:flagfile`` stops the process at *point* (``partial``, ``synced``,
+#: ``renamed``, ``pruning``) after creating *flagfile*, so a test can kill it there. Read once,
+#: when a backend is made; nothing else looks at it.
+PAUSE_ENV: Final = "HFT_TEST_COMPRESS_PAUSE"
+#: What reading a rotated file that is torn, corrupt or not ours (a symlink) raises.
+UNREADABLE: Final = (OSError, EOFError, zlib.error, zstandard.ZstdError)
+
+__all__ = [
+    "SUFFIXES",
+    "UNREADABLE",
+    "Compression",
+    "Compressor",
+    "last_line_of",
+    "original_of",
+    "read_rotated",
+    "rotated_groups",
+]
+
+
+def original_of(path: Path) -> Path:
+    """The rotated file *path* was compressed from (*path* itself when it is not compressed)."""
+    for suffix in SUFFIXES.values():
+        if path.name.endswith(suffix):
+            return path.with_name(path.name[: -len(suffix)])
+    return path
+
+
+def variants(original: Path) -> list[Path]:
+    """Every name one rotation may have on disk: the original and each compressed one."""
+    return [original, *(original.with_name(original.name + s) for s in SUFFIXES.values())]
+
+
+def taken(original: Path) -> bool:
+    """True when a rotation by that name exists, compressed or not (rotation picks another)."""
+    return any(os.path.lexists(p) for p in variants(original))
+
+
+def is_temp(path: Path) -> bool:
+    """A compression in flight (or one a kill left): ``<name>.gz.tmp`` / ``<name>.zst.tmp``."""
+    return path.name.endswith(tuple(s + TEMP for s in SUFFIXES.values()))
+
+
+def rotated_groups(log: Path) -> list[Path]:
+    """The rotated files of *log*, one per rotation, oldest first (mtime, then name).
+
+    A rotation being compressed is listed once: by its compressed name once that exists (it is
+    whole: renamed into place after an fsync; the original is about to go), else by its
+    original name; a ``.tmp`` is never listed.
+    """
+    chosen: dict[Path, Path] = {}
+    for path in log.parent.glob(f"{log.name}.*"):
+        if is_temp(path):
+            continue
+        original = original_of(path)
+        if chosen.get(original, original) == original:
+            chosen[original] = path
+    return [path for _, _, path in sorted(map(_entry, chosen.values()))]
+
+
+def _entry(listed: Path) -> tuple[int, str, Path]:
+    """A rotation's sort key and the name it has now: an original compressed and deleted since
+    it was listed is found under its compressed name (never sorted as if it were gone)."""
+    original = original_of(listed)
+    for path in dict.fromkeys([listed, *variants(original)[1:]]):
+        try:
+            return path.lstat().st_mtime_ns, original.name, path
+        except FileNotFoundError:
+            continue
+    return 0, original.name, listed  # pruned meanwhile: sorts first, reads as nothing
+
+
+def read_rotated(path: Path) -> Iterator[bytes]:
+    """The bytes of a rotated file, a chunk at a time, decompressed when its name says it is
+    compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a symlink
+    with os.fdopen(fd, "rb") as raw:
+        reader: Any = raw
+        if path.name.endswith(SUFFIXES["gzip"]):
+            reader = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif path.name.endswith(SUFFIXES["zstd"]):
+            reader = zstandard.open(raw, "rb")
+        with reader:
+            while chunk := reader.read(CHUNK):
+                yield chunk
+
+
+def last_line_of(path: Path) -> bytes | None:
+    """The last complete line of a (compressed) rotated file (None if it has none)."""
+    tail = b""
+    for chunk in read_rotated(path):
+        tail += chunk
+        end = tail.rfind(b"\n")
+        tail = tail[tail.rfind(b"\n", 0, end) + 1 :] if end > 0 else tail
+    end = tail.rfind(b"\n")
+    return tail[tail.rfind(b"\n", 0, end) + 1 : end + 1] if end >= 0 else None
+
+
+def decompressed_size(path: Path) -> int:
+    """How many bytes *path* decompresses to (raises if it is torn or corrupt)."""
+    return sum(len(chunk) for chunk in read_rotated(path))
+
+
+class Pause:
+    """The test-only stop (``PAUSE_ENV``): a no-op unless the variable names a point."""
+
+    def __init__(self, value: str) -> None:
+        self.point, _, self._flag = value.partition(":")
+
+    @classmethod
+    def from_env(cls) -> Pause:
+        """The stop the environment asks for, read now (once per backend)."""
+        return cls(os.environ.get(PAUSE_ENV, ""))
+
+    def at(self, point: str) -> None:
+        """At *point*, when it is the one asked for: say so in the flag file, then wait to be
+        killed (forever)."""
+        if point != self.point:
+            return
+        Path(self._flag).touch()
+        threading.Event().wait()
+
+
+def _encoder(method: str, size: int) -> tuple[Callable[[bytes], bytes], Callable[[], bytes]]:
+    """The compress and flush functions of *method*, for a file of *size* bytes."""
+    if method == "gzip":
+        gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return gz.compress, gz.flush
+    zst = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compressobj(size=size)
+    return zst.compress, zst.flush
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the folder's entries (a rename) durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+class Compressor:
+    """The worker that compresses one log's rotated files, one at a time, oldest first."""
+
+    def __init__(self, log: Path, method: Compression) -> None:
+        if method != "none" and method not in SUFFIXES:
+            raise ValueError(
+                f"logging.backends.file.compression: unknown method {method!r} (none, gzip or zstd)"
+            )
+        self._log = log
+        self.method = method
+        self.pause = Pause.from_env()
+        self._queue: deque[Path] = deque()
+        self._busy: Path | None = None
+        self._cv = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0  #: compressions that failed (the original stays, uncompressed)
+        _LIVE.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child has no worker (nor the parent's lock state): it starts afresh and
+        leaves the parent's queue to the parent."""
+        self._cv = threading.Condition()
+        self._queue.clear()
+        self._busy, self._thread = None, None
+
+    def recover(self) -> None:
+        """After a kill: leftover ``.tmp`` files deleted; every rotated original queued (one with
+        a compressed twin is only settled by the worker: the original deleted once the twin is
+        checked, else the twin)."""
+        for path in self._log.parent.glob(f"{self._log.name}.*"):
+            if is_temp(path):
+                _remove(path)
+        for path in rotated_groups(self._log):
+            original = original_of(path)
+            if path == original and self.method == "none":
+                continue  # nothing to compress, and no twin to settle
+            if original.exists():
+                self.submit(original)
+
+    def submit(self, original: Path) -> None:
+        """Queue *original* (a rotated file, never the live one); starts the worker if needed."""
+        if original == self._log:  # pragma: no cover - a bug in the caller, not a state
+            raise ValueError("the live log is never compressed")
+        with self._cv:
+            if self._stop.is_set() or original in self._queue or original == self._busy:
+                return
+            self._queue.append(original)
+            self._cv.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="hft-file-compress", daemon=True
+                )
+                self._thread.start()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[Path | None]:
+        """While held the worker starts or ends no file; yields the one it is compressing."""
+        with self._cv:
+            yield self._busy
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until no rotated file waits to be compressed; False at *timeout*."""
+        with self._cv:
+            return self._cv.wait_for(lambda: not self._queue and self._busy is None, timeout)
+
+    def close(self) -> None:
+        """Stop the worker (a file in flight is abandoned: its ``.tmp`` deleted, the original
+        kept and queued again by the next backend on this path) and join it."""
+        with self._cv:
+            self._stop.set()
+            self._queue.clear()
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):  # not allowed to: it runs at the process's nice
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+        while (original := self._next()) is not None:
+            try:
+                self._settle(original)
+            except OSError:  # a full disk, say: the original stays, readable and counted
+                self.failures += 1
+            finally:
+                with self._cv:
+                    self._busy = None
+                    self._cv.notify_all()
+
+    def _next(self) -> Path | None:
+        with self._cv:
+            self._cv.wait_for(lambda: self._queue or self._stop.is_set())
+            if self._stop.is_set():
+                return None
+            self._busy = self._queue.popleft()
+            return self._busy
+
+    def _settle(self, original: Path) -> None:
+        """Compress *original*, or settle it with the compressed twin a kill left beside it."""
+        twins = [p for p in variants(original)[1:] if p.exists()]
+        for twin in twins:
+            if _same_length(original, twin):
+                _remove(original)  # the twin is whole: the kill came before this unlink
+                return
+            _remove(twin)  # not what it claims to be: the original is the record
+        if self.method != "none" and original.exists():
+            self._compress(original, SUFFIXES[self.method])
+
+    def _compress(self, original: Path, suffix: str) -> None:
+        final = original.with_name(original.name + suffix)
+        temp = final.with_name(final.name + TEMP)
+        src = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            stat = os.fstat(src)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                dst = os.open(temp, flags, stat.st_mode & 0o777)
+            except FileExistsError:  # another backend on this path has it in flight
+                return
+            try:
+                done = self._to_temp(src, dst, stat)
+            except BaseException:
+                _remove(temp)
+                raise
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
+        if done:
+            self._finish(original, temp, final)
+        else:
+            _remove(temp)
+
+    def _to_temp(self, src: int, dst: int, stat: os.stat_result) -> bool:
+        """*src* compressed into *dst*, fsynced with *src*'s mode and mtime (False: abandoned)."""
+        if not self._encode(src, dst, stat.st_size):
+            return False
+        os.fchmod(dst, stat.st_mode & 0o777)  # whatever the umask, as the original
+        os.utime(dst, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # rotated_groups' order holds
+        os.fsync(dst)
+        return True
+
+    def _encode(self, src: int, dst: int, size: int) -> bool:
+        """Compress *src* into *dst*; False when the backend closed meanwhile (abandoned)."""
+        compress, flush = _encoder(self.method, size)
+        while chunk := os.read(src, CHUNK):
+            if self._stop.is_set():
+                return False
+            _write_all(dst, compress(chunk))
+            self.pause.at("partial")
+        _write_all(dst, flush())
+        return True
+
+    def _finish(self, original: Path, temp: Path, final: Path) -> None:
+        self.pause.at("synced")
+        os.rename(temp, final)
+        fsync_folder(final.parent)
+        self.pause.at("renamed")
+        _remove(original)
+
+
+_LIVE: weakref.WeakSet[Compressor] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for compressor in list(_LIVE):
+        compressor._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _same_length(original: Path, twin: Path) -> bool:
+    """True when *twin* decompresses whole to as many bytes as *original* holds."""
+    try:
+        return decompressed_size(twin) == original.stat().st_size
+    except FileNotFoundError:
+        return not original.exists()  # pruned meanwhile, or settled by another backend
+    except UNREADABLE:
+        return False

@@ -12,11 +12,19 @@ way, on the worker), and queues the rest again.
 The worker is a thread of the backend's own, started on first need and joined at close; it
 runs at a lower priority (nice 10) and zlib and zstandard release the GIL while they compress,
 so neither the caller nor the writer's loop waits for it.
+
+A compression that fails (a full disk, EIO, a folder it may not write) leaves the original as it
+is (read and counted by retention as any rotation) and no ``.tmp``; it is tried again after each
+of ``RETRY_DELAYS_S``, then given up until the next rotation (or start). The counts
+(``compressed``, ``failures``, ``retries``) are the backend's ``stats()``; the first failure of a
+run of them, and the first success after it, are said once each: queued by the worker as
+:class:`Report` s, said by the backend on its own thread (:meth:`Compressor.take_reports`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import threading
@@ -43,12 +51,23 @@ NICE: Final = 10  #: the worker's niceness: the caller's and the writer's thread
 PAUSE_ENV: Final = "HFT_TEST_COMPRESS_PAUSE"
 #: What reading a rotated file that is torn, corrupt or not ours (a symlink) raises.
 UNREADABLE: Final = (OSError, EOFError, zlib.error, zstandard.ZstdError)
+#: A failed compression is tried again after each of these waits (seconds), then given up until
+#: the next rotation or start. Read when a backend is made.
+RETRY_DELAYS_S: Final = (1.0, 4.0)
+FAILED: Final = "log file compression failed; the rotated file stays uncompressed"
+RECOVERED: Final = "log file compression works again"
+#: A warning for the backend to say (message, fields), made on the worker's thread.
+Report = tuple[str, dict[str, Any]]
 
 __all__ = [
+    "FAILED",
+    "RECOVERED",
+    "RETRY_DELAYS_S",
     "SUFFIXES",
     "UNREADABLE",
     "Compression",
     "Compressor",
+    "Report",
     "last_line_of",
     "original_of",
     "read_rotated",
@@ -204,7 +223,13 @@ class Compressor:
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.failures = 0  #: compressions that failed (the original stays, uncompressed)
+        self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
+        self.compressed = 0  #: rotated files compressed (or a kill's leftover settled)
+        self.failures = 0  #: files given up after every attempt failed (the original stays)
+        self.retries = 0  #: attempts made again after a failure
+        self._gave_up: list[Path] = []  #: tried again at the next rotation
+        self._reports: list[Report] = []  #: for the backend to say (take_reports)
+        self._failing = 0  #: files given up since compression last worked (0: it works)
         _LIVE.add(self)
 
     def _after_fork_in_child(self) -> None:
@@ -212,6 +237,7 @@ class Compressor:
         leaves the parent's queue to the parent."""
         self._cv = threading.Condition()
         self._queue.clear()
+        self._gave_up.clear()
         self._busy, self._thread = None, None
 
     def recover(self) -> None:
@@ -229,13 +255,17 @@ class Compressor:
                 self.submit(original)
 
     def submit(self, original: Path) -> None:
-        """Queue *original* (a rotated file, never the live one); starts the worker if needed."""
+        """Queue *original* (a rotated file, never the live one), after the files given up
+        since the last rotation (tried again now); starts the worker if needed."""
         if original == self._log:  # pragma: no cover - a bug in the caller, not a state
             raise ValueError("the live log is never compressed")
         with self._cv:
-            if self._stop.is_set() or original in self._queue or original == self._busy:
+            if self._stop.is_set():
                 return
-            self._queue.append(original)
+            again, self._gave_up = self._gave_up, []
+            for path in (*again, original):
+                if path not in self._queue and path != self._busy:
+                    self._queue.append(path)
             self._cv.notify()
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -265,18 +295,74 @@ class Compressor:
         if thread is not None:
             thread.join()
 
+    def take_reports(self) -> list[Report]:
+        """The warnings queued since the last call (said by the backend, on its own thread)."""
+        if not self._reports:  # the common case, on every write: no lock taken
+            return []
+        with self._cv:
+            reports, self._reports = self._reports, []
+        return reports
+
+    def stats(self) -> dict[str, float]:
+        """The counts, for the backend's ``stats()``."""
+        return {
+            "compressed": self.compressed,
+            "compress_failures": self.failures,
+            "compress_retries": self.retries,
+        }
+
     def _run(self) -> None:
         with contextlib.suppress(OSError):  # not allowed to: it runs at the process's nice
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         while (original := self._next()) is not None:
             try:
-                self._settle(original)
-            except OSError:  # a full disk, say: the original stays, readable and counted
-                self.failures += 1
+                self._attempts(original)
             finally:
                 with self._cv:
                     self._busy = None
                     self._cv.notify_all()
+
+    def _attempts(self, original: Path) -> None:
+        """Settle *original*, trying again after each of ``retry_delays_s`` while it fails (a
+        full disk, say: the original stays, readable and counted); then give it up until the
+        next rotation. A close meanwhile abandons it (the next start tries it again)."""
+        error: OSError | None = None
+        for attempt, delay in enumerate((0.0, *self.retry_delays_s)):
+            if attempt:
+                if self._stop.wait(delay):
+                    return
+                self.retries += 1
+            try:
+                done = self._settle(original)
+            except OSError as exc:
+                error = exc
+                continue
+            if done:
+                self._succeeded()
+            return
+        assert error is not None
+        self._given_up(original, error)
+
+    def _given_up(self, original: Path, error: OSError) -> None:
+        with self._cv:
+            self.failures += 1
+            self._gave_up.append(original)
+            self._failing += 1
+            if self._failing > 1:
+                return  # said already: the counts tell the rest
+            code = error.errno or 0
+            self._reports.append((FAILED, {
+                "path": str(original), "errno": code, "code": errno.errorcode.get(code, ""),
+                "error": error.strerror or str(error),
+                "attempts": 1 + len(self.retry_delays_s), "method": self.method,
+            }))  # fmt: skip
+
+    def _succeeded(self) -> None:
+        with self._cv:
+            self.compressed += 1
+            if self._failing:
+                self._reports.append((RECOVERED, {"left_uncompressed": self._failing}))
+                self._failing = 0
 
     def _next(self) -> Path | None:
         with self._cv:
@@ -286,28 +372,33 @@ class Compressor:
             self._busy = self._queue.popleft()
             return self._busy
 
-    def _settle(self, original: Path) -> None:
-        """Compress *original*, or settle it with the compressed twin a kill left beside it."""
+    def _settle(self, original: Path) -> bool:
+        """Compress *original*, or settle it with the compressed twin a kill left beside it;
+        True when it is compressed now (False: nothing to do, or abandoned)."""
         twins = [p for p in variants(original)[1:] if p.exists()]
         for twin in twins:
             if _same_length(original, twin):
                 _remove(original)  # the twin is whole: the kill came before this unlink
-                return
+                return True
             _remove(twin)  # not what it claims to be: the original is the record
         if self.method != "none" and original.exists():
-            self._compress(original, SUFFIXES[self.method])
+            return self._compress(original, SUFFIXES[self.method])
+        return False
 
-    def _compress(self, original: Path, suffix: str) -> None:
+    def _compress(self, original: Path, suffix: str) -> bool:
         final = original.with_name(original.name + suffix)
         temp = final.with_name(final.name + TEMP)
-        src = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            src = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:  # pruned, or settled by another backend on this path
+            return False
         try:
             stat = os.fstat(src)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             try:
                 dst = os.open(temp, flags, stat.st_mode & 0o777)
             except FileExistsError:  # another backend on this path has it in flight
-                return
+                return False
             try:
                 done = self._to_temp(src, dst, stat)
             except BaseException:
@@ -321,6 +412,7 @@ class Compressor:
             self._finish(original, temp, final)
         else:
             _remove(temp)
+        return done
 
     def _to_temp(self, src: int, dst: int, stat: os.stat_result) -> bool:
         """*src* compressed into *dst*, fsynced with *src*'s mode and mtime (False: abandoned)."""
@@ -344,7 +436,11 @@ class Compressor:
 
     def _finish(self, original: Path, temp: Path, final: Path) -> None:
         self.pause.at("synced")
-        os.rename(temp, final)
+        try:
+            os.rename(temp, final)
+        except OSError:
+            _remove(temp)  # never a .tmp left behind: the original is the record
+            raise
         fsync_folder(final.parent)
         self.pause.at("renamed")
         _remove(original)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import io
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from hft.logging.reader.files import Skips, batches, find_logs, last_lines, log_batches
+from hft.logging.reader.command import Chooser, last_of
+from hft.logging.reader.files import Log, Skips, batches, find_logs, last_lines, log_batches
+from hft.logging.reader.filters import Query
+from hft.logging.reader.output import Output
 from tests.logging.reader.logfiles import hft_line, numbered, write
 
 S = 1_000_000_000
@@ -153,3 +157,42 @@ class TestLastLines:
         path = tmp_path / "hft.log.2026-12-06.gz"
         path.write_bytes(gzip.compress(b"1\n") + gzip.compress(b"2\n"))
         assert [line for batch in batches(path, Skips()) for line in batch] == [b"1\n", b"2\n"]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+class TestCompressedWhileReading:
+    def _log(self, folder: Path, suffix: str) -> tuple[Log, list[bytes]]:
+        """A log listed while its oldest rotation is between the worker's rename and its
+        delete (original and compressed copy both there), then that original deleted."""
+        lines = numbered(30)
+        write(folder / DAY1, lines[:10], mtime_ns=1 * S)
+        write(folder / f"{DAY1}{suffix}", lines[:10], mtime_ns=1 * S)
+        write(folder / DAY2, lines[10:20], mtime_ns=2 * S)
+        write(folder / "hft.log", lines[20:])
+        (log,) = find_logs([str(folder / "hft.log")])
+        assert [p.name for p in log.files] == [DAY1, DAY2, "hft.log"]
+        (folder / DAY1).unlink()  # the worker's last step, after listing, before reading
+        return log, lines
+
+    def test_cat_reads_it_from_the_compressed_copy_once(self, tmp_path: Path, suffix: str) -> None:
+        """Every record once, in order: the deleted original's from its compressed copy."""
+        log, lines = self._log(tmp_path, suffix)
+        skips = Skips()
+        assert [line for batch in log_batches(log, skips) for line in batch] == lines
+        assert skips.count == 0
+
+    def test_tail_reads_it_from_the_compressed_copy(self, tmp_path: Path, suffix: str) -> None:
+        """tail -n 25 reaches into the deleted original: its lines from the compressed copy."""
+        log, lines = self._log(tmp_path, suffix)
+        chooser = Chooser(
+            Query(), Output(io.BytesIO(), pretty=False, colour=False), parse_all=False
+        )
+        assert last_of(log, 25, chooser, (tmp_path / "hft.log").stat().st_size) == lines[-25:]
+
+    def test_a_rotation_pruned_in_every_form_reads_as_nothing(
+        self, tmp_path: Path, suffix: str
+    ) -> None:
+        """Pruned by retention after listing (both forms gone): left out, no error."""
+        log, lines = self._log(tmp_path, suffix)
+        (tmp_path / f"{DAY1}{suffix}").unlink()
+        assert [line for batch in log_batches(log, Skips()) for line in batch] == lines[10:]

@@ -127,9 +127,9 @@ def _entry(listed: Path) -> tuple[int, str, Path]:
     return 0, original.name, listed  # pruned meanwhile: sorts first, reads as nothing
 
 
-def read_rotated(path: Path) -> Iterator[bytes]:
-    """The bytes of a rotated file, a chunk at a time, decompressed when its name says it is
-    compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``)."""
+def read_rotated(path: Path, chunk_bytes: int = CHUNK) -> Iterator[bytes]:
+    """The bytes of a rotated file, *chunk_bytes* at a time, decompressed when its name says
+    it is compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a symlink
     with os.fdopen(fd, "rb") as raw:
         reader: Any = raw
@@ -138,7 +138,7 @@ def read_rotated(path: Path) -> Iterator[bytes]:
         elif path.name.endswith(SUFFIXES["zstd"]):
             reader = zstandard.open(raw, "rb")
         with reader:
-            while chunk := reader.read(CHUNK):
+            while chunk := reader.read(chunk_bytes):
                 yield chunk
 
 

@@ -5,7 +5,6 @@ said once, with the path and errno."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import time
 from collections.abc import Iterator
@@ -23,10 +22,11 @@ from tests.logging.backends.compressed import (
     WAIT_S,
     checked_by_tools,
     contents,
+    log,
     no_temp,
     rotated_by_hand,
 )
-from tests.logging.faultfs import tmpfs
+from tests.logging.faultfs import fill_up, tmpfs
 
 RECORDS = 300  #: records in the rotated file made by hand (about 30 KB)
 
@@ -42,15 +42,6 @@ def disk() -> Iterator[Path]:
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backends made in this process wait 10 ms and 20 ms between their attempts."""
     monkeypatch.setattr(compress, "RETRY_DELAYS_S", (0.01, 0.02))
-
-
-def fill(folder: Path) -> Path:
-    """A file written until the file system is full."""
-    ballast = folder / "ballast"
-    with ballast.open("wb", buffering=0) as file, contextlib.suppress(OSError):
-        while True:
-            file.write(b"\0" * 4096)
-    return ballast
 
 
 def lines(log: Path) -> list[dict[str, Any]]:
@@ -85,7 +76,7 @@ def test_a_full_disk_keeps_the_original_and_the_next_rotation_tries_again(
     """Full disk: three attempts, the original whole, no ``.tmp``, counted and said once; room
     again: the next rotation compresses it and the new one, said once, every record once."""
     path, rotated, content = rotated_by_hand(disk, RECORDS)
-    ballast = fill(disk)
+    ballast = fill_up(disk)
     backend = FileBackend(
         file_path=path, rotation="size", max_bytes=20_000, retention=100, compression=method
     )
@@ -95,17 +86,8 @@ def test_a_full_disk_keeps_the_original_and_the_next_rotation_tries_again(
     assert backend.stats() == {"compressed": 0, "compress_failures": 1, "compress_retries": 2}
 
     ballast.unlink()
-    pipeline = LoggingPipeline([backend], batch_size=50).start()
-    logger = HFTLogger(pipeline, "x")
-    for i in range(RECORDS + 1, RECORDS + 501):
-        logger.info("m", i=i)
-        if i % 50 == 49:
-            pipeline.flush()
-    pipeline.flush()
-    assert backend.wait_compressed(WAIT_S)
-    pipeline.flush()  # the worker's report of its recovery, said on the next flush
+    pipeline = log(backend, range(RECORDS + 1, RECORDS + 501))  # closed: the recovery said
     extra = pipeline.metrics().backends["file"].extra
-    pipeline.close()
 
     found = lines(path)
     assert numbers(found) == list(range(RECORDS + 501))
@@ -123,7 +105,7 @@ def test_with_no_pipeline_the_failure_is_said_on_stderr_once(
 ) -> None:
     """A backend no pipeline took says the failure as one JSON line on standard error."""
     path, rotated, content = rotated_by_hand(disk, RECORDS)
-    ballast = fill(disk)
+    ballast = fill_up(disk)
     backend = FileBackend(file_path=path, rotation="none", compression="zstd")
     assert backend.wait_compressed(WAIT_S)
     backend.close()
@@ -141,7 +123,7 @@ def test_through_the_writer_process_the_counts_and_the_warning_reach_the_pipelin
     """The file backend in a writer process on a full disk: its counts come back in the
     pipeline's metrics, its warning is logged by the pipeline (once room is made)."""
     path, rotated, content = rotated_by_hand(disk, RECORDS)
-    ballast = fill(disk)
+    ballast = fill_up(disk)
     backend = create_backend_from_config(
         "file", {"file_path": str(path), "rotation": "none", "compression": "gzip"}
     )

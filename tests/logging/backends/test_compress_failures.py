@@ -6,6 +6,7 @@ said once, with the path and errno."""
 from __future__ import annotations
 
 import errno
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,8 +104,12 @@ def test_a_full_disk_keeps_the_original_and_the_next_rotation_tries_again(
 def test_with_no_pipeline_the_failure_is_said_on_stderr_once(
     disk: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """A backend no pipeline took says the failure as one JSON line on standard error."""
+    """A backend no pipeline took says the failure as one JSON line on standard error, once for
+    two files; the second, while the first's failure lasts, is tried once, not retried."""
     path, rotated, content = rotated_by_hand(disk, RECORDS)
+    second = rotated.with_name(rotated.name + ".1")  # a later rotation, its name taken
+    second.write_bytes(content)
+    os.utime(second, ns=(rotated.stat().st_mtime_ns + 1,) * 2)
     ballast = fill_up(disk)
     backend = FileBackend(file_path=path, rotation="none", compression="zstd")
     assert backend.wait_compressed(WAIT_S)
@@ -113,8 +118,9 @@ def test_with_no_pipeline_the_failure_is_said_on_stderr_once(
     assert [w["fields"] for w in warnings if w["msg"] == FAILED] == [
         failed_ones(path, rotated, "zstd", 3)
     ]
-    assert sorted(disk.iterdir()) == sorted([ballast, path, rotated])
-    assert rotated.read_bytes() == content
+    assert backend.stats() == {"compressed": 0, "compress_failures": 2, "compress_retries": 2}
+    assert sorted(disk.iterdir()) == sorted([ballast, path, rotated, second])
+    assert rotated.read_bytes() == second.read_bytes() == content
 
 
 def test_through_the_writer_process_the_counts_and_the_warning_reach_the_pipeline(

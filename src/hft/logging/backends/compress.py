@@ -15,7 +15,8 @@ so neither the caller nor the writer's loop waits for it.
 
 A compression that fails (a full disk, EIO, a folder it may not write) leaves the original as it
 is (read and counted by retention as any rotation) and no ``.tmp``; it is tried again after each
-of ``RETRY_DELAYS_S``, then given up until the next rotation (or start). The counts
+of ``RETRY_DELAYS_S`` (later files, while that lasts, once each), then given up until the next
+rotation (or start). The counts
 (``compressed``, ``failures``, ``retries``) are the backend's ``stats()``; the first failure of a
 run of them, and the first success after it, are said once each: queued by the worker as
 :class:`Report` s, said by the backend on its own thread (:meth:`Compressor.take_reports`).
@@ -325,9 +326,12 @@ class Compressor:
     def _attempts(self, original: Path) -> None:
         """Settle *original*, trying again after each of ``retry_delays_s`` while it fails (a
         full disk, say: the original stays, readable and counted); then give it up until the
-        next rotation. A close meanwhile abandons it (the next start tries it again)."""
+        next rotation. While compression is failing (a file given up since the last success),
+        a file gets one attempt: the backoff is the first one's. A close meanwhile abandons it
+        (the next start tries it again)."""
         error: OSError | None = None
-        for attempt, delay in enumerate((0.0, *self.retry_delays_s)):
+        delays = () if self._failing else self.retry_delays_s
+        for attempt, delay in enumerate((0.0, *delays)):
             if attempt:
                 if self._stop.wait(delay):
                     return

@@ -196,3 +196,12 @@ class TestCompressedWhileReading:
         log, lines = self._log(tmp_path, suffix)
         (tmp_path / f"{DAY1}{suffix}").unlink()
         assert [line for batch in log_batches(log, Skips()) for line in batch] == lines[10:]
+
+
+def test_a_log_whose_name_holds_glob_characters(tmp_path: Path) -> None:
+    """A log named ``hft[1].log``: its rotated files are found by name, not as a pattern."""
+    write(tmp_path / "hft[1].log.2026-12-05.gz", [b"1\n"], mtime_ns=1 * S)
+    write(tmp_path / "hft[1].log.2026-12-06", [b"2\n"], mtime_ns=2 * S)
+    write(tmp_path / "hft1.log.2026-12-06", [b"x\n"], mtime_ns=2 * S)
+    write(tmp_path / "hft[1].log", [b"3\n"])
+    assert _lines(tmp_path / "hft[1].log") == [b"1\n", b"2\n", b"3\n"]

@@ -99,6 +99,15 @@ def is_temp(path: Path) -> bool:
     return path.name.endswith(tuple(s + TEMP for s in SUFFIXES.values()))
 
 
+def siblings(log: Path) -> list[Path]:
+    """Every ``<log>.*`` beside *log*, its name taken as it is (no glob: ``[`` is a letter)."""
+    prefix = log.name + "."
+    try:
+        return [log.parent / n for n in os.listdir(log.parent) if n.startswith(prefix)]
+    except FileNotFoundError:
+        return []
+
+
 def rotated_groups(log: Path) -> list[Path]:
     """The rotated files of *log*, one per rotation, oldest first (mtime, then name).
 
@@ -107,7 +116,7 @@ def rotated_groups(log: Path) -> list[Path]:
     original name; a ``.tmp`` is never listed.
     """
     chosen: dict[Path, Path] = {}
-    for path in log.parent.glob(f"{log.name}.*"):
+    for path in siblings(log):
         if is_temp(path):
             continue
         original = original_of(path)
@@ -239,13 +248,14 @@ class Compressor:
         self._cv = threading.Condition()
         self._queue.clear()
         self._gave_up.clear()
+        self._reports.clear()
         self._busy, self._thread = None, None
 
     def recover(self) -> None:
         """After a kill: leftover ``.tmp`` files deleted; every rotated original queued (one with
         a compressed twin is only settled by the worker: the original deleted once the twin is
         checked, else the twin)."""
-        for path in self._log.parent.glob(f"{self._log.name}.*"):
+        for path in siblings(self._log):
             if is_temp(path):
                 _remove(path)
         for path in rotated_groups(self._log):

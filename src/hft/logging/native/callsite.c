@@ -100,9 +100,7 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
 static PyObject *
 count(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    (void)args;
-    (void)nargsf;
-    (void)kwnames;
+    (void)args, (void)nargsf, (void)kwnames;
     (*self->calls_n)++;
     Py_RETURN_NONE;
 }
@@ -459,6 +457,7 @@ static PyMemberDef emitter_members[] = {
      "room checked before appending (0: every call goes to full)"},
     {"sample", Py_T_INT, offsetof(Emitter, sample), 0,
      "1: time the next call and append its duration (ns) to samples"},
+    {"traced", Py_T_INT, offsetof(Emitter, traced), Py_READONLY, "1: reads the span (trace=)"},
     {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Emitter, vectorcall), Py_READONLY, NULL},
     {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(Emitter, weakreflist), Py_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},

@@ -16,7 +16,7 @@ from hft.logging.backends.syslog._rfc5424 import (
     sd_name,
     split_frames,
 )
-from hft.logging.record import Record, Source
+from hft.logging.record import TRACE_FIELD, Record, Source
 from tests.servers import parse_sd
 
 _TS = 1_700_000_000_123_456_789
@@ -68,6 +68,15 @@ class TestStructuredData:
             "instance": "inst-1", "logger": "strategy.arb", "tags": "arb,mexc", "seq": "7",
             "level": "INFO", "price": "1.5", "side": "buy",
         })  # fmt: skip
+
+    def test_a_span_is_two_params_after_level(self) -> None:
+        """A record logged in a span (TRACE_FIELD) has trace_id and span_id after level, and
+        its own trace_id field is kept, renamed as a reserved name is."""
+        ids = "4bf92f3577b34da6a3ce929d0e0e4736" "00f067aa0ba902b7" "01"
+        sd = _parts(_format(**{TRACE_FIELD: ids, "trace_id": "mine"}))[6]
+        assert 'level="INFO" trace_id="4bf92f3577b34da6a3ce929d0e0e4736" ' \
+            'span_id="00f067aa0ba902b7" _trace_id="mine"]' in sd  # fmt: skip
+        assert "\x1f" not in sd
 
     def test_escapes_quote_backslash_bracket(self) -> None:
         """``"``, ``\\`` and ``]`` in values are escaped so the SD cannot be cut short."""

@@ -94,11 +94,12 @@ class TestSetting:
         path = tmp_path / "hft.log"
         pipeline = _pipeline(path, trace_context=False)
         log = HFTLogger(pipeline, "orders")
+        info: Any = log.info
         if Emitter is not None:
-            assert type(log.info) is Emitter
-            assert log.info.traced == 0
+            assert type(info) is Emitter
+            assert info.traced == 0
         else:
-            assert log.info._put.__name__ == "put"
+            assert info._put.__name__ == "put"
         with _tracer().start_as_current_span("s"):
             log.info("in a span", n=1)
         pipeline.close()
@@ -110,11 +111,12 @@ class TestSetting:
         """On, a logging method is a traced call site."""
         pipeline = _pipeline(tmp_path / "hft.log")
         log = HFTLogger(pipeline, "orders")
+        info: Any = log.info
         if Emitter is not None:
-            assert type(log.info) is Emitter
-            assert log.info.traced == 1
+            assert type(info) is Emitter
+            assert info.traced == 1
         else:
-            assert log.info._put.__name__ == "put_traced"
+            assert info._put.__name__ == "put_traced"
         pipeline.close()
 
     def test_without_the_api_it_fails_at_start_naming_the_key(
@@ -123,7 +125,9 @@ class TestSetting:
         """trace_context: true without opentelemetry-api: a clear error at start, naming the
         setting and the extra that brings it."""
         monkeypatch.setitem(sys.modules, "opentelemetry.context", None)
-        with pytest.raises(RuntimeError, match=r"logging\.trace_context.*pip install 'hft\[otel\]'"):
+        with pytest.raises(
+            RuntimeError, match=r"logging\.trace_context.*pip install 'hft\[otel\]'"
+        ):
             LoggingPipeline([], trace_context=True)
 
 
@@ -162,7 +166,8 @@ class TestSpans:
         pipeline.close()
         got = [_of(line) for line in _lines(path)]
         assert got == [_ids(outer), _ids(inner), _ids(outer)]
-        assert got[0] is not None and got[1] is not None
+        assert got[0] is not None
+        assert got[1] is not None
         assert got[0][0] == got[1][0]  # one trace
         assert got[0][1] != got[1][1]
 
@@ -373,9 +378,7 @@ def test_c_and_pure_python_write_the_same_bytes(tmp_path: Path) -> None:
     for pure in ("0", "1"):
         path = tmp_path / f"pure-{pure}.log"
         env = {**os.environ, "HFT_PURE_PYTHON": pure}
-        subprocess.run(  # noqa: S603 - this interpreter, this test's script
-            [sys.executable, "-c", _TWIN, str(path)], check=True, env=env, timeout=60
-        )
+        subprocess.run([sys.executable, "-c", _TWIN, str(path)], check=True, env=env, timeout=60)
         outputs.append(sorted(_TS.sub(b"", line) for line in path.read_bytes().splitlines()))
     c_lines, pure_lines = outputs
     assert len(c_lines) == 6

@@ -53,7 +53,7 @@ def load_trace_spec() -> TraceSpec:
     to install when opentelemetry-api is missing."""
     context, trace = _import("opentelemetry.context"), _import("opentelemetry.trace")
     propagation = _import("opentelemetry.trace.propagation")
-    runtime = context._RUNTIME_CONTEXT  # noqa: SLF001 - the variable the call site reads
+    runtime = context._RUNTIME_CONTEXT
     contextvars_runtime = _import("opentelemetry.context.contextvars_context")
     var = getattr(runtime, "_current_context", None)
     if type(runtime) is not contextvars_runtime.ContextVarsRuntimeContext or not isinstance(
@@ -74,7 +74,7 @@ def load_trace_spec() -> TraceSpec:
         except Exception:  # noqa: BLE001 - a broken span must not break the logging call
             return None
 
-    key: str = propagation._SPAN_KEY  # noqa: SLF001 - the key OpenTelemetry keeps the span under
+    key: str = propagation._SPAN_KEY
     return TraceSpec(var, key, trace.get_current_span, ids_of)
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 
 from hft.logging.record import TRACE_FIELD, LaneRecords, Source
-from hft.logging.trace_context import load_trace_spec
 from hft.logging.render.lines import JsonLineRenderer
+from hft.logging.trace_context import load_trace_spec
 from hft.logging.writer.wire import FrameEncoder
 from tests.logging.native.lane_helpers import (
     NAMES,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -72,10 +73,11 @@ class TestStructuredData:
     def test_a_span_is_two_params_after_level(self) -> None:
         """A record logged in a span (TRACE_FIELD) has trace_id and span_id after level, and
         its own trace_id field is kept, renamed as a reserved name is."""
-        ids = "4bf92f3577b34da6a3ce929d0e0e4736" "00f067aa0ba902b7" "01"
-        sd = _parts(_format(**{TRACE_FIELD: ids, "trace_id": "mine"}))[6]
-        assert 'level="INFO" trace_id="4bf92f3577b34da6a3ce929d0e0e4736" ' \
-            'span_id="00f067aa0ba902b7" _trace_id="mine"]' in sd  # fmt: skip
+        ids = "4bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701"
+        fields: dict[str, Any] = {TRACE_FIELD: ids, "trace_id": "mine"}
+        sd = _parts(_format(**fields))[6]
+        expected = f'level="INFO" trace_id="{ids[:32]}" span_id="{ids[32:48]}" _trace_id="mine"]'
+        assert expected in sd
         assert "\x1f" not in sd
 
     def test_escapes_quote_backslash_bracket(self) -> None:

@@ -44,9 +44,8 @@ FACILITIES: Final = {name: code for code, name in enumerate(_CODED)} | {
 SEVERITIES: Final = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITICAL: 2, AUDIT: 5}
 #: SD-PARAM names the record itself uses; a field with one of these names gets a ``_`` prefix.
 RESERVED: Final = frozenset(
-    {"seq", "instance", "logger", "tags", "level", "trace_id", "span_id", "truncated",
-     "fields_dropped"}
-)
+    {"seq", "instance", "logger", "tags", "level", "truncated", "fields_dropped"}
+) | {"trace_id", "span_id"}  # a span's (a record logged in one)
 #: The smallest ``max_message_bytes``: RFC 5424's 2048 (a header with the longest identity
 #: this formatter writes still leaves room for the truncation marks).
 MIN_MESSAGE_BYTES: Final = 2048

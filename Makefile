@@ -126,7 +126,7 @@ asan: $(TEST_STAMP)
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
 	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
-	@echo "-- leak check of the call-site, keep, limits, lane, context, mover and render loops (ASAN build, 1e5 calls) --"
+	@echo "-- leak check of the call-site, keep, limits, lane, context, trace, mover and render loops (ASAN build, 1e5 calls) --"
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
 	  $(ASAN_BIN)/python -m tests.leakcheck 100000
 

@@ -263,7 +263,7 @@ class _Span:
     """A span as the call site meets it: any object, its ids asked of ids_of."""
 
 
-TRACE = "4bf92f3577b34da6a3ce929d0e0e4736" "00f067aa0ba902b7" "01"
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736" + "00f067aa0ba902b7" + "01"
 
 
 def trace_loop() -> Callable[[int], None]:
@@ -272,7 +272,7 @@ def trace_loop() -> Callable[[int], None]:
     fallback's current(); on the lane, the tuple ring and a backtrace's keeping site; ids_of
     raising or giving a wrong value; traced records and entries rendered."""
     ring: collections.deque[Any] = collections.deque()
-    var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck-otel", default={})
+    var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck-otel", default=None)
     refused: list[int] = []
     lane = Lane(1 << 16, 64, "drop_newest", 0.0, {"n"}, (), refused.append)
     lane_id = lane.define(pickle.dumps(SOURCE))

@@ -430,6 +430,30 @@ class TestReader:
             pipeline.close()
         assert [_of(line) for line in _lines(path)] == [_ids(span), None]
 
+    def test_ids_of_odd_spans(self) -> None:
+        """ids_of: a span's context read by its attributes when it is not the usual tuple;
+        no ids for what is not a span or for a span that raises."""
+        ids_of = load_trace_spec().ids_of
+        ctx = trace.SpanContext(0xAB, 0xCD, is_remote=False, trace_flags=trace.TraceFlags(1))
+
+        class Attributes:
+            trace_id, span_id, trace_flags, is_valid = ctx.trace_id, ctx.span_id, 1, True
+
+        class Odd(trace.NonRecordingSpan):
+            def get_span_context(self) -> Any:
+                return Attributes()
+
+        class Broken(trace.NonRecordingSpan):
+            def get_span_context(self) -> Any:
+                raise RuntimeError("broken")
+
+        expected = f"{0xAB:032x}{0xCD:016x}01"
+        assert ids_of(trace.NonRecordingSpan(ctx)) == expected
+        assert ids_of(Odd(ctx)) == expected
+        assert ids_of(Broken(ctx)) is None
+        assert ids_of(object()) is None
+        assert ids_of(trace.INVALID_SPAN) is None
+
     def test_a_span_is_asked_for_its_ids_once(self) -> None:
         """The reader keeps the last span met: a repeated span costs no get_span_context."""
         spec = load_trace_spec()

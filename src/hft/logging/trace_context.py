@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 #: What the setting is called, for the error that says how to get what it needs.
 SETTING = "logging.trace_context"
+#: A SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid).
+_SPAN_CONTEXT_ITEMS = 6
 
 
 class TraceSpec(NamedTuple):
@@ -60,7 +62,7 @@ def load_trace_spec() -> TraceSpec:
         var, ContextVar
     ):
         var = None  # another runtime context: get_current_span() each call
-    span_type = trace.Span
+    span_type, context_type = trace.Span, trace.SpanContext
 
     def ids_of(span: object) -> str | None:
         """The span's 50 hex digits, or None (no span, or an invalid one)."""
@@ -68,9 +70,18 @@ def load_trace_spec() -> TraceSpec:
             return None
         try:
             ctx = span.get_span_context()
-            if not ctx.is_valid:
+            if type(ctx) is context_type and len(ctx) == _SPAN_CONTEXT_ITEMS:  # a tuple: fast
+                trace_id, span_id, _, flags, _, valid = ctx
+            else:
+                trace_id, span_id, flags, valid = (
+                    ctx.trace_id,
+                    ctx.span_id,
+                    ctx.trace_flags,
+                    ctx.is_valid,
+                )
+            if not valid:
                 return None
-            return f"{ctx.trace_id:032x}{ctx.span_id:016x}{int(ctx.trace_flags) & 0xFF:02x}"
+            return "%032x%016x%02x" % (trace_id, span_id, flags & 0xFF)  # noqa: UP031 - faster
         except Exception:  # noqa: BLE001 - a broken span must not break the logging call
             return None
 

@@ -63,11 +63,14 @@ def load_trace_spec() -> TraceSpec:
     ):
         var = None  # another runtime context: get_current_span() each call
     span_type, context_type = trace.Span, trace.SpanContext
+    span_types: set[type] = set()  # the types found to be spans (an ABC's isinstance is slow)
 
     def ids_of(span: object) -> str | None:
         """The span's 50 hex digits, or None (no span, or an invalid one)."""
-        if not isinstance(span, span_type):
-            return None
+        if type(span) not in span_types:
+            if not isinstance(span, span_type):
+                return None
+            span_types.add(type(span))
         try:
             ctx = span.get_span_context()
             if type(ctx) is context_type and len(ctx) == _SPAN_CONTEXT_ITEMS:  # a tuple: fast

@@ -120,8 +120,8 @@ count_only(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames
 }
 
 /* A record of `source` (the logger's, or the one its task context made), to the lane under
- * lane_source when to_lane; `trace`: the span's ids, or NULL. */
-static inline PyObject *
+ * lane_source when to_lane; `trace`: the span's ids, or NULL (a constant in hft_emit). */
+static Py_ALWAYS_INLINE inline PyObject *
 emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source, PyObject *trace,
         PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -138,8 +138,13 @@ emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source, PyOb
         return NULL;
     }
     if (to_lane) { /* a plain record: into the lane as bytes, no object made */
-        int done = hft_lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
-                             lane_source, args[0], args + 1, kwnames, &self->named, trace);
+        Lane *l = (Lane *)self->lane;
+        int done = trace == NULL ? hft_lane_push(l, self->counter, self->next_seq, self->level_c,
+                                                 lane_source, args[0], args + 1, kwnames,
+                                                 &self->named)
+                                 : hft_lane_push_traced(l, self->counter, self->next_seq,
+                                                        self->level_c, lane_source, args[0],
+                                                        args + 1, kwnames, &self->named, trace);
         if (done != 0) {
             return done < 0 ? NULL : Py_NewRef(Py_None);
         }
@@ -210,7 +215,7 @@ emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source, PyOb
 }
 
 /* The call after its count: its task context's source, then emit_as (trace: as there). */
-static inline PyObject *
+static Py_ALWAYS_INLINE inline PyObject *
 emit_in(Emitter *self, PyObject *trace, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     int to_lane = self->lane != NULL;
@@ -246,11 +251,9 @@ static PyObject *
 emit_traced(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     (*self->calls_n)++;
-    PyObject *ids = NULL;
-    if (hft_emitter_trace(self, &ids) < 0) {
-        return NULL;
-    }
-    PyObject *result = emit_in(self, ids, args, nargsf, kwnames);
+    PyObject *ids = NULL, *result = hft_emitter_trace(self, &ids) < 0
+                                        ? NULL
+                                        : emit_in(self, ids, args, nargsf, kwnames);
     Py_XDECREF(ids);
     return result;
 }
@@ -491,9 +494,6 @@ PyType_Spec hft_emitter_spec = {
 PyObject *
 hft_nop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    (void)module;
-    (void)args;
-    (void)nargs;
-    (void)kwnames;
+    (void)module, (void)args, (void)nargs, (void)kwnames;
     Py_RETURN_NONE;
 }

@@ -86,11 +86,16 @@ extern PyType_Spec hft_lane_spec;
 /* 1 handled (written, or refused and counted), 0 not a plain record (take the classic path;
  * nothing was consumed), -1 error. `counter`: the pipeline's sequence when it is a C Sequence,
  * else NULL and next_seq() is called. `named`: the kwnames tuple whose names the call site
- * last found harmless, held by the call site. `trace`: the span's ids (a str of 50 hex
- * digits) or NULL; written as the entry's first field, named TRACE_FIELD (hft.logging.record). */
+ * last found harmless, held by the call site. */
 int hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
                   uint32_t source, PyObject *msg, PyObject *const *values, PyObject *kwnames,
-                  PyObject **named, PyObject *trace);
+                  PyObject **named);
+
+/* The same with `trace`, the span's ids (a str of 50 hex digits): written as the entry's first
+ * field, named TRACE_FIELD (hft.logging.record). */
+int hft_lane_push_traced(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
+                         uint32_t source, PyObject *msg, PyObject *const *values,
+                         PyObject *kwnames, PyObject **named, PyObject *trace);
 
 /* -- lane_take.c: entries out as a frame (take_mu held) ------------------------------------- */
 

@@ -173,11 +173,12 @@ lane_write(Lane *lane, const EntryHead *h, const char *msg, const EntryField *fi
  * object. `named`: the kwnames tuple whose names
  * the call site last found harmless, held by the call site; kwnames tuples are constants of the
  * calling code, so a hot call passes the same one each time and skips the set lookups. The
- * harmless set only ever grows, so a name once harmless stays so. */
-int
-hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
-              PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named,
-              PyObject *trace)
+ * harmless set only ever grows, so a name once harmless stays so. Inlined in both pushes, so
+ * the untraced one is compiled without the trace's branches. */
+static Py_ALWAYS_INLINE inline int
+lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
+          PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named,
+          PyObject *trace)
 {
     Py_ssize_t n = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (!PyUnicode_CheckExact(msg) || n > LANE_MAX_FIELDS) {
@@ -283,3 +284,17 @@ hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
     return 1;
 }
 
+int
+hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
+              PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named)
+{
+    return lane_push(lane, counter, next_seq, level, source, msg, values, kwnames, named, NULL);
+}
+
+int
+hft_lane_push_traced(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
+                     uint32_t source, PyObject *msg, PyObject *const *values, PyObject *kwnames,
+                     PyObject **named, PyObject *trace)
+{
+    return lane_push(lane, counter, next_seq, level, source, msg, values, kwnames, named, trace);
+}

@@ -216,6 +216,14 @@ class TestFileErrors:
         assert "Input should be a valid integer" in message
         assert "(got 'big')" in message
 
+    @pytest.mark.parametrize("backend", ["file", "syslog"])
+    def test_unknown_schema(self, settings_dir: Path, backend: str) -> None:
+        """A schema other than hft, ecs or otel names the file, the key path and the choices."""
+        _set(settings_dir / "prod.yaml", f"logging.backends.{backend}.schema", "elk")
+        message = _errors(settings_dir, "prod")
+        assert f"settings/prod.yaml: logging.backends.{backend}.schema: " in message
+        assert "Input should be 'hft', 'ecs' or 'otel' (got 'elk')" in message
+
     def test_missing_env_file(self, settings_dir: Path) -> None:
         """A missing environment file is named, with the environments that do exist."""
         message = _errors(settings_dir, "staging")

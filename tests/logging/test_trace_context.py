@@ -489,3 +489,34 @@ class TestReader:
             log.info("b")
         pipeline.close()
         assert asked == [first, second]
+
+
+@pytest.mark.parametrize("schema", ["ecs", "otel"])
+def test_the_other_schemas_carry_the_span_under_their_own_keys(tmp_path: Path, schema: str) -> None:
+    """Schema ecs: ``trace.id``/``span.id``; otel: ``traceId``/``spanId``/``flags``; a line
+    outside any span has none, and no schema has the hidden field."""
+    path = tmp_path / "hft.log"
+    settings = {"file_path": str(path), "rotation": "none", "schema": schema}
+    backend = create_backend_from_config("file", settings)
+    pipeline = LoggingPipeline([backend], trace_context=True).start()
+    log = HFTLogger(pipeline, "orders")
+    with _tracer().start_as_current_span("s") as span:
+        log.info("inside", qty=1)
+    log.info("outside")
+    pipeline.close()
+    trace_id, span_id, flags = _ids(span)
+    inside, outside = path.read_bytes().splitlines()
+    assert b"\\u001ftrace" not in inside
+    line = orjson.loads(inside)
+    if schema == "ecs":
+        assert (line["trace"], line["span"]) == ({"id": trace_id}, {"id": span_id})
+        assert "trace" not in orjson.loads(outside)
+    else:
+        (record,) = line["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+        assert (record["traceId"], record["spanId"], record["flags"]) == (
+            trace_id,
+            span_id,
+            int(flags, 16),
+        )
+        (other,) = orjson.loads(outside)["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+        assert "traceId" not in other

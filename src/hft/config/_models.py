@@ -8,6 +8,7 @@ live in :mod:`hft.config._validation`, so that the loader can name the file that
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -38,6 +39,8 @@ def _upper(value: object) -> object:
 Level = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Ratio = Annotated[float, Field(gt=0.0, le=1.0)]
+#: A JSON backend's field names (``hft.logging.render.schemas``).
+Schema = Literal["hft", "ecs", "otel"]
 
 
 def _octal(value: object) -> object:
@@ -119,7 +122,18 @@ class ConsoleBackendSettings(_Model):
     stream: Literal["stderr", "stdout"] = "stderr"
 
 
-class FileBackendSettings(_Model):
+with warnings.catch_warnings():  # pydantic allows a field to replace the deprecated
+    warnings.filterwarnings("ignore", 'Field name "schema" in ', UserWarning)  # BaseModel.schema
+    # but still warns when the class is made (its subclasses below do not declare it again)
+
+    class _SchemaKey(_Model):
+        """The ``schema`` key of a JSON backend (its subclasses list it first)."""
+
+        #: The lines' field names: hft's own, Elastic Common Schema, OTLP/JSON log records.
+        schema: Schema = "hft"  # type: ignore[assignment]  # BaseModel.schema(), deprecated
+
+
+class FileBackendSettings(_SchemaKey):
     """Rotated log file."""
 
     enabled: bool = True
@@ -172,7 +186,7 @@ class AuditBackendSettings(_Model):
     file_mode: FileMode = 0o600
 
 
-class SyslogBackendSettings(_Model):
+class SyslogBackendSettings(_SchemaKey):
     """Off-host copy over RFC 5424 syslog (TCP, TLS or RELP), spooled while unreachable."""
 
     enabled: bool = False

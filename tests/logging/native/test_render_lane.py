@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from hft.logging.record import TRACE_FIELD, LaneRecords, Source
 from hft.logging.render.lines import JsonLineRenderer
+from hft.logging.render.schemas import line_renderer, line_seq
 from hft.logging.trace_context import load_trace_spec
 from hft.logging.writer.wire import FrameEncoder
 from tests.logging.native.lane_helpers import (
@@ -201,3 +202,25 @@ class TestRenderLane:
                 LaneRecords(payload[:cut], pickle.loads)
         with pytest.raises(ValueError, match="lane frame"):
             LaneRecords(payload + b"\0", pickle.loads)
+
+
+class TestSchemas:
+    @settings(max_examples=100, deadline=None)
+    @given(
+        calls=st.lists(
+            st.tuples(texts, st.dictionaries(st.sampled_from(NAMES), lane_scalars, max_size=4)),
+            min_size=1,
+            max_size=8,
+        ),
+        schema=st.sampled_from(["ecs", "otel"]),
+    )
+    def test_a_lane_frame_renders_as_its_records_in_any_schema(
+        self, calls: list[tuple[str, dict[str, Any]]], schema: str
+    ) -> None:
+        """The ecs and otel renderers take a lane frame (LaneRecords) as the writer hands it
+        over and write the lines of its decoded records, one valid JSON line each."""
+        for payload in _frames(calls):
+            lines = line_renderer(schema).many(LaneRecords(payload, pickle.loads))
+            records = writer.unpack_lane(payload, pickle.loads)
+            assert lines == line_renderer(schema).many(records)
+            assert [line_seq(line) for line in lines.splitlines()] == [r[0] for r in records]

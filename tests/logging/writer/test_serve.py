@@ -6,6 +6,7 @@ import io
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -18,6 +19,7 @@ from hft.logging.levels import INFO, WARNING
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.pipeline.spill import StderrFallback
 from hft.logging.record import BacktraceRecords, Record, Source
+from hft.logging.render.schemas import SCHEMAS, line_seq
 from hft.logging.writer.serve import (
     _READ_BYTES,
     YIELD_EVERY,
@@ -46,8 +48,10 @@ def _records(start: int, stop: int) -> list[Record]:
     return [(i, 10**18 + i, 20, _SOURCE, "m", {"i": i}) for i in range(start, stop)]
 
 
-def _writer(path: Path, first_frame: int, resend_through: int) -> tuple[Writer, io.BytesIO]:
-    backend = FileBackend(file_path=path, rotation="none")
+def _writer(
+    path: Path, first_frame: int, resend_through: int, **settings: Any
+) -> tuple[Writer, io.BytesIO]:
+    backend = FileBackend(file_path=path, rotation="none", **settings)
     slot = BackendSlot(
         backend, max_retry_attempts=1, enable_failover=True, fallback=StderrFallback(), warn=print
     )
@@ -201,6 +205,21 @@ class TestResend:
         assert stats["file"]["written"] == stats["file"]["routed"] == 250
         assert replies[-1][0] == ACKED
 
+    @pytest.mark.parametrize("schema", SCHEMAS)
+    def test_the_log_is_read_back_in_any_schema(self, tmp_path: Path, schema: str) -> None:
+        """The same skip in an ecs or otel log: its last line gives the seq (line_seq) and
+        matches the resent record's bytes, so each record is in the file once."""
+        path = tmp_path / "hft.log"
+        first = FileBackend(file_path=path, rotation="none", schema=schema, pid=4242)  # type: ignore[arg-type]
+        first.write(_records(0, 150))
+        first.close()
+        writer, _ = _writer(path, first_frame=0, resend_through=1, schema=schema, pid=4242)
+        writer.take(_frame(_records(0, 100)))
+        writer.take(_frame(_records(100, 200)))
+        writer.take(_frame(_records(200, 250)))
+        assert [line_seq(line) for line in path.read_bytes().splitlines()] == list(range(250))
+        assert writer.skipped == 150
+
     def test_the_last_line_is_matched_by_its_bytes_not_only_its_seq(self, tmp_path: Path) -> None:
         """Internal warnings all carry seq -1: the skip stops at the warning whose line is the
         log's last one, not at another warning with the same seq."""
@@ -247,6 +266,20 @@ class TestOpenBackend:
             assert in_app.yield_every == 0
         finally:
             in_app.close()
+
+    def test_sinks_opened_in_the_logging_process_name_it_too(self, tmp_path: Path) -> None:
+        """Sinks opened without a pid (no writer can be had: this process writes) name this
+        process in an otel log, as a writer names its parent."""
+        path = tmp_path / "o.jsonl"
+        section = backend_section("file", {"file_path": str(path), "rotation": "none",
+                                           "schema": "otel"})  # fmt: skip
+        group = open_sinks(SinkSpec((("file", section),)), print)
+        group.deliver(_records(0, 1))
+        group.close(1.0)
+        for backend in group.backends():
+            backend.close()
+        attributes = orjson.loads(path.read_bytes())["resourceLogs"][0]["resource"]["attributes"]
+        assert attributes[1] == {"key": "process.pid", "value": {"intValue": str(os.getpid())}}
 
 
 class TestSinkSpec:

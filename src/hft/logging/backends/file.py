@@ -13,7 +13,7 @@ from hft.logging.backends.base import BaseBackend
 from hft.logging.levels import parse_level
 from hft.logging.record import Record
 from hft.logging.render.clock import utc_day, utc_stamp
-from hft.logging.render.lines import JsonLineRenderer
+from hft.logging.render.schemas import Schema, line_renderer
 
 Rotation = Literal["daily", "size", "none"]
 #: The settings key named in errors about the log's path.
@@ -33,11 +33,12 @@ class FileBackend(BaseBackend):
 
     The log is ours: ``file_path`` is never followed when it is a symbolic link (the open
     refuses with an error naming the setting), and a file the backend creates gets
-    ``file_mode`` whatever the umask; an existing file keeps its mode.
+    ``file_mode`` whatever the umask; an existing file keeps its mode. ``schema`` names the
+    lines' fields: hft's own, ECS or OTLP/JSON (:mod:`hft.logging.render.schemas`).
     """
 
     name = "file"
-    extra_settings = ("max_field_chars", "yield_every")
+    extra_settings = ("max_field_chars", "yield_every", "pid")
 
     def __init__(
         self,
@@ -45,12 +46,14 @@ class FileBackend(BaseBackend):
         level: int | str = "INFO",
         file_path: str | os.PathLike[str] = "logs/hft.log",
         format: Literal["json"] = "json",  # noqa: A002 - the settings key's name
+        schema: Schema = "hft",
         rotation: Rotation = "daily",
         max_bytes: int = 100 * 1024 * 1024,
         retention: int = 7,
         max_field_chars: int = 4096,
         file_mode: int | str = DEFAULT_FILE_MODE,
         yield_every: int = 0,
+        pid: int | None = None,
     ) -> None:
         if format != "json":
             raise ValueError(f"file backend: unsupported format {format!r} (only 'json')")
@@ -62,7 +65,9 @@ class FileBackend(BaseBackend):
         self._rotation = rotation
         self._max_bytes = max_bytes
         self._retention = retention
-        self._render = JsonLineRenderer(max_field_chars, yield_every=yield_every)
+        #: ``schema`` picks the field names (:mod:`hft.logging.render.schemas`); *pid* is the
+        #: logging process's (otel's ``process.pid``), which a writer process passes on.
+        self._render = line_renderer(schema, max_field_chars, yield_every=yield_every, pid=pid)
         self._fd = -1
         self._size = 0
         self._day = ""

@@ -33,6 +33,7 @@ from hft.logging.backends.base import BackendContext
 from hft.logging.pipeline.metrics import LoggingMetrics
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.record import BacktraceRecords, Record
+from hft.logging.render.schemas import line_seq
 from hft.logging.writer.sinks import LOSSLESS, DirectSink, QueuedSink, SinkGroup, SinkSpec
 from hft.logging.writer.wire import (
     HEADER,
@@ -215,9 +216,8 @@ class Writer:
         line = self._last_line
         if line is None or self._render is None:
             return 0
-        try:
-            seq = orjson.loads(line)["seq"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+        seq = line_seq(line)  # any schema's line
+        if seq is None:
             return 0
         for i in range(len(records) - 1, -1, -1):
             if records[i][0] == seq and self._render([records[i]]) == line:
@@ -287,23 +287,27 @@ def pin_to_cpu(choice: str | int, warn: Callable[..., None]) -> None:
         )
 
 
-def open_backend(name: str, section: BaseModel, limit: int) -> LoggingBackend:
+def open_backend(
+    name: str, section: BaseModel, limit: int, pid: int | None = None
+) -> LoggingBackend:
     """The backend *name* from its validated *section*, as a writer process's sink: one that
-    renders offers its CPU back as it goes."""
+    renders offers its CPU back as it goes. *pid* is the process whose records it writes
+    (schema otel's ``process.pid``; None: this one)."""
     from hft.logging.backends.registry import build_in_process
 
-    return build_in_process(name, section, max_field_chars=limit, yield_every=YIELD_EVERY)
+    return build_in_process(name, section, max_field_chars=limit, yield_every=YIELD_EVERY, pid=pid)
 
 
-def open_sinks(spec: SinkSpec, warn: Callable[..., None]) -> SinkGroup:
+def open_sinks(spec: SinkSpec, warn: Callable[..., None], pid: int | None = None) -> SinkGroup:
     """Every sink *spec* names, each behind a slot of its own (retries, failover); the lossless
-    ones written in the caller's thread, the others on threads of their own."""
+    ones written in the caller's thread, the others on threads of their own. *pid*: the
+    process whose records they write (None: this one)."""
     from hft.logging.pipeline.spill import fallback_for
 
     idle = threading.Event()
     sinks: list[DirectSink | QueuedSink] = []
     for name, section in spec.sections:
-        backend = open_backend(name, section, spec.limit)
+        backend = open_backend(name, section, spec.limit, pid)
         slot = BackendSlot(
             backend,
             max_retry_attempts=_CHILD_RETRIES,
@@ -331,7 +335,7 @@ def serve(fd: int, spec: Mapping[str, Any], sinks: SinkSpec, out: IO[bytes]) -> 
         if writer is not None:
             writer.warn(msg, **fields)
 
-    group = open_sinks(sinks, warn)
+    group = open_sinks(sinks, warn, os.getppid())  # the records are our parent's
     if any(isinstance(s, QueuedSink) for s in group.sinks):
         # The lossless sink's thread gives up the GIL at every read and write of its pipe and
         # file; a console thread busy rendering would then keep it for a whole switch interval

@@ -102,6 +102,33 @@ class TestTransports:
         ]
         assert backend.stats()["acknowledged"] == n + len(_ODD)
 
+    @pytest.mark.parametrize("schema", ["hft", "ecs", "otel"])
+    def test_the_json_payload_in_each_schema(
+        self, schema: str, rsyslog: RsyslogFactory, tmp_path: Path
+    ) -> None:
+        """include_fields_json with each schema: rsyslog's MSG is the message, a space and one
+        JSON object: the fields (hft) or the whole record in ECS or OTLP/JSON."""
+        server = rsyslog("tcp")
+        backend = _backend(tmp_path, server.port, include_fields_json=True, schema=schema)
+        logger, _ = _run(backend)
+        logger.info("filled", qty=1, note="two\nlines ]")
+        _wait_for(server, 1)
+        (record,) = server.records()
+        text, payload = record["msg"].split(" ", 1)
+        obj = json.loads(payload)
+        assert text == "filled"
+        expected = {"qty": 1, "note": "two\nlines ]"}
+        if schema == "hft":
+            assert obj == expected
+        elif schema == "ecs":
+            assert (obj["message"], obj["log"]["logger"], obj["fields"]) == (
+                "filled", "strategy.arb", expected)  # fmt: skip
+        else:
+            (resource,) = obj["resourceLogs"]
+            log = resource["scopeLogs"][0]["logRecords"][0]
+            assert log["body"] == {"stringValue": "filled"}
+            assert resource["resource"]["attributes"][0]["value"] == {"stringValue": "hft"}
+
     def test_tls_verifies_the_collector(
         self, rsyslog: RsyslogFactory, tls_files: TlsFiles, tmp_path: Path
     ) -> None:

@@ -18,6 +18,7 @@ from hft.logging.backends.syslog._rfc5424 import (
     split_frames,
 )
 from hft.logging.record import TRACE_FIELD, Record, Source
+from hft.logging.render.schemas import Schema, line_renderer
 from tests.servers import parse_sd
 
 _TS = 1_700_000_000_123_456_789
@@ -80,6 +81,19 @@ class TestStructuredData:
         assert expected in sd
         assert "\x1f" not in sd
 
+    def test_the_json_payload_has_no_span_field(self) -> None:
+        """With include_fields_json, the hft payload is the call's fields without the span."""
+        formatter = Rfc5424Formatter(
+            app_name="hft", facility="local0", hostname="host-1", sd_id="hft@32473",
+            instance_id="inst-1", include_fields_json=True,
+        )  # fmt: skip
+        ids = "4bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701"
+        source = Source.create("strategy.arb", (), {})
+        record: Record = (7, _TS, INFO, source, "hello", {TRACE_FIELD: ids, "qty": 1})
+        message = formatter.one(record).decode()
+        assert message.endswith('] hello {"qty":1}')
+        assert f'trace_id="{ids[:32]}"' in message
+
     def test_escapes_quote_backslash_bracket(self) -> None:
         """``"``, ``\\`` and ``]`` in values are escaped so the SD cannot be cut short."""
         assert escape('a"b\\c]d') == 'a\\"b\\\\c\\]d'
@@ -113,6 +127,20 @@ class TestMessage:
         )  # fmt: skip
         record: Record = (1, _TS, INFO, Source.create("l", (), {}), "m", {"a": [1]})
         assert formatter.one(record).endswith(b' m {"a":[1]}')
+
+    @pytest.mark.parametrize("schema", ["ecs", "otel"])
+    def test_the_payload_is_the_whole_record_in_the_schema(self, schema: Schema) -> None:
+        """With schema ecs or otel, include_fields_json appends the record as the file backend
+        writes it in that schema (service.name: the app name), even without fields."""
+        formatter = Rfc5424Formatter(
+            app_name="venue-a", facility="user", hostname="h", sd_id="x@1", instance_id="i",
+            include_fields_json=True, schema=schema, pid=77,
+        )  # fmt: skip
+        source = Source.create("l", (), {})
+        for fields in ({"a": [1], "\x1ftrace": "0" * 31 + "1" + "0" * 15 + "2" + "01"}, {}):
+            record: Record = (1, _TS, INFO, source, "m", fields)
+            line = line_renderer(schema, service_name="venue-a", pid=77).many([record])
+            assert formatter.one(record).endswith(b"] m " + line[:-1])
 
     def test_odd_values_never_raise(self) -> None:
         """A message that is not a string and an unserialisable field still render."""

@@ -34,6 +34,7 @@ from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, lev
 from hft.logging.record import Record, TraceIds, split_trace
 from hft.logging.render.clock import TimestampFormatter
 from hft.logging.render.lines import TRUNCATED_MARK, safe_repr, sanitize, truncate
+from hft.logging.render.schemas import Schema, line_renderer
 
 _CODED: Final = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp",
                   "cron", "authpriv", "ftp")  # fmt: skip
@@ -127,6 +128,7 @@ class Rfc5424Formatter:
         "_loggers",
         "_max_bytes",
         "_names",
+        "_payload",
         "_pri",
         "_sd_open",
     )
@@ -140,6 +142,8 @@ class Rfc5424Formatter:
         sd_id: str,
         instance_id: str,
         include_fields_json: bool = False,
+        schema: Schema = "hft",
+        pid: int | None = None,
         max_field_chars: int = 4096,
         max_message_bytes: int = 65536,
     ) -> None:
@@ -153,6 +157,10 @@ class Rfc5424Formatter:
         self._header = f" {host} {app} {printable(str(os.getpid()), 128)} "
         self._sd_open = f'[{check_sd_id(sd_id)} instance="{escape(instance_id)}"'
         self._fields_json = include_fields_json
+        #: With schema ecs or otel, the JSON payload is the whole record in that schema.
+        self._payload = None if schema == "hft" else line_renderer(
+            schema, max_field_chars, service_name=app_name, pid=pid
+        )  # fmt: skip
         self._limit = max_field_chars
         self._max_bytes = message_limit(max_message_bytes)
         self._loggers: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -172,7 +180,7 @@ class Rfc5424Formatter:
         logger = self._logger(source.name, source.tags)
         text = msg if type(msg) is str else safe_repr(msg, self._limit)
         params = self._params(fields) if fields else ""
-        body = f"{text} {self._json(fields)}" if self._fields_json and fields else text
+        body = self._body(text, record) if self._fields_json else text
         message = (
             f"{pri}{stamp}.{nanos // 1000:06d}Z{self._header}{logger}"
             f'{seq}" level="{level_name(level)}"{_span(trace)}{params}] {body}'
@@ -183,6 +191,14 @@ class Rfc5424Formatter:
         head += f'{level_name(level)}"{_span(trace)}'
         parts = self._param_parts(fields) if fields else []
         return bounded(head, parts, body, self._max_bytes, len(message))
+
+    def _body(self, text: str, record: Record) -> str:
+        """MSG with the JSON payload: the fields (schema hft, when there are any), or the whole
+        record in the chosen schema."""
+        if self._payload is not None:
+            return f"{text} {self._payload.many((record,))[:-1].decode()}"
+        fields, _ = split_trace(record[5])  # its span is in the SD params
+        return f"{text} {self._json(fields)}" if fields else text
 
     def _logger(self, name: str, tags: tuple[str, ...]) -> str:
         """``MSGID [SD-ID ... seq="`` up to the sequence number, cached per logger."""

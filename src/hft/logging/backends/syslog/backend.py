@@ -40,6 +40,7 @@ from hft.logging.backends.syslog._tls import client_context, explain_refusal, se
 from hft.logging.backends.syslog._transport import StreamTransport, Transport
 from hft.logging.levels import parse_level
 from hft.logging.record import Record
+from hft.logging.render.schemas import Schema
 
 SyslogTransport = Literal["tcp", "tls", "relp"]
 OUTAGE = "syslog collector unreachable; spooling records"
@@ -55,6 +56,7 @@ class SyslogBackend(BaseBackend):
     """Ships records to a syslog collector (rsyslog's imtcp or imrelp, or any RFC 5424 one)."""
 
     name = "syslog"
+    extra_settings = ("max_field_chars", "pid")
 
     def __init__(
         self,
@@ -69,6 +71,7 @@ class SyslogBackend(BaseBackend):
         sd_id: str = "hft@32473",
         instance_id: str | None = None,
         include_fields_json: bool = False,
+        schema: Schema = "hft",
         tls_ca_file: str | None = None,
         tls_cert_file: str | None = None,
         tls_key_file: str | None = None,
@@ -79,6 +82,7 @@ class SyslogBackend(BaseBackend):
         spool_file_mode: int = 0o600,
         max_message_bytes: int = 65536,
         max_field_chars: int = 4096,
+        pid: int | None = None,
     ) -> None:
         _check(transport, facility, instance_id, max_message_bytes, spool_file_mode)
         self.level = parse_level(level)
@@ -94,6 +98,8 @@ class SyslogBackend(BaseBackend):
             sd_id=sd_id,
             instance_id=self.instance_id,
             include_fields_json=include_fields_json,
+            schema=schema,
+            pid=pid,
             max_field_chars=max_field_chars,
             max_message_bytes=max_message_bytes,
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 #: What the setting is called, for the error that says how to get what it needs.
 SETTING = "logging.trace_context"
@@ -72,7 +72,7 @@ def load_trace_spec() -> TraceSpec:
                 return None
             span_types.add(type(span))
         try:
-            ctx = span.get_span_context()
+            ctx = cast("Any", span).get_span_context()  # a Span: its type was checked once
             if type(ctx) is context_type and len(ctx) == _SPAN_CONTEXT_ITEMS:  # a tuple: fast
                 trace_id, span_id, _, flags, _, valid = ctx
             else:

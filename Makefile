@@ -109,7 +109,8 @@ ASAN_TESTS  := tests/logging/native/test_callsite.py tests/logging/native/test_l
                tests/logging/native/test_mover.py tests/logging/native/test_twins.py tests/logging/native/test_native.py \
                tests/logging/native/test_keep.py tests/logging/pipeline/test_backtrace.py \
                tests/logging/test_task_context.py tests/logging/pipeline/test_context_ids.py \
-               tests/logging/pipeline/test_limits.py tests/logging/test_trace_context.py
+               tests/logging/pipeline/test_limits.py tests/logging/test_trace_context.py \
+               tests/logging/test_trace_spans.py
 ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                HFT_REQUIRE_SPEEDUPS=1

@@ -1,4 +1,5 @@
-"""The ``hft`` command: ``run``, ``config show|validate``, ``audit verify``, ``level``, ``init``."""
+"""The ``hft`` command: ``run``, ``config show|validate``, ``audit verify``, ``level``, ``init``,
+``logs cat|tail``."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _audit_parser(commands)
     _level_parser(commands)
+    _logs_parser(commands)
     init = commands.add_parser("init", help="write a starter settings/ (base, dev, prod)")
     init.add_argument("--dir", default="settings", help="where (default: ./settings)")
     init.add_argument("--force", action="store_true", help="replace files that exist")
@@ -84,6 +86,53 @@ def _level_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     level.add_argument("--runtime-dir", help="its logging.control.runtime_dir, if set")
     level.add_argument("prefix", nargs="?", metavar="PREFIX", help="logger-name prefix")
     level.add_argument("level", nargs="?", metavar="LEVEL", help="DEBUG … CRITICAL, or NOTSET")
+
+
+def _logs_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    logs = commands.add_parser("logs", help="read the JSON logs hft wrote: cat, tail [-f]")
+    logs_commands = logs.add_subparsers(dest="logs_command", required=True)
+    cat = logs_commands.add_parser("cat", help="print logs (rotated and compressed files in order)")
+    tail = logs_commands.add_parser("tail", help="print the last lines, -f: then follow")
+    tail.add_argument("-n", "--lines", type=_count, default=10, help="how many (default 10)")
+    tail.add_argument("-f", "--follow", action="store_true", help="then print lines as they come")
+    for command in (cat, tail):
+        command.add_argument(
+            "paths", nargs="+", metavar="PATH", help="log file, rotated file, folder"
+        )
+        command.add_argument("--level", help="this level and above (DEBUG … CRITICAL)")
+        command.add_argument("--logger", metavar="PREFIX", help="this logger and those under it")
+        command.add_argument("--since", metavar="TIME", help="from TIME: ISO 8601 or an age (10m)")
+        command.add_argument("--until", metavar="TIME", help="before TIME: ISO 8601 or an age (1h)")
+        command.add_argument("--grep", metavar="REGEX", help="messages REGEX matches (re.search)")
+        command.add_argument(
+            "--field", action="append", default=[], metavar="K=V", help="a field's value (AND)"
+        )
+        command.add_argument(
+            "--format",
+            choices=("pretty", "json"),
+            default="pretty",
+            help="pretty: the console's line (default); json: each line as it is on disk",
+        )
+        command.add_argument(
+            "--color",
+            choices=("auto", "always", "never"),
+            default="auto",
+            help="colour pretty lines (auto: on a terminal)",
+        )
+        command.add_argument("--merge", action="store_true", help="interleave logs by time")
+
+
+def _count(text: str) -> int:
+    """An argparse type: a number of lines, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a number of lines: {text!r}")
+    return int(text)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from hft.logging.reader.command import run
+
+    return run(args)
 
 
 def _level(args: argparse.Namespace) -> int:
@@ -202,7 +251,14 @@ def _init(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hft`` console script."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "config": _config, "audit": _audit, "level": _level, "init": _init}
+    handlers = {
+        "run": _run,
+        "config": _config,
+        "audit": _audit,
+        "level": _level,
+        "logs": _logs,
+        "init": _init,
+    }
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

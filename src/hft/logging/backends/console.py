@@ -59,6 +59,13 @@ def _quoted(text: str) -> str:
         return json.dumps(text, ensure_ascii=False)
 
 
+def colours(enabled: bool) -> Callable[[int, str], str]:
+    """What :meth:`ConsoleBackend.format` colours text with: each level's colour, or none."""
+    if enabled:
+        return lambda level, text: f"{_COLOURS.get(level, '')}{text}{_RESET}"
+    return lambda _level, text: text
+
+
 def _value_text(value: Any, limit: int) -> str:
     if isinstance(value, str):
         text = truncate(value, limit)
@@ -105,9 +112,7 @@ class ConsoleBackend(BaseBackend):
         return spec
 
     def _colour(self, stream: TextIO) -> Callable[[int, str], str]:
-        if self._colored_output and stream.isatty():
-            return lambda level, text: f"{_COLOURS.get(level, '')}{text}{_RESET}"
-        return lambda _level, text: text
+        return colours(self._colored_output and stream.isatty())
 
     def format(self, record: Record, colour: Callable[[int, str], str]) -> str:
         """Render one record as a line (without the newline); a record logged inside a span

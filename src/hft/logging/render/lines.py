@@ -21,7 +21,7 @@ import orjson
 
 from hft.logging.levels import LEVEL_NAMES, level_name
 from hft.logging.native import render_lane, render_lines  # C, or None: pure Python
-from hft.logging.record import LaneRecords, Record
+from hft.logging.record import TRACE_FIELD, LaneRecords, Record, split_trace
 from hft.logging.render.clock import TimestampFormatter
 
 TRUNCATED_MARK: Final = "…[truncated]"
@@ -156,7 +156,9 @@ def dumps_safe(obj: Any, limit: int) -> bytes:
 class JsonLineRenderer:
     """Renders records as JSON objects, one per line.
 
-    Layout: ``{"ts","level","logger","tags","seq","msg","fields"}``. The caller's fields sit in
+    Layout: ``{"ts","level","logger","tags","seq","msg","fields"}``; a record logged inside an
+    OpenTelemetry span (its fields carry ``TRACE_FIELD``) has ``"trace_id","span_id",
+    "trace_flags"`` between ``seq`` and ``msg``, taken out of its fields. The caller's fields sit in
     their own object, so a field called ``level`` or ``msg`` can never overwrite the record's own
     keys, and JSON escapes every newline inside strings, so a message cannot forge a line.
 
@@ -278,15 +280,18 @@ class JsonLineRenderer:
                         text = messages[msg] = dumps(msg)
                 else:
                     text = dumps(safe_repr(msg, limit))
-                rendered = line % (
-                    prefix,
-                    ts_ns - start,
-                    level_bytes,
-                    source[3],
-                    seq,
-                    text,
-                    dumps(fields),
-                )
+                if type(fields) is dict and TRACE_FIELD in fields:
+                    rendered = _traced_line(prefix, ts_ns - start, level_bytes, record, text)
+                else:
+                    rendered = line % (
+                        prefix,
+                        ts_ns - start,
+                        level_bytes,
+                        source[3],
+                        seq,
+                        text,
+                        dumps(fields),
+                    )
                 append(rendered if len(rendered) <= long_line else self.render_long(record))
             except (KeyError, TypeError, orjson.JSONEncodeError):
                 append(self.render_safe(record))
@@ -316,18 +321,37 @@ class JsonLineRenderer:
 
     def _as_dict(self, record: Record) -> dict[str, Any]:
         seq, ts_ns, level, source, msg, fields = record
-        return {
+        fields, trace = split_trace(fields)
+        line = {
             "ts": self._timestamp(ts_ns),
             "level": level_name(level),
             "logger": source.name,
             "tags": source.tags,
             "seq": seq,
-            "msg": msg if type(msg) is str else safe_repr(msg, self._limit),
-            "fields": fields,
         }
+        if trace is not None:
+            line.update(trace._asdict())
+        line["msg"] = msg if type(msg) is str else safe_repr(msg, self._limit)
+        line["fields"] = fields
+        return line
+
+
+def _traced_line(prefix: bytes, nanos: int, level: bytes, record: Record, text: bytes) -> bytes:
+    """The fast path's line of a record whose fields carry ``TRACE_FIELD`` (split_trace's
+    verdict: its span's keys after ``seq``, or, not a span's ids, left in the fields)."""
+    seq, _, _, source, _, fields = record
+    fields, trace = split_trace(fields)
+    if trace is None:
+        return _LINE % (prefix, nanos, level, source[3], seq, text, orjson.dumps(fields))
+    ids = (trace.trace_id.encode(), trace.span_id.encode(), trace.trace_flags.encode())
+    return _LINE_TRACED % (prefix, nanos, level, source[3], seq, *ids, text, orjson.dumps(fields))
 
 
 _MESSAGE_CACHE: Final = 4096
 #: Room for the record's own keys, the logger's name and tags, and short fields.
 _LONG_LINE_SLACK: Final = 2048
 _LINE: Final = b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\n'
+_LINE_TRACED: Final = (
+    b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"trace_id":"%s","span_id":"%s",'
+    b'"trace_flags":"%s","msg":%s,"fields":%s}\n'
+)

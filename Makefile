@@ -109,7 +109,8 @@ ASAN_TESTS  := tests/logging/native/test_callsite.py tests/logging/native/test_l
                tests/logging/native/test_mover.py tests/logging/native/test_twins.py tests/logging/native/test_native.py \
                tests/logging/native/test_keep.py tests/logging/pipeline/test_backtrace.py \
                tests/logging/test_task_context.py tests/logging/pipeline/test_context_ids.py \
-               tests/logging/pipeline/test_limits.py
+               tests/logging/pipeline/test_limits.py tests/logging/test_trace_context.py \
+               tests/logging/test_trace_spans.py
 ASAN_ENV     = PYTHONPATH=$(CURDIR)/$(ASAN_DIR) LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
                HFT_REQUIRE_SPEEDUPS=1
@@ -126,7 +127,7 @@ asan: $(TEST_STAMP)
 	  assert all(p.startswith("$(CURDIR)/$(ASAN_DIR)/") for p in paths), paths; \
 	  assert all(b"__asan_report" in open(p, "rb").read() for p in paths), "not instrumented"'
 	$(ASAN_ENV) PYTHONMALLOC=malloc $(ASAN_BIN)/pytest -q -p no:cacheprovider --capture=sys $(ASAN_TESTS)
-	@echo "-- leak check of the call-site, keep, limits, lane, context, mover and render loops (ASAN build, 1e5 calls) --"
+	@echo "-- leak check of the call-site, keep, limits, lane, context, trace, mover and render loops (ASAN build, 1e5 calls) --"
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=4 \
 	  $(ASAN_BIN)/python -m tests.leakcheck 100000
 

@@ -20,11 +20,10 @@ EXTENSIONS = {
     "_caller": {  # the process that logs: call sites, limits, the byte lane, its mover, scan
         "sources": ["caller.c", "callsite.c", "keep.c", "counter.c", "sequence.c", "lane.c",
                     "lane_push.c", "lane_take.c", "lane_mover.c", "mover.c", "scan.c",
-                    "secret.c", "context.c", "limiter.c", "limit_sites.c"],
+                    "secret.c", "context.c", "limiter.c", "limit_sites.c", "trace.c"],
         "depends": ["caller.h", "callsite.h", "compat.h", "context.h", "counter.h", "emitter.h",
                     "entry.h", "keep.h", "lane.h", "limiter.h", "mover.h", "plain.h", "scan.h",
-                    "secret.h",
-                    "sequence.h"],
+                    "secret.h", "sequence.h", "trace.h"],
     },
     "_writer": {  # the side that reads frames and writes lines: decoder, renderers
         "sources": ["writer.c", "frame.c", "line.c", "render.c", "render_lane.c"],

@@ -3,7 +3,8 @@
 Not a pytest module. Each loop runs a C path (the call site, the rate limits, the lane and its
 mover, line rendering) through its common and its error branches, first for a warm-up, then
 ``calls`` times (the call site: 6 calls a loop), ``calls // 10`` times (the limits: 11 calls a
-loop; the lane: 36 calls a loop; rendering: a slice of 22 records) or ``calls // 100`` times
+loop; the lane: 36 calls a loop; the span read: 22; rendering: a slice of 22 records) or
+``calls // 100`` times
 (the mover, started and stopped), and fails when memory grew over the measured part:
 tracemalloc's traced bytes (every allocation through the Python allocators, PyMem_Raw included:
 exact, whatever ASAN's quarantine holds) by more than TRACED_SLACK, or the resident set by more
@@ -258,6 +259,66 @@ def context_loop() -> Callable[[int], None]:
     return run
 
 
+class _Span:
+    """A span as the call site meets it: any object, its ids asked of ids_of."""
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736" + "00f067aa0ba902b7" + "01"
+
+
+def trace_loop() -> Callable[[int], None]:
+    """The OpenTelemetry span at the call site (trace.c): a new span per loop (ids asked),
+    the same span again (kept), an invalid one, none, a context that is not a dict, the
+    fallback's current(); on the lane, the tuple ring and a backtrace's keeping site; ids_of
+    raising or giving a wrong value; traced records and entries rendered."""
+    ring: collections.deque[Any] = collections.deque()
+    var: contextvars.ContextVar[Any] = contextvars.ContextVar("leakcheck-otel", default=None)
+    refused: list[int] = []
+    lane = Lane(1 << 16, 64, "drop_newest", 0.0, {"n"}, (), refused.append)
+    lane_id = lane.define(pickle.dumps(SOURCE))
+    current: list[Any] = [None]
+
+    def ids_of(span: object) -> str | None:
+        return None if getattr(span, "invalid", False) else TRACE
+
+    spec = (var, "span", lambda: current[0], ids_of)
+    emit = Emitter(ring, Sequence(), 20, SOURCE, -1, None, lane=lane, lane_source=lane_id,
+                   trace=spec)  # fmt: skip
+    classic = Emitter(ring, Sequence(), 20, SOURCE, -1, None, trace=spec)
+    kept = Emitter(ring, Sequence(), 10, SOURCE, -1, None, keep=True, trace=spec)
+    fallback = Emitter(ring, Sequence(), 20, SOURCE, -1, None, trace=(None, *spec[1:]))
+    raising = Emitter(ring, Sequence(), 20, SOURCE, -1, None, trace=(*spec[:3], _raising))
+    wrong = Emitter(ring, Sequence(), 20, SOURCE, -1, None, trace=(*spec[:3], _short))
+    levels, state = {20: b"INFO"}, [0, b""]
+
+    def run(i: int) -> None:
+        span, invalid = _Span(), _Span()
+        invalid.invalid = True  # type: ignore[attr-defined]
+        for value in (span, invalid):
+            token = var.set({"span": value})
+            current[0] = value
+            for k in range(2):  # a new span, then the same one
+                emit("traced", n=i + k)
+                classic("traced", n=i + k, odd=[k])
+                kept("kept", n=k)
+                fallback("fallback", n=k)
+            expect(RuntimeError, raising, "m", n=i)
+            expect(TypeError, wrong, "m", n=i)
+            var.reset(token)
+        emit("no span", n=i)
+        token = var.set(["not", "a dict"])
+        emit("not a context", n=i)
+        var.reset(token)
+        while (taken := lane.take(1 << 20)) is not None:
+            render_lane(taken[0][8:], levels, 4096, state, pickle.loads)
+        lane.account()
+        records = [r for r in ring if len(r) == 6]
+        render_lines(records, levels, {}, lambda o: json.dumps(o).encode(), 4096, state)
+        ring.clear()
+
+    return run
+
+
 def mover_loop() -> Callable[[int], None]:
     """The lane's mover: started on a pipe with frames handed over, records moved and read
     back, a frame submitted, some acknowledged, stopped with the rest handed back (freed)."""
@@ -346,6 +407,7 @@ def main() -> int:
         measure("limits", limits_loop(), calls // 10),
         measure("lane", lane_loop(), calls // 10),
         measure("context", context_loop(), calls // 10),
+        measure("trace", trace_loop(), calls // 10),
         measure("mover", mover_loop(), calls // 100),
         measure("render", render_loop(), calls // 10),
     ]

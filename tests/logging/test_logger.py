@@ -174,6 +174,22 @@ class TestPerformanceApi:
         assert metrics.latency_samples == 1
         assert metrics.avg_latency_us > 0
 
+    def test_armed_between_registration_and_binding(self) -> None:
+        """The dispatcher may arm a logger it has just seen registered, before its methods
+        are bound: that finds nothing to time yet, and never fails the dispatcher."""
+
+        class Early(HFTLogger):
+            __slots__ = ()
+
+            def rebind(self) -> None:
+                self.pipeline._loggers.arm_sampling(force=True)  # the dispatcher, in the gap
+                super().rebind()
+
+        with capture_logs() as (logger, captured):
+            early = Early(logger.pipeline, "early")
+            early.info("bound")
+        assert captured.messages() == ["bound"]
+
     def test_a_method_kept_while_armed_times_one_call_only(self) -> None:
         """``log = logger.info`` taken while sampling is armed is the call site itself: it
         times the next call only, then every call takes the fast path again."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+import pytest
 
 from hft.config import LoggingSettings
 from hft.logging.preflight import check_resources
@@ -55,3 +58,14 @@ class TestCheckResources:
         (tmp_path / "plain").write_text("")
         audit = {"enabled": False, "file_path": str(tmp_path / "plain" / "audit.log")}
         assert check_resources(_settings(tmp_path, audit=audit)) == []
+
+    def test_trace_context_without_opentelemetry_is_named(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """trace_context: true needs opentelemetry-api: its absence is named, with the extra."""
+        settings = _settings(tmp_path).model_copy(update={"trace_context": True})
+        assert check_resources(settings) == []
+        monkeypatch.setitem(sys.modules, "opentelemetry.trace", None)
+        assert check_resources(settings) == [
+            "logging.trace_context: opentelemetry-api is not installed (pip install 'hft[otel]')"
+        ]

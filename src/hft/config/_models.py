@@ -297,6 +297,9 @@ class LoggingSettings(_Model):
     backends: BackendsSettings = Field(default_factory=BackendsSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     backtrace: BacktraceSettings = Field(default_factory=BacktraceSettings)
+    #: Each record logged inside an OpenTelemetry span carries its trace and span ids
+    #: (``docs/tools/tracing.md``); needs opentelemetry-api (``pip install 'hft[otel]'``).
+    trace_context: bool = False
     #: Logger-name prefix -> level, the longest dotted prefix winning ("" is the root).
     levels: dict[LoggerPrefix, Level] = Field(default_factory=dict)
     control: ControlSettings = Field(default_factory=ControlSettings)

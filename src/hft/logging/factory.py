@@ -152,6 +152,7 @@ def pipeline_options(settings: LoggingSettings) -> dict[str, Any]:
         "limits": limits,
         "backtrace": backtrace.capacity if backtrace.enabled else 0,
         "backtrace_flush_level": parse_level(backtrace.flush_level),
+        "trace_context": settings.trace_context,
     }
 
 

@@ -121,17 +121,21 @@ class HFTLogger:
         self._limited = (
             None if by_settings is None else pipeline.limits.limit_set(self._source, *by_settings)
         )
+        #: The call sites whose calls get timed; set before the logger is registered, since
+        #: the dispatcher arms them (``arm_sampling``) from the moment it is seen there.
+        self._sampled: list[Any] = []
         pipeline.register_logger(self)  # binds the methods (rebind), under the level lock
 
     def rebind(self) -> None:
         """Choose the methods again (after the pipeline's levels or ring changed)."""
         pipeline, source = self._pipeline, self._source
-        self._sampled: list[Any] = []
+        sampled: list[Any] = []
         if pipeline.closed:  # nothing would deliver: count the calls instead of queueing them
             closed = pipeline.count_after_close
             for method in (*(m for m, _ in LEVEL_METHODS), "exception", "metric", "audit"):
                 setattr(self, method, closed)
             self._limit_methods(AUDIT)
+            self._sampled = sampled  # none: nothing is timed once closed
             return
         taken, counted = pipeline.min_level, pipeline.count_level
         floor = pipeline.level_for(self.name)  # the logger's own level (``logging.levels``)
@@ -149,10 +153,11 @@ class HFTLogger:
             else:  # below the logger's level, or below every backend: not even counted
                 setattr(self, method, nop)
                 continue
-            self._sampled.append(fast)  # its calls are timed too: what callers pay
+            sampled.append(fast)  # its calls are timed too: what callers pay
             if flushes:  # kept records first, on the same path (pipeline/backtrace.py)
                 fast = backtrace.trigger(pipeline, fast, level, source)  # type: ignore[union-attr]
             setattr(self, method, fast)
+        self._sampled = sampled  # whole, at once: the dispatcher may be arming the last list
         self._limit_methods(max(taken, floor))  # the methods that make records
         error = self.error  # exception: error with exc_info=True; counted alike; nop alike
         self.exception = (

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hft.config import LoggingSettings
+from hft.logging.trace_context import SETTING, load_trace_spec
 
 __all__ = ["check_resources"]
 
@@ -45,6 +46,16 @@ def _problems(settings: LoggingSettings) -> Iterator[tuple[str, str]]:
     prometheus = backends.prometheus
     if prometheus.enabled and prometheus.scrape_enabled and prometheus.scrape_port:
         yield from _port(prometheus.scrape_address, prometheus.scrape_port)
+    if settings.trace_context:
+        yield from _opentelemetry()
+
+
+def _opentelemetry() -> Iterator[tuple[str, str]]:
+    """``trace_context: true`` without opentelemetry-api: what the pipeline would refuse."""
+    try:
+        load_trace_spec()
+    except RuntimeError:
+        yield SETTING, "opentelemetry-api is not installed (pip install 'hft[otel]')"
 
 
 def _file(key: str, value: str) -> Iterator[tuple[str, str]]:

@@ -21,12 +21,13 @@ from hft.logging.backends.base import BaseBackend
 from hft.logging.levels import DEBUG, METRIC, level_name, parse_level
 from hft.logging.logger import HFTLogger
 from hft.logging.pipeline.pipeline import LoggingPipeline
-from hft.logging.record import Record
+from hft.logging.record import Record, TraceIds, split_trace
 
 
 @dataclass(frozen=True, slots=True)
 class CapturedRecord:
-    """One record as a backend received it, with friendly names."""
+    """One record as a backend received it, with friendly names; ``trace``: the
+    OpenTelemetry span it was logged in (``logging.trace_context: true``), never a field."""
 
     seq: int
     timestamp_ns: int
@@ -35,12 +36,15 @@ class CapturedRecord:
     tags: tuple[str, ...]
     msg: str
     fields: dict[str, Any] = field(default_factory=dict)
+    trace: TraceIds | None = None
 
     @classmethod
     def of(cls, record: Record) -> CapturedRecord:
         """Convert a pipeline record."""
         seq, ts_ns, level, source, msg, fields = record
-        return cls(seq, ts_ns, level_name(level), source.name, source.tags, msg, dict(fields))
+        fields, trace = split_trace(fields)
+        name, tags = source.name, source.tags
+        return cls(seq, ts_ns, level_name(level), name, tags, msg, dict(fields), trace)
 
 
 class CapturingBackend(BaseBackend):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from hft.logging import ConsoleBackend, HFTLogger, LoggingPipeline
+from hft.logging.record import TRACE_FIELD
 
 
 class _Terminal(io.StringIO):
@@ -61,3 +62,16 @@ class TestConsole:
         stream = _Terminal()
         _log(ConsoleBackend(stream=stream), "n", qty=Evil(1))
         assert "\x1b[2J" not in stream.getvalue()
+
+    def test_a_span_shows_its_ids_last(self) -> None:
+        """A record logged in a span ends with ``trace_id=… span_id=…``, never a hidden field."""
+        ids = "4bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701"
+        stream = io.StringIO()
+        _log(ConsoleBackend(stream=stream), "spread", bps=1.5, **{TRACE_FIELD: ids})
+        assert (
+            stream.getvalue()
+            .rstrip("\n")
+            .endswith(
+                "spread bps=1.5 trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7"
+            )
+        )

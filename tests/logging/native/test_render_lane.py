@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
+from collections import deque
 from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.sdk.trace import TracerProvider
 
-from hft.logging.record import LaneRecords, Source
+from hft.logging.record import TRACE_FIELD, LaneRecords, Source
 from hft.logging.render.lines import JsonLineRenderer
 from hft.logging.render.schemas import line_renderer, line_seq
+from hft.logging.trace_context import load_trace_spec
+from hft.logging.writer.wire import FrameEncoder
 from tests.logging.native.lane_helpers import (
     NAMES,
     SOURCE,
+    caller,
     make_emitter,
     make_lane,
     same,
@@ -78,6 +84,31 @@ class TestRenderLane:
             records = writer.unpack_lane(payload, pickle.loads)
             assert fast == JsonLineRenderer(limit, use_speedups=False).many(records)
             assert fast == JsonLineRenderer(limit).many(records)
+
+    def test_a_traced_entry_renders_as_its_record(self) -> None:
+        """An entry made in an OpenTelemetry span (its ids the entry's first field) renders
+        byte for byte as the Python path renders its decoded record, the ids after seq."""
+        lane = make_lane()
+        source_id = lane.define(FrameEncoder(4096).pickle_source(SOURCE))
+        ring: deque[Any] = deque()
+        emit = caller.Emitter(
+            ring, itertools.count().__next__, 20, SOURCE, -1, None,
+            lane=lane, lane_source=source_id, trace=load_trace_spec(),
+        )  # fmt: skip
+        tracer = TracerProvider().get_tracer("t")
+        emit("outside", a=1)
+        with tracer.start_as_current_span("s") as span:
+            emit("inside", a=2, price=1.5, note='q"\n')
+            emit("inside, no fields")
+        assert not ring
+        (payload,) = [taken[0][8:] for taken in iter(lambda: lane.take(1 << 20), None)]
+        fast = JsonLineRenderer().many(LaneRecords(payload, pickle.loads))
+        records = writer.unpack_lane(payload, pickle.loads)
+        assert fast == JsonLineRenderer(use_speedups=False).many(records)
+        ctx = span.get_span_context()
+        ids = f"{ctx.trace_id:032x}{ctx.span_id:016x}{int(ctx.trace_flags):02x}"
+        assert [r[5].get(TRACE_FIELD) for r in records] == [None, ids, ids]
+        assert fast.count(b'"trace_id":"%s"' % ids[:32].encode()) == 2
 
     @pytest.mark.parametrize("every", [1, 7, 128, 2**31])
     def test_offering_the_cpu_while_rendering_changes_no_byte(self, every: int) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hft.logging.levels import AUDIT, DEBUG, INFO, MARKER, METRIC, WARNING
 from hft.logging.pipeline.prepare import scan_py
-from hft.logging.record import Record, Source
+from hft.logging.record import TRACE_FIELD, Record, Source
 from hft.logging.render.lines import JsonLineRenderer
 from tests.native import native_module
 
@@ -118,6 +118,27 @@ class TestIdentity:
         fast, slow = both(records)
         assert fast == slow
         assert fast.count(b"\n") == len(records)
+
+    def test_traced_records(self) -> None:
+        """A span's ids under TRACE_FIELD: its keys after seq on both paths; any other value
+        there (what split_trace leaves in the fields) rendered the same way too."""
+        ids = "4bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701"
+        odd: list[Any] = [ids.upper(), ids[:-1], 7, None, "0x" + ids[2:], "z" * 50, ids + "0"]
+        records: list[Any] = [
+            (1, 1, 20, SOURCE, "traced", {TRACE_FIELD: ids, "qty": 1}),
+            (2, 2, 20, SOURCE, "traced only", {TRACE_FIELD: ids}),
+            (3, 3, 20, SOURCE, "traced, odd field", {TRACE_FIELD: ids, "x": object()}),
+            (4, 4, 20, SOURCE, "traced, long", {TRACE_FIELD: ids, "x": "y" * 9000}),
+            *((5 + i, 5, 20, SOURCE, "odd", {TRACE_FIELD: v, "n": i}) for i, v in enumerate(odd)),
+        ]
+        fast, slow = both(records)
+        assert fast == slow
+        first = fast.splitlines()[0]
+        keys = b'"trace_id":"%s","span_id":"%s","trace_flags":"01"' % (
+            ids[:32].encode(),
+            ids[32:48].encode(),
+        )
+        assert b'"seq":1,%s,"msg":"traced","fields":{"qty":1}}' % keys in first
 
     @pytest.mark.parametrize("every", [1, 100])
     def test_offering_the_cpu_while_rendering_changes_no_byte(self, every: int) -> None:

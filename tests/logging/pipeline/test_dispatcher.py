@@ -141,3 +141,27 @@ class TestFailedSlice:
         assert [r.msg for r in captured.logs() if r.logger == "x"] == ["after"]
         (warning,) = [r for r in captured.logs() if r.msg == "log dispatch failed"]
         assert warning.fields["error"] == "RuntimeError: bug"
+
+    def test_a_failing_housekeeping_step_is_counted_and_the_loop_goes_on(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A bug in a cycle's housekeeping (arming the latency samples, here) is counted and
+        warned about like a failed slice; the dispatcher thread lives on and delivers."""
+        captured = CapturingBackend()
+        pipeline = LoggingPipeline([captured])
+        loggers, failures = pipeline._loggers, []
+
+        def arm_failing(force: bool = False) -> None:
+            failures.append(force)
+            raise RuntimeError("arming bug")
+
+        monkeypatch.setattr(loggers, "arm_sampling", arm_failing)
+        pipeline.start()
+        wait_until(lambda: pipeline.dispatch_errors >= 2, what="two failed cycles")
+        HFTLogger(pipeline, "x").info("after")
+        assert pipeline.flush(timeout=30)
+        assert pipeline._dispatcher.running
+        pipeline.close()
+        assert [r.msg for r in captured.logs() if r.logger == "x"] == ["after"]
+        (warning,) = [r for r in captured.logs() if r.msg == "log dispatch failed"]
+        assert warning.fields["error"] == "RuntimeError: arming bug"

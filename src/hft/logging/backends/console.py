@@ -20,7 +20,7 @@ from hft.logging.levels import (
     level_name,
     parse_level,
 )
-from hft.logging.record import Record
+from hft.logging.record import Record, split_trace
 from hft.logging.render.clock import TimestampFormatter
 from hft.logging.render.lines import safe_repr, safe_str, truncate
 
@@ -115,8 +115,10 @@ class ConsoleBackend(BaseBackend):
         return colours(self._colored_output and stream.isatty())
 
     def format(self, record: Record, colour: Callable[[int, str], str]) -> str:
-        """Render one record as a line (without the newline)."""
+        """Render one record as a line (without the newline); a record logged inside a span
+        ends with its ``trace_id=… span_id=…``."""
         _seq, ts_ns, level, source, msg, fields = record
+        fields, trace = split_trace(fields)
         parts = [
             colour(0, self._ts(ts_ns)),
             colour(level, f"{level_name(level):<8}"),
@@ -132,6 +134,8 @@ class ConsoleBackend(BaseBackend):
             parts.extend(
                 f"{escape(safe_str(k, limit))}={_value_text(v, limit)}" for k, v in fields.items()
             )
+        if trace is not None:
+            parts.append(f"trace_id={trace.trace_id} span_id={trace.span_id}")
         return " ".join(parts)
 
     def _ts(self, ts_ns: int) -> str:

@@ -98,6 +98,8 @@ class Emitter:
     capacity: int
     #: 1: time the next call and append its duration (ns) to ``samples`` (writable).
     sample: int
+    #: 1: each call reads the current OpenTelemetry span (``trace=``; read-only).
+    traced: int
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class Emitter:
         context: ContextVar[Any] | None = None,
         derive: Callable[[Any], tuple[Any, int, object]] | None = None,
         keep: bool = False,
+        trace: tuple[Any, str, Callable[[], object], Callable[[object], str | None]] | None = None,
     ) -> None: ...
     def __call__(self, msg: str, /, **fields: Any) -> None:
         """Log *msg* with *fields*."""

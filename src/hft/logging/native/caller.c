@@ -20,7 +20,8 @@ caller_exec(PyObject *module)
 {
     CallerState *state = PyModule_GetState(module);
     state->exc_info_key = PyUnicode_InternFromString("exc_info");
-    if (state->exc_info_key == NULL) {
+    state->trace_field = PyUnicode_InternFromString("\x1ftrace");
+    if (state->exc_info_key == NULL || state->trace_field == NULL) {
         return -1;
     }
     state->emitter_type = PyType_FromModuleAndSpec(module, &hft_emitter_spec, NULL);
@@ -56,6 +57,7 @@ caller_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(state->sequence_type);
         Py_VISIT(state->counter_type);
         Py_VISIT(state->exc_info_key);
+        Py_VISIT(state->trace_field);
     }
     return 0;
 }
@@ -70,6 +72,7 @@ caller_clear(PyObject *module)
         Py_CLEAR(state->sequence_type);
         Py_CLEAR(state->counter_type);
         Py_CLEAR(state->exc_info_key);
+        Py_CLEAR(state->trace_field);
     }
     return 0;
 }

@@ -12,6 +12,7 @@ typedef struct {
     PyObject *sequence_type; /* the Sequence heap type */
     PyObject *counter_type;  /* the Counter heap type */
     PyObject *exc_info_key;  /* "exc_info", interned */
+    PyObject *trace_field;   /* hft.logging.record.TRACE_FIELD, interned */
 } CallerState;
 
 /* The module's definition: PyType_GetModuleByDef finds a type's module (and its state) by it. */

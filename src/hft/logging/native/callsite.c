@@ -15,11 +15,9 @@
  * to be promoted to the oldest generation and rescanned by full collections: pauses of 5 to
  * 9 ms every ~60,000 records.
  *
- * Untracking is only sound for an object that cannot be part of a reference cycle: the GC
- * would never free such a cycle. A record is untracked only when everything it refers to is
- * itself untracked or not a container (plain fields, a plain message, and a source whose
- * parts are plain), so no path leads from it back to itself. A record holding a traceback
- * (exc_info), a user's object or a bound context with one stays tracked, as in Python.
+ * When a record may be untracked: plain.h (plain fields, a plain message, a plain source).
+ * A record holding a traceback (exc_info), a user's object or a bound context with one stays
+ * tracked, as in Python.
  *
  * Every call, first of all, adds one to its Counter (counter=): the calls of one logger at one
  * level, shared by all their call sites in a pipeline, read by Prometheus when it pushes or is
@@ -30,7 +28,10 @@
  *
  * Given the task context's variable (context=, with derive=), a call first reads it
  * (context.c): while a context is set, the record takes the source the frame made for this call
- * site (its fields merged under the bound context) and that source's lane id.
+ * site (its fields merged under the bound context) and that source's lane id. Given trace=
+ * (logging.trace_context), a call reads the current OpenTelemetry span (trace.c) and its
+ * record carries the span's ids: as the lane entry's first field, or fields[TRACE_FIELD].
+ * Without it the call site is the one it was before: another vectorcall, the same code.
  */
 #include "callsite.h"
 #include "caller.h"
@@ -41,7 +42,6 @@
 #include "lane.h"
 #include "plain.h"
 #include "sequence.h"
-
 
 /* fields["exc_info"] = sys.exc_info() when the caller passed exc_info=True. */
 static int
@@ -100,9 +100,7 @@ emitter_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnam
 static PyObject *
 count(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    (void)args;
-    (void)nargsf;
-    (void)kwnames;
+    (void)args, (void)nargsf, (void)kwnames;
     (*self->calls_n)++;
     Py_RETURN_NONE;
 }
@@ -122,9 +120,9 @@ count_only(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames
 }
 
 /* A record of `source` (the logger's, or the one its task context made), to the lane under
- * lane_source when to_lane. */
-static inline PyObject *
-emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source,
+ * lane_source when to_lane; `trace`: the span's ids, or NULL (a constant in hft_emit). */
+static Py_ALWAYS_INLINE inline PyObject *
+emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source, PyObject *trace,
         PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -140,8 +138,13 @@ emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source,
         return NULL;
     }
     if (to_lane) { /* a plain record: into the lane as bytes, no object made */
-        int done = hft_lane_push((Lane *)self->lane, self->counter, self->next_seq, self->level_c,
-                             lane_source, args[0], args + 1, kwnames, &self->named);
+        Lane *l = (Lane *)self->lane;
+        int done = trace == NULL ? hft_lane_push(l, self->counter, self->next_seq, self->level_c,
+                                                 lane_source, args[0], args + 1, kwnames,
+                                                 &self->named)
+                                 : hft_lane_push_traced(l, self->counter, self->next_seq,
+                                                        self->level_c, lane_source, args[0],
+                                                        args + 1, kwnames, &self->named, trace);
         if (done != 0) {
             return done < 0 ? NULL : Py_NewRef(Py_None);
         }
@@ -157,7 +160,8 @@ emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source,
             return NULL;
         }
     }
-    if (self->exc && nkw && capture_exc_info(fields, self->exc_info_key) < 0) {
+    if ((self->exc && nkw && capture_exc_info(fields, self->exc_info_key) < 0) ||
+        (trace != NULL && PyDict_SetItem(fields, self->trace_field, trace) < 0)) {
         Py_DECREF(fields);
         return NULL;
     }
@@ -210,17 +214,18 @@ emit_as(Emitter *self, PyObject *source, int to_lane, uint32_t lane_source,
     Py_RETURN_NONE;
 }
 
-PyObject *
-hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+/* The call after its count: its task context's source, then emit_as (trace: as there). */
+static Py_ALWAYS_INLINE inline PyObject *
+emit_in(Emitter *self, PyObject *trace, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
     int to_lane = self->lane != NULL;
     PyObject *entry = NULL;
     int found = self->context == NULL ? 0
                                       : hft_context_entry(self->context, (PyObject *)self,
                                                           self->derive, &entry);
     if (found == 0) {
-        return emit_as(self, self->source, to_lane, self->lane_source, args, nargsf, kwnames);
+        return emit_as(self, self->source, to_lane, self->lane_source, trace, args, nargsf,
+                       kwnames);
     }
     if (found < 0) {
         return NULL;
@@ -229,9 +234,38 @@ hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
     PyObject *result = id == -1 && PyErr_Occurred()
                            ? NULL
                            : emit_as(self, PyTuple_GET_ITEM(entry, 0), to_lane && id >= 0,
-                                     (uint32_t)id, args, nargsf, kwnames);
+                                     (uint32_t)id, trace, args, nargsf, kwnames);
     Py_DECREF(entry);
     return result;
+}
+
+PyObject *
+hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (*self->calls_n)++; /* first: a call refused or dropped below is a call all the same */
+    return emit_in(self, NULL, args, nargsf, kwnames);
+}
+
+/* A traced call site's call (trace=): hft_emit's, the current span's ids carried. */
+static PyObject *
+emit_traced(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    (*self->calls_n)++;
+    PyObject *ids = NULL, *result = hft_emitter_trace(self, &ids) < 0
+                                        ? NULL
+                                        : emit_in(self, ids, args, nargsf, kwnames);
+    Py_XDECREF(ids);
+    return result;
+}
+
+static PyObject *
+traced_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Emitter *self = (Emitter *)op;
+    if (!self->sample) {
+        return emit_traced(self, args, nargsf, kwnames);
+    }
+    return hft_timed_call(self, emit_traced, args, nargsf, kwnames);
 }
 
 static PyObject *
@@ -239,16 +273,17 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *ring, *next_seq, *level, *source, *full, *wake = Py_None, *lane = Py_None;
     PyObject *samples = Py_None, *calls = Py_None, *context = Py_None, *derive = Py_None;
+    PyObject *trace = Py_None;
     Py_ssize_t capacity, wake_at = -1, lane_source = -1;
     int exc = 0, keeps = 0;
     static char *names[] = {"ring", "next_seq", "level", "source",      "capacity",
                             "full", "exc",      "wake",  "wake_at",     "lane",
                             "lane_source",      "samples", "counter",   "context",
-                            "derive",           "keep",  NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOOOOp:Emitter", names, &ring,
+                            "derive",           "keep",  "trace",     NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOnO|pOnOnOOOOpO:Emitter", names, &ring,
                                      &next_seq, &level, &source, &capacity, &full, &exc, &wake,
                                      &wake_at, &lane, &lane_source, &samples, &calls, &context,
-                                     &derive, &keeps)) {
+                                     &derive, &keeps, &trace)) {
         return NULL;
     }
     if (keeps && (ring == Py_None || capacity >= 0 || lane != Py_None || wake != Py_None)) {
@@ -302,7 +337,18 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         Py_XDECREF(append);
         return NULL;
     }
-    self->vectorcall = keeps ? hft_keep_call : count_only_site ? count_only : emitter_call;
+    self->vectorcall = keeps             ? hft_keep_call
+                       : count_only_site ? count_only
+                       : trace != Py_None ? traced_call
+                                          : emitter_call;
+    self->trace_field = Py_NewRef(state->trace_field);
+    if (trace != Py_None && !count_only_site) {
+        self->traced = 1;
+        if (hft_trace_init(&self->trace, trace) < 0) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
     self->keep = keeps;
     self->calls = calls == Py_None ? NULL : Py_NewRef(calls);
     self->calls_n = calls == Py_None ? &self->own_calls : &((Counter *)calls)->value;
@@ -353,7 +399,7 @@ emitter_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->named);
     Py_VISIT(self->context);
     Py_VISIT(self->derive);
-    return 0;
+    return hft_trace_traverse(&self->trace, visit, arg);
 }
 
 static int
@@ -373,6 +419,8 @@ emitter_clear(PyObject *op)
     Py_CLEAR(self->named);
     Py_CLEAR(self->context);
     Py_CLEAR(self->derive);
+    Py_CLEAR(self->trace_field);
+    hft_trace_clear(&self->trace);
     self->counter = NULL; /* it pointed into next_seq */
     return 0;
 }
@@ -412,6 +460,7 @@ static PyMemberDef emitter_members[] = {
      "room checked before appending (0: every call goes to full)"},
     {"sample", Py_T_INT, offsetof(Emitter, sample), 0,
      "1: time the next call and append its duration (ns) to samples"},
+    {"traced", Py_T_INT, offsetof(Emitter, traced), Py_READONLY, "1: reads the span (trace=)"},
     {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(Emitter, vectorcall), Py_READONLY, NULL},
     {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(Emitter, weakreflist), Py_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
@@ -420,8 +469,8 @@ static PyMemberDef emitter_members[] = {
 static PyType_Slot emitter_slots[] = {
     {Py_tp_doc, "Emitter(ring, next_seq, level, source, capacity, full, exc=False, wake=None, "
                 "wake_at=-1, lane=None, lane_source=-1, samples=None, counter=None, context=None, "
-                "derive=None, keep=False): a logging method; ring=None: a count-only one; "
-                "keep=True: a backtrace's."},
+                "derive=None, keep=False, trace=None): a logging method; ring=None: a count-only "
+                "one; keep=True: a backtrace's; trace: a TraceSpec, read at each call."},
     {Py_tp_new, emitter_new},
     {Py_tp_dealloc, emitter_dealloc},
     {Py_tp_traverse, emitter_traverse},
@@ -445,9 +494,6 @@ PyType_Spec hft_emitter_spec = {
 PyObject *
 hft_nop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    (void)module;
-    (void)args;
-    (void)nargs;
-    (void)kwnames;
+    (void)module, (void)args, (void)nargs, (void)kwnames;
     Py_RETURN_NONE;
 }

@@ -4,6 +4,7 @@
 #define HFT_EMITTER_H
 
 #include "compat.h"
+#include "trace.h"
 #include <stdint.h>
 #include <time.h>
 
@@ -40,6 +41,9 @@ typedef struct {
     unsigned long long own_calls;
     PyObject *context;      /* the task context's ContextVar (NULL: not read) */
     PyObject *derive;       /* derive(frame) -> (source, lane id, lease): a frame's first call */
+    PyObject *trace_field;  /* the module state's TRACE_FIELD, held here */
+    int traced;             /* trace= given: each call reads the current span (trace.c) */
+    TraceReader trace;
 } Emitter;
 
 /* A call's body: hft_emit, or keep.c's; hft_timed_call times one when the site is armed. */
@@ -47,6 +51,14 @@ typedef PyObject *(*HftCallBody)(Emitter *, PyObject *const *, size_t, PyObject 
 
 /* The logging call (callsite.c): the count, then the lane or the ring. */
 PyObject *hft_emit(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames);
+
+/* The current span's ids for a traced call site (trace=): 1 (*ids a new reference), 0 none
+ * (or not traced), -1 error. */
+static inline int
+hft_emitter_trace(Emitter *self, PyObject **ids)
+{
+    return self->traced && self->trace.key != NULL ? hft_trace_ids(&self->trace, ids) : 0;
+}
 
 /* body(self, ...) timed, its duration appended to the site's samples (callsite.c). */
 PyObject *hft_timed_call(Emitter *self, HftCallBody body, PyObject *const *args, size_t nargsf,

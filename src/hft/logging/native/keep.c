@@ -4,11 +4,26 @@
 #include "emitter.h"
 #include "plain.h"
 
+/* kwnames with `field` after them: a new tuple. */
+static PyObject *
+traced_names(PyObject *kwnames, Py_ssize_t nkw, PyObject *field)
+{
+    PyObject *names = PyTuple_New(nkw + 1);
+    for (Py_ssize_t i = 0; names != NULL && i < nkw; i++) {
+        PyTuple_SET_ITEM(names, i, Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
+    }
+    if (names != NULL) {
+        PyTuple_SET_ITEM(names, nkw, Py_NewRef(field));
+    }
+    return names;
+}
+
 /* The call of a backtrace's keeping call site (keep=True): its record into the ring, with its
  * fields as two tuples, (seq, ts, level, source, msg, values, names): no dict is made, and
  * none freed when the ring drops it, unless it is written (hft.logging.pipeline.backtrace).
  * No room check (the ring's maxlen drops the oldest), no lane, no wake. Inside a task context
- * (context=, derive=) the record takes the source its frame made for this site, as emit's. */
+ * (context=, derive=) the record takes the source its frame made for this site, as emit's.
+ * A traced site (trace=) adds the current span's ids as a last name TRACE_FIELD and value. */
 static PyObject *
 keep(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -24,9 +39,20 @@ keep(Emitter *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         return NULL;
     }
     PyObject *source = found ? PyTuple_GET_ITEM(entry, 0) : self->source;
-    PyObject *names = kwnames == NULL ? PyTuple_New(0) : Py_NewRef(kwnames);
-    Py_ssize_t nkw = names == NULL ? 0 : PyTuple_GET_SIZE(names);
-    PyObject *values = names == NULL ? NULL : PyTuple_New(nkw);
+    PyObject *ids = NULL;
+    if (hft_emitter_trace(self, &ids) < 0) {
+        Py_XDECREF(entry);
+        return NULL;
+    }
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *names = ids != NULL    ? traced_names(kwnames, nkw, self->trace_field)
+                      : kwnames == NULL ? PyTuple_New(0)
+                                        : Py_NewRef(kwnames);
+    PyObject *values = names == NULL ? NULL : PyTuple_New(nkw + (ids != NULL));
+    if (values != NULL && ids != NULL) {
+        PyTuple_SET_ITEM(values, nkw, Py_NewRef(ids));
+    }
+    Py_XDECREF(ids); /* values holds it */
     int untrack = values != NULL && plain(args[0]) && plain(names) && plain_source(source);
     for (Py_ssize_t i = 0; values != NULL && i < nkw; i++) {
         PyObject *value = args[1 + i];

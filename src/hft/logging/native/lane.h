@@ -91,6 +91,12 @@ int hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t le
                   uint32_t source, PyObject *msg, PyObject *const *values, PyObject *kwnames,
                   PyObject **named);
 
+/* The same with `trace`, the span's ids (a str of 50 hex digits): written as the entry's first
+ * field, named TRACE_FIELD (hft.logging.record). */
+int hft_lane_push_traced(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
+                         uint32_t source, PyObject *msg, PyObject *const *values,
+                         PyObject *kwnames, PyObject **named, PyObject *trace);
+
 /* -- lane_take.c: entries out as a frame (take_mu held) ------------------------------------- */
 
 typedef struct {

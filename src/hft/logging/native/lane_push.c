@@ -7,6 +7,7 @@
 #include <time.h>
 
 #define LANE_MAX_FIELDS 64 /* more: the classic path */
+#define TRACE_KEY "\x1ftrace" /* hft.logging.record.TRACE_FIELD */
 
 /* Size one field; 1 plain, 0 not for the lane, -1 error. `named`: the call site already knows
  * its name to be harmless (the same kwnames tuple passed before). */
@@ -172,10 +173,12 @@ lane_write(Lane *lane, const EntryHead *h, const char *msg, const EntryField *fi
  * object. `named`: the kwnames tuple whose names
  * the call site last found harmless, held by the call site; kwnames tuples are constants of the
  * calling code, so a hot call passes the same one each time and skips the set lookups. The
- * harmless set only ever grows, so a name once harmless stays so. */
-int
-hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
-              PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named)
+ * harmless set only ever grows, so a name once harmless stays so. Inlined in both pushes, so
+ * the untraced one is compiled without the trace's branches. */
+static Py_ALWAYS_INLINE inline int
+lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
+          PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named,
+          PyObject *trace)
 {
     Py_ssize_t n = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (!PyUnicode_CheckExact(msg) || n > LANE_MAX_FIELDS) {
@@ -193,15 +196,30 @@ hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
         PyErr_Clear();
         return 0;
     }
-    EntryField fields[LANE_MAX_FIELDS];
+    EntryField fields[LANE_MAX_FIELDS + 1];
     size_t size = ENTRY_FIXED + (size_t)msg_len;
     int known = n == 0 || kwnames == *named;
+    Py_ssize_t first = 0; /* 1: the trace is fields[0] */
+    if (trace != NULL) {
+        Py_ssize_t len;
+        EntryField *f = &fields[first++];
+        f->str = PyUnicode_AsUTF8AndSize(trace, &len);
+        if (f->str == NULL) {
+            return -1;
+        }
+        f->key = TRACE_KEY;
+        f->key_len = (uint32_t)strlen(TRACE_KEY);
+        f->str_len = (uint32_t)len;
+        f->tag = TAG_STR;
+        size += entry_field_size(f);
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        int ok = lane_field(lane, PyTuple_GET_ITEM(kwnames, i), values[i], &fields[i], known);
+        EntryField *f = &fields[first + i];
+        int ok = lane_field(lane, PyTuple_GET_ITEM(kwnames, i), values[i], f, known);
         if (ok <= 0) {
             return ok;
         }
-        size += entry_field_size(&fields[i]);
+        size += entry_field_size(f);
     }
     if (!known) {
         Py_XSETREF(*named, Py_NewRef(kwnames));
@@ -249,7 +267,7 @@ hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
     Py_XDECREF(seq_obj);
     EntryHead head = {(uint32_t)size, seq, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec,
                       level, source, (uint32_t)msg_len};
-    lane_write(lane, &head, text, fields, (uint32_t)n);
+    lane_write(lane, &head, text, fields, (uint32_t)(first + n));
     if (LOAD(lane->records) == lane->wake_at) {
         Mover *m = &lane->mover;
         int stuck = m->running && (LOAD(m->frames) >= m->max_frames ||
@@ -266,3 +284,17 @@ hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
     return 1;
 }
 
+int
+hft_lane_push(Lane *lane, long long *counter, PyObject *next_seq, int32_t level, uint32_t source,
+              PyObject *msg, PyObject *const *values, PyObject *kwnames, PyObject **named)
+{
+    return lane_push(lane, counter, next_seq, level, source, msg, values, kwnames, named, NULL);
+}
+
+int
+hft_lane_push_traced(Lane *lane, long long *counter, PyObject *next_seq, int32_t level,
+                     uint32_t source, PyObject *msg, PyObject *const *values, PyObject *kwnames,
+                     PyObject **named, PyObject *trace)
+{
+    return lane_push(lane, counter, next_seq, level, source, msg, values, kwnames, named, trace);
+}

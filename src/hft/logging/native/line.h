@@ -1,6 +1,8 @@
 /* The parts of a JSON line that both renderers write: render.c (records as tuples) and
  * render_lane.c (a lane frame's entries), so that their lines are the very same bytes:
  *     b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\n'
+ * and, for a record that carries its span (TRACE_FIELD, hft.logging.record), between seq and
+ * msg: ,"trace_id":"%s","span_id":"%s","trace_flags":"%s"
  * The helpers each renderer calls once per record or field are inline here; the rest is
  * line.c's. */
 #ifndef HFT_LINE_H
@@ -20,6 +22,30 @@
 #define P_FIELDS ",\"fields\":"
 #define P_END "}\n"
 #define LIT(s) (sizeof(s) - 1)
+
+#define TRACE_KEY "\x1ftrace" /* hft.logging.record.TRACE_FIELD, and its value's length */
+#define TRACE_LEN 50
+#define P_TRACE_ID ",\"trace_id\":\""
+#define P_SPAN_ID "\",\"span_id\":\""
+#define P_FLAGS "\",\"trace_flags\":\""
+/* What a trace adds to a line. */
+#define TRACE_EXTRA (LIT(P_TRACE_ID) + LIT(P_SPAN_ID) + LIT(P_FLAGS) + 1 + TRACE_LEN)
+
+/* Whether s (n bytes) is a trace written here: 50 lowercase hex digits. split_trace takes more
+ * (what int(s, 16) takes): a record with another value under TRACE_FIELD goes to Python. */
+static inline int
+trace_ok(const char *s, size_t n)
+{
+    if (n != TRACE_LEN) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
 /* All fixed parts, the '.' and the 9 digits of nanoseconds. */
 #define FIXED                                                                                   \
     (LIT(P_TS) + 1 + 9 + LIT(P_LEVEL) + LIT(P_SOURCE) + LIT(P_SEQ) + LIT(P_MSG) + LIT(P_FIELDS) + \
@@ -30,6 +56,20 @@
         memcpy((p), (s), (n)); \
         (p) += (n);           \
     } while (0)
+
+/* The trace's keys at p (after seq; TRACE_EXTRA bytes); returns where they end. */
+static inline char *
+put_trace(char *p, const char *ids)
+{
+    PUT(p, P_TRACE_ID, LIT(P_TRACE_ID));
+    PUT(p, ids, 32);
+    PUT(p, P_SPAN_ID, LIT(P_SPAN_ID));
+    PUT(p, ids + 32, 16);
+    PUT(p, P_FLAGS, LIT(P_FLAGS));
+    PUT(p, ids + 48, 2);
+    *p++ = '"';
+    return p;
+}
 
 /* Writes v in decimal at p; returns the number of characters. */
 static inline Py_ssize_t

@@ -12,6 +12,10 @@
  * caller re-renders it with the Python path and splices it in. Only MemoryError and
  * KeyboardInterrupt propagate.
  *
+ * A record whose fields (an exact dict) carry TRACE_FIELD as 50 lowercase hex digits has the
+ * trace's keys after seq and its fields dumped without it (split_trace); any other value
+ * there takes the Python path, which decides as split_trace does.
+ *
  * state is a list [second_start_ns: int, prefix: bytes] caching the rendered second.
  * yield_every (render_lines and render_lane): after each that many records, offer the CPU
  * (sched_yield, the GIL released); 0, the default: never. A writer process sets it.
@@ -23,9 +27,33 @@
 #include <string.h>
 
 /* Renders one record into b. Returns 0 when written, 1 for the slow path, -1 on error. */
+/* The trace a record's fields carry (*ids: its 50 digits, borrowed from *rest) and its fields
+ * without it (*rest: a new dict); 0 none, 1 the slow path, -1 error. */
+static int
+split_trace(PyObject *fields, PyObject *trace_key, PyObject **rest, const char **ids)
+{
+    PyObject *value = PyDict_CheckExact(fields) ? PyDict_GetItemWithError(fields, trace_key)
+                                                : NULL;
+    if (value == NULL) {
+        return PyErr_Occurred() ? (soft_error() < 0 ? -1 : 1) : 0;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_CheckExact(value) ? PyUnicode_AsUTF8AndSize(value, &n) : NULL;
+    if (s == NULL || !trace_ok(s, (size_t)n)) {
+        return s == NULL && PyErr_Occurred() ? (soft_error() < 0 ? -1 : 1) : 1;
+    }
+    *rest = PyDict_Copy(fields);
+    if (*rest == NULL || PyDict_DelItem(*rest, trace_key) < 0) {
+        Py_XDECREF(*rest);
+        return -1;
+    }
+    *ids = s; /* value's utf-8, alive while fields holds value: the caller holds the record */
+    return 0;
+}
+
 static int
 render_one(Buf *b, PyObject *record, PyObject *levels, PyObject *messages, PyObject *dumps,
-           Py_ssize_t long_line, Stamp *stamp)
+           Py_ssize_t long_line, Stamp *stamp, PyObject *trace_key)
 {
     if (!PyTuple_CheckExact(record) || PyTuple_GET_SIZE(record) != 6) {
         return 1;
@@ -100,7 +128,16 @@ render_one(Buf *b, PyObject *record, PyObject *levels, PyObject *messages, PyObj
             return soft_error() < 0 ? -1 : 1;
         }
     }
-    PyObject *fields_json = PyObject_CallOneArg(dumps, fields);
+    PyObject *rest = NULL;
+    const char *ids = NULL;
+    int traced = split_trace(fields, trace_key, &rest, &ids);
+    if (traced != 0) {
+        Py_DECREF(text);
+        Py_DECREF(level_bytes);
+        return traced;
+    }
+    PyObject *fields_json = PyObject_CallOneArg(dumps, rest != NULL ? rest : fields);
+    Py_XDECREF(rest);
     if (fields_json == NULL) {
         Py_DECREF(text);
         Py_DECREF(level_bytes);
@@ -117,7 +154,7 @@ render_one(Buf *b, PyObject *record, PyObject *levels, PyObject *messages, PyObj
     Py_ssize_t text_len = PyBytes_GET_SIZE(text);
     Py_ssize_t fields_len = PyBytes_GET_SIZE(fields_json);
     Py_ssize_t total = (Py_ssize_t)FIXED + stamp->prefix_len + level_len + prefix_len + seq_len +
-                       text_len + fields_len;
+                       text_len + fields_len + (ids != NULL ? (Py_ssize_t)TRACE_EXTRA : 0);
     if (total > long_line) {
         goto done; /* render_long, in Python */
     }
@@ -137,6 +174,9 @@ render_one(Buf *b, PyObject *record, PyObject *levels, PyObject *messages, PyObj
     PUT(p, PyBytes_AS_STRING(json_prefix), prefix_len);
     PUT(p, P_SEQ, LIT(P_SEQ));
     PUT(p, seq_buf, seq_len);
+    if (ids != NULL) {
+        p = put_trace(p, ids);
+    }
     PUT(p, P_MSG, LIT(P_MSG));
     PUT(p, PyBytes_AS_STRING(text), text_len);
     PUT(p, P_FIELDS, LIT(P_FIELDS));
@@ -189,13 +229,16 @@ hft_render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *slow = PyList_New(0);
-    if (slow == NULL) {
+    PyObject *trace_key = slow == NULL ? NULL : PyUnicode_FromString(TRACE_KEY);
+    if (trace_key == NULL) {
+        Py_XDECREF(slow);
         return NULL;
     }
     /* A fast sequence of the records: the list itself may change while dumps runs. */
     PyObject *seq = PySequence_Tuple(records);
     if (seq == NULL) {
         Py_DECREF(slow);
+        Py_DECREF(trace_key);
         return NULL;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(seq);
@@ -207,7 +250,7 @@ hft_render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             offer_cpu(&left, every);
         }
         int rc = render_one(&b, PyTuple_GET_ITEM(seq, i), levels, messages, dumps, long_line,
-                            &stamp);
+                            &stamp, trace_key);
         if (rc < 0) {
             goto error;
         }
@@ -235,12 +278,14 @@ hft_render_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_DECREF(seq);
     Py_DECREF(slow);
+    Py_DECREF(trace_key);
     buf_close(&b);
     return result;
 error:
     Py_XDECREF(data);
     Py_DECREF(seq);
     Py_DECREF(slow);
+    Py_DECREF(trace_key);
     buf_close(&b);
     return NULL;
 }

@@ -1,7 +1,8 @@
 /* JSON lines straight from a lane frame's bytes (see render_lane.h): each entry rendered as
  * render_lines renders its record, without making the record; an entry that render_lines would
  * leave to Python (a long line, a float orjson writes otherwise than repr, a call field over a
- * bound one) is made a record (frame.c) and left for the Python path. */
+ * bound one) is made a record (frame.c) and left for the Python path. A traced call's entry
+ * carries its span's ids as its first field, TRACE_KEY (lane_push.c): written after seq. */
 #include "render_lane.h"
 #include "buffer.h"
 #include "entry.h"
@@ -165,6 +166,13 @@ binds(PyObject *context, const char *key, uint32_t n)
     return 0;
 }
 
+/* Whether a field is named TRACE_KEY. */
+static inline int
+is_trace(const EntryField *f)
+{
+    return f->key_len == LIT(TRACE_KEY) && memcmp(f->key, TRACE_KEY, LIT(TRACE_KEY)) == 0;
+}
+
 /* Everything the renderer holds across the entries of one frame. */
 typedef struct {
     PyObject *levels;  /* dict: level (int) -> name (bytes) */
@@ -193,6 +201,19 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
         return 1;
     }
     const char *q = entry_fields(e, &h, &nfields);
+    const char *ids = NULL; /* the span's ids: the first field, TRACE_KEY */
+    if (nfields) {
+        EntryField f;
+        const char *next = entry_get_field(q, &f);
+        if (is_trace(&f)) {
+            if (f.tag != TAG_STR || !trace_ok(f.str, f.str_len)) {
+                return 1; /* split_trace decides, in Python */
+            }
+            ids = f.str;
+            q = next;
+            nfields--;
+        }
+    }
     PyObject *src = fs->by_id[h.source];
     if (!PyTuple_Check(src) || PyTuple_GET_SIZE(src) <= 3 ||
         !PyBytes_CheckExact(PyTuple_GET_ITEM(src, 3))) {
@@ -252,6 +273,9 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
     PUT(p, PyBytes_AS_STRING(prefix), prefix_len);
     PUT(p, P_SEQ, LIT(P_SEQ));
     p += write_int64(p, h.seq);
+    if (ids != NULL) {
+        p = put_trace(p, ids);
+    }
     PUT(p, P_MSG, LIT(P_MSG));
     p = json_str(p, e + ENTRY_AT_MSG, h.msg_len);
     PUT(p, P_FIELDS, LIT(P_FIELDS));
@@ -262,6 +286,9 @@ render_entry(LaneRender *lr, Reader *r, const FrameSources *fs, Buf *b)
     for (uint32_t i = 0; i < nfields; i++) {
         EntryField f;
         q = entry_get_field(q, &f);
+        if (is_trace(&f)) {
+            return 1; /* a second one: a call's own, which the Python path merges */
+        }
         if (bound_len && (lr->names & name_bit(f.key, f.key_len)) &&
             binds(context, f.key, f.key_len)) {
             return 1; /* the call overrides a bound field: {**context, **fields} in Python */

@@ -50,6 +50,8 @@ from hft.logging.pipeline.callsites import (
     _deriver,
     _entry,
     _PyEmit,
+    _traced,
+    _tracing,
     make_count,
 )
 from hft.logging.pipeline.counts import PyCounter, new_counter
@@ -95,7 +97,7 @@ class Backtrace:
             return Emitter(
                 self.ring, self.next_seq, level, source, -1, None, exc,
                 samples=samples, counter=cast("Counter", counter),
-                context=CONTEXT, derive=derive, keep=True,
+                context=CONTEXT, derive=derive, keep=True, **_traced(host.trace),
             )  # fmt: skip
         append, next_seq, now = self.ring.append, self.next_seq, time.time_ns
         framed, key = CONTEXT.get, object()
@@ -108,7 +110,7 @@ class Backtrace:
             append((next_seq(), now(), level, here, msg, (*fields.values(),), (*fields,)))
 
         py_counter = counter if isinstance(counter, PyCounter) else PyCounter()
-        return _PyEmit(keep, samples, py_counter)
+        return _PyEmit(_tracing(keep, host.trace), samples, py_counter)
 
     def trigger(self, host: CallSiteHost, fast: Emit, level: int, source: Source) -> Emit:
         """*fast*, the method of *level* (at ``flush_level`` or above), made to write the kept
@@ -134,7 +136,7 @@ class Backtrace:
         append = _bounded_append(host, rings.ring) if bounded else rings.ring.append
         framed, derive, key = CONTEXT.get, _deriver(None, level, source), object()
 
-        def send(msg: str, fields: dict[str, Any]) -> None:
+        def send(msg: str, fields: dict[str, Any]) -> None:  # traced below, as the call site
             count(msg)
             frame = framed()  # inside a task context: its source, as the plain call site's
             here = source if frame is None else _entry(frame, key, derive)[0]
@@ -145,7 +147,7 @@ class Backtrace:
             append((seq, ts, BACKTRACE, source, msg, bundle))
             wake()  # an error is worth a dispatcher cycle now
 
-        return send
+        return _tracing(send, host.trace)
 
     # -- flushing ------------------------------------------------------------------------------
 

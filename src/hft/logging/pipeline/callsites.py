@@ -21,8 +21,9 @@ from hft.logging.levels import AUDIT, METRIC
 from hft.logging.native import Emitter
 from hft.logging.native import nop as _c_nop
 from hft.logging.pipeline.counts import CallCounter, PyCounter
-from hft.logging.record import Record, Source
+from hft.logging.record import TRACE_FIELD, Record, Source
 from hft.logging.task_context import CONTEXT, ContextFrame
+from hft.logging.trace_context import TraceSpec, span_reader
 
 if TYPE_CHECKING:
     from hft.logging.audit._guard import AuditSlot
@@ -66,6 +67,8 @@ class CallSiteHost(Protocol):
     def audit_guard(self) -> AuditSlot | None: ...
     @property
     def running(self) -> bool: ...
+    @property
+    def trace(self) -> TraceSpec | None: ...
     def record_counter(self, name: str, level: int) -> CallCounter: ...
 
 
@@ -84,6 +87,9 @@ def make_emit(
     Inside a task context (:mod:`hft.logging.task_context`) a record takes the source its frame
     made for this call site (``derive``, on the frame's first call here), lane id and all.
     ``lane=False`` keeps every record on the tuple ring (a backtrace's flushing levels).
+    With the pipeline's ``trace`` (``trace_context: true``) each call reads the current
+    OpenTelemetry span and its record carries the span's ids (:mod:`hft.logging.trace_context`);
+    without it the method is the very one it was before tracing existed.
     """
     counter, rings = pipeline.record_counter(source.name, level), pipeline.rings
     ring, bounded = rings.ring, pipeline.overflow_policy != "drop_oldest"
@@ -96,7 +102,7 @@ def make_emit(
         return Emitter(
             ring, rings.next_seq, level, source, capacity, full, exc, wake, wake_at,
             lane_c, lane_source, samples, cast("Counter", counter),  # new_counter's: a C one
-            CONTEXT, derive,
+            CONTEXT, derive, **_traced(pipeline.trace),
         )  # fmt: skip
     append, next_seq, now = ring.append, rings.next_seq, time.time_ns
     framed, derive, key = CONTEXT.get, _deriver(None, level, source), object()
@@ -115,7 +121,32 @@ def make_emit(
         if used + 1 == wake_at:
             wake()
 
-    return _PyEmit(put, samples, cast(PyCounter, counter))  # new_counter's, without the C one
+    return _PyEmit(_tracing(put, pipeline.trace), samples, cast(PyCounter, counter))
+
+
+def _traced(trace: TraceSpec | None) -> dict[str, Any]:
+    """The ``Emitter`` keyword that reads the span at each call: none without tracing (the
+    Emitter is then constructed exactly as before)."""
+    return {} if trace is None else {"trace": trace}
+
+
+_Put = Callable[[str, dict[str, Any]], None]
+
+
+def _tracing(put: _Put, trace: TraceSpec | None) -> _Put:
+    """*put* itself without tracing; with it, *put* after the current span's ids are added to
+    the call's fields under ``TRACE_FIELD`` (what ``native/trace.c`` does for the Emitter)."""
+    if trace is None:
+        return put
+    read = span_reader(trace)
+
+    def put_traced(msg: str, fields: dict[str, Any]) -> None:
+        ids = read()
+        if ids is not None:
+            fields[TRACE_FIELD] = ids
+        put(msg, fields)
+
+    return put_traced
 
 
 _Entry = tuple[Source, int, object]

@@ -118,10 +118,10 @@ class Dispatcher:
                 self.drain()
             except Exception as exc:  # noqa: BLE001 - the dispatcher must outlive any bug
                 self._dispatch_failed(exc)
-            self.flush_backends()
-            self._bookkeep()
-            rings.call_samples.take()
-            self._loggers.arm_sampling()
+            try:
+                self._housekeep()
+            except Exception as exc:  # noqa: BLE001 - as above: counted and said, never fatal
+                self._dispatch_failed(exc)
             if self._stopping and not (rings.ring or rings.audit_ring or any(rings.retired)):
                 break
             if quiet and self._idle():
@@ -134,6 +134,13 @@ class Dispatcher:
         self.drain(flush=True)
         rings.call_samples.take()
         self.settle()
+
+    def _housekeep(self) -> None:
+        """What a cycle does after the drain: flush, bookkeeping, latency samples, arming."""
+        self.flush_backends()
+        self._bookkeep()
+        self._rings.call_samples.take()
+        self._loggers.arm_sampling()
 
     def _mover_may_run(self) -> bool:
         """The lane's mover runs while the dispatcher does, and stops with it: the last drains
@@ -158,7 +165,8 @@ class Dispatcher:
         return True
 
     def _dispatch_failed(self, exc: Exception) -> None:
-        """A slice could not be dispatched (a bug, never expected): count it, say so, go on."""
+        """A slice could not be dispatched, or a cycle's housekeeping failed (a bug, never
+        expected): count it, say so, go on."""
         self.dispatch_errors += 1
         if self.dispatch_errors == 1:
             self.warn("log dispatch failed", error=f"{type(exc).__name__}: {exc}")

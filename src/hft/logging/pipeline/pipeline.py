@@ -39,6 +39,7 @@ from hft.logging.pipeline.signals import install_sigterm_exit, restore_sigterm
 from hft.logging.pipeline.slots import BackendSlot
 from hft.logging.pipeline.spill import Fallback, fallback_for
 from hft.logging.render.redact import DEFAULT_REDACT_FIELDS
+from hft.logging.trace_context import TraceSpec, load_trace_spec
 
 if TYPE_CHECKING:
     from hft.logging.control import ControlSpec
@@ -78,10 +79,13 @@ class LoggingPipeline(LoggerLevels, RingViews, BacktraceHost):
         control: ControlSpec | None = None,
         backtrace: int = 0,
         backtrace_flush_level: int = ERROR,
+        trace_context: bool = False,
     ) -> None:
         #: Longest a shutdown at exit (atexit, SIGTERM) waits for the dispatcher to drain.
         self.drain_deadline_s = drain_deadline_ms / 1000
         self.use_lane = lane  #: plain records to a writer process as bytes (see lanes.py)
+        #: How call sites read the OpenTelemetry span (``trace_context``); None: they do not.
+        self.trace: TraceSpec | None = load_trace_spec() if trace_context else None
         self.batch_size = max(1, batch_size)
         self.overflow_policy: OverflowPolicy = overflow_policy
         self.block_timeout_s = block_timeout_ms / 1000

@@ -16,7 +16,6 @@ once per second, and anything odd takes the careful path, which cannot fail.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -24,13 +23,11 @@ import orjson
 
 from hft.logging.levels import LEVEL_NAMES, level_name
 from hft.logging.record import TRACE_FIELD, Record, Source, TraceIds, split_trace
-from hft.logging.render.clock import TimestampFormatter
-from hft.logging.render.lines import dumps_safe, safe_repr, sanitize
+from hft.logging.render.lines import LineRendererBase, dumps_safe, safe_repr, sanitize
 
 ECS_VERSION: Final = "8.11.0"
 _NS: Final = 1_000_000_000
 _CACHE_LIMIT: Final = 4096
-_LONG_LINE_SLACK: Final = 2048
 #: timestamp, nanoseconds, level, message, the logger's part, seq, tags, trace, fields
 _LINE: Final = (
     b'{"@timestamp":"%s.%09dZ","log.level":"%s","message":%s,"ecs.version":"'
@@ -49,42 +46,16 @@ def trace_part(trace: TraceIds | None) -> bytes:
     )
 
 
-class EcsLineRenderer:
+class EcsLineRenderer(LineRendererBase):
     """Renders records as ECS JSON lines (see the module's docstring for the layout)."""
 
-    __slots__ = (
-        "_levels",
-        "_limit",
-        "_loggers",
-        "_long_line",
-        "_messages",
-        "_second",
-        "_second_prefix",
-        "_timestamp",
-        "_yield_every",
-    )
+    __slots__ = ("_levels", "_loggers")
 
     def __init__(self, max_field_chars: int = 4096, *, yield_every: int = 0) -> None:
-        self._limit = max_field_chars
-        self._long_line = max_field_chars + _LONG_LINE_SLACK
+        super().__init__(max_field_chars, yield_every=yield_every)
         self._levels = {n: name.lower().encode() for n, name in LEVEL_NAMES.items()}
         #: Per logger (name, tags): ``"log":{"logger":…},"event":{"sequence":`` and ``"tags":[…],``.
         self._loggers: dict[object, tuple[bytes, bytes]] = {}
-        self._messages: dict[str, bytes] = {}
-        self._timestamp = TimestampFormatter()
-        self._second, self._second_prefix = 0, b""
-        self._set_second(0)
-        #: Kept for the file backend's sake: Python gives up the GIL every switch interval.
-        self._yield_every = yield_every
-
-    @property
-    def yield_every(self) -> int:
-        """Records rendered between offers of the CPU (Python's switch interval does it)."""
-        return self._yield_every
-
-    def __call__(self, record: Record) -> bytes:
-        """Return the line (newline included) for *record*."""
-        return self.many((record,))
 
     def many(self, records: Iterable[Record]) -> bytes:
         """Render *records* (tuples, a lane frame's records, a backtrace) as consecutive lines.
@@ -104,7 +75,7 @@ class EcsLineRenderer:
                     end = start + _NS
                 text = messages.get(msg) if type(msg) is str else None
                 if text is None:
-                    text = self._message(msg)
+                    text = self.message_json(msg)
                 parts = loggers.get(source[3] or source[:2])
                 if parts is None:
                     parts = self._logger(source)
@@ -119,16 +90,7 @@ class EcsLineRenderer:
                 append(line if len(line) <= long_line else self.render_long(record))
             except (KeyError, TypeError, ValueError, orjson.JSONEncodeError):
                 append(self.render_safe(record))
-        if len(messages) > _CACHE_LIMIT:
-            messages.clear()
         return b"".join(lines)
-
-    def _message(self, msg: object) -> bytes:
-        """A message's JSON: a string's cached, anything else its ``repr``."""
-        if type(msg) is str:
-            text = self._messages[msg] = orjson.dumps(msg)
-            return text
-        return orjson.dumps(safe_repr(msg, self._limit))
 
     def _logger(self, source: Source) -> tuple[bytes, bytes]:
         """``"log":{"logger":…},"event":{"sequence":`` and ``"tags":[…],`` of *source*'s
@@ -139,12 +101,6 @@ class EcsLineRenderer:
         parts = (logger, b'"tags":%s,' % orjson.dumps(list(source.tags)))
         self._loggers[source[3] or source[:2]] = parts
         return parts
-
-    def _set_second(self, ts_ns: int) -> tuple[int, bytes]:
-        second = ts_ns // _NS
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        self._second, self._second_prefix = second * _NS, stamp.encode()
-        return self._second, self._second_prefix
 
     def render_safe(self, record: Record) -> bytes:
         """The careful path: every part sanitised, so this cannot fail."""

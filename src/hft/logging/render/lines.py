@@ -21,7 +21,7 @@ import orjson
 
 from hft.logging.levels import LEVEL_NAMES, level_name
 from hft.logging.native import render_lane, render_lines  # C, or None: pure Python
-from hft.logging.record import LaneRecords, Record
+from hft.logging.record import TRACE_FIELD, LaneRecords, Record, split_trace
 from hft.logging.render.clock import TimestampFormatter
 
 TRUNCATED_MARK: Final = "…[truncated]"
@@ -153,10 +153,76 @@ def dumps_safe(obj: Any, limit: int) -> bytes:
         return orjson.dumps(sanitize(obj, limit), option=_JSON_OPTIONS)
 
 
-class JsonLineRenderer:
+class LineRendererBase:
+    """What the three JSON line renderers share (``schema: hft | ecs | otel``): the limit on a
+    field's length, the line length past which a line is re-rendered with strings cut, the
+    messages' JSON cache, the cached second of the timestamp, and how often to offer the CPU."""
+
+    __slots__ = (
+        "_limit",
+        "_long_line",
+        "_messages",
+        "_second",
+        "_second_prefix",
+        "_timestamp",
+        "_yield_every",
+    )
+
+    def __init__(self, max_field_chars: int = 4096, *, yield_every: int = 0) -> None:
+        if yield_every < 0:
+            raise ValueError(f"yield_every must be 0 or more, not {yield_every}")
+        self._limit = max_field_chars
+        #: A line longer than this may hold a string beyond ``max_field_chars``: re-rendered.
+        self._long_line = max_field_chars + _LONG_LINE_SLACK
+        self._timestamp = TimestampFormatter()
+        self._second = 0  #: start of the cached second, in ns since the epoch
+        self._second_prefix = b""
+        self._set_second(0)  # a real second: no timestamp may match an empty prefix
+        #: Messages are mostly literals in code: their JSON form is cached (bounded).
+        self._messages: dict[object, bytes] = {}
+        #: Records rendered between offers of the CPU (0: never). A writer process sets it: see
+        #: ``YIELD_EVERY`` in :mod:`hft.logging.writer.serve`. Only the C paths offer it; Python
+        #: gives up the GIL every switch interval by itself.
+        self._yield_every = yield_every
+
+    @property
+    def yield_every(self) -> int:
+        """Records rendered between offers of the CPU (0: never)."""
+        return self._yield_every
+
+    def __call__(self, record: Record) -> bytes:
+        """Return the line (newline included) for *record*."""
+        return self.many((record,))
+
+    def many(self, records: Iterable[Record]) -> bytes:
+        """Render *records* as consecutive lines."""
+        raise NotImplementedError
+
+    def message_json(self, msg: object) -> bytes:
+        """A message's JSON: a string's (cached; the cache is bounded), anything else its
+        ``repr``."""
+        messages = self._messages
+        if type(msg) is str:
+            if len(messages) > _MESSAGE_CACHE:
+                messages.clear()
+            text = messages[msg] = orjson.dumps(msg)
+            return text
+        return orjson.dumps(safe_repr(msg, self._limit))
+
+    def _set_second(self, ts_ns: int) -> tuple[int, bytes]:
+        """Cache the start (in ns) and the rendered date-and-time of the second of *ts_ns*."""
+        second = ts_ns // _NS
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        self._second, self._second_prefix = second * _NS, stamp.encode()
+        return self._second, self._second_prefix
+
+
+class JsonLineRenderer(LineRendererBase):
     """Renders records as JSON objects, one per line.
 
-    Layout: ``{"ts","level","logger","tags","seq","msg","fields"}``. The caller's fields sit in
+    Layout: ``{"ts","level","logger","tags","seq","msg","fields"}``; a record logged inside an
+    OpenTelemetry span (its fields carry ``TRACE_FIELD``) has ``"trace_id","span_id",
+    "trace_flags"`` between ``seq`` and ``msg``, taken out of its fields. The caller's fields sit in
     their own object, so a field called ``level`` or ``msg`` can never overwrite the record's own
     keys, and JSON escapes every newline inside strings, so a message cannot forge a line.
 
@@ -166,50 +232,17 @@ class JsonLineRenderer:
     refuses, a message that is not a string) takes the careful path, :meth:`render_safe`.
     """
 
-    __slots__ = (
-        "_levels",
-        "_limit",
-        "_long_line",
-        "_messages",
-        "_second",
-        "_second_prefix",
-        "_stamp",
-        "_timestamp",
-        "_use_speedups",
-        "_yield_every",
-    )
+    __slots__ = ("_levels", "_stamp", "_use_speedups")
 
     def __init__(
         self, max_field_chars: int = 4096, *, use_speedups: bool = True, yield_every: int = 0
     ) -> None:
-        if yield_every < 0:
-            raise ValueError(f"yield_every must be 0 or more, not {yield_every}")
-        self._limit = max_field_chars
+        super().__init__(max_field_chars, yield_every=yield_every)
         #: Render with ``native._writer`` where chosen (same bytes; False forces Python).
         self._use_speedups = use_speedups and render_lines is not None
         #: The C path's cache of the current second: ``[start_ns, b"YYYY-MM-DDTHH:MM:SS"]``.
         self._stamp: list[Any] = []
-        #: A line longer than this may hold a string beyond ``max_field_chars``: re-rendered.
-        self._long_line = max_field_chars + _LONG_LINE_SLACK
-        self._timestamp = TimestampFormatter()
         self._levels = {n: name.encode() for n, name in LEVEL_NAMES.items()}
-        self._second = 0  #: start of the cached second, in ns since the epoch
-        self._second_prefix = b""
-        self._set_second(0)  # a real second: no timestamp may match an empty prefix
-        #: Messages are mostly literals in code: their JSON form is cached (bounded).
-        self._messages: dict[object, bytes] = {}
-        #: Records rendered between offers of the CPU (0: never; the C paths only). A writer
-        #: process sets it: see ``YIELD_EVERY`` in :mod:`hft.logging.writer.serve`.
-        self._yield_every = yield_every
-
-    @property
-    def yield_every(self) -> int:
-        """Records rendered between offers of the CPU (0: never)."""
-        return self._yield_every
-
-    def __call__(self, record: Record) -> bytes:
-        """Return the JSON line (newline included) for *record*."""
-        return self.many((record,))
 
     def many(self, records: Iterable[Record]) -> bytes:
         """Render *records* as consecutive lines."""
@@ -278,26 +311,22 @@ class JsonLineRenderer:
                         text = messages[msg] = dumps(msg)
                 else:
                     text = dumps(safe_repr(msg, limit))
-                rendered = line % (
-                    prefix,
-                    ts_ns - start,
-                    level_bytes,
-                    source[3],
-                    seq,
-                    text,
-                    dumps(fields),
-                )
+                if type(fields) is dict and TRACE_FIELD in fields:
+                    rendered = _traced_line(prefix, ts_ns - start, level_bytes, record, text)
+                else:
+                    rendered = line % (
+                        prefix,
+                        ts_ns - start,
+                        level_bytes,
+                        source[3],
+                        seq,
+                        text,
+                        dumps(fields),
+                    )
                 append(rendered if len(rendered) <= long_line else self.render_long(record))
             except (KeyError, TypeError, orjson.JSONEncodeError):
                 append(self.render_safe(record))
         return b"".join(lines)
-
-    def _set_second(self, ts_ns: int) -> tuple[int, bytes]:
-        """Cache the start (in ns) and the rendered date-and-time of the second of *ts_ns*."""
-        second = ts_ns // _NS
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        self._second, self._second_prefix = second * _NS, stamp.encode()
-        return self._second, self._second_prefix
 
     def render_safe(self, record: Record) -> bytes:
         """The careful path: every part sanitised, so this cannot fail."""
@@ -316,18 +345,37 @@ class JsonLineRenderer:
 
     def _as_dict(self, record: Record) -> dict[str, Any]:
         seq, ts_ns, level, source, msg, fields = record
-        return {
+        fields, trace = split_trace(fields)
+        line = {
             "ts": self._timestamp(ts_ns),
             "level": level_name(level),
             "logger": source.name,
             "tags": source.tags,
             "seq": seq,
-            "msg": msg if type(msg) is str else safe_repr(msg, self._limit),
-            "fields": fields,
         }
+        if trace is not None:
+            line.update(trace._asdict())
+        line["msg"] = msg if type(msg) is str else safe_repr(msg, self._limit)
+        line["fields"] = fields
+        return line
+
+
+def _traced_line(prefix: bytes, nanos: int, level: bytes, record: Record, text: bytes) -> bytes:
+    """The fast path's line of a record whose fields carry ``TRACE_FIELD`` (split_trace's
+    verdict: its span's keys after ``seq``, or, not a span's ids, left in the fields)."""
+    seq, _, _, source, _, fields = record
+    fields, trace = split_trace(fields)
+    if trace is None:
+        return _LINE % (prefix, nanos, level, source[3], seq, text, orjson.dumps(fields))
+    ids = (trace.trace_id.encode(), trace.span_id.encode(), trace.trace_flags.encode())
+    return _LINE_TRACED % (prefix, nanos, level, source[3], seq, *ids, text, orjson.dumps(fields))
 
 
 _MESSAGE_CACHE: Final = 4096
 #: Room for the record's own keys, the logger's name and tags, and short fields.
 _LONG_LINE_SLACK: Final = 2048
 _LINE: Final = b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"msg":%s,"fields":%s}\n'
+_LINE_TRACED: Final = (
+    b'{"ts":"%s.%09dZ","level":"%s",%s"seq":%d,"trace_id":"%s","span_id":"%s",'
+    b'"trace_flags":"%s","msg":%s,"fields":%s}\n'
+)

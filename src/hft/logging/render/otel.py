@@ -36,7 +36,7 @@ from hft.logging.levels import (
     level_name,
 )
 from hft.logging.record import TRACE_FIELD, Record, Source, TraceIds, split_trace
-from hft.logging.render.lines import dumps_safe, safe_repr, safe_str, sanitize
+from hft.logging.render.lines import LineRendererBase, dumps_safe, safe_repr, safe_str, sanitize
 
 #: hft level → OTel severity number (the severity text keeps hft's name).
 SEVERITY_NUMBERS: Final = {DEBUG: 5, INFO: 9, WARNING: 13, ERROR: 17, CRITICAL: 21, METRIC: 9,
@@ -44,7 +44,6 @@ SEVERITY_NUMBERS: Final = {DEBUG: 5, INFO: 9, WARNING: 13, ERROR: 17, CRITICAL: 
 _MAX_DEPTH: Final = 32
 _INT64: Final = range(-(2**63), 2**63)
 _CACHE_LIMIT: Final = 4096
-_LONG_LINE_SLACK: Final = 2048
 _END: Final = b"}]}]}]}\n"
 #: time (twice), severity number and text, body, seq, fields, trace
 _RECORD: Final = (
@@ -133,18 +132,10 @@ def _careful_value(value: Any) -> dict[str, Any]:
         return {"stringValue": "<too deep>"}
 
 
-class OtelLineRenderer:
+class OtelLineRenderer(LineRendererBase):
     """Renders records as OTLP/JSON lines (see the module's docstring for the layout)."""
 
-    __slots__ = (
-        "_levels",
-        "_limit",
-        "_long_line",
-        "_messages",
-        "_resource",
-        "_scopes",
-        "_yield_every",
-    )
+    __slots__ = ("_levels", "_resource", "_scopes")
 
     def __init__(
         self,
@@ -154,8 +145,7 @@ class OtelLineRenderer:
         service_name: str = "hft",
         pid: int | None = None,
     ) -> None:
-        self._limit = max_field_chars
-        self._long_line = max_field_chars + _LONG_LINE_SLACK
+        super().__init__(max_field_chars, yield_every=yield_every)
         self._levels = {n: (SEVERITY_NUMBERS.get(n, 0), name.encode()) for n, name in
                         LEVEL_NAMES.items()}  # fmt: skip
         resource = [
@@ -165,20 +155,8 @@ class OtelLineRenderer:
         self._resource = b'{"resourceLogs":[{"resource":{"attributes":%s},"scopeLogs":[' % (
             orjson.dumps(sanitize(resource, max_field_chars))
         )
-        self._messages: dict[str, bytes] = {}  #: messages' JSON (mostly literals in code)
         #: Per logger (name, tags): everything up to ``"logRecords":[{``.
         self._scopes: dict[object, bytes] = {}
-        #: Kept for the file backend's sake: Python gives up the GIL every switch interval.
-        self._yield_every = yield_every
-
-    @property
-    def yield_every(self) -> int:
-        """Records rendered between offers of the CPU (Python's switch interval does it)."""
-        return self._yield_every
-
-    def __call__(self, record: Record) -> bytes:
-        """Return the line (newline included) for *record*."""
-        return self.many((record,))
 
     def many(self, records: Iterable[Record]) -> bytes:
         """Render *records* (tuples, a lane frame's records, a backtrace) as consecutive lines.
@@ -195,7 +173,7 @@ class OtelLineRenderer:
                 number, text = levels[level]
                 body = messages.get(msg) if type(msg) is str else None
                 if body is None:
-                    body = self._message(msg)
+                    body = self.message_json(msg)
                 scope = scopes.get(source[3] or source[:2])
                 if scope is None:
                     scope = self._scope(source)
@@ -214,16 +192,7 @@ class OtelLineRenderer:
                 append(line if len(line) <= long_line else self.render_safe(record))
             except (KeyError, TypeError, ValueError, _TooDeepError, orjson.JSONEncodeError):
                 append(self.render_safe(record))
-        if len(messages) > _CACHE_LIMIT:
-            messages.clear()
         return b"".join(lines)
-
-    def _message(self, msg: object) -> bytes:
-        """A message's JSON: a string's cached, anything else its ``repr``."""
-        if type(msg) is str:
-            text = self._messages[msg] = orjson.dumps(msg)
-            return text
-        return orjson.dumps(safe_repr(msg, self._limit))
 
     def _scope(self, source: Source) -> bytes:
         """Everything up to ``"logRecords":[{`` for *source*'s logger, cached by its JSON

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from hft.logging.backends.syslog._rfc5424 import (
     sd_name,
     split_frames,
 )
-from hft.logging.record import Record, Source
+from hft.logging.record import TRACE_FIELD, Record, Source
 from hft.logging.render.schemas import Schema, line_renderer
 from tests.servers import parse_sd
 
@@ -69,6 +70,29 @@ class TestStructuredData:
             "instance": "inst-1", "logger": "strategy.arb", "tags": "arb,mexc", "seq": "7",
             "level": "INFO", "price": "1.5", "side": "buy",
         })  # fmt: skip
+
+    def test_a_span_is_two_params_after_level(self) -> None:
+        """A record logged in a span (TRACE_FIELD) has trace_id and span_id after level, and
+        its own trace_id field is kept, renamed as a reserved name is."""
+        ids = "4bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701"
+        fields: dict[str, Any] = {TRACE_FIELD: ids, "trace_id": "mine"}
+        sd = _parts(_format(**fields))[6]
+        expected = f'level="INFO" trace_id="{ids[:32]}" span_id="{ids[32:48]}" _trace_id="mine"]'
+        assert expected in sd
+        assert "\x1f" not in sd
+
+    def test_the_json_payload_has_no_span_field(self) -> None:
+        """With include_fields_json, the hft payload is the call's fields without the span."""
+        formatter = Rfc5424Formatter(
+            app_name="hft", facility="local0", hostname="host-1", sd_id="hft@32473",
+            instance_id="inst-1", include_fields_json=True,
+        )  # fmt: skip
+        ids = "4bf92f3577b34da6a3ce929d0e0e473600f067aa0ba902b701"
+        source = Source.create("strategy.arb", (), {})
+        record: Record = (7, _TS, INFO, source, "hello", {TRACE_FIELD: ids, "qty": 1})
+        message = formatter.one(record).decode()
+        assert message.endswith('] hello {"qty":1}')
+        assert f'trace_id="{ids[:32]}"' in message
 
     def test_escapes_quote_backslash_bracket(self) -> None:
         """``"``, ``\\`` and ``]`` in values are escaped so the SD cannot be cut short."""

@@ -31,7 +31,7 @@ from typing import Any, Final
 import orjson
 
 from hft.logging.levels import AUDIT, CRITICAL, DEBUG, ERROR, INFO, WARNING, level_name
-from hft.logging.record import Record
+from hft.logging.record import Record, TraceIds, split_trace
 from hft.logging.render.clock import TimestampFormatter
 from hft.logging.render.lines import TRUNCATED_MARK, safe_repr, sanitize, truncate
 from hft.logging.render.schemas import Schema, line_renderer
@@ -46,7 +46,7 @@ SEVERITIES: Final = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITICAL: 2, AUDIT
 #: SD-PARAM names the record itself uses; a field with one of these names gets a ``_`` prefix.
 RESERVED: Final = frozenset(
     {"seq", "instance", "logger", "tags", "level", "truncated", "fields_dropped"}
-)
+) | {"trace_id", "span_id"}  # a span's (a record logged in one)
 #: The smallest ``max_message_bytes``: RFC 5424's 2048 (a header with the longest identity
 #: this formatter writes still leaves room for the truncation marks).
 MIN_MESSAGE_BYTES: Final = 2048
@@ -174,6 +174,7 @@ class Rfc5424Formatter:
     def one(self, record: Record) -> bytes:
         """The RFC 5424 message for *record*."""
         seq, ts_ns, level, source, msg, fields = record
+        fields, trace = split_trace(fields)  # its span: SD params after level
         stamp, nanos = self._clock.parts(ts_ns)
         pri = self._pri.get(level) or self._pri[min(SEVERITIES, key=lambda n: abs(n - level))]
         logger = self._logger(source.name, source.tags)
@@ -182,12 +183,12 @@ class Rfc5424Formatter:
         body = self._body(text, record) if self._fields_json else text
         message = (
             f"{pri}{stamp}.{nanos // 1000:06d}Z{self._header}{logger}"
-            f'{seq}" level="{level_name(level)}"{params}] {body}'
+            f'{seq}" level="{level_name(level)}"{_span(trace)}{params}] {body}'
         ).encode("utf-8", "replace")  # "replace": a lone surrogate must not stop the batch
         if len(message) <= self._max_bytes:
             return message
         head = f'{pri}{stamp}.{nanos // 1000:06d}Z{self._header}{logger}{seq}" level="'
-        head += f'{level_name(level)}"'
+        head += f'{level_name(level)}"{_span(trace)}'
         parts = self._param_parts(fields) if fields else []
         return bounded(head, parts, body, self._max_bytes, len(message))
 
@@ -196,7 +197,7 @@ class Rfc5424Formatter:
         record in the chosen schema."""
         if self._payload is not None:
             return f"{text} {self._payload.many((record,))[:-1].decode()}"
-        fields = record[5]
+        fields, _ = split_trace(record[5])  # its span is in the SD params
         return f"{text} {self._json(fields)}" if fields else text
 
     def _logger(self, name: str, tags: tuple[str, ...]) -> str:
@@ -231,6 +232,11 @@ class Rfc5424Formatter:
             return orjson.dumps(fields).decode()
         except (TypeError, orjson.JSONEncodeError):
             return orjson.dumps(sanitize(fields, self._limit)).decode()
+
+
+def _span(trace: TraceIds | None) -> str:
+    """The SD params of the span a record was logged in (none outside one)."""
+    return "" if trace is None else f' trace_id="{trace.trace_id}" span_id="{trace.span_id}"'
 
 
 def bounded(head: str, params: list[str], body: str, limit: int, full: int) -> bytes:

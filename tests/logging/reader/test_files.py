@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hft.logging.reader import files
 from hft.logging.reader.command import Chooser, last_of
 from hft.logging.reader.files import Log, Skips, batches, find_logs, last_lines, log_batches
 from hft.logging.reader.filters import Query
@@ -105,6 +106,19 @@ class TestBatches:
         path = write(tmp_path / "hft.log", [hft_line(), b'{"ts":"2026'])
         skips = Skips()
         assert [line for batch in batches(path, skips) for line in batch] == [hft_line()]
+        assert skips.count == 1
+
+    @pytest.mark.parametrize("name", ["hft.log", "hft.log.2026-12-06.gz", "hft.log.2026-12-06.zst"])
+    def test_lines_across_chunks(
+        self, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Read 8 bytes at a time: lines shorter and longer than a chunk, and a torn tail, come
+        out as written (the tail counted)."""
+        monkeypatch.setattr(files, "BATCH_BYTES", 8)
+        lines = [b"a\n", b"\n", b"0123456789abcdefghij\n", b"bc\n", b"01234567\n", b"x\n"]
+        path = write(tmp_path / name, [*lines, b"torn"])
+        skips = Skips()
+        assert [line for batch in batches(path, skips) for line in batch] == lines
         assert skips.count == 1
 
     @pytest.mark.parametrize("name", ["hft.log", "hft.log.2026-12-06.gz", "hft.log.2026-12-06.zst"])

@@ -119,13 +119,14 @@ def _mode(path: Path) -> int | None:
 def batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
     """The complete lines of *path*, a batch at a time, decompressed when its name says so;
     a torn last line is skipped."""
-    rest = b""
+    rest = b""  # a line's start whose end is in the next chunk
     for chunk in read_rotated(path, BATCH_BYTES):
-        data = rest + chunk if rest else chunk
-        cut = data.rfind(b"\n") + 1
-        rest = data[cut:]
-        if cut:
-            yield io.BytesIO(data[:cut]).readlines()
+        lines = io.BytesIO(chunk).readlines()  # split in C, the chunk not copied
+        if rest:
+            lines[0] = rest + lines[0]
+        rest = b"" if lines[-1].endswith(b"\n") else lines.pop()
+        if lines:
+            yield lines
     if rest:
         skips.count += 1
 

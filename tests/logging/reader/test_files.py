@@ -219,3 +219,12 @@ def test_a_log_whose_name_holds_glob_characters(tmp_path: Path) -> None:
     write(tmp_path / "hft1.log.2026-12-06", [b"x\n"], mtime_ns=2 * S)
     write(tmp_path / "hft[1].log", [b"3\n"])
     assert _lines(tmp_path / "hft[1].log") == [b"1\n", b"2\n", b"3\n"]
+
+
+def test_a_live_file_named_through_a_symlink_is_read(tmp_path: Path) -> None:
+    """A path the user names may be a symbolic link (read as ``cat`` would); one among the
+    rotated files is left out."""
+    write(tmp_path / "real.log", [b"1\n"])
+    (tmp_path / "hft.log").symlink_to(tmp_path / "real.log")
+    (tmp_path / "hft.log.2026-12-06").symlink_to(tmp_path / "real.log")
+    assert _lines(tmp_path / "hft.log") == [b"1\n"]

@@ -16,10 +16,9 @@ so neither the caller nor the writer's loop waits for it.
 A compression that fails (a full disk, EIO, a folder it may not write) leaves the original as it
 is (read and counted by retention as any rotation) and no ``.tmp``; it is tried again after each
 of ``RETRY_DELAYS_S`` (later files, while that lasts, once each), then given up until the next
-rotation (or start). The counts
-(``compressed``, ``failures``, ``retries``) are the backend's ``stats()``; the first failure of a
-run of them, and the first success after it, are said once each: queued by the worker as
-:class:`Report` s, said by the backend on its own thread (:meth:`Compressor.take_reports`).
+rotation (or start). The counts (:meth:`Compressor.stats`) are the backend's ``stats()``; the
+first failure of a run of them, and the first success after it, are said once each: queued by
+the worker as reports, said by the backend on its own thread (:meth:`Compressor.take_reports`).
 """
 
 from __future__ import annotations
@@ -137,10 +136,14 @@ def _entry(listed: Path) -> tuple[int, str, Path]:
     return 0, original.name, listed  # pruned meanwhile: sorts first, reads as nothing
 
 
-def read_rotated(path: Path, chunk_bytes: int = CHUNK) -> Iterator[bytes]:
+def read_rotated(
+    path: Path, chunk_bytes: int = CHUNK, *, follow_symlinks: bool = False
+) -> Iterator[bytes]:
     """The bytes of a rotated file, *chunk_bytes* at a time, decompressed when its name says
-    it is compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a symlink
+    it is compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``).
+    Never through a symbolic link (``ELOOP``) unless *follow_symlinks* (a reader's choice)."""
+    nofollow = 0 if follow_symlinks else os.O_NOFOLLOW
+    fd = os.open(path, os.O_RDONLY | nofollow | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as raw:
         reader: Any = raw
         if path.name.endswith(SUFFIXES["gzip"]):

@@ -7,8 +7,9 @@ ones as the file backend lists them (:func:`hft.logging.backends.compress.rotate
 per rotation, by mtime then name), the live file last. A compression in flight (``….gz.tmp``)
 is never read; while both a rotated file and its compressed copy exist, only the original is,
 and an original the compression deletes after it was listed is read from its compressed copy
-(whole: it was renamed into place before the original went). Files are read (and decompressed)
-by :func:`~hft.logging.backends.compress.read_rotated`, never through a symbolic link.
+(whole: it was renamed into place before the original went); a symbolic link among the
+rotated files is left out. Files are read (and decompressed) by
+:func:`~hft.logging.backends.compress.read_rotated`.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ def batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
     """The complete lines of *path*, a batch at a time, decompressed when its name says so;
     a torn last line is skipped."""
     rest = b""  # a line's start whose end is in the next chunk
-    for chunk in read_rotated(path, BATCH_BYTES):
+    # A path the user named is read as cat would (rotated_files leaves symlinks out).
+    for chunk in read_rotated(path, BATCH_BYTES, follow_symlinks=True):
         lines = io.BytesIO(chunk).readlines()  # split in C, the chunk not copied
         if rest:
             lines[0] = rest + lines[0]

@@ -163,6 +163,15 @@ def fill(path: Path, size: int) -> None:
         file.write(b"\0" * size)
 
 
+def fill_up(folder: Path) -> Path:
+    """A file written in *folder* until its file system is full (delete it to make room)."""
+    ballast = folder / "ballast"
+    with ballast.open("wb", buffering=0) as file, contextlib.suppress(OSError):
+        while True:
+            file.write(b"\0" * 1024)
+    return ballast
+
+
 def trail_records(path: Path) -> list[dict[str, object]]:
     """The records in the audit trail at *path* (every complete line)."""
     if not path.exists():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import os
@@ -18,7 +17,7 @@ import pytest
 from hft.logging import ConsoleBackend, FileBackend, HFTLogger, LoggingPipeline
 from hft.logging.pipeline.metrics import BackendStats
 from hft.logging.testing import CapturingBackend, FailingBackend
-from tests.logging.faultfs import bind, tmpfs
+from tests.logging.faultfs import bind, fill_up, tmpfs
 
 FAST = {"retry_backoff_ms": 1, "probe_interval_ms": 20, "max_retry_attempts": 2}
 
@@ -75,15 +74,6 @@ def bind_mount() -> Iterator[Path]:
         yield target
 
 
-def fill(directory: Path) -> Path:
-    """Write a file until the filesystem is full; return it."""
-    filler = directory / "filler"
-    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"x" * 1024)
-    return filler
-
-
 class TestFullDisk:
     def test_enospc_fails_over_to_stderr_and_recovers(
         self, tiny_tmpfs: Path, capsys: pytest.CaptureFixture[str]
@@ -95,7 +85,7 @@ class TestFullDisk:
         for i in range(50):
             logger.info("before", i=i)
         wait_until(lambda: pipeline.metrics().backends["file"].written == 50)  # no flush marker
-        filler = fill(tiny_tmpfs)
+        filler = fill_up(tiny_tmpfs)
         for i in range(50):
             logger.info("during", i=i)
         wait_until(lambda: pipeline.metrics().backends["file"].unhealthy)

@@ -62,8 +62,9 @@ def record(i: int) -> Record:
     return (i, time.time_ns(), 20, SOURCE, "m", {"i": i})
 
 
-def log(backend: FileBackend, numbers: range, every: int = 50) -> None:
-    """Log *numbers* through a pipeline, flushed every *every*; wait for the compressions."""
+def log(backend: FileBackend, numbers: range, every: int = 50) -> LoggingPipeline:
+    """Log *numbers* through a pipeline, flushed every *every*; wait for the compressions;
+    the pipeline, closed."""
     pipeline = LoggingPipeline([backend], batch_size=every).start()
     logger = HFTLogger(pipeline, "x")
     for i in numbers:
@@ -73,6 +74,7 @@ def log(backend: FileBackend, numbers: range, every: int = 50) -> None:
     pipeline.flush()
     assert backend.wait_compressed(WAIT_S)
     pipeline.close()
+    return pipeline
 
 
 def no_temp(folder: Path) -> None:

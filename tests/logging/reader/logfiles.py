@@ -1,7 +1,7 @@
 """Lines of the three schemas, built as the contract of issue 30 lays them out, and log files.
 
 hft lines come from the file backend's own renderer; ECS and OTel lines are built here, key for
-key, until their writers land (the lead adds round trips with the real writers).
+key, as the contract lays them out (``test_round_trips`` reads what the real writers write).
 """
 
 from __future__ import annotations

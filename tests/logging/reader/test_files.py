@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import gzip
+import io
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from hft.logging.reader.files import Skips, batches, find_logs, last_lines, log_batches
+from hft.logging.reader import files
+from hft.logging.reader.command import Chooser, last_of
+from hft.logging.reader.files import Log, Skips, batches, find_logs, last_lines, log_batches
+from hft.logging.reader.filters import Query
+from hft.logging.reader.output import Output
 from tests.logging.reader.logfiles import hft_line, numbered, write
 
 S = 1_000_000_000
@@ -104,6 +109,19 @@ class TestBatches:
         assert skips.count == 1
 
     @pytest.mark.parametrize("name", ["hft.log", "hft.log.2026-12-06.gz", "hft.log.2026-12-06.zst"])
+    def test_lines_across_chunks(
+        self, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Read 8 bytes at a time: lines shorter and longer than a chunk, and a torn tail, come
+        out as written (the tail counted)."""
+        monkeypatch.setattr(files, "BATCH_BYTES", 8)
+        lines = [b"a\n", b"\n", b"0123456789abcdefghij\n", b"bc\n", b"01234567\n", b"x\n"]
+        path = write(tmp_path / name, [*lines, b"torn"])
+        skips = Skips()
+        assert [line for batch in batches(path, skips) for line in batch] == lines
+        assert skips.count == 1
+
+    @pytest.mark.parametrize("name", ["hft.log", "hft.log.2026-12-06.gz", "hft.log.2026-12-06.zst"])
     def test_memory_stays_flat(self, tmp_path: Path, name: str) -> None:
         """Reading four times the lines takes no more memory at peak (within a small constant):
         files are streamed, never loaded whole."""
@@ -153,3 +171,60 @@ class TestLastLines:
         path = tmp_path / "hft.log.2026-12-06.gz"
         path.write_bytes(gzip.compress(b"1\n") + gzip.compress(b"2\n"))
         assert [line for batch in batches(path, Skips()) for line in batch] == [b"1\n", b"2\n"]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+class TestCompressedWhileReading:
+    def _log(self, folder: Path, suffix: str) -> tuple[Log, list[bytes]]:
+        """A log listed while its oldest rotation is between the worker's rename and its
+        delete (original and compressed copy both there), then that original deleted."""
+        lines = numbered(30)
+        write(folder / DAY1, lines[:10], mtime_ns=1 * S)
+        write(folder / f"{DAY1}{suffix}", lines[:10], mtime_ns=1 * S)
+        write(folder / DAY2, lines[10:20], mtime_ns=2 * S)
+        write(folder / "hft.log", lines[20:])
+        (log,) = find_logs([str(folder / "hft.log")])
+        assert [p.name for p in log.files] == [DAY1, DAY2, "hft.log"]
+        (folder / DAY1).unlink()  # the worker's last step, after listing, before reading
+        return log, lines
+
+    def test_cat_reads_it_from_the_compressed_copy_once(self, tmp_path: Path, suffix: str) -> None:
+        """Every record once, in order: the deleted original's from its compressed copy."""
+        log, lines = self._log(tmp_path, suffix)
+        skips = Skips()
+        assert [line for batch in log_batches(log, skips) for line in batch] == lines
+        assert skips.count == 0
+
+    def test_tail_reads_it_from_the_compressed_copy(self, tmp_path: Path, suffix: str) -> None:
+        """tail -n 25 reaches into the deleted original: its lines from the compressed copy."""
+        log, lines = self._log(tmp_path, suffix)
+        chooser = Chooser(
+            Query(), Output(io.BytesIO(), pretty=False, colour=False), parse_all=False
+        )
+        assert last_of(log, 25, chooser, (tmp_path / "hft.log").stat().st_size) == lines[-25:]
+
+    def test_a_rotation_pruned_in_every_form_reads_as_nothing(
+        self, tmp_path: Path, suffix: str
+    ) -> None:
+        """Pruned by retention after listing (both forms gone): left out, no error."""
+        log, lines = self._log(tmp_path, suffix)
+        (tmp_path / f"{DAY1}{suffix}").unlink()
+        assert [line for batch in log_batches(log, Skips()) for line in batch] == lines[10:]
+
+
+def test_a_log_whose_name_holds_glob_characters(tmp_path: Path) -> None:
+    """A log named ``hft[1].log``: its rotated files are found by name, not as a pattern."""
+    write(tmp_path / "hft[1].log.2026-12-05.gz", [b"1\n"], mtime_ns=1 * S)
+    write(tmp_path / "hft[1].log.2026-12-06", [b"2\n"], mtime_ns=2 * S)
+    write(tmp_path / "hft1.log.2026-12-06", [b"x\n"], mtime_ns=2 * S)
+    write(tmp_path / "hft[1].log", [b"3\n"])
+    assert _lines(tmp_path / "hft[1].log") == [b"1\n", b"2\n", b"3\n"]
+
+
+def test_a_live_file_named_through_a_symlink_is_read(tmp_path: Path) -> None:
+    """A path the user names may be a symbolic link (read as ``cat`` would); one among the
+    rotated files is left out."""
+    write(tmp_path / "real.log", [b"1\n"])
+    (tmp_path / "hft.log").symlink_to(tmp_path / "real.log")
+    (tmp_path / "hft.log.2026-12-06").symlink_to(tmp_path / "real.log")
+    assert _lines(tmp_path / "hft.log") == [b"1\n"]

@@ -13,7 +13,8 @@ import pytest
 from hft.config import ConfigError
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
 from hft.logging.testing import CapturingBackend
-from tests.logging.test_failover import assert_accounted, fill, json_lines, tiny_tmpfs
+from tests.logging.faultfs import fill_up
+from tests.logging.test_failover import assert_accounted, json_lines, tiny_tmpfs
 from tests.logging.writer.helpers import SOURCE, file_lines, process_file
 
 __all__ = ["tiny_tmpfs"]  # a fixture, imported to be used here
@@ -99,7 +100,7 @@ class TestFailover:
         for i in range(50):
             logger.info("before", i=i)
         pipeline.flush()
-        filler = fill(tiny_tmpfs)
+        filler = fill_up(tiny_tmpfs)
         for i in range(2000):
             logger.info("during", i=i)
         pipeline.flush()

@@ -12,11 +12,19 @@ way, on the worker), and queues the rest again.
 The worker is a thread of the backend's own, started on first need and joined at close; it
 runs at a lower priority (nice 10) and zlib and zstandard release the GIL while they compress,
 so neither the caller nor the writer's loop waits for it.
+
+A compression that fails (a full disk, EIO, a folder it may not write) leaves the original as it
+is (read and counted by retention as any rotation) and no ``.tmp``; it is tried again after each
+of ``RETRY_DELAYS_S`` (later files, while that lasts, once each), then given up until the next
+rotation (or start). The counts (:meth:`Compressor.stats`) are the backend's ``stats()``; the
+first failure of a run of them, and the first success after it, are said once each: queued by
+the worker as reports, said by the backend on its own thread (:meth:`Compressor.take_reports`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import threading
@@ -43,12 +51,23 @@ NICE: Final = 10  #: the worker's niceness: the caller's and the writer's thread
 PAUSE_ENV: Final = "HFT_TEST_COMPRESS_PAUSE"
 #: What reading a rotated file that is torn, corrupt or not ours (a symlink) raises.
 UNREADABLE: Final = (OSError, EOFError, zlib.error, zstandard.ZstdError)
+#: A failed compression is tried again after each of these waits (seconds), then given up until
+#: the next rotation or start. Read when a backend is made.
+RETRY_DELAYS_S: Final = (1.0, 4.0)
+FAILED: Final = "log file compression failed; the rotated file stays uncompressed"
+RECOVERED: Final = "log file compression works again"
+#: A warning for the backend to say (message, fields), made on the worker's thread.
+Report = tuple[str, dict[str, Any]]
 
 __all__ = [
+    "FAILED",
+    "RECOVERED",
+    "RETRY_DELAYS_S",
     "SUFFIXES",
     "UNREADABLE",
     "Compression",
     "Compressor",
+    "Report",
     "last_line_of",
     "original_of",
     "read_rotated",
@@ -79,6 +98,15 @@ def is_temp(path: Path) -> bool:
     return path.name.endswith(tuple(s + TEMP for s in SUFFIXES.values()))
 
 
+def siblings(log: Path) -> list[Path]:
+    """Every ``<log>.*`` beside *log*, its name taken as it is (no glob: ``[`` is a letter)."""
+    prefix = log.name + "."
+    try:
+        return [log.parent / n for n in os.listdir(log.parent) if n.startswith(prefix)]
+    except FileNotFoundError:
+        return []
+
+
 def rotated_groups(log: Path) -> list[Path]:
     """The rotated files of *log*, one per rotation, oldest first (mtime, then name).
 
@@ -87,7 +115,7 @@ def rotated_groups(log: Path) -> list[Path]:
     original name; a ``.tmp`` is never listed.
     """
     chosen: dict[Path, Path] = {}
-    for path in log.parent.glob(f"{log.name}.*"):
+    for path in siblings(log):
         if is_temp(path):
             continue
         original = original_of(path)
@@ -108,10 +136,14 @@ def _entry(listed: Path) -> tuple[int, str, Path]:
     return 0, original.name, listed  # pruned meanwhile: sorts first, reads as nothing
 
 
-def read_rotated(path: Path) -> Iterator[bytes]:
-    """The bytes of a rotated file, a chunk at a time, decompressed when its name says it is
-    compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never through a symlink
+def read_rotated(
+    path: Path, chunk_bytes: int = CHUNK, *, follow_symlinks: bool = False
+) -> Iterator[bytes]:
+    """The bytes of a rotated file, *chunk_bytes* at a time, decompressed when its name says
+    it is compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``).
+    Never through a symbolic link (``ELOOP``) unless *follow_symlinks* (a reader's choice)."""
+    nofollow = 0 if follow_symlinks else os.O_NOFOLLOW
+    fd = os.open(path, os.O_RDONLY | nofollow | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as raw:
         reader: Any = raw
         if path.name.endswith(SUFFIXES["gzip"]):
@@ -119,7 +151,7 @@ def read_rotated(path: Path) -> Iterator[bytes]:
         elif path.name.endswith(SUFFIXES["zstd"]):
             reader = zstandard.open(raw, "rb")
         with reader:
-            while chunk := reader.read(CHUNK):
+            while chunk := reader.read(chunk_bytes):
                 yield chunk
 
 
@@ -204,7 +236,13 @@ class Compressor:
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.failures = 0  #: compressions that failed (the original stays, uncompressed)
+        self.retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
+        self.compressed = 0  #: rotated files compressed (or a kill's leftover settled)
+        self.failures = 0  #: files given up after every attempt failed (the original stays)
+        self.retries = 0  #: attempts made again after a failure
+        self._gave_up: list[Path] = []  #: tried again at the next rotation
+        self._reports: list[Report] = []  #: for the backend to say (take_reports)
+        self._failing = 0  #: files given up since compression last worked (0: it works)
         _LIVE.add(self)
 
     def _after_fork_in_child(self) -> None:
@@ -212,13 +250,15 @@ class Compressor:
         leaves the parent's queue to the parent."""
         self._cv = threading.Condition()
         self._queue.clear()
+        self._gave_up.clear()
+        self._reports.clear()
         self._busy, self._thread = None, None
 
     def recover(self) -> None:
         """After a kill: leftover ``.tmp`` files deleted; every rotated original queued (one with
         a compressed twin is only settled by the worker: the original deleted once the twin is
         checked, else the twin)."""
-        for path in self._log.parent.glob(f"{self._log.name}.*"):
+        for path in siblings(self._log):
             if is_temp(path):
                 _remove(path)
         for path in rotated_groups(self._log):
@@ -229,13 +269,17 @@ class Compressor:
                 self.submit(original)
 
     def submit(self, original: Path) -> None:
-        """Queue *original* (a rotated file, never the live one); starts the worker if needed."""
+        """Queue *original* (a rotated file, never the live one), after the files given up
+        since the last rotation (tried again now); starts the worker if needed."""
         if original == self._log:  # pragma: no cover - a bug in the caller, not a state
             raise ValueError("the live log is never compressed")
         with self._cv:
-            if self._stop.is_set() or original in self._queue or original == self._busy:
+            if self._stop.is_set():
                 return
-            self._queue.append(original)
+            again, self._gave_up = self._gave_up, []
+            for path in (*again, original):
+                if path not in self._queue and path != self._busy:
+                    self._queue.append(path)
             self._cv.notify()
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -265,18 +309,77 @@ class Compressor:
         if thread is not None:
             thread.join()
 
+    def take_reports(self) -> list[Report]:
+        """The warnings queued since the last call (said by the backend, on its own thread)."""
+        if not self._reports:  # the common case, on every write: no lock taken
+            return []
+        with self._cv:
+            reports, self._reports = self._reports, []
+        return reports
+
+    def stats(self) -> dict[str, float]:
+        """The counts, for the backend's ``stats()``."""
+        return {
+            "compressed": self.compressed,
+            "compress_failures": self.failures,
+            "compress_retries": self.retries,
+        }
+
     def _run(self) -> None:
         with contextlib.suppress(OSError):  # not allowed to: it runs at the process's nice
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         while (original := self._next()) is not None:
             try:
-                self._settle(original)
-            except OSError:  # a full disk, say: the original stays, readable and counted
-                self.failures += 1
+                self._attempts(original)
             finally:
                 with self._cv:
                     self._busy = None
                     self._cv.notify_all()
+
+    def _attempts(self, original: Path) -> None:
+        """Settle *original*, trying again after each of ``retry_delays_s`` while it fails (a
+        full disk, say: the original stays, readable and counted); then give it up until the
+        next rotation. While compression is failing (a file given up since the last success),
+        a file gets one attempt: the backoff is the first one's. A close meanwhile abandons it
+        (the next start tries it again)."""
+        error: OSError | None = None
+        delays = () if self._failing else self.retry_delays_s
+        for attempt, delay in enumerate((0.0, *delays)):
+            if attempt:
+                if self._stop.wait(delay):
+                    return
+                self.retries += 1
+            try:
+                done = self._settle(original)
+            except OSError as exc:
+                error = exc
+                continue
+            if done:
+                self._succeeded()
+            return
+        assert error is not None
+        self._given_up(original, error)
+
+    def _given_up(self, original: Path, error: OSError) -> None:
+        with self._cv:
+            self.failures += 1
+            self._gave_up.append(original)
+            self._failing += 1
+            if self._failing > 1:
+                return  # said already: the counts tell the rest
+            code = error.errno or 0
+            self._reports.append((FAILED, {
+                "path": str(original), "errno": code, "code": errno.errorcode.get(code, ""),
+                "error": error.strerror or str(error),
+                "attempts": 1 + len(self.retry_delays_s), "method": self.method,
+            }))  # fmt: skip
+
+    def _succeeded(self) -> None:
+        with self._cv:
+            self.compressed += 1
+            if self._failing:
+                self._reports.append((RECOVERED, {"left_uncompressed": self._failing}))
+                self._failing = 0
 
     def _next(self) -> Path | None:
         with self._cv:
@@ -286,28 +389,33 @@ class Compressor:
             self._busy = self._queue.popleft()
             return self._busy
 
-    def _settle(self, original: Path) -> None:
-        """Compress *original*, or settle it with the compressed twin a kill left beside it."""
+    def _settle(self, original: Path) -> bool:
+        """Compress *original*, or settle it with the compressed twin a kill left beside it;
+        True when it is compressed now (False: nothing to do, or abandoned)."""
         twins = [p for p in variants(original)[1:] if p.exists()]
         for twin in twins:
             if _same_length(original, twin):
                 _remove(original)  # the twin is whole: the kill came before this unlink
-                return
+                return True
             _remove(twin)  # not what it claims to be: the original is the record
         if self.method != "none" and original.exists():
-            self._compress(original, SUFFIXES[self.method])
+            return self._compress(original, SUFFIXES[self.method])
+        return False
 
-    def _compress(self, original: Path, suffix: str) -> None:
+    def _compress(self, original: Path, suffix: str) -> bool:
         final = original.with_name(original.name + suffix)
         temp = final.with_name(final.name + TEMP)
-        src = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            src = os.open(original, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:  # pruned, or settled by another backend on this path
+            return False
         try:
             stat = os.fstat(src)
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             try:
                 dst = os.open(temp, flags, stat.st_mode & 0o777)
             except FileExistsError:  # another backend on this path has it in flight
-                return
+                return False
             try:
                 done = self._to_temp(src, dst, stat)
             except BaseException:
@@ -321,6 +429,7 @@ class Compressor:
             self._finish(original, temp, final)
         else:
             _remove(temp)
+        return done
 
     def _to_temp(self, src: int, dst: int, stat: os.stat_result) -> bool:
         """*src* compressed into *dst*, fsynced with *src*'s mode and mtime (False: abandoned)."""
@@ -344,7 +453,11 @@ class Compressor:
 
     def _finish(self, original: Path, temp: Path, final: Path) -> None:
         self.pause.at("synced")
-        os.rename(temp, final)
+        try:
+            os.rename(temp, final)
+        except OSError:
+            _remove(temp)  # never a .tmp left behind: the original is the record
+            raise
         fsync_folder(final.parent)
         self.pause.at("renamed")
         _remove(original)

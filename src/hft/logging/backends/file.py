@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from hft.logging.backends.base import BaseBackend
+import orjson
+
+from hft.logging.backends.base import BackendContext, BaseBackend, Say
 from hft.logging.backends.compress import (
     UNREADABLE,
     Compression,
@@ -47,6 +51,10 @@ class FileBackend(BaseBackend):
     refuses with an error naming the setting), and a file the backend creates gets
     ``file_mode`` whatever the umask; an existing file keeps its mode. ``schema`` names the
     lines' fields: hft's own, ECS or OTLP/JSON (:mod:`hft.logging.render.schemas`).
+
+    A compression that fails is tried again a few times, then left until the next rotation
+    (the original stays); the counts are in :meth:`stats`, and a run of failures is said once
+    (with the path and errno) as the pipeline's warning, or on stderr when there is none.
     """
 
     name = "file"
@@ -87,6 +95,7 @@ class FileBackend(BaseBackend):
         #: A failed write could not be cut back: bytes past ``_size`` are a torn batch.
         self._stray = False
         self._compressor = Compressor(self.path, compression)
+        self._say: Say = say_on_stderr  #: until a pipeline attaches (then its warnings)
         self._over = False  #: a prune kept a file the worker had in hand: prune again at close
         self._open()
         self._compressor.recover()
@@ -109,6 +118,24 @@ class FileBackend(BaseBackend):
         self._stray = False
         self._day = utc_day(stat.st_mtime if stat.st_size else time.time())
 
+    def attach(self, context: BackendContext) -> None:
+        """Say the compressor's failures as the pipeline's own warnings (*context*)."""
+        self._say = context.warn
+
+    def stats(self) -> Mapping[str, float]:
+        """The compressor's counts (``compressed``, ``compress_failures``,
+        ``compress_retries``), for ``BackendStats.extra`` and Prometheus; none without
+        compression."""
+        return self._compressor.stats() if self._compressor.method != "none" else {}
+
+    def flush(self) -> None:
+        """Say what the compressor queued to be said (its worker cannot log)."""
+        self._report()
+
+    def _report(self) -> None:
+        for msg, fields in self._compressor.take_reports():
+            self._say(msg, backend=self.name, **fields)
+
     def write(self, records: Sequence[Record]) -> None:
         """Render *records* and append them with one write.
 
@@ -123,6 +150,7 @@ class FileBackend(BaseBackend):
             self._stray = False
         self._maybe_rotate()
         self._write_all(self._render.many(records))
+        self._report()
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -222,6 +250,7 @@ class FileBackend(BaseBackend):
         """Close the file and stop the compressor (what it had not done, the next backend on
         this path does); closing twice is harmless."""
         self._compressor.close()
+        self._report()
         if self._over:
             self._prune()
         if self._fd >= 0:
@@ -230,6 +259,14 @@ class FileBackend(BaseBackend):
 
 
 _TAIL_CHUNK: Final = 1 << 16
+
+
+def say_on_stderr(msg: str, **fields: Any) -> None:
+    """A warning as one JSON line on standard error (a backend no pipeline attached)."""
+    line = {"level": "WARNING", "logger": "hft.logging", "msg": msg, "fields": fields}
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(orjson.dumps(line, default=str).decode() + "\n")
+        sys.stderr.flush()
 
 
 def parse_file_mode(mode: int | str) -> int:

@@ -15,16 +15,17 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from itertools import islice
+from pathlib import Path
 from typing import Any, Final
 
 from hft.logging.reader.files import (
     COMPRESSED,
     Log,
     Skips,
-    batches,
     find_logs,
     last_lines,
     log_batches,
+    rotation_batches,
 )
 from hft.logging.reader.filters import (
     Query,
@@ -178,13 +179,15 @@ def last_of(log: Log, count: int, chooser: Chooser, size: int) -> list[bytes]:
         if len(found) >= count or count <= 0:
             break
         want = count - len(found)
-        if path.name.endswith(COMPRESSED):
-            window: deque[bytes] = deque(maxlen=want)
-            for batch in batches(path, chooser.skips):
+        if path == log.live:
+            found[:0] = last_lines(path, size, want, chooser.wanted) if size > 0 else []
+        elif path.name.endswith(COMPRESSED) or (lines := _last_plain(path, want, chooser)) is None:
+            window: deque[bytes] = deque(maxlen=want)  # decompressed from the start
+            for batch in rotation_batches(path, chooser.skips):
                 window.extend(line for line in batch if chooser.wanted(line))
             found[:0] = window
-        elif (end := size if path == log.live else _size(path)) > 0:
-            found[:0] = last_lines(path, end, want, chooser.wanted)
+        else:
+            found[:0] = lines
     return found
 
 
@@ -213,6 +216,15 @@ def _emit_round(chooser: Chooser, rounds: list[list[Any]], merged: bool) -> None
 
 def _ts(entry: Entry) -> int:
     return entry.ts_ns
+
+
+def _last_plain(path: Path, want: int, chooser: Chooser) -> list[bytes] | None:
+    """The last *want* lines of an uncompressed rotated file, read backwards; None when it is
+    gone (compressed and deleted since it was listed: its compressed copy is read instead)."""
+    try:
+        return last_lines(path, _size(path), want, chooser.wanted)
+    except FileNotFoundError:
+        return None
 
 
 def _size(path: Any) -> int:

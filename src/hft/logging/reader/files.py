@@ -3,28 +3,38 @@
 A log is its live file (``file_path``) and its rotated files, ``<file_path>.<suffix>`` with the
 file backend's suffixes (a UTC date, or a UTC timestamp with microseconds, then ``.N`` for a
 name taken), compressed to ``….gz`` or ``….zst``. Its files are read oldest first: the rotated
-ones by mtime then name (as ``FileBackend.rotated_files()`` orders them), the live file last.
-A compression in flight (``….gz.tmp``) is never read; and while both a rotated file and its
-compressed copy exist, only the original is.
+ones as the file backend lists them (:func:`hft.logging.backends.compress.rotated_groups`: one
+per rotation, by mtime then name), the live file last. A compression in flight (``….gz.tmp``)
+is never read; while both a rotated file and its compressed copy exist, only the original is,
+and an original the compression deletes after it was listed is read from its compressed copy
+(whole: it was renamed into place before the original went); a symbolic link among the
+rotated files is left out. Files are read (and decompressed) by
+:func:`~hft.logging.backends.compress.read_rotated`.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import zstandard
+from hft.logging.backends.compress import (
+    SUFFIXES,
+    original_of,
+    read_rotated,
+    rotated_groups,
+    variants,
+)
 
 _ROTATED: Final = re.compile(
     r"(?P<log>.+)\.(?:\d{4}-\d{2}-\d{2}|\d{8}T\d{6}\.\d{6}Z)(?:\.\d+)?(?P<zip>\.gz|\.zst)?"
 )
-COMPRESSED: Final = (".gz", ".zst")
+COMPRESSED: Final = tuple(SUFFIXES.values())
 #: Lines are read in batches of about this many bytes (one list per batch, then dropped).
 BATCH_BYTES: Final = 1 << 20
 TAIL_CHUNK: Final = 1 << 16
@@ -81,49 +91,76 @@ def _folder(folder: Path) -> list[Log]:
 
 
 def rotated_files(path: Path) -> list[Path]:
-    """The rotated files of the log whose live file is *path*, oldest first; a compressed copy
-    of a file that is still there is left out (its compression has not deleted it yet)."""
-    folder, name = path.parent, path.name
-    found = {}
-    for entry in os.scandir(folder):
-        matched = _ROTATED.fullmatch(entry.name)
-        if matched and matched["log"] == name and entry.is_file(follow_symlinks=False):
-            found[entry.name] = entry.stat(follow_symlinks=False).st_mtime_ns
-    for compressed in [n for n in found if n.endswith(COMPRESSED)]:
-        if compressed.rpartition(".")[0] in found:
-            del found[compressed]
-    return [folder / n for n in sorted(found, key=lambda n: (found[n], n))]
+    """The rotated files of the log whose live file is *path*, oldest first, as the file
+    backend lists them; each by its original name while that is there (its compression has
+    not deleted it yet), and only names the backend gives (not ``hft.log.old``), regular files
+    (not a symbolic link)."""
+    found = []
+    for listed in rotated_groups(path):
+        matched = _ROTATED.fullmatch(listed.name)
+        if matched is None or matched["log"] != path.name:
+            continue
+        chosen = original_of(listed)
+        mode = _mode(chosen)
+        if mode is None:  # compressed (or gone since: rotation_batches sees to that)
+            chosen, mode = listed, _mode(listed)
+        if mode is None or stat.S_ISREG(mode):
+            found.append(chosen)
+    return found
 
 
-def open_binary(path: Path) -> io.BufferedIOBase:
-    """*path* opened for streamed reading, decompressing ``.gz`` and ``.zst`` on the way."""
-    if path.name.endswith(".gz"):
-        return gzip.GzipFile(path, "rb")
-    raw = io.FileIO(path, "r")
-    if path.name.endswith(".zst"):
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, BATCH_BYTES)
-    return io.BufferedReader(raw, BATCH_BYTES)
+def _mode(path: Path) -> int | None:
+    """*path*'s file type and mode, not through a symbolic link (None: no such file)."""
+    try:
+        return path.lstat().st_mode
+    except FileNotFoundError:
+        return None
 
 
 def batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
-    """The complete lines of *path*, a batch at a time; a torn last line is skipped."""
-    with open_binary(path) as stream:
-        while batch := stream.readlines(BATCH_BYTES):
-            if not batch[-1].endswith(b"\n"):
-                batch.pop()
-                skips.count += 1
-            if batch:
-                yield batch
+    """The complete lines of *path*, a batch at a time, decompressed when its name says so;
+    a torn last line is skipped."""
+    rest = b""  # a line's start whose end is in the next chunk
+    # A path the user named is read as cat would (rotated_files leaves symlinks out).
+    for chunk in read_rotated(path, BATCH_BYTES, follow_symlinks=True):
+        lines = io.BytesIO(chunk).readlines()  # split in C, the chunk not copied
+        if rest:
+            lines[0] = rest + lines[0]
+        rest = b"" if lines[-1].endswith(b"\n") else lines.pop()
+        if lines:
+            yield lines
+    if rest:
+        skips.count += 1
+
+
+def rotation_batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
+    """:func:`batches` of a rotated file; an original gone before it was opened (compressed
+    and deleted since it was listed) is read from its compressed copy, and one gone in every
+    form (pruned by retention) reads as nothing."""
+    for candidate in dict.fromkeys([path, *variants(original_of(path))]):
+        lines = batches(candidate, skips)
+        try:
+            first = next(lines)
+        except FileNotFoundError:
+            continue
+        except StopIteration:
+            return
+        yield first
+        yield from lines
+        return
 
 
 def log_batches(log: Log, skips: Skips) -> Iterator[list[bytes]]:
-    """Every complete line of *log*'s files in order (a file gone meanwhile is left out)."""
+    """Every complete line of *log*'s files in order (a rotation pruned meanwhile is left out;
+    one compressed meanwhile is read compressed)."""
     for path in log.files:
-        try:
-            yield from batches(path, skips)
-        except FileNotFoundError:
-            continue
+        if path == log.live:
+            try:
+                yield from batches(path, skips)
+            except FileNotFoundError:
+                continue
+        else:
+            yield from rotation_batches(path, skips)
 
 
 def last_lines(path: Path, size: int, keep: int, wanted: Callable[[bytes], bool]) -> list[bytes]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from hft.logging.reader.files import Skips, batches, rotated_files
+from hft.logging.reader.files import Skips, rotated_files, rotation_batches
 
 Identity = tuple[int, int] | None
 #: The most read from one file per poll (the rest comes at the next poll, at once).
@@ -83,7 +82,7 @@ class Follower:
         (several rotations between two polls), whole."""
         later = _between(rotated_files(self.path), left, self._identity)
         skips = Skips()
-        lines = [line for path in later for batch in _batches(path, skips) for line in batch]
+        lines = [line for path in later for got in rotation_batches(path, skips) for line in got]
         self.torn += skips.count
         return lines
 
@@ -125,10 +124,3 @@ def _identity(path: Path) -> Identity:
     except FileNotFoundError:
         return None
     return status.st_dev, status.st_ino
-
-
-def _batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
-    try:
-        yield from batches(path, skips)
-    except FileNotFoundError:  # pruned by retention meanwhile
-        return

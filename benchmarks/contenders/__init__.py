@@ -63,6 +63,9 @@ REGISTRY: dict[str, _Entry] = {
     "hft-drop": _Entry("hft_logger:setup_drop", "hft.logging"),
     "hft-prod": _Entry("hft_shipped:setup_prod", "hft.logging"),
     "hft-dev": _Entry("hft_shipped:setup_dev", "hft.logging"),
+    # hft-prod writing the other schemas (docs/tools/schemas.md); never in DEFAULT.
+    "hft-prod-ecs": _Entry("hft_shipped:setup_prod_ecs", "hft.logging"),
+    "hft-prod-otel": _Entry("hft_shipped:setup_prod_otel", "hft.logging"),
     # hft-prod rotating every few MB, each compression: for the paced mode; never in DEFAULT.
     "hft-rotating-none": _Entry("hft_rotating:setup_none", "hft.logging"),
     "hft-rotating-gzip": _Entry("hft_rotating:setup_gzip", "hft.logging"),
@@ -72,7 +75,9 @@ REGISTRY: dict[str, _Entry] = {
 }
 
 DEFAULT: tuple[str, ...] = tuple(
-    name for name in REGISTRY if name != "lossy" and not name.startswith("hft-rotating")
+    name
+    for name in REGISTRY
+    if name != "lossy" and not name.startswith(("hft-rotating", "hft-prod-"))
 )
 
 

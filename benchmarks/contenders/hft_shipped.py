@@ -121,3 +121,19 @@ def build_dev(path: Path) -> tuple[Contender, StderrPipe]:
 def setup_dev(path: Path) -> Contender:
     """dev.yaml: the console at DEBUG into a drained pipe, the file at INFO."""
     return build_dev(path)[0]
+
+
+def _setup_prod_schema(path: Path, schema: str) -> Contender:
+    variables = {**PROD_VARIABLES, "HFT_LOGGING__BACKENDS__FILE__SCHEMA": schema}
+    logger, close = build_shipped_logger("prod", path, variables)
+    return Contender(log=logger.info, log_filtered=logger.debug, close=close)
+
+
+def setup_prod_ecs(path: Path) -> Contender:
+    """prod.yaml with the file's lines in Elastic Common Schema (``schema: ecs``)."""
+    return _setup_prod_schema(path, "ecs")
+
+
+def setup_prod_otel(path: Path) -> Contender:
+    """prod.yaml with the file's lines as OTLP/JSON (``schema: otel``)."""
+    return _setup_prod_schema(path, "otel")

@@ -7,6 +7,7 @@ advance (name, tags, bound context) lives in its :class:`Source`, shared by all 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, TypeAlias, overload
@@ -27,7 +28,9 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: id (16) and the trace flags (2). No keyword argument can be named so (it is not an
 #: identifier), and every renderer takes it out of the fields into its schema's own keys.
 TRACE_FIELD: Final = "\x1ftrace"
-_TRACE_LENGTH: Final = 50
+#: Exactly what the C renderers accept (``trace_ok``): the ids are written unescaped, so
+#: nothing else (whitespace, a sign, ``0x``, upper case, other scripts' digits) may pass.
+_TRACE_HEX: Final = re.compile(r"[0-9a-f]{50}")
 
 
 class TraceIds(NamedTuple):
@@ -51,11 +54,7 @@ def split_trace(fields: Any) -> tuple[Any, TraceIds | None]:
     if type(fields) is not dict or TRACE_FIELD not in fields:
         return fields, None
     value = fields[TRACE_FIELD]
-    if type(value) is not str or len(value) != _TRACE_LENGTH:
-        return fields, None
-    try:
-        int(value, 16)
-    except ValueError:
+    if type(value) is not str or _TRACE_HEX.fullmatch(value) is None:
         return fields, None
     rest = {k: v for k, v in fields.items() if k != TRACE_FIELD}
     return rest, TraceIds(value[:32], value[32:48], value[48:])

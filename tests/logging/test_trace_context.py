@@ -223,3 +223,39 @@ class TestReader:
             log.info("b")
         pipeline.close()
         assert asked == [first, second]
+
+
+def test_a_span_freed_as_it_is_replaced_keeps_every_record_paired(tmp_path: Path) -> None:
+    """Letting go of the call site's last span may run Python code that logs through the same
+    call site (a ``__del__``): every record carries the ids of the span it was logged in."""
+    path = tmp_path / "hft.log"
+    pipeline = traced_pipeline(path)
+    info = HFTLogger(pipeline, "orders").info  # one call site, C or its twin
+
+    def span(n: int) -> trace.NonRecordingSpan:
+        flags = trace.TraceFlags(trace.TraceFlags.SAMPLED)
+        return trace.NonRecordingSpan(trace.SpanContext(n, n, False, trace_flags=flags))
+
+    third = span(3)
+
+    class Dying(trace.NonRecordingSpan):
+        def __del__(self) -> None:
+            with trace.use_span(third):
+                info("from __del__")
+
+    first = Dying(span(1).get_span_context())
+    with trace.use_span(first):
+        info("in first")
+    del first  # the call site's cache holds it now, alone
+    with trace.use_span(span(2)):
+        info("in second")  # replaces the first span: its __del__ logs in the third
+    with trace.use_span(third):
+        info("in third")  # the span the __del__ left cached: it must have its own ids
+    pipeline.close()
+    got = [(line["msg"], line.get("span_id")) for line in read_lines(path)]
+    assert got == [
+        ("in first", f"{1:016x}"),
+        ("from __del__", f"{3:016x}"),
+        ("in second", f"{2:016x}"),
+        ("in third", f"{3:016x}"),
+    ]

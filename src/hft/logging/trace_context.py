@@ -103,8 +103,9 @@ def span_reader(spec: TraceSpec) -> Callable[[], str | None]:
         if span is None:
             return None
         if span is not last[0]:
-            last[1] = ids_of(span)
-            last[0] = span
+            new: str | None = ids_of(span)
+            last[:] = (span, new)  # both at once: freeing the old span may log through here
+            return new
         ids: str | None = last[1]
         return ids
 

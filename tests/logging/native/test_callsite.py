@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import sys
 import time
 import weakref
 from collections import deque
@@ -282,3 +283,14 @@ class TestNop:
         from hft.logging import nop
 
         assert nop is callsite.nop or os.environ.get("HFT_PURE_PYTHON") == "1"
+
+
+def test_a_failed_trace_setup_leaks_nothing() -> None:
+    """An Emitter whose trace reader cannot be set up raises and lets go of everything it took
+    (the ring's bound ``append`` included)."""
+    ring: deque[Any] = deque()
+    before = sys.getrefcount(ring)
+    for _ in range(1000):
+        with pytest.raises(TypeError):
+            callsite.Emitter(ring, itertools.count().__next__, 20, SOURCE, -1, None, trace=("bad",))
+    assert sys.getrefcount(ring) - before < 10

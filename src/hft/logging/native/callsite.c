@@ -345,6 +345,7 @@ emitter_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (trace != Py_None && !count_only_site) {
         self->traced = 1;
         if (hft_trace_init(&self->trace, trace) < 0) {
+            Py_XDECREF(append); /* not stored yet: dealloc would not let it go */
             Py_DECREF(self);
             return NULL;
         }

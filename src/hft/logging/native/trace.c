@@ -56,7 +56,7 @@ current_span(TraceReader *r)
 int
 hft_trace_ids(TraceReader *r, PyObject **ids)
 {
-    PyObject *span = current_span(r);
+    PyObject *span = current_span(r), *result;
     if (span == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
@@ -72,15 +72,24 @@ hft_trace_ids(TraceReader *r, PyObject **ids)
             PyErr_SetString(PyExc_TypeError, "trace: ids_of must give 50 hex digits or None");
             return -1;
         }
-        Py_XSETREF(r->span, span);
-        Py_XSETREF(r->ids, found);
+        /* Both fields are set before the old ones are let go: freeing the old span may run
+         * Python code (a __del__, a weakref callback) that logs through this call site, and it
+         * must find a span with its own ids. */
+        PyObject *old_span = r->span, *old_ids = r->ids;
+        r->span = span;
+        r->ids = found;
+        result = Py_NewRef(found);
+        Py_XDECREF(old_span);
+        Py_XDECREF(old_ids);
     } else {
-        Py_DECREF(span);
+        result = Py_NewRef(r->ids);
+        Py_DECREF(span); /* r->span holds it too: nothing is freed here */
     }
-    if (r->ids == Py_None) {
+    if (result == Py_None) {
+        Py_DECREF(result);
         return 0;
     }
-    *ids = Py_NewRef(r->ids);
+    *ids = result;
     return 1;
 }
 

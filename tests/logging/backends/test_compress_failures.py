@@ -25,6 +25,7 @@ from tests.logging.backends.compressed import (
     contents,
     log,
     no_temp,
+    record,
     rotated_by_hand,
 )
 from tests.logging.faultfs import fill_up, tmpfs
@@ -152,3 +153,64 @@ def test_through_the_writer_process_the_counts_and_the_warning_reach_the_pipelin
     assert said(found, FAILED) == [failed_ones(path, rotated, "gzip", 3)]
     assert numbers(found) == list(range(RECORDS + 2))
     assert sorted(disk.iterdir()) == sorted([path, rotated])
+
+
+def _appending(monkeypatch: pytest.MonkeyPatch, rotated: Path, times: int) -> list[int]:
+    """The worker's next *times* compressions of *rotated* see a line appended to it once
+    they have measured it (another process still writing to it); the count of appends."""
+    appended: list[int] = []
+    to_temp = compress.Compressor._to_temp
+
+    def growing(self: compress.Compressor, src: int, dst: int, stat: os.stat_result) -> bool:
+        if len(appended) < times:
+            with rotated.open("ab") as late:
+                late.write(b'{"late":%d}\n' % len(appended))
+            appended.append(1)
+        return to_temp(self, src, dst, stat)
+
+    monkeypatch.setattr(compress.Compressor, "_to_temp", growing)
+    return appended
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.usefixtures("quick_retries")
+def test_a_rotated_file_that_grows_while_compressed_is_never_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: Compression
+) -> None:
+    """A rotated file written to while it is compressed is not deleted with what came late:
+    the attempt fails (EBUSY, no ``.tmp``), the next one compresses all of it."""
+    path, rotated, content = rotated_by_hand(tmp_path)
+    appended = _appending(monkeypatch, rotated, times=1)
+    backend = FileBackend(file_path=path, compression=method, rotation="none")
+    assert backend.wait_compressed(WAIT_S)
+    backend.close()
+    (compressed,) = checked_by_tools(tmp_path)
+    assert contents(compressed) == content + b'{"late":0}\n'
+    assert len(appended) == 1
+    assert backend.stats() == {"compressed": 1, "compress_failures": 0, "compress_retries": 1}
+    no_temp(tmp_path)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.usefixtures("quick_retries")
+def test_a_file_that_keeps_growing_is_given_up_and_the_worker_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: Compression
+) -> None:
+    """A rotated file still written to at every attempt stays uncompressed and whole, the
+    failure is counted and said with EBUSY, and the worker lives on for the next rotation."""
+    path, rotated, content = rotated_by_hand(tmp_path)
+    _appending(monkeypatch, rotated, times=1 + len(compress.RETRY_DELAYS_S))
+    backend = FileBackend(file_path=path, compression=method, rotation="size", max_bytes=1)
+    assert backend.wait_compressed(WAIT_S)
+    assert rotated.read_bytes() == content + b'{"late":0}\n{"late":1}\n{"late":2}\n'
+    assert backend.stats() == {"compressed": 0, "compress_failures": 1, "compress_retries": 2}
+    (report,) = backend._compressor.take_reports()
+    assert report[0] == FAILED
+    assert report[1]["code"] == "EBUSY"
+    backend.write([record(1000)])  # two rotations: the given-up file is tried again first
+    backend.write([record(1001)])
+    assert backend.wait_compressed(WAIT_S)
+    backend.close()
+    assert backend.stats()["compressed"] == 3  # it, and the two new ones
+    assert len(checked_by_tools(tmp_path)) == 3
+    no_temp(tmp_path)

@@ -59,21 +59,6 @@ RECOVERED: Final = "log file compression works again"
 #: A warning for the backend to say (message, fields), made on the worker's thread.
 Report = tuple[str, dict[str, Any]]
 
-__all__ = [
-    "FAILED",
-    "RECOVERED",
-    "RETRY_DELAYS_S",
-    "SUFFIXES",
-    "UNREADABLE",
-    "Compression",
-    "Compressor",
-    "Report",
-    "last_line_of",
-    "original_of",
-    "read_rotated",
-    "rotated_groups",
-]
-
 
 def original_of(path: Path) -> Path:
     """The rotated file *path* was compressed from (*path* itself when it is not compressed)."""
@@ -191,13 +176,24 @@ class Pause:
         threading.Event().wait()
 
 
-def _encoder(method: str, size: int) -> tuple[Callable[[bytes], bytes], Callable[[], bytes]]:
-    """The compress and flush functions of *method*, for a file of *size* bytes."""
+def _encoder(method: str) -> tuple[Callable[[bytes], bytes], Callable[[], bytes]]:
+    """The compress and flush functions of *method* (no size promised in a zstd frame: a
+    file that grows meanwhile is found by :meth:`Compressor._encode` and said so)."""
     if method == "gzip":
         gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         return gz.compress, gz.flush
-    zst = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compressobj(size=size)
+    zst = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compressobj()
     return zst.compress, zst.flush
+
+
+def grew(size: int) -> OSError:
+    """The error of a rotated file that is still written to (by another process on the same
+    path, say): compressing it and deleting it would lose what comes after."""
+    return OSError(
+        errno.EBUSY,
+        f"the rotated file grew past {size} bytes while it was compressed: something still"
+        " writes to it (another process logging to the same file_path?)",
+    )
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -331,6 +327,9 @@ class Compressor:
         while (original := self._next()) is not None:
             try:
                 self._attempts(original)
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the worker: counted,
+                bug = OSError(errno.EIO, f"{type(exc).__name__}: {exc}")  # said, and it goes on
+                self._given_up(original, bug)
             finally:
                 with self._cv:
                     self._busy = None
@@ -353,6 +352,9 @@ class Compressor:
                 done = self._settle(original)
             except OSError as exc:
                 error = exc
+                continue
+            except (zlib.error, zstandard.ZstdError) as exc:  # the codec's own: an attempt too
+                error = OSError(errno.EIO, f"{type(exc).__name__}: {exc}")
                 continue
             if done:
                 self._succeeded()
@@ -426,7 +428,7 @@ class Compressor:
         finally:
             os.close(src)
         if done:
-            self._finish(original, temp, final)
+            self._finish(original, temp, final, stat.st_size)
         else:
             _remove(temp)
         return done
@@ -441,17 +443,22 @@ class Compressor:
         return True
 
     def _encode(self, src: int, dst: int, size: int) -> bool:
-        """Compress *src* into *dst*; False when the backend closed meanwhile (abandoned)."""
-        compress, flush = _encoder(self.method, size)
+        """Compress *src* (*size* bytes when opened) into *dst*; False when the backend closed
+        meanwhile (abandoned). A file that grew meanwhile raises :func:`grew` (kept whole)."""
+        compress, flush = _encoder(self.method)
+        read = 0
         while chunk := os.read(src, CHUNK):
             if self._stop.is_set():
                 return False
+            read += len(chunk)
             _write_all(dst, compress(chunk))
             self.pause.at("partial")
         _write_all(dst, flush())
+        if read != size or os.fstat(src).st_size != size:
+            raise grew(size)
         return True
 
-    def _finish(self, original: Path, temp: Path, final: Path) -> None:
+    def _finish(self, original: Path, temp: Path, final: Path, size: int) -> None:
         self.pause.at("synced")
         try:
             os.rename(temp, final)
@@ -460,6 +467,9 @@ class Compressor:
             raise
         fsync_folder(final.parent)
         self.pause.at("renamed")
+        if os.stat(original, follow_symlinks=False).st_size != size:  # written to since
+            _remove(final)  # the original is the record; the next attempt starts afresh
+            raise grew(size)
         _remove(original)
 
 

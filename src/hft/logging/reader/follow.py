@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from hft.logging.backends.compress import UNREADABLE
 from hft.logging.reader.files import Skips, rotated_files, rotation_batches
 
 Identity = tuple[int, int] | None
@@ -30,6 +31,9 @@ class Follower:
         self._pending = b""
         #: Bytes left behind without a newline when the file was left (torn lines).
         self.torn = 0
+        #: Files that could not be read (each said on stderr once).
+        self.unreadable = 0
+        self._refused: Identity = None  # the live file last found unreadable (said once)
         #: Where following started in the file first opened (None: its end then; 0 if none).
         self.offset = self._open(offset)
 
@@ -37,6 +41,14 @@ class Follower:
         try:
             stream = open(self.path, "rb", buffering=0)  # noqa: SIM115 - kept across polls
         except FileNotFoundError:
+            return 0
+        except UNREADABLE as exc:  # no permission, say: said once, tried again each poll
+            refused = _identity(self.path)
+            if refused is None or refused != self._refused:
+                self._refused = refused
+                skips = Skips()
+                skips.unreadable_file(self.path, exc)
+                self.unreadable += skips.unreadable
             return 0
         status = os.fstat(stream.fileno())
         offset = status.st_size if offset is None else min(offset, status.st_size)
@@ -84,6 +96,7 @@ class Follower:
         skips = Skips()
         lines = [line for path in later for got in rotation_batches(path, skips) for line in got]
         self.torn += skips.count
+        self.unreadable += skips.unreadable
         return lines
 
     def _read_to_end(self) -> list[bytes]:

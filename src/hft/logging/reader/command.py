@@ -197,9 +197,7 @@ def follow(followers: list[Follower], chooser: Chooser, *, merged: bool) -> None
     """Print lines as they are appended to the followed files, until interrupted."""
     try:
         while followers:
-            rounds = [chooser.select(follower.poll()) for follower in followers]
-            _emit_round(chooser, rounds, merged)
-            if not any(rounds):
+            if not _round(followers, chooser, merged):
                 time.sleep(POLL_S)
     finally:
         for follower in followers:
@@ -208,17 +206,27 @@ def follow(followers: list[Follower], chooser: Chooser, *, merged: bool) -> None
             follower.close()
 
 
-def _emit_round(chooser: Chooser, rounds: list[list[Any]], merged: bool) -> None:
+def _round(followers: list[Follower], chooser: Chooser, merged: bool) -> bool:
+    """Print each follower's new lines, streamed a batch at a time (*merged*: by time, a heap
+    merge of the followers' streams); True when any line was read."""
+    read = False
+
+    def chosen(follower: Follower) -> Iterator[list[Any]]:
+        nonlocal read
+        for batch in follower.batches():
+            read = True
+            yield chooser.select(batch)
+
     if merged:
-        chooser.emit(sorted((e for part in rounds for e in part), key=_ts))
+        entries = merge([(e for part in chosen(f) for e in part) for f in followers])
+        while chunk := list(islice(entries, _CHUNK)):
+            chooser.emit(chunk)
     else:
-        for part in rounds:
-            chooser.emit(part)
+        for follower in followers:
+            for part in chosen(follower):
+                chooser.emit(part)
     chooser.flush()
-
-
-def _ts(entry: Entry) -> int:
-    return entry.ts_ns
+    return read
 
 
 def _last_live(path: Path, size: int, want: int, chooser: Chooser) -> list[bytes]:

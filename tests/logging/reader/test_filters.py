@@ -74,6 +74,30 @@ class TestTime:
         assert parse_time("2026-12-07T03:00:00") == T0
         assert parse_time("2026-12-07") == T0 - 3 * 3600 * NS
 
+    @pytest.mark.parametrize(
+        ("text", "offset_ns"),
+        [
+            ("2026-12-07 03:00:00", 0),  # a space for the T
+            ("2026-12-07 03:00:00Z", 0),
+            ("2026-12-07T03:00", 0),  # no seconds
+            ("2026-12-07T03:00Z", 0),
+            ("2026-12-07T03:00+00:00", 0),
+            ("2026-12-07T04:00:00.123456789+01:00", 123_456_789),  # an offset keeps the ns
+            ("2026-12-07T03:00:00.000000001", 1),  # no offset, nanoseconds
+            ("2026-12-07 03:00:00.5Z", 500_000_000),
+            ("2026-12-07T03:00:00.123456789Z", 123_456_789),  # hft's own form
+            ("2026-12-07T03:00:00,25Z", 250_000_000),  # ISO's decimal comma
+        ],
+    )
+    def test_other_iso_forms(self, text: str, offset_ns: int) -> None:
+        """The forms the docs name beyond hft's own, each to the nanosecond."""
+        assert parse_time(text) == T0 + offset_ns
+
+    def test_more_than_nanoseconds_is_an_error(self) -> None:
+        """Ten fraction digits cannot be kept: not a time rather than rounded."""
+        with pytest.raises(ValueError, match="not a time"):
+            parse_time("2026-12-07T03:00:00.1234567891Z")
+
     def test_nonsense_is_an_error(self) -> None:
         """Neither ISO nor an age: a ValueError saying what is expected."""
         with pytest.raises(ValueError, match="ISO 8601"):

@@ -18,6 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
+from hft.logging.backends.compress import UNREADABLE
 from hft.logging.reader.files import (
     COMPRESSED,
     Log,
@@ -96,7 +97,8 @@ class Chooser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``hft logs``; 0 done (also on a closed pipe, or Ctrl-C while following), 2 usage."""
+    """Run ``hft logs``; 0 done (also on a closed pipe, or Ctrl-C while following), 1 some
+    file could not be read (each said on stderr, the others printed), 2 usage."""
     try:
         query = _query(args)
         logs = find_logs(args.paths)
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             return 130
     finally:
         _report(chooser.skips)
-    return 0
+    return 1 if chooser.skips.unreadable else 0
 
 
 def _tail(logs: Sequence[Log], chooser: Chooser, args: argparse.Namespace) -> None:
@@ -180,7 +182,7 @@ def last_of(log: Log, count: int, chooser: Chooser, size: int) -> list[bytes]:
             break
         want = count - len(found)
         if path == log.live:
-            found[:0] = last_lines(path, size, want, chooser.wanted) if size > 0 else []
+            found[:0] = _last_live(path, size, want, chooser) if size > 0 else []
         elif path.name.endswith(COMPRESSED) or (lines := _last_plain(path, want, chooser)) is None:
             window: deque[bytes] = deque(maxlen=want)  # decompressed from the start
             for batch in rotation_batches(path, chooser.skips):
@@ -195,36 +197,61 @@ def follow(followers: list[Follower], chooser: Chooser, *, merged: bool) -> None
     """Print lines as they are appended to the followed files, until interrupted."""
     try:
         while followers:
-            rounds = [chooser.select(follower.poll()) for follower in followers]
-            _emit_round(chooser, rounds, merged)
-            if not any(rounds):
+            if not _round(followers, chooser, merged):
                 time.sleep(POLL_S)
     finally:
         for follower in followers:
             chooser.skips.count += follower.torn
+            chooser.skips.unreadable += follower.unreadable
             follower.close()
 
 
-def _emit_round(chooser: Chooser, rounds: list[list[Any]], merged: bool) -> None:
+def _round(followers: list[Follower], chooser: Chooser, merged: bool) -> bool:
+    """Print each follower's new lines, streamed a batch at a time (*merged*: by time, a heap
+    merge of the followers' streams); True when any line was read."""
+    read = False
+
+    def chosen(follower: Follower) -> Iterator[list[Any]]:
+        nonlocal read
+        for batch in follower.batches():
+            read = True
+            yield chooser.select(batch)
+
     if merged:
-        chooser.emit(sorted((e for part in rounds for e in part), key=_ts))
+        entries = merge([(e for part in chosen(f) for e in part) for f in followers])
+        while chunk := list(islice(entries, _CHUNK)):
+            chooser.emit(chunk)
     else:
-        for part in rounds:
-            chooser.emit(part)
+        for follower in followers:
+            for part in chosen(follower):
+                chooser.emit(part)
     chooser.flush()
+    return read
 
 
-def _ts(entry: Entry) -> int:
-    return entry.ts_ns
+def _last_live(path: Path, size: int, want: int, chooser: Chooser) -> list[bytes]:
+    """The last *want* lines of the live file's first *size* bytes (none if it is gone, or
+    cannot be read: said and counted)."""
+    try:
+        return last_lines(path, size, want, chooser.wanted)
+    except FileNotFoundError:
+        return []
+    except UNREADABLE as exc:
+        chooser.skips.unreadable_file(path, exc)
+        return []
 
 
 def _last_plain(path: Path, want: int, chooser: Chooser) -> list[bytes] | None:
     """The last *want* lines of an uncompressed rotated file, read backwards; None when it is
-    gone (compressed and deleted since it was listed: its compressed copy is read instead)."""
+    gone (compressed and deleted since it was listed: its compressed copy is read instead).
+    One that cannot be read gives none (said and counted)."""
     try:
         return last_lines(path, _size(path), want, chooser.wanted)
     except FileNotFoundError:
         return None
+    except UNREADABLE as exc:
+        chooser.skips.unreadable_file(path, exc)
+        return []
 
 
 def _size(path: Any) -> int:

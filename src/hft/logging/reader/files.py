@@ -14,10 +14,12 @@ rotated files is left out. Files are read (and decompressed) by
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Final
 
 from hft.logging.backends.compress import (
     SUFFIXES,
+    UNREADABLE,
     original_of,
     read_rotated,
     rotated_groups,
@@ -50,10 +53,18 @@ class Log:
 
 
 class Skips:
-    """Lines left out because they are no record: a torn last line, or not a known schema."""
+    """Lines left out because they are no record: a torn last line, or not a known schema;
+    and files left out (or cut short) because they cannot be read."""
 
     def __init__(self) -> None:
         self.count = 0
+        #: Files that could not be read (to their end): each said on stderr when met.
+        self.unreadable = 0
+
+    def unreadable_file(self, path: Path, exc: BaseException) -> None:
+        """Say that *path* cannot be read (torn, corrupt, no permission) and count it."""
+        self.unreadable += 1
+        print(f"hft logs: unreadable: {path} ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 def find_logs(paths: list[str]) -> list[Log]:
@@ -119,18 +130,51 @@ def _mode(path: Path) -> int | None:
 
 def batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
     """The complete lines of *path*, a batch at a time, decompressed when its name says so;
-    a torn last line is skipped."""
+    a torn last line is skipped. A file that cannot be read (to its end) is said and counted
+    in *skips*, its lines before the fault given; only FileNotFoundError is raised."""
     rest = b""  # a line's start whose end is in the next chunk
-    # A path the user named is read as cat would (rotated_files leaves symlinks out).
-    for chunk in read_rotated(path, BATCH_BYTES, follow_symlinks=True):
-        lines = io.BytesIO(chunk).readlines()  # split in C, the chunk not copied
-        if rest:
-            lines[0] = rest + lines[0]
-        rest = b"" if lines[-1].endswith(b"\n") else lines.pop()
-        if lines:
-            yield lines
+    try:
+        for chunk in _chunks(path):
+            lines = io.BytesIO(chunk).readlines()  # split in C, the chunk not copied
+            if rest:
+                lines[0] = rest + lines[0]
+            rest = b"" if lines[-1].endswith(b"\n") else lines.pop()
+            if lines:
+                yield lines
+    except FileNotFoundError:
+        raise
+    except UNREADABLE as exc:
+        skips.unreadable_file(path, exc)
     if rest:
         skips.count += 1
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """*path*'s bytes, decompressed, a chunk at a time; a torn gzip's up to the tear, then
+    EOFError. (``GzipFile.read(n)`` drops what it decoded of *n* before a tear, so the part
+    after the last whole chunk is decoded again with ``read1``, which gives it.)"""
+    done = 0
+    try:
+        # A path the user named is read as cat would (rotated_files leaves symlinks out).
+        for chunk in read_rotated(path, BATCH_BYTES, follow_symlinks=True):
+            done += len(chunk)
+            yield chunk
+    except EOFError:
+        if not path.name.endswith(SUFFIXES["gzip"]):
+            raise
+        yield from _gzip_after(path, done)
+        raise
+
+
+def _gzip_after(path: Path, skip: int) -> Iterator[bytes]:
+    """The bytes a (torn) gzip file decompresses to after its first *skip*, up to the tear."""
+    with gzip.open(path, "rb") as stream:
+        while chunk := stream.read1(BATCH_BYTES):  # EOFError at the tear
+            if skip >= len(chunk):
+                skip -= len(chunk)
+                continue
+            yield chunk[skip:]
+            skip = 0
 
 
 def rotation_batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:

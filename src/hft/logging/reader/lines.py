@@ -96,16 +96,20 @@ _SECONDS: dict[str, int] = {}
 
 
 def iso_ns(text: str) -> int:
-    """Nanoseconds since the epoch of an ISO 8601 UTC time as hft writes it (``…Z``).
+    """Nanoseconds since the epoch of an ISO 8601 time (no offset: UTC), to the nanosecond.
 
-    The date-and-seconds part is cached, since lines come in time order; other forms (an
-    offset, no fraction) take the standard library's parser."""
+    hft's own form (``2026-12-07T03:00:00.123456789Z``) takes a fast path, its date-and-seconds
+    part cached since lines come in time order; any other form the standard library reads (a
+    space for ``T``, no seconds, no fraction, an offset) takes :func:`_fromisoformat_ns`."""
     head = text[:19]
     second = _SECONDS.get(head)
     if second is None:
+        try:
+            second = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            return _fromisoformat_ns(text)
         if len(_SECONDS) > 4096:
             _SECONDS.clear()
-        second = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
         _SECONDS[head] = second
     fraction = text[20:-1]
     if text[19:20] == "." and text[-1:] == "Z" and fraction.isdigit() and len(fraction) <= 9:
@@ -113,12 +117,23 @@ def iso_ns(text: str) -> int:
     return _fromisoformat_ns(text)
 
 
+_FRACTION: Final = re.compile(r"(?<=:\d\d)[.,](\d+)")
+
+
 def _fromisoformat_ns(text: str) -> int:
+    """:meth:`datetime.fromisoformat`, but the fraction kept to the nanosecond (the library
+    keeps microseconds): the fraction's digits are taken out before and added after."""
+    nanos = 0
+    if matched := _FRACTION.search(text):
+        digits = matched[1]
+        if len(digits) > 9:
+            raise ValueError(f"more than nanoseconds: {text!r}")
+        nanos = int(digits.ljust(9, "0"))
+        text = text[: matched.start()] + text[matched.end() :]
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    whole = calendar.timegm(moment.utctimetuple())
-    return whole * 1_000_000_000 + moment.microsecond * 1000
+    return calendar.timegm(moment.utctimetuple()) * 1_000_000_000 + nanos
 
 
 def _hft(raw: bytes, obj: dict[str, Any]) -> Entry:

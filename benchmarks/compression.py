@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hft.logging.backends.compress import SUFFIXES, Compression, Compressor
+from hft.logging.backends.compress import Compressor
 from hft.logging.backends.file import FileBackend
+from hft.logging.backends.rotated import SUFFIXES, Compression
 from hft.logging.levels import INFO
 from hft.logging.record import Record, Source
 

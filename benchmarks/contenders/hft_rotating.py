@@ -38,7 +38,7 @@ def _setup(path: Path, compression: str) -> Contender:
 
 def join_rotated(path: Path) -> None:
     """Replace *path* by its rotated files, decompressed, oldest first, then itself."""
-    from hft.logging.backends.compress import read_rotated, rotated_groups
+    from hft.logging.backends.rotated import read_rotated, rotated_groups
 
     joined = path.with_name(path.name + "-joined")
     with joined.open("wb") as out:

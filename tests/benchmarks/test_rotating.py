@@ -11,8 +11,8 @@ import pytest
 from benchmarks import harness, paced
 from benchmarks.contenders import DEFAULT, REGISTRY, load
 from benchmarks.contenders.hft_rotating import join_rotated
-from hft.logging.backends.compress import Compression
 from hft.logging.backends.file import FileBackend
+from hft.logging.backends.rotated import Compression
 from hft.logging.record import Source
 
 ROTATING = ["hft-rotating-none", "hft-rotating-gzip", "hft-rotating-zstd"]

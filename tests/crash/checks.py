@@ -339,7 +339,7 @@ def _file(
 
 
 def _lines(folder: Path, run: Results, *, torn_end_ok: bool) -> list[str]:
-    from hft.logging.backends.compress import UNREADABLE, read_rotated, rotated_groups
+    from hft.logging.backends.rotated import UNREADABLE, read_rotated, rotated_groups
 
     found, seen = [], Counter[tuple[str, int]]()
     live = folder / "app.log"  # read as a reader does: each rotation once, never a .tmp

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
-from hft.logging.backends.compress import SUFFIXES, Compression, rotated_groups
+from hft.logging.backends.rotated import SUFFIXES, Compression, rotated_groups
 from hft.logging.record import Record, Source
 from tests.needs import cannot
 

@@ -13,14 +13,8 @@ import orjson
 import pytest
 
 from hft.logging import FileBackend
-from hft.logging.backends.compress import (
-    SUFFIXES,
-    Compression,
-    _entry,
-    read_rotated,
-    rotated_groups,
-)
 from hft.logging.backends.file import rotated_last_line
+from hft.logging.backends.rotated import SUFFIXES, Compression, _entry, read_rotated, rotated_groups
 from tests.logging.backends.compressed import (
     METHODS,
     WAIT_S,

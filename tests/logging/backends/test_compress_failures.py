@@ -17,7 +17,8 @@ import pytest
 
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline, create_backend_from_config
 from hft.logging.backends import compress
-from hft.logging.backends.compress import FAILED, RECOVERED, Compression, rotated_groups
+from hft.logging.backends.compress import FAILED, RECOVERED
+from hft.logging.backends.rotated import Compression, rotated_groups
 from tests.logging.backends.compressed import (
     METHODS,
     WAIT_S,

@@ -17,7 +17,8 @@ import pytest
 
 import hft
 from hft.logging import FileBackend, HFTLogger, LoggingPipeline
-from hft.logging.backends.compress import PAUSE_ENV, SUFFIXES, Compression, rotated_groups
+from hft.logging.backends.compress import PAUSE_ENV
+from hft.logging.backends.rotated import SUFFIXES, Compression, rotated_groups
 from tests._apps import REPO_SETTINGS
 from tests.logging.backends.compressed import (
     METHODS,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hft.logging.backends.compress import SUFFIXES, Compression, Compressor
+from hft.logging.backends.compress import Compressor
+from hft.logging.backends.rotated import SUFFIXES, Compression
 from hft.logging.reader import files, follow
 from hft.logging.reader.follow import Follower
 from tests.logging.reader.logfiles import T0, write

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from hft.logging import HFTLogger, LoggingPipeline, create_backend_from_config
-from hft.logging.backends.compress import SUFFIXES, Compression, rotated_groups
+from hft.logging.backends.rotated import SUFFIXES, Compression, rotated_groups
 from hft.logging.levels import DEBUG, ERROR, INFO, WARNING
 from tests.logging.backends.compressed import WAIT_S, checked_by_tools, no_temp
 from tests.logging.reader.cli import hft_logs

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hft.logging.backends import compress
+from hft.logging.backends import rotated as rotated_module
 from hft.logging.reader import files
 from hft.logging.reader.command import Chooser, cat
 from hft.logging.reader.files import Skips, batches, find_logs
@@ -115,7 +115,7 @@ class TestUnreadable:
         rotated = write(tmp_path / "hft.log.2026-12-06", numbered(3), mtime_ns=T0 - DAY_NS)
         live_lines = numbered(2, start=3)
         live = write(tmp_path / "hft.log", live_lines)
-        real = compress.read_rotated
+        real = rotated_module.read_rotated
 
         def refusing(path: Path, *args: object, **kwargs: object) -> Iterator[bytes]:
             if path == rotated:

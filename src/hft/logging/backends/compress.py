@@ -1,5 +1,6 @@
 """Compressed rotation: a rotated JSON file gzip- or zstd-compressed by a worker thread of its
-:class:`~hft.logging.backends.file.FileBackend`, crash-safe, and the rotated files read back.
+:class:`~hft.logging.backends.file.FileBackend`, crash-safe (the names and the reading back of
+rotated files are :mod:`hft.logging.backends.rotated`'s).
 
 A rotated file ``<log>.<suffix>`` becomes ``<log>.<suffix>.gz`` (or ``.zst``), in this order:
 compressed to ``<name>.gz.tmp``, which is fsynced (with the original's mtime copied onto it),
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import os
 import threading
 import weakref
@@ -33,15 +33,24 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import zstandard
 
-Compression = Literal["none", "gzip", "zstd"]
-#: The file name ending of each method's compressed files.
-SUFFIXES: Final = {"gzip": ".gz", "zstd": ".zst"}
-TEMP: Final = ".tmp"  #: a compression in flight: ``<name>.gz.tmp`` (never read as a log)
-CHUNK: Final = 1 << 20  #: bytes read, compressed and written at a time
+from hft.logging.backends.rotated import (
+    CHUNK,
+    SUFFIXES,
+    TEMP,
+    UNREADABLE,
+    Compression,
+    decompressed_size,
+    is_temp,
+    original_of,
+    rotated_groups,
+    siblings,
+    variants,
+)
+
 GZIP_LEVEL: Final = 6  #: gzip's own default
 ZSTD_LEVEL: Final = 3  #: zstd's own default
 NICE: Final = 10  #: the worker's niceness: the caller's and the writer's threads come first
@@ -49,8 +58,6 @@ NICE: Final = 10  #: the worker's niceness: the caller's and the writer's thread
 #: ``renamed``, ``pruning``) after creating *flagfile*, so a test can kill it there. Read once,
 #: when a backend is made; nothing else looks at it.
 PAUSE_ENV: Final = "HFT_TEST_COMPRESS_PAUSE"
-#: What reading a rotated file that is torn, corrupt or not ours (a symlink) raises.
-UNREADABLE: Final = (OSError, EOFError, zlib.error, zstandard.ZstdError)
 #: A failed compression is tried again after each of these waits (seconds), then given up until
 #: the next rotation or start. Read when a backend is made.
 RETRY_DELAYS_S: Final = (1.0, 4.0)
@@ -58,102 +65,6 @@ FAILED: Final = "log file compression failed; the rotated file stays uncompresse
 RECOVERED: Final = "log file compression works again"
 #: A warning for the backend to say (message, fields), made on the worker's thread.
 Report = tuple[str, dict[str, Any]]
-
-
-def original_of(path: Path) -> Path:
-    """The rotated file *path* was compressed from (*path* itself when it is not compressed)."""
-    for suffix in SUFFIXES.values():
-        if path.name.endswith(suffix):
-            return path.with_name(path.name[: -len(suffix)])
-    return path
-
-
-def variants(original: Path) -> list[Path]:
-    """Every name one rotation may have on disk: the original and each compressed one."""
-    return [original, *(original.with_name(original.name + s) for s in SUFFIXES.values())]
-
-
-def taken(original: Path) -> bool:
-    """True when a rotation by that name exists, compressed or not (rotation picks another)."""
-    return any(os.path.lexists(p) for p in variants(original))
-
-
-def is_temp(path: Path) -> bool:
-    """A compression in flight (or one a kill left): ``<name>.gz.tmp`` / ``<name>.zst.tmp``."""
-    return path.name.endswith(tuple(s + TEMP for s in SUFFIXES.values()))
-
-
-def siblings(log: Path) -> list[Path]:
-    """Every ``<log>.*`` beside *log*, its name taken as it is (no glob: ``[`` is a letter)."""
-    prefix = log.name + "."
-    try:
-        return [log.parent / n for n in os.listdir(log.parent) if n.startswith(prefix)]
-    except FileNotFoundError:
-        return []
-
-
-def rotated_groups(log: Path) -> list[Path]:
-    """The rotated files of *log*, one per rotation, oldest first (mtime, then name).
-
-    A rotation being compressed is listed once: by its compressed name once that exists (it is
-    whole: renamed into place after an fsync; the original is about to go), else by its
-    original name; a ``.tmp`` is never listed.
-    """
-    chosen: dict[Path, Path] = {}
-    for path in siblings(log):
-        if is_temp(path):
-            continue
-        original = original_of(path)
-        if chosen.get(original, original) == original:
-            chosen[original] = path
-    return [path for _, _, path in sorted(map(_entry, chosen.values()))]
-
-
-def _entry(listed: Path) -> tuple[int, str, Path]:
-    """A rotation's sort key and the name it has now: an original compressed and deleted since
-    it was listed is found under its compressed name (never sorted as if it were gone)."""
-    original = original_of(listed)
-    for path in dict.fromkeys([listed, *variants(original)[1:]]):
-        try:
-            return path.lstat().st_mtime_ns, original.name, path
-        except FileNotFoundError:
-            continue
-    return 0, original.name, listed  # pruned meanwhile: sorts first, reads as nothing
-
-
-def read_rotated(
-    path: Path, chunk_bytes: int = CHUNK, *, follow_symlinks: bool = False
-) -> Iterator[bytes]:
-    """The bytes of a rotated file, *chunk_bytes* at a time, decompressed when its name says
-    it is compressed (a torn or corrupt one raises ``OSError``, ``EOFError`` or ``ZstdError``).
-    Never through a symbolic link (``ELOOP``) unless *follow_symlinks* (a reader's choice)."""
-    nofollow = 0 if follow_symlinks else os.O_NOFOLLOW
-    fd = os.open(path, os.O_RDONLY | nofollow | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as raw:
-        reader: Any = raw
-        if path.name.endswith(SUFFIXES["gzip"]):
-            reader = gzip.GzipFile(fileobj=raw, mode="rb")
-        elif path.name.endswith(SUFFIXES["zstd"]):
-            reader = zstandard.open(raw, "rb")
-        with reader:
-            while chunk := reader.read(chunk_bytes):
-                yield chunk
-
-
-def last_line_of(path: Path) -> bytes | None:
-    """The last complete line of a (compressed) rotated file (None if it has none)."""
-    tail = b""
-    for chunk in read_rotated(path):
-        tail += chunk
-        end = tail.rfind(b"\n")
-        tail = tail[tail.rfind(b"\n", 0, end) + 1 :] if end > 0 else tail
-    end = tail.rfind(b"\n")
-    return tail[tail.rfind(b"\n", 0, end) + 1 : end + 1] if end >= 0 else None
-
-
-def decompressed_size(path: Path) -> int:
-    """How many bytes *path* decompresses to (raises if it is torn or corrupt)."""
-    return sum(len(chunk) for chunk in read_rotated(path))
 
 
 class Pause:

@@ -14,10 +14,10 @@ from typing import Any, Final, Literal
 import orjson
 
 from hft.logging.backends.base import BackendContext, BaseBackend, Say
-from hft.logging.backends.compress import (
+from hft.logging.backends.compress import Compressor
+from hft.logging.backends.rotated import (
     UNREADABLE,
     Compression,
-    Compressor,
     last_line_of,
     original_of,
     rotated_groups,

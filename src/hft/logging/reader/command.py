@@ -18,7 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
-from hft.logging.backends.compress import UNREADABLE
+from hft.logging.backends.rotated import UNREADABLE
 from hft.logging.reader.files import (
     COMPRESSED,
     Log,

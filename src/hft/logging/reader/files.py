@@ -3,18 +3,17 @@
 A log is its live file (``file_path``) and its rotated files, ``<file_path>.<suffix>`` with the
 file backend's suffixes (a UTC date, or a UTC timestamp with microseconds, then ``.N`` for a
 name taken), compressed to ``….gz`` or ``….zst``. Its files are read oldest first: the rotated
-ones as the file backend lists them (:func:`hft.logging.backends.compress.rotated_groups`: one
+ones as the file backend lists them (:func:`hft.logging.backends.rotated.rotated_groups`: one
 per rotation, by mtime then name), the live file last. A compression in flight (``….gz.tmp``)
 is never read; while both a rotated file and its compressed copy exist, only the original is,
 and an original the compression deletes after it was listed is read from its compressed copy
 (whole: it was renamed into place before the original went); a symbolic link among the
 rotated files is left out. Files are read (and decompressed) by
-:func:`~hft.logging.backends.compress.read_rotated`.
+:func:`~hft.logging.backends.rotated.read_rotated`.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import re
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from hft.logging.backends.compress import (
+from hft.logging.backends.rotated import (
     SUFFIXES,
     UNREADABLE,
     original_of,
@@ -150,31 +149,9 @@ def batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
-    """*path*'s bytes, decompressed, a chunk at a time; a torn gzip's up to the tear, then
-    EOFError. (``GzipFile.read(n)`` drops what it decoded of *n* before a tear, so the part
-    after the last whole chunk is decoded again with ``read1``, which gives it.)"""
-    done = 0
-    try:
-        # A path the user named is read as cat would (rotated_files leaves symlinks out).
-        for chunk in read_rotated(path, BATCH_BYTES, follow_symlinks=True):
-            done += len(chunk)
-            yield chunk
-    except EOFError:
-        if not path.name.endswith(SUFFIXES["gzip"]):
-            raise
-        yield from _gzip_after(path, done)
-        raise
-
-
-def _gzip_after(path: Path, skip: int) -> Iterator[bytes]:
-    """The bytes a (torn) gzip file decompresses to after its first *skip*, up to the tear."""
-    with gzip.open(path, "rb") as stream:
-        while chunk := stream.read1(BATCH_BYTES):  # EOFError at the tear
-            if skip >= len(chunk):
-                skip -= len(chunk)
-                continue
-            yield chunk[skip:]
-            skip = 0
+    """*path*'s bytes, decompressed, a chunk at a time (a torn file's up to the tear, then
+    EOFError). A path the user named is read as cat would (rotated_files leaves symlinks out)."""
+    return read_rotated(path, BATCH_BYTES, follow_symlinks=True)
 
 
 def rotation_batches(path: Path, skips: Skips) -> Iterator[list[bytes]]:

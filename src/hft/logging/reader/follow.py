@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from hft.logging.backends.compress import UNREADABLE, original_of
+from hft.logging.backends.rotated import UNREADABLE, original_of
 from hft.logging.reader.files import Skips, rotated_files, rotation_batches
 
 Identity = tuple[int, int] | None

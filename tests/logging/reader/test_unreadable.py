@@ -84,21 +84,6 @@ class TestUnreadable:
         done = hft_logs("cat", "--format", "json", live)
         assert (done.returncode, done.stdout.count(b"\n"), _said(done.stderr)) == (0, 5, [])
 
-    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
-    def test_a_file_without_permission(self, tmp_path: Path) -> None:
-        """A rotated file that cannot be opened is said; the live file still printed."""
-        rotated = write(tmp_path / "hft.log.2026-12-06", numbered(3), mtime_ns=T0 - DAY_NS)
-        rotated.chmod(0)
-        live_lines = numbered(2, start=3)
-        live = write(tmp_path / "hft.log", live_lines)
-        done = hft_logs("cat", "--format", "json", live)
-        assert done.returncode == 1
-        assert done.stdout.splitlines(keepends=True) == live_lines
-        denied = f"[Errno 13] Permission denied: '{rotated}'"
-        assert _said(done.stderr) == [
-            f"hft logs: unreadable: {rotated} (PermissionError: {denied})"
-        ]
-
     def test_batches_count_the_file(self, tmp_path: Path) -> None:
         """batches gives the lines before the tear and counts the file, raising nothing."""
         _, _, before, _ = _torn_log(tmp_path)

@@ -14,6 +14,7 @@ import itertools
 import math
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -153,7 +154,7 @@ def dumps_safe(obj: Any, limit: int) -> bytes:
         return orjson.dumps(sanitize(obj, limit), option=_JSON_OPTIONS)
 
 
-class LineRendererBase:
+class LineRendererBase(ABC):
     """What the three JSON line renderers share (``schema: hft | ecs | otel``): the limit on a
     field's length, the line length past which a line is re-rendered with strings cut, the
     messages' JSON cache, the cached second of the timestamp, and how often to offer the CPU."""
@@ -194,9 +195,9 @@ class LineRendererBase:
         """Return the line (newline included) for *record*."""
         return self.many((record,))
 
+    @abstractmethod
     def many(self, records: Iterable[Record]) -> bytes:
-        """Render *records* as consecutive lines."""
-        raise NotImplementedError
+        """Render *records* as consecutive lines (each schema's own layout)."""
 
     def message_json(self, msg: object) -> bytes:
         """A message's JSON: a string's (cached; the cache is bounded), anything else its

@@ -16,15 +16,17 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
-from hft.logging.levels import LEVEL_NAMES
+from hft.logging.levels import CRITICAL, DEBUG, ERROR, INFO, WARNING, parse_level
 from hft.logging.record import TRACE_FIELD
+from hft.logging.render.otel import SEVERITY_NUMBERS
 
 #: How a line of each schema starts on disk: checked without parsing when nothing else is needed.
 KNOWN_STARTS: Final = (b'{"ts":', b'{"@timestamp":', b'{"resourceLogs":')
-_LEVELS: Final = {name: number for number, name in LEVEL_NAMES.items()}
 _NUMBERED: Final = re.compile(r"LEVEL(-?\d+)")
 #: OTel severity numbers back to hft's levels, for a record whose severityText is not one.
-_SEVERITIES: Final = {5: 10, 9: 20, 13: 30, 17: 40, 21: 50}
+_SEVERITIES: Final = {
+    SEVERITY_NUMBERS[level]: level for level in (DEBUG, INFO, WARNING, ERROR, CRITICAL)
+}
 _NO_FLAGS: Final = "00"  # ECS carries no trace flags
 
 
@@ -84,10 +86,11 @@ def stamped(raw: bytes) -> Entry | None:
 
 def level_number(name: str) -> int:
     """hft's number for a level *name* in any case (``LEVEL<n>`` too); ValueError if none."""
-    upper = name.upper()
-    if (number := _LEVELS.get(upper)) is not None:
-        return number
-    if matched := _NUMBERED.fullmatch(upper):
+    try:
+        return parse_level(name)
+    except ValueError:
+        matched = _NUMBERED.fullmatch(name.upper())  # what level_name writes for the others
+    if matched:
         return int(matched[1])
     raise ValueError(f"unknown level {name!r}")
 
